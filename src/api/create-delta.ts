@@ -1,0 +1,189 @@
+import type { MongoClient } from 'mongodb';
+import type { ConfigFlags, DeltaConfig } from '../config/resolve-config.js';
+import { resolveConfig } from '../config/resolve-config.js';
+import type { DeltaConfigInput } from '../config/schema.js';
+import type { Connection } from '../connection/connect.js';
+import { adoptClient, openConnection } from '../connection/connect.js';
+import { ConfigError, DatabaseError, DeltaError, UnknownChangeError, messageOf } from '../errors.js';
+import { redact } from '../config/redact.js';
+import type { ChangeDefinition, ChangeUnit } from '../loader/change-types.js';
+import { changesFromDefinitions } from '../loader/memory-source.js';
+import { loadChangeFiles } from '../loader/file-loader.js';
+import { LeaseLock } from '../lock/lease-lock.js';
+import type { DeltaEventName, DeltaListener } from '../runner/events.js';
+import { DeltaEventEmitter } from '../runner/events.js';
+import type { RunResult, StatusResult } from '../runner/results.js';
+import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
+import { Runner } from '../runner/runner.js';
+import { statusReport } from '../runner/status-report.js';
+import { MongoTracker } from '../tracker/mongo-tracker.js';
+import type { Tracker } from '../tracker/tracker.js';
+
+export interface CreateDeltaOptions {
+  /** Configuration given in code; when set, no configuration file is searched. */
+  readonly config?: DeltaConfigInput;
+  /** Command-line values (they win over everything). */
+  readonly flags?: ConfigFlags;
+  /** Environment to read `DELTA_*` variables from; defaults to `process.env`. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Where relative paths and the configuration file are looked up; defaults to `process.cwd()`. */
+  readonly cwd?: string;
+  /** An application's own client, shared instead of opening one (delta never closes it). */
+  readonly client?: MongoClient;
+  /** Changes given in memory instead of a folder of files; each needs an `id`. */
+  readonly changes?: readonly ChangeDefinition[];
+}
+
+export interface Delta {
+  /** Applies pending changes. Expected failures come back in the result's `error`. */
+  commit(options?: CommitOptions): Promise<RunResult>;
+  /** Reverts applied changes (default: the last one). */
+  rollback(options?: RollbackOptions): Promise<RunResult>;
+  /** Every change's state, from one history query; takes no lock. */
+  status(): Promise<StatusResult>;
+  on<E extends DeltaEventName>(event: E, listener: DeltaListener<E>): () => void;
+  /** The resolved configuration. */
+  config(): Promise<DeltaConfig>;
+  /** Closes the connections delta opened. */
+  close(): Promise<void>;
+}
+
+interface Session {
+  readonly config: DeltaConfig;
+  readonly target: Connection;
+  readonly trackerConnection: Connection | undefined;
+  readonly targetDb: string;
+  readonly tracker: Tracker;
+  readonly trackerDbName: string;
+}
+
+/**
+ * The programmatic API, and the only one the CLI uses: resolves the
+ * configuration, loads change files before touching the database, connects,
+ * and wires tracker, lock and runner together.
+ */
+export function createDelta(options: CreateDeltaOptions = {}): Delta {
+  const events = new DeltaEventEmitter();
+  let configPromise: Promise<DeltaConfig> | undefined;
+  let sessionPromise: Promise<Session> | undefined;
+  let closed = false;
+
+  const config = () => {
+    configPromise ??= resolveConfig({ flags: options.flags, env: options.env, cwd: options.cwd, inline: options.config });
+    return configPromise;
+  };
+
+  const loadChanges = async (): Promise<ChangeUnit[]> => {
+    if (options.changes !== undefined) return changesFromDefinitions(options.changes);
+    const resolved = await config();
+    return loadChangeFiles({ path: resolved.path, pathSource: resolved.pathSource });
+  };
+
+  const session = () => {
+    if (closed) throw new ConfigError('this delta instance is closed');
+    sessionPromise ??= connect(options, config);
+    return sessionPromise;
+  };
+
+  const runner = async () => {
+    const { config: resolved, target, tracker, targetDb, trackerDbName } = await session();
+    const lockCollection = (tracker.sharesTargetClient ? target.client : (await session()).trackerConnection?.client ?? target.client).db(trackerDbName).collection(resolved.tracker.collections.lock);
+    const scope = resolved.lock.scope ?? targetDb;
+    return new Runner({
+      client: target.client,
+      db: target.db(targetDb),
+      deployment: target.deployment,
+      tracker,
+      lockScope: scope,
+      lock: (command, onLost) => new LeaseLock({ collection: lockCollection, scope, leaseMs: resolved.lock.leaseMs, waitMs: resolved.lock.waitMs, command, onLost }),
+      events,
+      transaction: resolved.transaction,
+      autoRollback: resolved.autoRollback,
+    });
+  };
+
+  return {
+    async commit(commitOptions = {}) {
+      const changes = await loadChanges();
+      for (const [flag, id] of [['--to', commitOptions.to], ['--only', commitOptions.only]] as const) {
+        if (id !== undefined && !changes.some((change) => change.id === id)) throw new UnknownChangeError(`${flag} ${id}: no change file has this id`, id);
+      }
+      return wrapDatabaseErrors(async () => (await runner()).commit(changes, commitOptions));
+    },
+    async rollback(rollbackOptions = {}) {
+      const changes = await loadChanges();
+      return wrapDatabaseErrors(async () => (await runner()).rollback(changes, rollbackOptions));
+    },
+    async status() {
+      const changes = await loadChanges();
+      return wrapDatabaseErrors(async () => {
+        const { tracker, target, trackerConnection, config: resolved, targetDb, trackerDbName } = await session();
+        const lockClient = trackerConnection?.client ?? target.client;
+        const [history, holder] = await Promise.all([
+          tracker.history(),
+          LeaseLock.holder(lockClient.db(trackerDbName).collection(resolved.tracker.collections.lock), resolved.lock.scope ?? targetDb),
+        ]);
+        return statusReport(targetDb, changes, history, holder);
+      });
+    },
+    on: (event, listener) => events.on(event, listener),
+    config,
+    async close() {
+      closed = true;
+      const pending = sessionPromise;
+      sessionPromise = undefined;
+      if (pending === undefined) return;
+      const opened = await pending.catch(() => undefined);
+      if (opened === undefined) return;
+      if (options.client === undefined) await opened.target.close();
+      await opened.trackerConnection?.close();
+    },
+  };
+}
+
+async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaConfig>): Promise<Session> {
+  const resolved = await config();
+  if (resolved.uri === undefined && options.client === undefined) {
+    throw new ConfigError('no connection string: pass --uri, set DELTA_URI (or MONGODB_URI), or set uri in the config file');
+  }
+  const targetDb = resolved.db ?? options.client?.db().databaseName;
+  if (targetDb === undefined) {
+    throw new ConfigError('no database name: pass --db, set DELTA_DB, or put it in the connection string (mongodb://host/<db>)');
+  }
+  const target = options.client !== undefined ? await adoptClient(options.client) : await openConnection({ uri: resolved.uri ?? '', source: resolved.uriSource ?? 'uri', connectTimeoutMs: resolved.connectTimeoutMs });
+  let trackerConnection: Connection | undefined;
+  try {
+    const separateTracker = resolved.tracker.uri !== undefined && resolved.tracker.uri !== resolved.uri;
+    if (separateTracker) {
+      trackerConnection = await openConnection({ uri: resolved.tracker.uri ?? '', source: resolved.tracker.uriSource ?? 'tracker.uri', connectTimeoutMs: resolved.connectTimeoutMs });
+    }
+    const trackerDbName = resolved.tracker.db ?? (separateTracker ? undefined : targetDb);
+    if (trackerDbName === undefined) {
+      throw new ConfigError(`no tracker database: put it in ${resolved.tracker.uriSource ?? 'the tracker URI'} (mongodb://host/<db>) or pass --tracker-db`);
+    }
+    const trackerSide = trackerConnection ?? target;
+    const tracker = new MongoTracker({
+      client: trackerSide.client,
+      trackerDb: trackerDbName,
+      targetDb,
+      collections: resolved.tracker.collections,
+      sharesTargetClient: trackerConnection === undefined,
+      clientBulkWrite: trackerSide.deployment.clientBulkWrite,
+    });
+    return { config: resolved, target, trackerConnection, targetDb, tracker, trackerDbName };
+  } catch (error) {
+    if (options.client === undefined) await target.close().catch(() => undefined);
+    await trackerConnection?.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Driver errors outside a change (history read, lock) become DatabaseErrors; DeltaErrors pass. */
+async function wrapDatabaseErrors<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof DeltaError) throw error;
+    throw new DatabaseError(`database error: ${redact(messageOf(error))}`, { cause: error });
+  }
+}

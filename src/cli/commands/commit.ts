@@ -1,0 +1,20 @@
+import type { CommandContext } from '../main.js';
+import { deltaFor } from '../delta-for-command.js';
+import { runCommand } from './run-command.js';
+
+/** `delta commit`: apply pending changes. */
+export async function run(context: CommandContext): Promise<void> {
+  const o = context.options;
+  const delta = await deltaFor(context);
+  await runCommand(context, delta, () =>
+    delta.commit({
+      to: o.to as string | undefined,
+      only: o.only as string | undefined,
+      dryRun: o.dryRun === true,
+      allowDrift: o.allowDrift === true,
+      outOfOrder: o.outOfOrder === true,
+      timeoutMs: o.timeout as number | undefined,
+      interrupt: context.interrupt,
+    }),
+  );
+}

@@ -1,0 +1,62 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { resolveConfig } from '../../config/resolve-config.js';
+import { NotImplementedError, UsageError } from '../../errors.js';
+import type { CommandContext } from '../main.js';
+import { configFlags } from '../delta-for-command.js';
+import { javaScriptChange, typeScriptChange } from '../templates.js';
+
+/** `delta create <name>`: write `<path>/<UTC yyyymmddHHMMss>_<name>.ts` (or .js). */
+export async function run(context: CommandContext, now = new Date()): Promise<void> {
+  const { options, output } = context;
+  const name = safeName(String(context.args[0] ?? ''));
+  if (options.js === true && options.yaml === true) throw new UsageError('--js and --yaml cannot be used together');
+  if (options.yaml === true) throw new NotImplementedError('delta create --yaml: YAML change templates are not implemented yet (planned)');
+  const config = await resolveConfig({ flags: configFlags(options), env: context.streams.env, cwd: context.streams.cwd });
+  await mkdir(config.path, { recursive: true });
+  const id = `${timestamp(now)}_${name}`;
+  const js = options.js === true;
+  const file = join(config.path, `${id}.${js ? 'js' : 'ts'}`);
+  const content = js ? javaScriptChange(id, isEsmFolder(config.path)) : typeScriptChange(id);
+  try {
+    await writeFile(file, content, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${relative(context.streams.cwd, file)} already exists`);
+    throw error;
+  }
+  const shown = relative(context.streams.cwd, file) || file;
+  if (output.options.json) output.json({ id, file: shown });
+  else output.info(`Created ${shown}`);
+}
+
+/** Names become file names: letters, digits, `_` and `-` only; spaces turn into `_`. */
+export function safeName(raw: string): string {
+  const name = raw.trim().replace(/\s+/g, '_');
+  if (name === '') throw new UsageError('create: give the change a name, e.g. delta create add_users_email_index');
+  if (name.length > 100) throw new UsageError(`create: name is ${name.length} characters long; keep it under 100`);
+  if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) {
+    throw new UsageError(`create: name ${JSON.stringify(raw)} may only contain letters, digits, '_' and '-' (no paths, dots or quotes)`);
+  }
+  return name;
+}
+
+/** UTC `yyyymmddHHMMss`: ids sort in creation order whatever the time zone. */
+export function timestamp(date: Date): string {
+  return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+/** Whether `.js` files in `folder` are ES modules (nearest package.json says "type": "module"). */
+function isEsmFolder(folder: string): boolean {
+  for (let dir = folder; ; dir = dirname(dir)) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      try {
+        return (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: unknown }).type === 'module';
+      } catch {
+        return false;
+      }
+    }
+    if (dirname(dir) === dir) return false;
+  }
+}

@@ -1,0 +1,20 @@
+import type { Delta } from '../../api/create-delta.js';
+import type { RunResult } from '../../runner/results.js';
+import type { CommandContext } from '../main.js';
+import { attachRunReporter, renderRunSummary, runResultJson } from '../render/run-reporter.js';
+
+/** Shared by commit and rollback: render events, print the result, surface its error. */
+export async function runCommand(context: CommandContext, delta: Delta, execute: () => Promise<RunResult>): Promise<void> {
+  const { output } = context;
+  const reporter = await attachRunReporter(delta, output);
+  try {
+    const result = await execute();
+    if (output.options.json) output.json(runResultJson(result));
+    else renderRunSummary(result, output);
+    // main() prints the error's message once and maps its code to the exit code.
+    if (result.error !== undefined) throw result.error;
+  } finally {
+    reporter.detach();
+    await delta.close();
+  }
+}

@@ -1,0 +1,23 @@
+import { ValidationError } from '../../errors.js';
+import type { CommandContext } from '../main.js';
+import { deltaFor } from '../delta-for-command.js';
+import { CHECK_FAILS, renderStatus, stateLabel } from '../render/status-table.js';
+
+/** `delta status`: every change's state; `--check` exits 4 unless all are applied. */
+export async function run(context: CommandContext): Promise<void> {
+  const { output } = context;
+  const delta = await deltaFor(context);
+  try {
+    const status = await delta.status();
+    if (output.options.json) output.json(status);
+    else renderStatus(status, output);
+    if (context.options.check === true) {
+      const failing = CHECK_FAILS.filter((state) => status.summary[state] > 0);
+      if (failing.length > 0) {
+        throw new ValidationError(`status --check: ${failing.map((state) => `${status.summary[state]} ${stateLabel(state)}`).join(', ')}`);
+      }
+    }
+  } finally {
+    await delta.close();
+  }
+}

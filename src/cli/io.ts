@@ -1,0 +1,79 @@
+import type { ChalkInstance } from 'chalk';
+import { redact } from '../config/redact.js';
+
+/** The process streams and environment a command runs with (tests pass their own). */
+export interface CliStreams {
+  readonly stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+export interface OutputOptions {
+  readonly json: boolean;
+  readonly color: boolean;
+  readonly verbose: boolean;
+  /** `json`: one JSON line per event on stderr. */
+  readonly logFormat: 'human' | 'json';
+}
+
+/**
+ * Everything the CLI writes goes through here: redacted (every URI's
+ * password, and the literal passwords of the configured URIs), coloured only
+ * when allowed, and kept off stdout under `--json` except the result.
+ */
+export class Output {
+  readonly #streams: CliStreams;
+  readonly #secrets: string[] = [];
+  readonly options: OutputOptions;
+  readonly chalk: ChalkInstance;
+
+  constructor(streams: CliStreams, options: OutputOptions, chalk: ChalkInstance) {
+    this.#streams = streams;
+    this.options = options;
+    this.chalk = chalk;
+  }
+
+  /** Whether live progress (spinners) may be drawn: a TTY, not CI, colours allowed, human output. */
+  get interactive(): boolean {
+    const env = this.#streams.env;
+    return this.#streams.stdout.isTTY === true && this.options.color && !this.options.json && env.CI !== 'true' && env.CI !== '1';
+  }
+
+  get stdout(): NodeJS.WritableStream {
+    return this.#streams.stdout;
+  }
+
+  addSecrets(secrets: readonly string[]): void {
+    for (const secret of secrets) if (!this.#secrets.includes(secret)) this.#secrets.push(secret);
+  }
+
+  redact(text: string): string {
+    return redact(text, this.#secrets);
+  }
+
+  /** A line of human output (stdout); silent under `--json`. */
+  info(text = ''): void {
+    if (this.options.json) return;
+    this.#streams.stdout.write(`${this.redact(text)}\n`);
+  }
+
+  /** A diagnostic line (stderr), shown in every mode. */
+  warn(text: string): void {
+    this.#streams.stderr.write(`${this.redact(text)}\n`);
+  }
+
+  error(text: string): void {
+    this.#streams.stderr.write(`${this.chalk.red('delta: error:')} ${this.redact(text)}\n`);
+  }
+
+  /** The one JSON document `--json` prints on stdout. */
+  json(value: unknown): void {
+    this.#streams.stdout.write(`${this.redact(JSON.stringify(value, null, 2))}\n`);
+  }
+
+  /** One JSON line per event on stderr (`--log-format json`). */
+  event(name: string, payload: object): void {
+    this.#streams.stderr.write(`${this.redact(JSON.stringify({ event: name, time: new Date().toISOString(), ...payload }))}\n`);
+  }
+}

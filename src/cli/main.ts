@@ -1,0 +1,136 @@
+import { CommanderError } from 'commander';
+import { secretsOf } from '../config/redact.js';
+import { isDeltaError, messageOf } from '../errors.js';
+import { ExitCode, exitCodeFor } from './exit-codes.js';
+import type { CliStreams } from './io.js';
+import { Output } from './io.js';
+import type { CommandName, GlobalOptions } from './program.js';
+import { buildProgram } from './program.js';
+
+/** What a command module's `run` receives. */
+export interface CommandContext {
+  readonly output: Output;
+  readonly options: GlobalOptions & Record<string, unknown>;
+  readonly args: readonly unknown[];
+  readonly streams: CliStreams;
+  /** Aborted by the first Ctrl-C. */
+  readonly interrupt: AbortSignal;
+}
+
+export interface CommandModule {
+  run(context: CommandContext): Promise<void>;
+}
+
+const COMMANDS: Record<CommandName, () => Promise<CommandModule>> = {
+  commit: () => import('./commands/commit.js'),
+  rollback: () => import('./commands/rollback.js'),
+  status: () => import('./commands/status.js'),
+  create: () => import('./commands/create.js'),
+  init: () => import('./commands/init.js'),
+  sandbox: () => import('./commands/sandbox.js'),
+  validate: notImplemented('validate'),
+  repair: notImplemented('repair'),
+  baseline: notImplemented('baseline'),
+  history: notImplemented('history'),
+  unlock: notImplemented('unlock'),
+  backup: notImplemented('backup'),
+  backups: notImplemented('backups'),
+  restore: notImplemented('restore'),
+  import: notImplemented('import'),
+};
+
+function notImplemented(name: string): () => Promise<CommandModule> {
+  return async () => {
+    const { NotImplementedError } = await import('../errors.js');
+    return {
+      run: () => Promise.reject(new NotImplementedError(`delta ${name} is not implemented yet (planned; see README "Commands")`)),
+    };
+  };
+}
+
+/**
+ * Parses `argv`, runs one command and returns the exit code. Only this
+ * function turns errors into exit codes; nothing else exits the process.
+ */
+export async function main(argv: readonly string[], streams: CliStreams): Promise<number> {
+  let output: Output | undefined;
+  let verbose = isDebug(streams.env);
+  const interrupt = new AbortController();
+  const program = buildProgram(
+    async (name, args, options) => {
+      const globals = options as GlobalOptions & Record<string, unknown>;
+      verbose ||= globals.verbose === true;
+      output = await createOutput(streams, globals);
+      output.addSecrets([globals.uri, globals.trackerUri, streams.env.DELTA_URI, streams.env.MONGODB_URI, streams.env.MIGRATIONS_DB_URI].flatMap((uri) => secretsOf(uri)));
+      const release = onInterrupt(interrupt, output);
+      try {
+        const module = await COMMANDS[name]();
+        await module.run({ output, options: globals, args, streams, interrupt: interrupt.signal });
+      } finally {
+        release();
+      }
+    },
+    { writeOut: (text) => streams.stdout.write(text), writeErr: (text) => streams.stderr.write(text) },
+  );
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return ExitCode.success;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has printed its message (`delta: error: unknown option '--x'`).
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? ExitCode.success : ExitCode.badInput;
+    }
+    const out = output ?? (await createOutput(streams, {}));
+    if (isDeltaError(error)) {
+      out.error(error.message);
+      if (verbose && error.cause instanceof Error && error.cause.stack !== undefined) out.warn(error.cause.stack);
+      return exitCodeFor(error.code);
+    }
+    out.error(`unexpected error: ${messageOf(error).split('\n')[0] ?? ''}${verbose ? '' : ' (run with --verbose or DEBUG=delta for details)'}`);
+    if (verbose && error instanceof Error && error.stack !== undefined) out.warn(error.stack);
+    return ExitCode.failure;
+  }
+}
+
+/** The launcher's entry: real streams, real exit code. */
+export async function run(): Promise<void> {
+  // `delta status | head`: a closed pipe is the reader's choice, not an error worth a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
+      throw error;
+    });
+  }
+  process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+}
+
+async function createOutput(streams: CliStreams, options: GlobalOptions): Promise<Output> {
+  const { Chalk } = await import('chalk');
+  const env = streams.env;
+  const color = options.color !== false && env.NO_COLOR === undefined && streams.stdout.isTTY === true;
+  const chalk = new Chalk({ level: color ? 1 : 0 });
+  return new Output(streams, { json: options.json === true, color, verbose: options.verbose === true, logFormat: options.logFormat ?? 'human' }, chalk);
+}
+
+function isDebug(env: Readonly<Record<string, string | undefined>>): boolean {
+  return (env.DEBUG ?? '').split(',').some((part) => part.trim() === 'delta' || part.trim() === 'delta:*' || part.trim() === '*');
+}
+
+/** First Ctrl-C: stop after (or abort) the current change. Second: leave at once. */
+function onInterrupt(controller: AbortController, output: Output): () => void {
+  const handler = () => {
+    if (controller.signal.aborted) {
+      output.warn('delta: interrupted again, exiting now');
+      process.exit(ExitCode.interrupted);
+    }
+    output.warn('delta: interrupting: finishing cleanly (Ctrl-C again to exit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return () => {
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
+  };
+}

@@ -1,0 +1,45 @@
+import { InvalidArgumentError } from 'commander';
+
+/** `30`, `30s`, `500ms`, `2m` -> milliseconds; a bare number means seconds. */
+export function parseDuration(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
+  if (match === null) throw new InvalidArgumentError('expected a duration such as 30, 30s, 500ms or 2m');
+  const amount = Number(match[1]);
+  const unit = match[2] ?? 's';
+  return Math.round(unit === 'ms' ? amount : unit === 'm' ? amount * 60_000 : amount * 1000);
+}
+
+/** Milliseconds as a plain integer (`--timeout 5000`), or a duration with a unit. */
+export function parseMilliseconds(value: string): number {
+  if (/^\d+$/.test(value.trim())) {
+    const ms = Number(value);
+    if (ms <= 0) throw new InvalidArgumentError('expected a positive number of milliseconds');
+    return ms;
+  }
+  const ms = parseDuration(value);
+  if (ms <= 0) throw new InvalidArgumentError('expected a positive duration');
+  return ms;
+}
+
+export function parsePositiveInteger(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return Number(value);
+}
+
+export function parsePort(value: string): number {
+  if (!/^\d+$/.test(value.trim()) || Number(value) > 65535) throw new InvalidArgumentError('expected a port number from 0 to 65535');
+  return Number(value);
+}
+
+export function parseIsoTime(value: string): Date {
+  // Only full ISO 8601 dates: `Date` would also accept "3" or "May" and guess.
+  if (!/^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/.test(value.trim())) {
+    throw new InvalidArgumentError('expected an ISO 8601 time such as 2024-05-01 or 2024-05-01T12:00:00Z');
+  }
+  const date = new Date(value.trim());
+  if (Number.isNaN(date.getTime())) throw new InvalidArgumentError('expected a valid ISO 8601 time');
+  return date;
+}
+
+export const TRANSACTION_CHOICES = ['auto', 'always', 'never'] as const;
+export const LOG_FORMATS = ['human', 'json'] as const;

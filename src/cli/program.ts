@@ -1,0 +1,167 @@
+import { Command, Option } from 'commander';
+import { toolVersion } from '../version.js';
+import { LOG_FORMATS, TRANSACTION_CHOICES, parseDuration, parseIsoTime, parseMilliseconds, parsePort, parsePositiveInteger } from './options.js';
+
+/** Options every command accepts. */
+export interface GlobalOptions {
+  readonly config?: string;
+  readonly uri?: string;
+  readonly db?: string;
+  readonly path?: string;
+  readonly trackerUri?: string;
+  readonly trackerDb?: string;
+  readonly json?: boolean;
+  readonly logFormat?: 'human' | 'json';
+  readonly color?: boolean;
+  readonly verbose?: boolean;
+}
+
+/** Runs a command module's handler; `program.ts` never imports the modules themselves. */
+export type Dispatch = (command: CommandName, args: readonly unknown[], options: Record<string, unknown>) => Promise<void>;
+
+export type CommandName =
+  | 'commit'
+  | 'rollback'
+  | 'status'
+  | 'validate'
+  | 'repair'
+  | 'baseline'
+  | 'history'
+  | 'unlock'
+  | 'create'
+  | 'init'
+  | 'backup'
+  | 'backups'
+  | 'restore'
+  | 'import'
+  | 'sandbox';
+
+const EXAMPLES = `
+Examples:
+  $ delta init                                     write a commented delta.config.ts
+  $ delta create add_users_email_index             new change file in ./migrations
+  $ delta commit --path ./migrations               apply every pending change
+  $ delta rollback --to 20240101120000_users       undo to a version
+  $ delta status                                   what is applied, pending, failed, modified
+  $ delta sandbox --port 27017                     an in-memory MongoDB to try delta on
+
+Exit codes: 0 ok, 1 change or database failed, 2 bad input, 3 lock held, 4 validation failed, 130 interrupted.
+Docs: README.md`;
+
+export interface ProgramOutput {
+  readonly writeOut: (text: string) => void;
+  readonly writeErr: (text: string) => void;
+}
+
+/** The commander program: names, options and help only; command code is loaded when run. */
+export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
+  const program = new Command('delta');
+  // Set before the subcommands exist so that they inherit them: errors come
+  // back to main() (which alone picks exit codes) instead of process.exit().
+  program.exitOverride().configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr, outputError: (text, write) => write(`delta: ${text}`) });
+  program
+    .description('Versioned, tracked, locked and reversible changes for MongoDB.')
+    .version(toolVersion(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .option('-c, --config <file>', 'configuration file (default: delta.config.* / .deltarc* / package.json#delta in the current folder)')
+    .option('--uri <uri>', 'MongoDB connection string of the target (env DELTA_URI or MONGODB_URI)')
+    .option('--db <name>', 'target database (env DELTA_DB; default: the database in the URI)')
+    .option('-p, --path <dir>', 'folder of change files (env DELTA_PATH; default ./migrations)')
+    .option('--tracker-uri <uri>', 'keep history on another deployment (env MIGRATIONS_DB_URI)')
+    .option('--tracker-db <name>', 'keep history in another database (env DELTA_TRACKER_DB)')
+    .option('--json', 'print one JSON document on stdout (diagnostics go to stderr)')
+    .addOption(new Option('--log-format <format>', 'events on stderr as human lines or JSON lines').choices(LOG_FORMATS).default('human'))
+    .option('--no-color', 'no colours or spinners (also NO_COLOR=1 or CI=true)')
+    .option('--verbose', 'show stack traces of unexpected errors (also DEBUG=delta)')
+    .showSuggestionAfterError(true)
+    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
+    .addHelpText('after', EXAMPLES);
+
+  const action = (name: CommandName) =>
+    async function (this: Command, ...args: unknown[]) {
+      // commander passes positional arguments, then the options object, then the command.
+      const positional = args.slice(0, -2);
+      await dispatch(name, positional, this.optsWithGlobals());
+    };
+
+  const lockWait = () => new Option('--lock-wait <duration>', 'wait this long for a held lock (30, 30s, 500ms; 0 = fail at once)').argParser(parseDuration);
+  const lockLease = () => new Option('--lock-lease <duration>', 'lease of the lock, renewed every third of it (default 60s)').argParser(parseDuration).hideHelp();
+
+  program
+    .command('commit')
+    .alias('up')
+    .description('apply every pending change, in id order')
+    .option('--to <id>', 'apply up to and including this change')
+    .option('--only <id>', 'apply only this change')
+    .option('--dry-run', 'print the plan; take no lock, write nothing')
+    .addOption(new Option('--transaction <mode>', "transaction mode for changes that do not set one (default 'auto')").choices(TRANSACTION_CHOICES))
+    .option('--no-auto-rollback', "do not call a failed non-transactional change's rollback")
+    .option('--allow-drift', 'run although applied changes were modified or deleted')
+    .option('--out-of-order', 'also apply pending changes older than the newest applied one')
+    .addOption(new Option('--timeout <ms>', 'default time limit per change').argParser(parseMilliseconds))
+    .addOption(lockWait())
+    .addOption(lockLease())
+    .addHelpText('after', '\nExamples:\n  $ delta commit --path ./migrations\n  $ delta commit --to 20240301090000_orders --dry-run\n  $ delta commit --json > result.json')
+    .action(action('commit'));
+
+  program
+    .command('rollback')
+    .alias('down')
+    .description('revert applied changes, newest first (default: the last one)')
+    .option('--to <id>', 'undo to a version: revert everything applied after <id>, which stays applied')
+    .addOption(new Option('--steps <n>', 'revert the last n changes').argParser(parsePositiveInteger))
+    .option('--id <id>', 'revert one specific change')
+    .addOption(new Option('--since <time>', 'revert everything applied at or after this ISO time').argParser(parseIsoTime))
+    .option('--all', 'revert every applied change')
+    .option('--dry-run', 'print the plan; take no lock, write nothing')
+    .addOption(new Option('--transaction <mode>', 'transaction mode for changes that do not set one').choices(TRANSACTION_CHOICES))
+    .option('--allow-drift', 'revert with a file modified since it was applied')
+    .addOption(new Option('--timeout <ms>', 'default time limit per change').argParser(parseMilliseconds))
+    .addOption(lockWait())
+    .addOption(lockLease())
+    .addHelpText('after', '\nExamples:\n  $ delta rollback\n  $ delta rollback --to 20240101120000_users\n  $ delta rollback --steps 3 --dry-run')
+    .action(action('rollback'));
+
+  program
+    .command('status')
+    .description('show every change: applied, pending, failed, rolled back, running, modified, missing, out of order')
+    .option('--check', 'exit 4 when anything is pending, failed, running, modified or missing (CI gate)')
+    .addHelpText('after', '\nExamples:\n  $ delta status\n  $ delta status --json | jq .summary\n  $ delta status --check || echo "database is behind"')
+    .action(action('status'));
+
+  program.command('validate').description('compare change files with history; exit 4 on drift (planned)').action(action('validate'));
+  program.command('repair').description('accept edited files, clear interrupted and failed records (planned)').action(action('repair'));
+  program.command('baseline').description('mark changes as applied without running them (planned)').option('--to <id>', 'last change to mark').action(action('baseline'));
+  program.command('history').description('the audit log, newest first (planned)').action(action('history'));
+  program.command('unlock').description('remove a stuck lock (planned)').option('--force', 'remove a lock whose lease is still fresh').action(action('unlock'));
+
+  program
+    .command('create')
+    .description('write a new change file named <UTC timestamp>_<name>')
+    .argument('<name>', 'what the change does, e.g. add_users_email_index')
+    .option('--js', 'write JavaScript instead of TypeScript')
+    .option('--yaml', 'write a declarative YAML template')
+    .addHelpText('after', '\nExamples:\n  $ delta create add_users_email_index\n  $ delta create backfill_status --js --path ./db/changes')
+    .action(action('create'));
+
+  program
+    .command('init')
+    .description('write a commented delta.config.ts in the current folder')
+    .addHelpText('after', '\nExample:\n  $ delta init && delta create first_change')
+    .action(action('init'));
+
+  program.command('backup').description('snapshot collections now (planned)').action(action('backup'));
+  program.command('backups').description('list backups (planned)').action(action('backups'));
+  program.command('restore').description('restore a backup (planned)').argument('[backup]').action(action('restore'));
+  program.command('import').description('adopt an existing project: delta import migrate-mongo (planned)').argument('[tool]').action(action('import'));
+
+  program
+    .command('sandbox')
+    .description('run an in-memory MongoDB-compatible server in the foreground (for trying delta)')
+    .addOption(new Option('--port <port>', 'port to listen on (0 = any free port)').argParser(parsePort).default(27017))
+    .option('--data <file>', 'load from this file on start and save to it on exit')
+    .addHelpText('after', '\nExample:\n  $ delta sandbox --port 27017 &\n  $ delta commit --uri "mongodb://127.0.0.1:27017/app?replicaSet=rs0"')
+    .action(action('sandbox'));
+
+  return program;
+}

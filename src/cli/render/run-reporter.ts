@@ -1,0 +1,114 @@
+import type { Delta } from '../../api/create-delta.js';
+import type { DeltaEventName, DeltaEvents } from '../../runner/events.js';
+import type { RunResult } from '../../runner/results.js';
+import type { Output } from '../io.js';
+
+const EVENT_NAMES: readonly DeltaEventName[] = ['run:start', 'lock:acquired', 'lock:lost', 'change:start', 'change:success', 'change:failure', 'change:log', 'run:end'];
+
+interface Spinner {
+  start(text: string): Spinner;
+  succeed(text: string): Spinner;
+  fail(text: string): Spinner;
+  stop(): Spinner;
+}
+
+/**
+ * Renders a run from the runner's events only: an ora spinner per change
+ * on a TTY, plain lines otherwise, JSON lines on stderr with
+ * `--log-format json`, nothing on stdout under `--json`.
+ */
+export async function attachRunReporter(delta: Delta, output: Output): Promise<{ detach(): void }> {
+  const offs: (() => void)[] = [];
+  const { chalk } = output;
+  if (output.options.logFormat === 'json') {
+    for (const name of EVENT_NAMES) offs.push(delta.on(name, (payload) => output.event(name, payload)));
+  }
+  const human = !output.options.json && output.options.logFormat === 'human';
+  if (human) {
+    let spinner: Spinner | undefined;
+    if (output.interactive) {
+      const { default: ora } = await import('ora');
+      spinner = ora({ stream: output.stdout, discardStdin: false });
+    }
+    const verb = (direction: 'commit' | 'rollback') => (direction === 'commit' ? 'applied' : 'reverted');
+    const mode = (transactional: boolean) => chalk.dim(transactional ? 'transaction' : 'no transaction');
+    const on = <E extends DeltaEventName>(event: E, listener: (payload: DeltaEvents[E]) => void) => offs.push(delta.on(event, listener));
+    on('run:start', (e) => output.info(`${e.command === 'commit' ? 'Applying' : 'Reverting'} ${plural(e.planned.length, 'change')} ${e.command === 'commit' ? 'to' : 'in'} ${chalk.bold(e.targetDb)}`));
+    on('lock:acquired', (e) => {
+      if (output.options.verbose) output.info(chalk.dim(`lock ${e.scope} acquired after ${e.waitedMs} ms`));
+    });
+    on('lock:lost', (e) => output.warn(`delta: lost the lock on ${e.scope}: ${e.reason}`));
+    on('change:start', (e) => {
+      spinner?.start(`${e.changeId} ${chalk.dim(`(${e.index + 1}/${e.total})`)}`);
+    });
+    on('change:success', (e) => {
+      const text = `${e.changeId}  ${chalk.dim(`${e.durationMs} ms`)}  ${mode(e.transactional)}`;
+      if (spinner !== undefined) spinner.succeed(text);
+      else output.info(`${chalk.green('✓')} ${verb(e.direction)} ${text}`);
+    });
+    on('change:failure', (e) => {
+      const note = e.compensated === true ? ', its rollback ran to compensate' : e.compensated === false ? ', its compensating rollback failed too' : e.transactional ? ', transaction aborted' : '';
+      const text = `${e.changeId}  ${chalk.dim(`${e.durationMs} ms`)}  ${chalk.red(`failed${note}`)}`;
+      if (spinner !== undefined) spinner.fail(text);
+      else output.info(`${chalk.red('✗')} ${text}`);
+    });
+    on('change:log', (e) => {
+      spinner?.stop();
+      output.info(chalk.dim(`  ${e.changeId}: ${e.message}`));
+    });
+  }
+  return {
+    detach() {
+      for (const off of offs) off();
+    },
+  };
+}
+
+/** The closing line of a run, in human output. */
+export function renderRunSummary(result: RunResult, output: Output): void {
+  const { chalk } = output;
+  const done = result.changes.filter((c) => c.status === 'done').length;
+  const notRun = result.changes.filter((c) => c.status === 'not-run').length;
+  const verb = result.command === 'commit' ? 'applied' : 'reverted';
+  if (result.dryRun) {
+    if (result.changes.length === 0) {
+      output.info(result.command === 'commit' ? 'Nothing to do: every change is applied.' : 'Nothing to roll back.');
+      return;
+    }
+    output.info(`Dry run on ${chalk.bold(result.targetDb)}: would ${result.command === 'commit' ? 'apply' : 'revert'} ${plural(result.changes.length, 'change')} (no lock taken, nothing written):`);
+    for (const change of result.changes) {
+      output.info(`  ${change.id}  ${chalk.dim(`${change.transactional ? 'in a transaction' : 'without a transaction'}${result.command === 'rollback' ? ', its rollback function' : ''}`)}`);
+    }
+    return;
+  }
+  switch (result.outcome) {
+    case 'nothing-to-do':
+      output.info(result.command === 'commit' ? `Nothing to do: every change is applied to ${result.targetDb}.` : `Nothing to roll back in ${result.targetDb}: no change is applied.`);
+      return;
+    case 'success':
+      output.info(chalk.green(`Done: ${verb} ${plural(done, 'change')} in ${result.durationMs} ms.`));
+      return;
+    default:
+      output.info(
+        chalk.red(`Stopped (${result.outcome}): ${verb} ${plural(done, 'change')}` + (notRun > 0 ? `, ${notRun} not run` : '') + ` in ${result.durationMs} ms.`),
+      );
+  }
+}
+
+/** The `--json` document of a run. */
+export function runResultJson(result: RunResult): object {
+  return {
+    runId: result.runId,
+    command: result.command,
+    targetDb: result.targetDb,
+    outcome: result.outcome,
+    dryRun: result.dryRun,
+    durationMs: result.durationMs,
+    changes: result.changes,
+    error: result.error === undefined ? null : { code: result.error.code, message: result.error.message },
+  };
+}
+
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

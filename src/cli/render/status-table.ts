@@ -1,0 +1,60 @@
+import type { ChangeState } from '../../runner/plan.js';
+import type { StatusResult } from '../../runner/results.js';
+import type { Output } from '../io.js';
+import { plural } from './run-reporter.js';
+
+const LABELS: Record<ChangeState, string> = {
+  applied: 'applied',
+  pending: 'pending',
+  failed: 'failed',
+  rolled_back: 'rolled back',
+  running: 'running',
+  modified: 'modified',
+  missing: 'missing',
+  out_of_order: 'out of order',
+};
+
+/** The human `delta status` view: one row per change, then a summary and the lock. */
+export function renderStatus(status: StatusResult, output: Output): void {
+  const { chalk } = output;
+  const paint: Record<ChangeState, (text: string) => string> = {
+    applied: chalk.green,
+    pending: chalk.yellow,
+    failed: chalk.red,
+    rolled_back: chalk.yellow,
+    running: chalk.magenta,
+    modified: chalk.red,
+    missing: chalk.red,
+    out_of_order: chalk.yellow,
+  };
+  if (status.changes.length === 0) {
+    output.info(`No changes found and no history in ${status.targetDb}.`);
+  } else {
+    const rows = status.changes.map((c) => [LABELS[c.state], c.id, c.appliedAt ?? '', c.durationMs === undefined ? '' : `${c.durationMs} ms`, c.error ?? '']);
+    const header = ['STATE', 'ID', 'APPLIED AT', 'DURATION', ''];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    const line = (cells: readonly string[], color?: (t: string) => string) =>
+      cells
+        .map((cell, i) => {
+          const padded = i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0);
+          return i === 0 && color !== undefined ? color(padded) : padded;
+        })
+        .join('  ')
+        .trimEnd();
+    output.info(chalk.bold(line(header)));
+    status.changes.forEach((change, i) => output.info(line(rows[i] ?? [], paint[change.state])));
+  }
+  const parts = (Object.keys(LABELS) as ChangeState[]).filter((s) => status.summary[s] > 0).map((s) => `${status.summary[s]} ${LABELS[s]}`);
+  output.info('');
+  output.info(`${status.targetDb}: ${plural(status.summary.total, 'change')}${parts.length > 0 ? ` (${parts.join(', ')})` : ''}`);
+  if (status.lock !== undefined) {
+    output.info(chalk.yellow(`lock held by ${status.lock.host} pid ${status.lock.pid} (${status.lock.command}) since ${status.lock.since}, lease until ${status.lock.expiresAt}`));
+  }
+}
+
+/** States that `status --check` treats as "the database is not where the files say". */
+export const CHECK_FAILS: readonly ChangeState[] = ['pending', 'out_of_order', 'rolled_back', 'failed', 'running', 'modified', 'missing'];
+
+export function stateLabel(state: ChangeState): string {
+  return LABELS[state];
+}

@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ConfigError, messageOf } from '../errors.js';
+
+export interface LoadedConfigFile {
+  readonly filepath: string;
+  readonly config: unknown;
+}
+
+const MODULE_NAME = 'delta';
+const SEARCH_PLACES = [
+  'package.json',
+  `.${MODULE_NAME}rc`,
+  `.${MODULE_NAME}rc.json`,
+  `.${MODULE_NAME}rc.yaml`,
+  `.${MODULE_NAME}rc.yml`,
+  `.${MODULE_NAME}rc.js`,
+  `.${MODULE_NAME}rc.mjs`,
+  `.${MODULE_NAME}rc.cjs`,
+  `.${MODULE_NAME}rc.ts`,
+  `${MODULE_NAME}.config.ts`,
+  `${MODULE_NAME}.config.mts`,
+  `${MODULE_NAME}.config.cts`,
+  `${MODULE_NAME}.config.js`,
+  `${MODULE_NAME}.config.mjs`,
+  `${MODULE_NAME}.config.cjs`,
+  `${MODULE_NAME}.config.json`,
+];
+
+/**
+ * Finds the configuration file in `cwd` (or loads `explicitPath`) with
+ * cosmiconfig. TypeScript files are imported through tsx's scoped API, so no
+ * loader hook stays registered afterwards.
+ */
+export async function loadConfigFile(cwd: string, explicitPath: string | undefined, origin: string): Promise<LoadedConfigFile | undefined> {
+  const { cosmiconfig } = await import('cosmiconfig');
+  const explorer = cosmiconfig(MODULE_NAME, {
+    searchPlaces: SEARCH_PLACES,
+    searchStrategy: 'none',
+    loaders: { '.ts': loadTypeScript, '.mts': loadTypeScript, '.cts': loadTypeScript },
+  });
+  if (explicitPath !== undefined) {
+    const filepath = resolve(cwd, explicitPath);
+    if (!existsSync(filepath)) throw new ConfigError(`${origin}: config file ${explicitPath} does not exist`);
+    try {
+      const result = await explorer.load(filepath);
+      return { filepath, config: result?.config ?? {} };
+    } catch (error) {
+      throw new ConfigError(`${basename(filepath)}: cannot be read: ${firstLine(error)}`, { cause: error });
+    }
+  }
+  try {
+    const result = await explorer.search(cwd);
+    if (result === null || result.isEmpty === true) return undefined;
+    return { filepath: result.filepath, config: result.config };
+  } catch (error) {
+    const file = fileNamed(error) ?? 'config file';
+    throw new ConfigError(`${file}: cannot be read: ${firstLine(error)}`, { cause: error });
+  }
+}
+
+async function loadTypeScript(filepath: string): Promise<unknown> {
+  const { register } = await import('tsx/esm/api');
+  const api = register({ namespace: `delta-config-${Date.now()}` });
+  try {
+    const mod = (await api.import(pathToFileURL(filepath).href, import.meta.url)) as Record<string, unknown>;
+    return unwrapDefault(mod);
+  } finally {
+    await api.unregister();
+  }
+}
+
+function unwrapDefault(mod: Record<string, unknown>): unknown {
+  let value: unknown = 'default' in mod ? mod.default : mod;
+  // A CommonJS config compiled by tsx may arrive as { default: { default: ... } }.
+  while (typeof value === 'object' && value !== null && 'default' in value && Object.keys(value).length === 1) {
+    value = (value as { default: unknown }).default;
+  }
+  return value;
+}
+
+function firstLine(error: unknown): string {
+  return messageOf(error).split('\n')[0] ?? '';
+}
+
+function fileNamed(error: unknown): string | undefined {
+  const match = /([\w.-]*(?:delta)[\w.-]*\.(?:json|ya?ml|[mc]?[jt]s)|\.deltarc[\w.]*)/.exec(messageOf(error));
+  return match?.[1] === undefined ? undefined : basename(match[1]);
+}

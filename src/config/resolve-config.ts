@@ -1,0 +1,239 @@
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { loadConfigFile } from './config-file.js';
+import type { DeltaConfigInput, TransactionMode } from './schema.js';
+import { configFileSchema, describeIssue } from './schema.js';
+
+/** The resolved, validated and frozen configuration every command runs with. */
+export interface DeltaConfig {
+  readonly uri: string | undefined;
+  /** Where `uri` came from, for messages: `--uri`, `DELTA_URI`, `delta.config.ts`. */
+  readonly uriSource: string | undefined;
+  readonly db: string | undefined;
+  /** Absolute path of the change folder. */
+  readonly path: string;
+  readonly pathSource: string;
+  readonly tracker: {
+    readonly uri: string | undefined;
+    readonly uriSource: string | undefined;
+    readonly db: string | undefined;
+    readonly collections: { readonly migrations: string; readonly audit: string; readonly lock: string };
+  };
+  readonly transaction: TransactionMode;
+  readonly autoRollback: boolean;
+  readonly lock: { readonly waitMs: number; readonly leaseMs: number; readonly scope: string | undefined };
+  readonly connectTimeoutMs: number;
+  /** Absolute path of the configuration file used, if any. */
+  readonly configFile: string | undefined;
+}
+
+/** Values given on the command line; `undefined` means "not given". */
+export interface ConfigFlags {
+  readonly config?: string | undefined;
+  readonly uri?: string | undefined;
+  readonly db?: string | undefined;
+  readonly path?: string | undefined;
+  readonly trackerUri?: string | undefined;
+  readonly trackerDb?: string | undefined;
+  readonly transaction?: string | undefined;
+  readonly autoRollback?: boolean | undefined;
+  readonly lockWaitMs?: number | undefined;
+  readonly lockLeaseMs?: number | undefined;
+  readonly connectTimeoutMs?: number | undefined;
+}
+
+export interface ResolveConfigOptions {
+  readonly flags?: ConfigFlags;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly cwd?: string;
+  /** Values passed programmatically (`createDelta(config)`); rank like a config file. */
+  readonly inline?: unknown;
+}
+
+export const DEFAULTS = {
+  path: 'migrations',
+  collections: { migrations: 'delta_migrations', audit: 'delta_audit', lock: 'delta_lock' },
+  transaction: 'auto',
+  autoRollback: true,
+  lockWaitMs: 30_000,
+  lockLeaseMs: 60_000,
+  connectTimeoutMs: 10_000,
+} as const;
+
+const FLAG_NAMES: Record<string, string> = {
+  uri: '--uri',
+  db: '--db',
+  path: '--path',
+  'tracker.uri': '--tracker-uri',
+  'tracker.db': '--tracker-db',
+  transaction: '--transaction',
+  autoRollback: '--no-auto-rollback',
+  'lock.waitMs': '--lock-wait',
+  'lock.leaseMs': '--lock-lease',
+  connectTimeoutMs: '--connect-timeout',
+};
+
+/**
+ * Resolves one `DeltaConfig` from flags > environment > config file (or
+ * inline values) > defaults. Every source is validated on its own so that an
+ * error names the flag, variable or file and key at fault.
+ */
+export async function resolveConfig(options: ResolveConfigOptions = {}): Promise<DeltaConfig> {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const flags = options.flags ?? {};
+
+  const envInput = validate(fromEnv(env), (path) => ENV_NAMES[path] ?? path, true);
+  const flagInput = validate(fromFlags(flags), (path) => FLAG_NAMES[path] ?? path, true);
+
+  const explicitFile = flags.config ?? nonEmpty(env.DELTA_CONFIG);
+  const fileOrigin = flags.config !== undefined ? '--config' : 'DELTA_CONFIG';
+  let fileInput: DeltaConfigInput = {};
+  let configFile: string | undefined;
+  let fileLabel = 'config';
+  if (options.inline !== undefined) {
+    fileInput = validate(options.inline, (path) => path, false, 'config');
+  } else {
+    const loaded = await loadConfigFile(cwd, explicitFile, fileOrigin);
+    if (loaded !== undefined) {
+      configFile = loaded.filepath;
+      fileLabel = relativeLabel(cwd, loaded.filepath);
+      fileInput = validate(loaded.config, (path) => path, false, fileLabel);
+    }
+  }
+
+  const pick = <T>(path: string, getter: (input: DeltaConfigInput) => T | undefined): { value: T | undefined; source: string | undefined } => {
+    const fromFlag = getter(flagInput);
+    if (fromFlag !== undefined) return { value: fromFlag, source: FLAG_NAMES[path] ?? path };
+    const fromEnvValue = getter(envInput);
+    if (fromEnvValue !== undefined) return { value: fromEnvValue, source: envSource(path, env) };
+    const fromFile = getter(fileInput);
+    if (fromFile !== undefined) return { value: fromFile, source: fileLabel };
+    return { value: undefined, source: undefined };
+  };
+
+  const uri = pick('uri', (c) => c.uri);
+  const trackerUri = pick('tracker.uri', (c) => c.tracker?.uri);
+  const path = pick('path', (c) => c.path);
+  // A path from a config file is relative to that file; from a flag or the environment, to cwd.
+  const pathBase = path.source === fileLabel && configFile !== undefined ? dirname(configFile) : cwd;
+  const changePath = path.value ?? DEFAULTS.path;
+
+  const config: DeltaConfig = {
+    uri: uri.value,
+    uriSource: uri.source,
+    db: pick('db', (c) => c.db).value ?? databaseFromUri(uri.value),
+    path: isAbsolute(changePath) ? changePath : resolve(pathBase, changePath),
+    pathSource: path.source ?? 'default',
+    tracker: {
+      uri: trackerUri.value,
+      uriSource: trackerUri.source,
+      db: pick('tracker.db', (c) => c.tracker?.db).value ?? (trackerUri.value === undefined ? undefined : databaseFromUri(trackerUri.value)),
+      collections: {
+        migrations: fileInput.tracker?.collections?.migrations ?? DEFAULTS.collections.migrations,
+        audit: fileInput.tracker?.collections?.audit ?? DEFAULTS.collections.audit,
+        lock: fileInput.tracker?.collections?.lock ?? DEFAULTS.collections.lock,
+      },
+    },
+    transaction: pick('transaction', (c) => c.transaction).value ?? DEFAULTS.transaction,
+    autoRollback: pick('autoRollback', (c) => c.autoRollback).value ?? DEFAULTS.autoRollback,
+    lock: {
+      waitMs: pick('lock.waitMs', (c) => c.lock?.waitMs).value ?? DEFAULTS.lockWaitMs,
+      leaseMs: pick('lock.leaseMs', (c) => c.lock?.leaseMs).value ?? DEFAULTS.lockLeaseMs,
+      scope: fileInput.lock?.scope,
+    },
+    connectTimeoutMs: pick('connectTimeoutMs', (c) => c.connectTimeoutMs).value ?? DEFAULTS.connectTimeoutMs,
+    configFile,
+  };
+  return deepFreeze(config);
+}
+
+const ENV_NAMES: Record<string, string> = {
+  uri: 'DELTA_URI',
+  db: 'DELTA_DB',
+  path: 'DELTA_PATH',
+  'tracker.uri': 'MIGRATIONS_DB_URI',
+  'tracker.db': 'DELTA_TRACKER_DB',
+};
+
+function envSource(path: string, env: Readonly<Record<string, string | undefined>>): string {
+  if (path === 'uri') return nonEmpty(env.DELTA_URI) !== undefined ? 'DELTA_URI' : 'MONGODB_URI';
+  return ENV_NAMES[path] ?? path;
+}
+
+function fromEnv(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
+  const trackerUri = nonEmpty(env.MIGRATIONS_DB_URI);
+  const trackerDb = nonEmpty(env.DELTA_TRACKER_DB);
+  return compact({
+    uri: nonEmpty(env.DELTA_URI) ?? nonEmpty(env.MONGODB_URI),
+    db: nonEmpty(env.DELTA_DB),
+    path: nonEmpty(env.DELTA_PATH),
+    tracker: trackerUri === undefined && trackerDb === undefined ? undefined : compact({ uri: trackerUri, db: trackerDb }),
+  });
+}
+
+function fromFlags(flags: ConfigFlags): Record<string, unknown> {
+  const tracker = compact({ uri: flags.trackerUri, db: flags.trackerDb });
+  const lock = compact({ waitMs: flags.lockWaitMs, leaseMs: flags.lockLeaseMs });
+  return compact({
+    uri: flags.uri,
+    db: flags.db,
+    path: flags.path,
+    tracker: Object.keys(tracker).length === 0 ? undefined : tracker,
+    transaction: flags.transaction,
+    autoRollback: flags.autoRollback,
+    lock: Object.keys(lock).length === 0 ? undefined : lock,
+    connectTimeoutMs: flags.connectTimeoutMs,
+  });
+}
+
+function validate(
+  input: unknown,
+  nameOf: (path: string) => string,
+  namedByPath: boolean,
+  label?: string,
+): DeltaConfigInput {
+  const parsed = configFileSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  if (issue === undefined) throw new ConfigError(`${label ?? 'config'}: invalid configuration`);
+  if (namedByPath) {
+    // Flags and variables are named on their own: `DELTA_URI must be ...`.
+    const path = issue.path.map(String).join('.');
+    const described = describeIssue(issue);
+    throw new ConfigError(`${nameOf(path)} ${described.slice(path.length).trimStart()}`);
+  }
+  throw new ConfigError(`${label ?? 'config'}: ${describeIssue(issue)}`);
+}
+
+/** The database named in a URI's path (`mongodb://host/app?x=y` gives `app`). */
+export function databaseFromUri(uri: string | undefined): string | undefined {
+  if (uri === undefined) return undefined;
+  const withoutScheme = uri.replace(/^mongodb(\+srv)?:\/\//i, '');
+  const at = withoutScheme.lastIndexOf('@', withoutScheme.search(/[?]/) >= 0 ? withoutScheme.search(/[?]/) : undefined);
+  const hostAndPath = at >= 0 ? withoutScheme.slice(at + 1) : withoutScheme;
+  const slash = hostAndPath.indexOf('/');
+  if (slash < 0) return undefined;
+  const name = decodeURIComponent(hostAndPath.slice(slash + 1).split('?')[0] ?? '');
+  return name === '' ? undefined : name;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value;
+}
+
+function compact(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
+}
+
+function relativeLabel(cwd: string, filepath: string): string {
+  return filepath.startsWith(`${cwd}/`) ? filepath.slice(cwd.length + 1) : filepath;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

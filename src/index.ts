@@ -1,0 +1,56 @@
+import type { Sandbox, SandboxOptions } from './sandbox/index.js';
+
+/**
+ * mongo-delta: versioned, tracked, locked and reversible changes for MongoDB.
+ * The programmatic API; the `delta` CLI is built on exactly this.
+ */
+export type { CreateDeltaOptions, Delta } from './api/create-delta.js';
+export { createDelta } from './api/create-delta.js';
+export type { DeltaConfig, DeltaConfigInput, TransactionMode } from './config/index.js';
+export { defineConfig, redact } from './config/index.js';
+export type { ChangeContext, ChangeDefinition, ChangeFunction, ChangeUnit } from './loader/index.js';
+export { defineMigration, checksumOf } from './loader/index.js';
+export type {
+  ChangeOutcome,
+  ChangeState,
+  CommitOptions,
+  DeltaEventName,
+  DeltaEvents,
+  DeltaListener,
+  Direction,
+  RollbackOptions,
+  RunOutcome,
+  RunResult,
+  StatusEntry,
+  StatusResult,
+} from './runner/index.js';
+export type { AuditEvent, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
+export type { DeltaErrorCode, LockHolder } from './errors.js';
+export {
+  DeltaError,
+  DeltaErrorCodes,
+  UsageError,
+  ConfigError,
+  ChangeFileError,
+  UnknownChangeError,
+  NotImplementedError,
+  TransactionUnsupportedError,
+  RollbackUnavailableError,
+  ChangeFailedError,
+  DatabaseError,
+  LockHeldError,
+  LockLostError,
+  DriftError,
+  ValidationError,
+  InterruptedError,
+} from './errors.js';
+
+/**
+ * Starts the in-memory MongoDB-compatible sandbox server (tests, demos).
+ * Loaded on first call so applications that never use it do not pay for it.
+ */
+export async function startSandbox(options?: SandboxOptions): Promise<Sandbox> {
+  const sandbox = await import('./sandbox/index.js');
+  return sandbox.startSandbox(options);
+}
+export type { Sandbox, SandboxOptions };

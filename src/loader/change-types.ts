@@ -1,0 +1,56 @@
+import type { ClientSession, Db, MongoClient } from 'mongodb';
+import type { TransactionMode } from '../config/schema.js';
+
+/** What a change's `commit` and `rollback` receive. */
+export interface ChangeContext {
+  /** The target database. */
+  readonly db: Db;
+  readonly client: MongoClient;
+  /** The session of the running transaction; undefined when the change runs without one. */
+  readonly session: ClientSession | undefined;
+  /** Writes a line through the run's event stream. */
+  readonly log: (message: string) => void;
+  /** Fires on timeout or Ctrl-C. */
+  readonly signal: AbortSignal;
+  /** Whatever the configuration's `services` factory returned. */
+  readonly services: Readonly<Record<string, unknown>>;
+}
+
+export type ChangeFunction = (context: ChangeContext) => Promise<void> | void;
+/** migrate-mongo's signature, `up(db, client)`, accepted so its files run unchanged. */
+export type LegacyChangeFunction = (db: Db, client: MongoClient) => Promise<unknown> | unknown;
+
+/** The object a change file exports (through `defineMigration` or plain). */
+export interface ChangeDefinition {
+  /** Defaults to the file name without its extension. */
+  readonly id?: string;
+  readonly description?: string;
+  readonly transaction?: TransactionMode;
+  readonly timeoutMs?: number;
+  readonly backup?: boolean | readonly string[];
+  readonly commit: ChangeFunction;
+  readonly rollback?: ChangeFunction;
+}
+
+/** A change ready to run: normalised from a file or given in memory. */
+export interface ChangeUnit {
+  readonly id: string;
+  /** The file it came from, relative to the change folder; `undefined` for in-memory changes. */
+  readonly file: string | undefined;
+  /** sha256 of the file's bytes with line endings normalised. */
+  readonly checksum: string;
+  readonly description: string | undefined;
+  /** The change's own transaction mode; undefined means "the run's". */
+  readonly transaction: TransactionMode | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly backup: boolean | readonly string[] | undefined;
+  /** `migrate-mongo` for files exporting `up`/`down`: called as `up(db, client)`, never in a transaction. */
+  readonly style: 'delta' | 'migrate-mongo';
+  readonly commit: ChangeFunction;
+  readonly rollback: ChangeFunction | undefined;
+}
+
+/** Gives a change file its types; returns its argument unchanged. */
+export function defineMigration<T extends ChangeDefinition>(definition: T): T {
+  return definition;
+}

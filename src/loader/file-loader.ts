@@ -1,0 +1,234 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { TransactionMode } from '../config/schema.js';
+import { TRANSACTION_MODES } from '../config/schema.js';
+import { ChangeFileError, ConfigError, messageOf } from '../errors.js';
+import { checksumOf } from './checksum.js';
+import type { ChangeFunction, ChangeUnit, LegacyChangeFunction } from './change-types.js';
+
+export const CODE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
+export const TEMPLATE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
+const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
+const RECOGNISED = new Set<string>([...CODE_EXTENSIONS, ...TEMPLATE_EXTENSIONS]);
+
+export interface ChangeFileEntry {
+  /** File name relative to the change folder. */
+  readonly file: string;
+  readonly absolutePath: string;
+  readonly extension: string;
+}
+
+export interface LoadChangesOptions {
+  /** Absolute path of the change folder. */
+  readonly path: string;
+  /** Where the path came from (`--path`, `DELTA_PATH`, a config file), for messages. */
+  readonly pathSource?: string;
+}
+
+/** Lists the change files directly inside `path` (subfolders are reserved for stages). */
+export async function listChangeFiles(options: LoadChangesOptions): Promise<ChangeFileEntry[]> {
+  const { path } = options;
+  let info;
+  try {
+    info = await stat(path);
+  } catch {
+    throw new ConfigError(`change folder ${path} does not exist${options.pathSource === undefined ? '' : ` (from ${options.pathSource})`}`);
+  }
+  if (!info.isDirectory()) throw new ConfigError(`change folder ${path} is not a directory${options.pathSource === undefined ? '' : ` (from ${options.pathSource})`}`);
+  const entries = await readdir(path, { withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile() && !entry.name.startsWith('.') && !entry.name.endsWith('.d.ts') && RECOGNISED.has(extname(entry.name)))
+    .map((entry) => ({ file: entry.name, absolutePath: join(path, entry.name), extension: extname(entry.name) }))
+    .sort((a, b) => compareIds(a.file, b.file));
+}
+
+/**
+ * Loads every change file of the folder: imports code files (TypeScript
+ * through one scoped tsx registration, removed afterwards), normalises their
+ * exports into `ChangeUnit`s, computes checksums and checks ids. All file
+ * problems are collected and thrown together, before any database work.
+ */
+export async function loadChangeFiles(options: LoadChangesOptions): Promise<ChangeUnit[]> {
+  const entries = await listChangeFiles(options);
+  const problems: ChangeFileError[] = [];
+  const hasTypeScript = entries.some((entry) => TYPESCRIPT.has(entry.extension));
+  const tsx = hasTypeScript ? await registerTypeScript() : undefined;
+  let units: (ChangeUnit | undefined)[];
+  try {
+    units = await Promise.all(
+      entries.map(async (entry) => {
+        try {
+          const bytes = await readFile(entry.absolutePath);
+          if (!CODE_EXTENSIONS.some((ext) => ext === entry.extension)) {
+            throw new ChangeFileError(`${entry.file}: YAML/JSON change templates are not supported yet`, entry.file);
+          }
+          const url = pathToFileURL(entry.absolutePath).href;
+          const mod = (await (tsx !== undefined && TYPESCRIPT.has(entry.extension) ? tsx.import(url, import.meta.url) : import(url))) as unknown;
+          return normaliseModule(mod, entry, checksumOf(bytes));
+        } catch (error) {
+          problems.push(error instanceof ChangeFileError ? error : importError(entry.file, error));
+          return undefined;
+        }
+      }),
+    );
+  } finally {
+    await tsx?.unregister();
+  }
+  const loaded = units.filter((unit): unit is ChangeUnit => unit !== undefined);
+  problems.push(...duplicateIdProblems(loaded));
+  if (problems.length > 0) {
+    problems.sort((a, b) => (a.file ?? '').localeCompare(b.file ?? ''));
+    const message = problems.map((problem) => problem.message).join('\n');
+    throw new ChangeFileError(message, problems[0]?.file, { cause: problems.length === 1 ? problems[0]?.cause : problems });
+  }
+  return loaded.sort((a, b) => compareIds(a.id, b.id));
+}
+
+interface ScopedTypeScript {
+  import(specifier: string, parent: string): Promise<unknown>;
+  unregister(): Promise<void>;
+}
+
+async function registerTypeScript(): Promise<ScopedTypeScript> {
+  const { register } = await import('tsx/esm/api');
+  const api = register({ namespace: `delta-changes-${process.pid}-${Date.now()}` });
+  return { import: (specifier, parent) => api.import(specifier, parent) as Promise<unknown>, unregister: () => api.unregister() };
+}
+
+/** Lexicographic order by code point: timestamp prefixes give creation order, independent of locale. */
+export function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function importError(file: string, error: unknown): ChangeFileError {
+  const raw = messageOf(error);
+  // esbuild reports `Transform failed with 1 error:\n/abs/file.ts:3:37: ERROR: Unexpected ";"`.
+  const syntax = /:(\d+):(\d+): ERROR: (.*)/.exec(raw);
+  if (syntax !== null) {
+    return new ChangeFileError(`${file}:${syntax[1]}:${syntax[2]}: syntax error: ${syntax[3]}`, file, { cause: error });
+  }
+  if (error instanceof SyntaxError) {
+    const line = lineOf(error, file);
+    return new ChangeFileError(`${file}${line}: syntax error: ${raw}`, file, { cause: error });
+  }
+  return new ChangeFileError(`${file}: failed to load: ${raw.split('\n')[0] ?? raw}`, file, { cause: error });
+}
+
+function lineOf(error: Error, file: string): string {
+  const match = new RegExp(`${escapeRegExp(file)}:(\\d+)`).exec(error.stack ?? '');
+  return match === null ? '' : `:${match[1]}`;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+type ModuleRecord = Record<string, unknown>;
+
+function normaliseModule(mod: unknown, entry: ChangeFileEntry, checksum: string): ChangeUnit {
+  const definition = exportedDefinition(mod as ModuleRecord);
+  if (definition === undefined) {
+    throw new ChangeFileError(`${entry.file}: exports no change: export default defineMigration({ commit, rollback }) or named commit/rollback functions`, entry.file);
+  }
+  return normaliseDefinition(definition as ModuleRecord, { label: entry.file, file: entry.file, defaultId: basename(entry.file, entry.extension), checksum });
+}
+
+interface DefinitionSource {
+  /** How messages name the change: its file, or `changes[3]` in memory. */
+  readonly label: string;
+  readonly file: string | undefined;
+  readonly defaultId: string | undefined;
+  readonly checksum: string;
+}
+
+/** Checks an exported change object and turns it into a `ChangeUnit`; errors name the file. */
+export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource): ChangeUnit {
+  const fail = (message: string): never => {
+    throw new ChangeFileError(`${source.label}: ${message}`, source.file ?? source.label);
+  };
+  const id = def.id === undefined ? source.defaultId : def.id;
+  if (id === undefined) fail('id is required for a change given in memory');
+  if (typeof id !== 'string') fail(`id must be a string, got ${typeof id}`);
+  const changeId = id as string;
+  if (changeId.trim() === '' || /[\s]/.test(changeId)) fail(`id ${JSON.stringify(changeId)} must be non-empty and contain no spaces`);
+
+  const hasCommit = def.commit !== undefined;
+  const hasUp = def.up !== undefined;
+  if (hasCommit && hasUp) fail('exports both commit and up: keep one');
+  const commitFn = hasCommit ? def.commit : def.up;
+  if (typeof commitFn !== 'function') fail(hasCommit || hasUp ? `${hasCommit ? 'commit' : 'up'} must be a function` : 'has no commit function (export commit, or up for migrate-mongo style)');
+  const rollbackFn = def.rollback ?? def.down;
+  if (rollbackFn !== undefined && typeof rollbackFn !== 'function') fail(`${def.rollback !== undefined ? 'rollback' : 'down'} must be a function`);
+
+  const transaction = def.transaction;
+  if (transaction !== undefined && !TRANSACTION_MODES.includes(transaction as TransactionMode)) {
+    fail(`transaction must be one of ${TRANSACTION_MODES.join(', ')}, got ${JSON.stringify(transaction)}`);
+  }
+  const style = hasCommit ? 'delta' : 'migrate-mongo';
+  if (style === 'migrate-mongo' && transaction === 'always') {
+    fail("exports up/down (called as up(db, client), without a session) and cannot ask for transaction: 'always'; export commit/rollback to run in a transaction");
+  }
+  const timeoutMs = def.timeoutMs;
+  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
+    fail('timeoutMs must be a positive number of milliseconds');
+  }
+  const backup = def.backup;
+  if (backup !== undefined && typeof backup !== 'boolean' && !(Array.isArray(backup) && backup.every((c) => typeof c === 'string'))) {
+    fail('backup must be true, false or a list of collection names');
+  }
+  const description = def.description;
+  if (description !== undefined && typeof description !== 'string') fail('description must be a string');
+
+  return {
+    id: changeId,
+    file: source.file,
+    checksum: source.checksum,
+    description: description as string | undefined,
+    transaction: style === 'migrate-mongo' ? 'never' : (transaction as TransactionMode | undefined),
+    timeoutMs: timeoutMs as number | undefined,
+    backup: backup as ChangeUnit['backup'],
+    style,
+    commit: style === 'migrate-mongo' ? legacy(commitFn as LegacyChangeFunction) : (commitFn as ChangeFunction),
+    rollback: rollbackFn === undefined ? undefined : style === 'migrate-mongo' ? legacy(rollbackFn as LegacyChangeFunction) : (rollbackFn as ChangeFunction),
+  };
+}
+
+/** The change object: the default export (or CommonJS `module.exports`), else the named exports. */
+function exportedDefinition(mod: ModuleRecord): unknown {
+  let candidate: unknown = mod.default;
+  // tsx compiles CommonJS-flavoured TypeScript to `{ default: { default: ... } }`.
+  for (let depth = 0; depth < 2 && isRecord(candidate) && !hasChangeFunction(candidate) && isRecord(candidate.default); depth += 1) {
+    candidate = candidate.default;
+  }
+  if (isRecord(candidate) && hasChangeFunction(candidate)) return candidate;
+  if (hasChangeFunction(mod)) return mod;
+  return isRecord(candidate) ? candidate : undefined;
+}
+
+function hasChangeFunction(value: ModuleRecord): boolean {
+  return 'commit' in value || 'up' in value;
+}
+
+function isRecord(value: unknown): value is ModuleRecord {
+  return (typeof value === 'object' || typeof value === 'function') && value !== null;
+}
+
+function legacy(fn: LegacyChangeFunction): ChangeFunction {
+  return async (context) => {
+    await fn(context.db, context.client);
+  };
+}
+
+function duplicateIdProblems(units: readonly ChangeUnit[]): ChangeFileError[] {
+  const byId = new Map<string, string[]>();
+  for (const unit of units) byId.set(unit.id, [...(byId.get(unit.id) ?? []), unit.file ?? '(in memory)']);
+  const problems: ChangeFileError[] = [];
+  for (const [id, files] of byId) {
+    if (files.length > 1) {
+      const sorted = files.sort();
+      problems.push(new ChangeFileError(`${sorted.join(', ')}: duplicate change id ${JSON.stringify(id)}`, sorted[0]));
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,203 @@
+import type { ChangeUnit } from '../loader/change-types.js';
+import { compareIds } from '../loader/file-loader.js';
+import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../errors.js';
+import type { HistoryRecord } from '../tracker/records.js';
+
+/** States `status` shows (DESIGN.md section 3), as stable machine names. */
+export const CHANGE_STATES = ['applied', 'pending', 'failed', 'rolled_back', 'running', 'modified', 'missing', 'out_of_order'] as const;
+export type ChangeState = (typeof CHANGE_STATES)[number];
+
+export interface ChangeStatus {
+  readonly id: string;
+  readonly state: ChangeState;
+  readonly file: string | undefined;
+  readonly description: string | undefined;
+  readonly appliedAt: Date | undefined;
+  readonly rolledBackAt: Date | undefined;
+  readonly durationMs: number | undefined;
+  readonly transactional: boolean | undefined;
+  readonly error: string | undefined;
+  readonly change: ChangeUnit | undefined;
+  readonly record: HistoryRecord | undefined;
+}
+
+/** Joins files and history into one state per change, in id order. */
+export function computeStatus(changes: readonly ChangeUnit[], history: readonly HistoryRecord[]): ChangeStatus[] {
+  const byId = new Map(history.map((record) => [record.changeId, record]));
+  const newestApplied = newestAppliedId(history);
+  const statuses: ChangeStatus[] = [];
+  const seen = new Set<string>();
+  for (const change of changes) {
+    seen.add(change.id);
+    const record = byId.get(change.id);
+    statuses.push(status(change.id, stateOf(change, record, newestApplied), change, record));
+  }
+  for (const record of history) {
+    if (seen.has(record.changeId) || record.status === 'rolled_back') continue;
+    statuses.push(status(record.changeId, 'missing', undefined, record));
+  }
+  return statuses.sort((a, b) => compareIds(a.id, b.id));
+}
+
+function stateOf(change: ChangeUnit, record: HistoryRecord | undefined, newestApplied: string | undefined): ChangeState {
+  if (record === undefined) {
+    return newestApplied !== undefined && compareIds(change.id, newestApplied) < 0 ? 'out_of_order' : 'pending';
+  }
+  switch (record.status) {
+    case 'applied':
+      return record.checksum === change.checksum ? 'applied' : 'modified';
+    case 'failed':
+      return 'failed';
+    case 'running':
+      return 'running';
+    case 'rolled_back':
+      return 'rolled_back';
+  }
+}
+
+function status(id: string, state: ChangeState, change: ChangeUnit | undefined, record: HistoryRecord | undefined): ChangeStatus {
+  return {
+    id,
+    state,
+    file: change?.file ?? record?.file,
+    description: change?.description ?? record?.description,
+    appliedAt: record?.status === 'applied' || record?.status === 'rolled_back' ? record.appliedAt : undefined,
+    rolledBackAt: record?.status === 'rolled_back' ? record.rolledBackAt : undefined,
+    durationMs: record?.durationMs,
+    transactional: record?.transactional,
+    error: record?.error?.message,
+    change,
+    record,
+  };
+}
+
+export function newestAppliedId(history: readonly HistoryRecord[]): string | undefined {
+  let newest: string | undefined;
+  for (const record of history) {
+    if (record.status === 'applied' && (newest === undefined || compareIds(record.changeId, newest) > 0)) newest = record.changeId;
+  }
+  return newest;
+}
+
+export interface CommitPlanOptions {
+  /** Apply up to and including this id. */
+  readonly to?: string;
+  /** Apply only this id. */
+  readonly only?: string;
+  /** Proceed although applied changes are modified or missing. */
+  readonly allowDrift?: boolean;
+  /** Apply pending changes older than the newest applied one. */
+  readonly outOfOrder?: boolean;
+}
+
+export interface CommitPlan {
+  readonly pending: readonly ChangeUnit[];
+  readonly statuses: readonly ChangeStatus[];
+  /** Drift that `allowDrift` let through, for the audit log. */
+  readonly allowedDrift: readonly string[];
+}
+
+/** Checks that ids given on the command line name changes; exit 2 otherwise. */
+export function assertKnownIds(changes: readonly ChangeUnit[], history: readonly HistoryRecord[], ids: Readonly<Record<string, string | undefined>>): void {
+  const known = new Set([...changes.map((c) => c.id), ...history.map((r) => r.changeId)]);
+  for (const [flag, id] of Object.entries(ids)) {
+    if (id !== undefined && !known.has(id)) throw new UnknownChangeError(`${flag} ${id}: no change has this id`, id);
+  }
+}
+
+/** What `commit` will apply, or why it refuses. */
+export function planCommit(changes: readonly ChangeUnit[], history: readonly HistoryRecord[], options: CommitPlanOptions = {}): CommitPlan {
+  const statuses = computeStatus(changes, history);
+  if (options.to !== undefined && options.only !== undefined) throw new UsageError('--to and --only cannot be used together');
+  for (const [flag, id] of [['--to', options.to], ['--only', options.only]] as const) {
+    if (id !== undefined && !changes.some((change) => change.id === id)) throw new UnknownChangeError(`${flag} ${id}: no change file has this id`, id);
+  }
+
+  const interrupted = statuses.filter((s) => s.state === 'running');
+  if (interrupted.length > 0) {
+    throw new DriftError(
+      `${describeList(interrupted)} ${interrupted.length === 1 ? 'was' : 'were'} interrupted (status running): a previous run died during a change made without a transaction. ` +
+        'Check its effect in the database, then run delta repair',
+    );
+  }
+  const drift = statuses.filter((s) => s.state === 'modified' || (s.state === 'missing' && s.record?.status !== 'rolled_back'));
+  if (drift.length > 0 && options.allowDrift !== true) {
+    const parts = drift.map((s) => `${s.id} (${s.state === 'modified' ? 'file modified since it was applied' : 'file missing'})`);
+    throw new DriftError(`history does not match the change files: ${parts.join(', ')}. Restore the files, or run delta repair to accept them, or pass --allow-drift`);
+  }
+
+  const newestApplied = newestAppliedId(history);
+  if (options.to !== undefined && newestApplied !== undefined && compareIds(options.to, newestApplied) < 0) {
+    throw new UsageError(`--to ${options.to} is older than the newest applied change ${newestApplied}; to go back, use delta rollback --to ${options.to}`);
+  }
+  const outOfOrder = statuses.filter((s) => s.state === 'out_of_order');
+  const candidates = statuses.filter((s) => s.state === 'pending' || s.state === 'failed' || s.state === 'rolled_back' || (s.state === 'out_of_order' && (options.outOfOrder === true || s.id === options.only)));
+  if (outOfOrder.length > 0 && options.outOfOrder !== true && options.only === undefined) {
+    throw new DriftError(
+      `${describeList(outOfOrder)} ${outOfOrder.length === 1 ? 'is' : 'are'} pending but older than the newest applied change ${newestApplied ?? ''}; ` +
+        'apply with --out-of-order, or rename the file(s) to sort after it',
+    );
+  }
+  let pending = candidates.map((s) => s.change).filter((c): c is ChangeUnit => c !== undefined);
+  if (options.only !== undefined) pending = pending.filter((c) => c.id === options.only);
+  if (options.to !== undefined) {
+    const to = options.to;
+    pending = pending.filter((c) => compareIds(c.id, to) <= 0);
+  }
+  return { pending, statuses, allowedDrift: drift.map((s) => s.id) };
+}
+
+export interface RollbackPlanOptions {
+  /** Revert everything applied after this id (which stays applied). */
+  readonly to?: string;
+  readonly steps?: number;
+  readonly id?: string;
+  readonly since?: Date;
+  readonly all?: boolean;
+  readonly allowDrift?: boolean;
+}
+
+export interface RollbackTarget {
+  readonly change: ChangeUnit;
+  readonly record: HistoryRecord;
+}
+
+/** What `rollback` will revert, newest first; refuses before anything is reverted. */
+export function planRollback(changes: readonly ChangeUnit[], history: readonly HistoryRecord[], options: RollbackPlanOptions = {}): RollbackTarget[] {
+  const selectors = (['to', 'steps', 'id', 'since', 'all'] as const).filter((key) => options[key] !== undefined && options[key] !== false);
+  if (selectors.length > 1) throw new UsageError(`--${selectors.join(' and --')} cannot be used together`);
+  assertKnownIds(changes, history, { '--to': options.to, '--id': options.id });
+  if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) throw new UsageError('--steps must be a positive integer');
+
+  const applied = history.filter((r) => r.status === 'applied').sort((a, b) => compareIds(b.changeId, a.changeId));
+  let selected: HistoryRecord[];
+  if (options.all === true) selected = applied;
+  else if (options.to !== undefined) {
+    const to = options.to;
+    selected = applied.filter((r) => compareIds(r.changeId, to) > 0);
+  } else if (options.id !== undefined) {
+    const record = applied.find((r) => r.changeId === options.id);
+    if (record === undefined) throw new UnknownChangeError(`--id ${options.id}: this change is not applied`, options.id);
+    selected = [record];
+  } else if (options.since !== undefined) {
+    const since = options.since.getTime();
+    selected = applied.filter((r) => r.appliedAt !== undefined && r.appliedAt.getTime() >= since);
+  } else selected = applied.slice(0, options.steps ?? 1);
+
+  const byId = new Map(changes.map((change) => [change.id, change]));
+  const targets: RollbackTarget[] = [];
+  const problems: string[] = [];
+  for (const record of selected) {
+    const change = byId.get(record.changeId);
+    if (change === undefined) problems.push(`${record.changeId} has no file any more`);
+    else if (change.rollback === undefined) problems.push(`${record.changeId} (${change.file ?? 'in memory'}) has no rollback function`);
+    else if (change.checksum !== record.checksum && options.allowDrift !== true) problems.push(`${record.changeId} was modified since it was applied (pass --allow-drift to revert with the new file)`);
+    else targets.push({ change, record });
+  }
+  if (problems.length > 0) throw new RollbackUnavailableError(`cannot roll back, nothing was reverted: ${problems.join('; ')}`);
+  return targets;
+}
+
+function describeList(statuses: readonly ChangeStatus[]): string {
+  return statuses.map((s) => s.id).join(', ');
+}

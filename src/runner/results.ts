@@ -1,0 +1,47 @@
+import type { DeltaError } from '../errors.js';
+import type { RecordedError } from '../tracker/records.js';
+import type { Direction, RunOutcome } from './events.js';
+import type { ChangeState } from './plan.js';
+
+export interface ChangeOutcome {
+  readonly id: string;
+  readonly file: string | undefined;
+  /** `done`: applied (commit) or reverted (rollback); `not-run`: planned but the run stopped first. */
+  readonly status: 'done' | 'failed' | 'not-run';
+  readonly transactional: boolean;
+  readonly durationMs: number | undefined;
+  readonly error: RecordedError | undefined;
+  readonly compensated: boolean | undefined;
+}
+
+/** The result of `commit` or `rollback`. Expected failures come back here, not as throws. */
+export interface RunResult {
+  readonly runId: string;
+  readonly command: Direction;
+  readonly targetDb: string;
+  readonly outcome: RunOutcome;
+  readonly dryRun: boolean;
+  readonly changes: readonly ChangeOutcome[];
+  readonly durationMs: number;
+  /** Set when the outcome is `failed`, `interrupted` or `lock-lost`; its code gives the exit code. */
+  readonly error: DeltaError | undefined;
+}
+
+export interface StatusEntry {
+  readonly id: string;
+  readonly state: ChangeState;
+  readonly file: string | undefined;
+  readonly description: string | undefined;
+  readonly appliedAt: string | undefined;
+  readonly rolledBackAt: string | undefined;
+  readonly durationMs: number | undefined;
+  readonly transactional: boolean | undefined;
+  readonly error: string | undefined;
+}
+
+export interface StatusResult {
+  readonly targetDb: string;
+  readonly changes: readonly StatusEntry[];
+  readonly summary: Readonly<Record<ChangeState, number>> & { readonly total: number };
+  readonly lock: { readonly host: string; readonly pid: number; readonly command: string; readonly since: string; readonly expiresAt: string } | undefined;
+}

@@ -1,0 +1,326 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { ClientSession, Db, MongoClient } from 'mongodb';
+import type { TransactionMode } from '../config/schema.js';
+import type { Deployment } from '../connection/connect.js';
+import type { DeltaError } from '../errors.js';
+import { ChangeFailedError, InterruptedError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
+import type { ChangeUnit } from '../loader/change-types.js';
+import { executedBy } from '../tracker/executed-by.js';
+import type { AuditEvent, HistoryRecord, RecordStatus } from '../tracker/records.js';
+import type { RecordChange, Tracker } from '../tracker/tracker.js';
+import { toolVersion } from '../version.js';
+import type { DeltaEventEmitter, Direction, RunOutcome } from './events.js';
+import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
+import type { CommitPlanOptions, RollbackPlanOptions } from './plan.js';
+import { planCommit, planRollback } from './plan.js';
+import type { ChangeOutcome, RunResult } from './results.js';
+
+/** The lock as the runner sees it (src/lock's LeaseLock fits). */
+export interface RunLock {
+  acquire(signal?: AbortSignal): Promise<void>;
+  /** Throws when the lease was lost; called before every change. */
+  assertHeld(): void;
+  release(): Promise<void>;
+}
+
+export interface RunnerOptions {
+  readonly client: MongoClient;
+  /** The target database. */
+  readonly db: Db;
+  readonly deployment: Deployment;
+  readonly tracker: Tracker;
+  /** Makes the lock for one run; `onLost` is wired to the `lock:lost` event. */
+  readonly lock: (command: Direction, onLost: (reason: string) => void) => RunLock;
+  readonly lockScope: string;
+  readonly events: DeltaEventEmitter;
+  /** The run's transaction mode; a change's own mode wins. */
+  readonly transaction: TransactionMode;
+  /** Call a non-transactional change's rollback when its commit fails. */
+  readonly autoRollback: boolean;
+  readonly services?: Readonly<Record<string, unknown>>;
+}
+
+export interface RunControl {
+  /** Print the plan; take no lock, write nothing. */
+  readonly dryRun?: boolean;
+  /** Ctrl-C: the current change is finished or aborted, recorded, and the run stops. */
+  readonly interrupt?: AbortSignal;
+  /** Default per-change time limit (a change's own `timeoutMs` wins). */
+  readonly timeoutMs?: number;
+}
+
+export type CommitOptions = CommitPlanOptions & RunControl;
+export type RollbackOptions = RollbackPlanOptions & RunControl;
+
+interface PlannedStep {
+  readonly change: ChangeUnit;
+  readonly record: HistoryRecord | undefined;
+}
+
+/**
+ * Plans and executes commit and rollback runs. It takes every collaborator
+ * as an argument, reads history only under the lock to make the plan it
+ * executes, writes each record inside the change's transaction when it can,
+ * never prints, and reports through events and a typed result.
+ */
+export class Runner {
+  readonly #options: RunnerOptions;
+
+  constructor(options: RunnerOptions) {
+    this.#options = options;
+  }
+
+  /** Applies pending changes in id order. */
+  async commit(changes: readonly ChangeUnit[], options: CommitOptions = {}): Promise<RunResult> {
+    return this.#run('commit', options, (history) => planCommit(changes, history, options).pending.map((change) => ({ change, record: undefined })));
+  }
+
+  /** Reverts applied changes, newest first. */
+  async rollback(changes: readonly ChangeUnit[], options: RollbackOptions = {}): Promise<RunResult> {
+    return this.#run('rollback', options, (history) => planRollback(changes, history, options));
+  }
+
+  /** Whether a change runs in a transaction here; throws when it demands one the deployment lacks. */
+  transactional(change: ChangeUnit): boolean {
+    const mode = change.transaction ?? this.#options.transaction;
+    if (mode === 'never') return false;
+    if (this.#options.deployment.transactions) return true;
+    if (mode === 'always') {
+      throw new TransactionUnsupportedError(
+        `${change.id} requires a transaction (transaction: 'always'), but ${this.#options.db.databaseName} is on a standalone server; transactions need a replica set or sharded cluster`,
+      );
+    }
+    return false;
+  }
+
+  async #run(command: Direction, control: RunControl, plan: (history: readonly HistoryRecord[]) => readonly PlannedStep[]): Promise<RunResult> {
+    const { tracker, events } = this.#options;
+    const runId = randomUUID();
+    const started = performance.now();
+    const result = (outcome: RunOutcome, outcomes: readonly ChangeOutcome[], error?: DeltaError): RunResult => ({
+      runId,
+      command,
+      targetDb: tracker.targetDb,
+      outcome,
+      dryRun: control.dryRun === true,
+      changes: outcomes,
+      durationMs: Math.round(performance.now() - started),
+      error,
+    });
+
+    // A first look without the lock: refuses bad requests and drift early,
+    // and lets "nothing to do" (every start-up of an up-to-date app) finish
+    // without taking the lock. The plan that runs is made again under it.
+    const preview = plan(await tracker.history());
+    for (const step of preview) this.transactional(step.change);
+    if (control.dryRun === true) {
+      return result(preview.length === 0 ? 'nothing-to-do' : 'success', preview.map((step) => this.#notRun(step.change)));
+    }
+    if (preview.length === 0) {
+      events.emit('run:end', { runId, command, outcome: 'nothing-to-do', durationMs: Math.round(performance.now() - started), done: 0 });
+      return result('nothing-to-do', []);
+    }
+
+    const lock = this.#options.lock(command, (reason) => events.emit('lock:lost', { runId, scope: this.#options.lockScope, reason }));
+    const waitStarted = performance.now();
+    await lock.acquire(control.interrupt);
+    const outcomes: ChangeOutcome[] = [];
+    let error: DeltaError | undefined;
+    let outcome: RunOutcome = 'success';
+    try {
+      events.emit('lock:acquired', { runId, scope: this.#options.lockScope, waitedMs: Math.round(performance.now() - waitStarted) });
+      const steps = plan(await tracker.history());
+      for (const step of steps) this.transactional(step.change);
+      if (steps.length === 0) {
+        outcome = 'nothing-to-do';
+      } else {
+        await tracker.prepare();
+        events.emit('run:start', { runId, command, targetDb: tracker.targetDb, planned: steps.map((s) => s.change.id) });
+        for (const [index, step] of steps.entries()) {
+          const stop = this.#stopReason(lock, control);
+          if (stop !== undefined) {
+            error = stop;
+            outcome = stop instanceof InterruptedError ? 'interrupted' : 'lock-lost';
+            outcomes.push(...steps.slice(index).map((s) => this.#notRun(s.change)));
+            break;
+          }
+          const done = await this.#step(command, step, { runId, index, total: steps.length, control });
+          outcomes.push(done.outcome);
+          if (done.error !== undefined) {
+            error = done.error;
+            outcome = done.error instanceof InterruptedError ? 'interrupted' : 'failed';
+            outcomes.push(...steps.slice(index + 1).map((s) => this.#notRun(s.change)));
+            break;
+          }
+        }
+      }
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+    const finished = result(outcome, outcomes, error);
+    events.emit('run:end', { runId, command, outcome, durationMs: finished.durationMs, done: outcomes.filter((o) => o.status === 'done').length });
+    return finished;
+  }
+
+  #stopReason(lock: RunLock, control: RunControl): DeltaError | undefined {
+    if (control.interrupt?.aborted === true) return new InterruptedError('interrupted before the next change; nothing else was started');
+    try {
+      lock.assertHeld();
+    } catch (error) {
+      if (isDeltaError(error)) return error;
+      throw error;
+    }
+    return undefined;
+  }
+
+  async #step(
+    direction: Direction,
+    step: PlannedStep,
+    at: { runId: string; index: number; total: number; control: RunControl },
+  ): Promise<{ outcome: ChangeOutcome; error: DeltaError | undefined }> {
+    const { tracker, events, client, db } = this.#options;
+    const { change } = step;
+    const transactional = this.transactional(change);
+    const fn = direction === 'commit' ? change.commit : change.rollback;
+    if (fn === undefined) throw new Error(`planned ${direction} of ${change.id} has no function`);
+    events.emit('change:start', { runId: at.runId, changeId: change.id, direction, transactional, index: at.index, total: at.total });
+
+    const started = performance.now();
+    const elapsed = () => Math.round(performance.now() - started);
+    const record = (status: RecordStatus, extra: Partial<RecordChange> = {}): RecordChange => ({
+      changeId: change.id,
+      status,
+      // A rollback keeps the checksum the change was applied with.
+      checksum: direction === 'rollback' && step.record !== undefined ? step.record.checksum : change.checksum,
+      file: change.file,
+      description: change.description,
+      runId: at.runId,
+      transactional,
+      at: new Date(),
+      ...extra,
+    });
+    const audit = (outcome: 'success' | 'failure', error?: unknown): AuditEvent => ({
+      runId: at.runId,
+      changeId: change.id,
+      targetDb: tracker.targetDb,
+      action: direction,
+      outcome,
+      at: new Date(),
+      durationMs: elapsed(),
+      executedBy: executedBy(),
+      toolVersion: toolVersion(),
+      transactional,
+      ...(error === undefined ? {} : { error: recordedError(error) }),
+    });
+    const successStatus: RecordStatus = direction === 'commit' ? 'applied' : 'rolled_back';
+    const execute = (session: ClientSession | undefined, signalFn = fn) =>
+      executeChange({
+        fn: signalFn,
+        changeId: change.id,
+        db,
+        client,
+        session,
+        services: this.#options.services ?? {},
+        timeoutMs: change.timeoutMs ?? at.control.timeoutMs,
+        interrupt: at.control.interrupt,
+        log: (message) => events.emit('change:log', { runId: at.runId, changeId: change.id, message }),
+      });
+
+    let phase: 'change' | 'record' = 'change';
+    try {
+      if (transactional) {
+        await this.#inTransaction(at.control.interrupt, async (session) => {
+          phase = 'change';
+          await execute(session);
+          phase = 'record';
+          // Internal mode: the record and its audit event commit with the change, or not at all.
+          if (tracker.sharesTargetClient) await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'), session);
+        });
+        if (!tracker.sharesTargetClient) await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'));
+      } else {
+        // Recorded first so that a crash in the middle shows as `running`, never as nothing.
+        await tracker.record(record('running'), undefined);
+        await execute(undefined);
+        phase = 'record';
+        await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'));
+      }
+      events.emit('change:success', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed() });
+      return { outcome: { id: change.id, file: change.file, status: 'done', transactional, durationMs: elapsed(), error: undefined, compensated: undefined }, error: undefined };
+    } catch (thrown) {
+      const failedIn = phase as 'change' | 'record';
+      let compensated: boolean | undefined;
+      let compensationError: unknown;
+      if (!transactional && direction === 'commit' && failedIn === 'change' && this.#options.autoRollback && change.rollback !== undefined) {
+        try {
+          await execute(undefined, change.rollback);
+          compensated = true;
+        } catch (rollbackError) {
+          compensated = false;
+          compensationError = rollbackError;
+        }
+      }
+      const interrupted = thrown instanceof InterruptedError;
+      const message =
+        `${change.id} ${direction === 'commit' ? 'failed' : 'rollback failed'}: ${messageOf(thrown)}` +
+        (compensated === true ? ' (its rollback ran to compensate)' : '') +
+        (compensationError === undefined ? '' : `; its compensating rollback also failed: ${messageOf(compensationError)}`);
+      const error: DeltaError = interrupted ? new InterruptedError(`${change.id} was interrupted${transactional ? ' and its transaction aborted' : ''}`, { cause: thrown }) : new ChangeFailedError(message, change.id, { cause: thrown });
+      const stored = { ...recordedError(thrown), message: interrupted ? error.message : message.slice(change.id.length + 1) };
+      // A failed rollback leaves the change applied when its transaction was aborted.
+      const failedStatus: RecordStatus = direction === 'rollback' && transactional ? 'applied' : compensated === true ? 'rolled_back' : 'failed';
+      try {
+        await tracker.record(record(failedStatus, { durationMs: elapsed(), error: stored }), audit('failure', { ...stored }));
+      } catch {
+        // The database is gone: the record stays `running` (non-transactional) or absent
+        // (transaction aborted), both of which `status` reports truthfully.
+      }
+      events.emit('change:failure', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed(), error: stored, compensated });
+      return { outcome: { id: change.id, file: change.file, status: 'failed', transactional, durationMs: elapsed(), error: stored, compensated }, error };
+    }
+  }
+
+  /** Runs `work` in a transaction, retrying transient errors (write conflicts, elections) a few times. */
+  async #inTransaction(interrupt: AbortSignal | undefined, work: (session: ClientSession) => Promise<void>): Promise<void> {
+    const session = this.#options.client.startSession();
+    try {
+      for (let attempt = 1; ; attempt += 1) {
+        session.startTransaction({ readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } });
+        try {
+          await work(session);
+          await commitWithRetry(session);
+          return;
+        } catch (error) {
+          if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+          if (attempt < 3 && interrupt?.aborted !== true && hasErrorLabel(error, 'TransientTransactionError')) continue;
+          throw error;
+        }
+      }
+    } finally {
+      await session.endSession().catch(() => undefined);
+    }
+  }
+
+  #notRun(change: ChangeUnit): ChangeOutcome {
+    let transactional = false;
+    try {
+      transactional = this.transactional(change);
+    } catch {
+      transactional = false;
+    }
+    return { id: change.id, file: change.file, status: 'not-run', transactional, durationMs: undefined, error: undefined, compensated: undefined };
+  }
+}
+
+async function commitWithRetry(session: ClientSession): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await session.commitTransaction();
+      return;
+    } catch (error) {
+      // MongoDB: the commit may have happened; committing again is safe and tells.
+      if (attempt < 3 && hasErrorLabel(error, 'UnknownTransactionCommitResult')) continue;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { LockHolder } from '../errors.js';
+import type { ChangeUnit } from '../loader/change-types.js';
+import type { HistoryRecord } from '../tracker/records.js';
+import type { ChangeState } from './plan.js';
+import { CHANGE_STATES, computeStatus } from './plan.js';
+import type { StatusResult } from './results.js';
+
+/** The status document (`delta status --json`): every change's state, a summary and the lock. */
+export function statusReport(targetDb: string, changes: readonly ChangeUnit[], history: readonly HistoryRecord[], holder: LockHolder | undefined): StatusResult {
+  const statuses = computeStatus(changes, history);
+  const counts = Object.fromEntries(CHANGE_STATES.map((state) => [state, 0])) as Record<ChangeState, number>;
+  for (const status of statuses) counts[status.state] += 1;
+  const live = holder !== undefined && holder.expiresAt.getTime() > Date.now();
+  return {
+    targetDb,
+    changes: statuses.map((s) => ({
+      id: s.id,
+      state: s.state,
+      file: s.file,
+      description: s.description,
+      appliedAt: s.appliedAt?.toISOString(),
+      rolledBackAt: s.rolledBackAt?.toISOString(),
+      durationMs: s.durationMs,
+      transactional: s.transactional,
+      error: s.error,
+    })),
+    summary: { ...counts, total: statuses.length },
+    lock: live
+      ? { host: holder.host, pid: holder.pid, command: holder.command, since: holder.acquiredAt.toISOString(), expiresAt: holder.expiresAt.toISOString() }
+      : undefined,
+  };
+}

@@ -1,0 +1,125 @@
+import type { AnyClientBulkWriteModel, ClientSession, Collection, Document, MongoClient } from 'mongodb';
+import { toolVersion } from '../version.js';
+import { executedBy } from './executed-by.js';
+import type { AuditEvent, HistoryRecord } from './records.js';
+import type { AuditQuery, RecordChange, Tracker } from './tracker.js';
+
+export interface MongoTrackerOptions {
+  /** The client that holds the tracker database (the target's client in internal mode). */
+  readonly client: MongoClient;
+  /** The database holding the tracker collections. */
+  readonly trackerDb: string;
+  /** The database whose changes are tracked. */
+  readonly targetDb: string;
+  readonly collections: { readonly migrations: string; readonly audit: string };
+  readonly sharesTargetClient: boolean;
+  /** MongoDB 8.0+: write a record and its audit event with one `bulkWrite` command. */
+  readonly clientBulkWrite: boolean;
+}
+
+/** The tracker kept in MongoDB collections (internal or external mode). */
+export class MongoTracker implements Tracker {
+  readonly targetDb: string;
+  readonly sharesTargetClient: boolean;
+  readonly #options: MongoTrackerOptions;
+  readonly #migrations: Collection;
+  readonly #audit: Collection;
+  /** In a database of its own the record key is the change id; shared by several targets, it is prefixed. */
+  readonly #prefix: string;
+
+  constructor(options: MongoTrackerOptions) {
+    this.#options = options;
+    this.targetDb = options.targetDb;
+    this.sharesTargetClient = options.sharesTargetClient;
+    const db = options.client.db(options.trackerDb);
+    this.#migrations = db.collection(options.collections.migrations);
+    this.#audit = db.collection(options.collections.audit);
+    this.#prefix = options.trackerDb === options.targetDb ? '' : `${options.targetDb}/`;
+  }
+
+  async prepare(): Promise<void> {
+    // createIndexes is a no-op when the index exists (MongoDB answers "all indexes already exist").
+    await Promise.all([
+      this.#migrations.createIndex({ targetDb: 1 }, { name: 'delta_target' }),
+      this.#audit.createIndex({ targetDb: 1, at: -1 }, { name: 'delta_target_at' }),
+    ]);
+  }
+
+  async history(): Promise<HistoryRecord[]> {
+    // One query; a large batch keeps 10,000 records to a handful of getMores.
+    return (await this.#migrations.find({ targetDb: this.targetDb }, { batchSize: 10_000 }).toArray()) as unknown as HistoryRecord[];
+  }
+
+  async record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession): Promise<void> {
+    const filter: Document = { _id: this.#key(change.changeId) };
+    const update = recordUpdate(change, this.targetDb);
+    if (audit !== undefined && this.#options.clientBulkWrite) {
+      const models: AnyClientBulkWriteModel<Document>[] = [
+        { namespace: this.#migrations.namespace, name: 'updateOne', filter, update, upsert: true },
+        { namespace: this.#audit.namespace, name: 'insertOne', document: { ...audit } },
+      ];
+      await this.#options.client.bulkWrite(models, { session, ordered: true });
+      return;
+    }
+    await this.#migrations.updateOne(filter, update, { upsert: true, session });
+    if (audit !== undefined) await this.#audit.insertOne({ ...audit }, { session });
+  }
+
+  async audit(event: AuditEvent, session?: ClientSession): Promise<void> {
+    await this.#audit.insertOne({ ...event }, { session });
+  }
+
+  async auditLog(query: AuditQuery = {}): Promise<AuditEvent[]> {
+    const filter: Document = { targetDb: this.targetDb };
+    if (query.changeId !== undefined) filter.changeId = query.changeId;
+    if (query.action !== undefined) filter.action = query.action;
+    if (query.since !== undefined) filter.at = { $gte: query.since };
+    const cursor = this.#audit.find(filter, { projection: { _id: 0 } }).sort({ at: -1, _id: -1 });
+    if (query.limit !== undefined) cursor.limit(query.limit);
+    return (await cursor.toArray()) as unknown as AuditEvent[];
+  }
+
+  async removeRecords(changeIds: readonly string[]): Promise<void> {
+    if (changeIds.length === 0) return;
+    const filter: Document = { _id: { $in: changeIds.map((id) => this.#key(id)) } };
+    await this.#migrations.deleteMany(filter);
+  }
+
+  #key(changeId: string): string {
+    return `${this.#prefix}${changeId}`;
+  }
+}
+
+function recordUpdate(change: RecordChange, targetDb: string): Document {
+  const set: Document = {
+    changeId: change.changeId,
+    targetDb,
+    status: change.status,
+    checksum: change.checksum,
+    runId: change.runId,
+    executedBy: executedBy(),
+    toolVersion: toolVersion(),
+    transactional: change.transactional,
+  };
+  const unset: Document = {};
+  if (change.file !== undefined) set.file = change.file;
+  if (change.description !== undefined) set.description = change.description;
+  if (change.durationMs !== undefined) set.durationMs = change.durationMs;
+  switch (change.status) {
+    case 'running':
+      set.startedAt = change.at;
+      break;
+    case 'applied':
+      set.appliedAt = change.at;
+      break;
+    case 'rolled_back':
+      set.rolledBackAt = change.at;
+      break;
+    case 'failed':
+      set.failedAt = change.at;
+      break;
+  }
+  if (change.error !== undefined) set.error = change.error;
+  else unset.error = '';
+  return Object.keys(unset).length === 0 ? { $set: set } : { $set: set, $unset: unset };
+}

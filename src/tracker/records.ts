@@ -1,0 +1,55 @@
+/** States of a change's history record (DESIGN.md section 3). */
+export const RECORD_STATUSES = ['applied', 'failed', 'rolled_back', 'running'] as const;
+export type RecordStatus = (typeof RECORD_STATUSES)[number];
+
+export const AUDIT_ACTIONS = ['commit', 'rollback', 'baseline', 'repair', 'unlock', 'backup', 'restore'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export interface ExecutedBy {
+  readonly user: string;
+  readonly host: string;
+  readonly pid: number;
+}
+
+export interface RecordedError {
+  readonly message: string;
+  readonly code?: string | number;
+}
+
+/** One document of `delta_migrations`: the state of one change in one target database. */
+export interface HistoryRecord {
+  /** The change id (internal tracker) or `<targetDb>/<id>` (a tracker database shared by targets). */
+  readonly _id: string;
+  readonly changeId: string;
+  readonly targetDb: string;
+  readonly description?: string;
+  readonly status: RecordStatus;
+  readonly checksum: string;
+  readonly file?: string;
+  readonly startedAt?: Date;
+  readonly appliedAt?: Date;
+  readonly rolledBackAt?: Date;
+  readonly durationMs?: number;
+  readonly runId: string;
+  readonly executedBy: ExecutedBy;
+  readonly toolVersion: string;
+  readonly transactional: boolean;
+  readonly error?: RecordedError;
+}
+
+/** One document of the append-only `delta_audit` log. */
+export interface AuditEvent {
+  readonly runId: string;
+  readonly changeId?: string;
+  readonly targetDb: string;
+  readonly action: AuditAction;
+  readonly outcome: 'success' | 'failure';
+  readonly at: Date;
+  readonly durationMs?: number;
+  readonly executedBy: ExecutedBy;
+  readonly toolVersion: string;
+  readonly transactional?: boolean;
+  readonly error?: RecordedError;
+  /** Action-specific facts: what a repair changed, who held an unlocked lock... */
+  readonly details?: Readonly<Record<string, unknown>>;
+}

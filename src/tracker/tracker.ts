@@ -1,0 +1,51 @@
+import type { ClientSession } from 'mongodb';
+import type { AuditEvent, HistoryRecord, RecordStatus, RecordedError } from './records.js';
+
+/** The fields of a change's record that a state change writes. */
+export interface RecordChange {
+  readonly changeId: string;
+  readonly status: RecordStatus;
+  readonly checksum: string;
+  readonly file: string | undefined;
+  readonly description: string | undefined;
+  readonly runId: string;
+  readonly transactional: boolean;
+  readonly at: Date;
+  readonly durationMs?: number;
+  readonly error?: RecordedError;
+}
+
+/**
+ * Where delta keeps history and audit. Small on purpose (read the whole
+ * history once; write a record and its audit event together; append an
+ * audit event), so another store is an afternoon's work.
+ */
+export interface Tracker {
+  /** The database whose changes this tracker records. */
+  readonly targetDb: string;
+  /**
+   * True when the tracker lives on the same client as the target, so its
+   * writes can join the change's transaction (internal mode, or an external
+   * database on the same deployment).
+   */
+  readonly sharesTargetClient: boolean;
+  /** Creates collections and indexes if missing; idempotent. */
+  prepare(): Promise<void>;
+  /** The whole history of the target, in one query. */
+  history(): Promise<HistoryRecord[]>;
+  /** Writes the record's new state and, when given, its audit event (in `session` if one is given). */
+  record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession): Promise<void>;
+  /** Appends an event that concerns no single record's state (unlock, backup...). */
+  audit(event: AuditEvent, session?: ClientSession): Promise<void>;
+  /** Audit events, newest first. */
+  auditLog(filter?: AuditQuery): Promise<AuditEvent[]>;
+  /** Removes records (repair of missing files); audited by the caller. */
+  removeRecords(changeIds: readonly string[]): Promise<void>;
+}
+
+export interface AuditQuery {
+  readonly changeId?: string;
+  readonly action?: string;
+  readonly since?: Date;
+  readonly limit?: number;
+}

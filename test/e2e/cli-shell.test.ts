@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runCli } from '../helpers/cli.js';
+import { tempProject } from '../helpers/temp.js';
+
+const projects: { cleanup(): void }[] = [];
+function project(files: Record<string, string> = {}) {
+  const p = tempProject(files);
+  projects.push(p);
+  return p;
+}
+after(() => projects.forEach((p) => p.cleanup()));
+
+/** One line on stderr, naming the culprit. */
+function assertOneLineError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
+  assert.match(lines[0] ?? '', pattern);
+}
+
+describe('delta CLI shell', () => {
+  it('--help lists the commands with examples and exits 0', async () => {
+    const result = await runCli(['--help']);
+    assert.equal(result.code, 0);
+    for (const command of ['commit|up', 'rollback|down', 'status', 'validate', 'create', 'init', 'sandbox']) assert.ok(result.stdout.includes(command), command);
+    assert.match(result.stdout, /Examples:/);
+    assert.match(result.stdout, /delta rollback --to/);
+  });
+
+  it('<command> --help shows its options, the global ones and examples', async () => {
+    const result = await runCli(['rollback', '--help']);
+    assert.equal(result.code, 0);
+    assert.match(result.stdout, /--steps <n>/);
+    assert.match(result.stdout, /Global Options:/);
+    assert.match(result.stdout, /\$ delta rollback --to/);
+  });
+
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const result = await runCli(['--version']);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout.trim(), pkg.version);
+  });
+
+  it('an unknown command exits 2 naming it', async () => {
+    const result = await runCli(['comit']);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /unknown command 'comit'/);
+    assert.match(result.stderr, /Did you mean commit\?/);
+  });
+
+  it('an unknown flag exits 2 naming it', async () => {
+    const result = await runCli(['commit', '--frobnicate']);
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /unknown option '--frobnicate'/);
+  });
+
+  it('a bad flag value exits 2 naming the flag', async () => {
+    const result = await runCli(['rollback', '--steps', 'many']);
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /--steps <n>.*positive whole number/);
+  });
+
+  it('a config file that does not parse exits 2 naming the file', async () => {
+    const p = project({ 'delta.config.json': '{ "uri": ' });
+    const result = await runCli(['status'], { cwd: p.dir });
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /delta: error: delta\.config\.json: cannot be read/);
+  });
+
+  it('an unknown config key exits 2 naming key and file', async () => {
+    const p = project({ '.deltarc.json': '{ "tracker": { "collection": "x" } }' });
+    const result = await runCli(['status'], { cwd: p.dir });
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /\.deltarc\.json: unknown key 'tracker\.collection'/);
+  });
+
+  it('a wrong type in the config exits 2 naming key and file', async () => {
+    const p = project({ 'delta.config.json': '{ "lock": { "waitMs": "soon" } }' });
+    const result = await runCli(['status'], { cwd: p.dir });
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /delta\.config\.json: lock\.waitMs must be a number/);
+  });
+
+  it('a non-mongodb URI exits 2 naming the flag, without printing its password', async () => {
+    const result = await runCli(['status', '--uri', 'postgres://admin:hunter22@db/app']);
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /--uri must be a mongodb:\/\/ or mongodb\+srv:\/\/ connection string/);
+    assert.ok(!result.stderr.includes('hunter22'));
+  });
+
+  it('a --path that does not exist exits 2 naming it', async () => {
+    const p = project();
+    const result = await runCli(['status', '--path', 'nowhere', '--uri', 'mongodb://127.0.0.1:9/app'], { cwd: p.dir });
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /change folder .*nowhere does not exist \(from --path\)/);
+  });
+
+  it('commands not built yet answer "not implemented yet" with exit 2', async () => {
+    const result = await runCli(['backups']);
+    assert.equal(result.code, 2);
+    assertOneLineError(result.stderr, /delta backups is not implemented yet/);
+  });
+
+  it('init writes a commented delta.config.ts and refuses to overwrite it', async () => {
+    const p = project();
+    const first = await runCli(['init'], { cwd: p.dir });
+    assert.equal(first.code, 0, first.stderr);
+    const text = readFileSync(join(p.dir, 'delta.config.ts'), 'utf8');
+    assert.match(text, /defineConfig\(/);
+    assert.match(text, /\/\/ /);
+    const second = await runCli(['init'], { cwd: p.dir });
+    assert.equal(second.code, 2);
+    assertOneLineError(second.stderr, /delta\.config\.ts already exists/);
+    assert.equal(readFileSync(join(p.dir, 'delta.config.ts'), 'utf8'), text, 'unchanged');
+  });
+
+  it('create writes <path>/<UTC timestamp>_<name>.ts from the template', async () => {
+    const p = project();
+    const before = new Date().toISOString().replace(/[-:T]/g, '').slice(0, 8);
+    const result = await runCli(['create', 'add users index', '--path', 'db/changes'], { cwd: p.dir });
+    assert.equal(result.code, 0, result.stderr);
+    const files = readdirSync(join(p.dir, 'db/changes'));
+    assert.equal(files.length, 1);
+    assert.match(files[0] ?? '', new RegExp(`^${before}\\d{6}_add_users_index\\.ts$`));
+    assert.match(readFileSync(join(p.dir, 'db/changes', files[0] ?? ''), 'utf8'), /defineMigration\(/);
+  });
+
+  it('create --js writes CommonJS or ESM depending on the nearest package.json', async () => {
+    const cjs = project({ 'package.json': '{"name":"a"}' });
+    assert.equal((await runCli(['create', 'x', '--js'], { cwd: cjs.dir })).code, 0);
+    const cjsFile = readdirSync(join(cjs.dir, 'migrations'))[0] ?? '';
+    assert.match(readFileSync(join(cjs.dir, 'migrations', cjsFile), 'utf8'), /^module\.exports = \{/);
+    const esm = project({ 'package.json': '{"name":"b","type":"module"}' });
+    assert.equal((await runCli(['create', 'x', '--js'], { cwd: esm.dir })).code, 0);
+    const esmFile = readdirSync(join(esm.dir, 'migrations'))[0] ?? '';
+    assert.match(readFileSync(join(esm.dir, 'migrations', esmFile), 'utf8'), /^export default \{/);
+  });
+
+  for (const bad of ['../escape', 'a/b', 'name.ts', '', '"quoted"']) {
+    it(`create refuses the unsafe name ${JSON.stringify(bad)}`, async () => {
+      const p = project();
+      const result = await runCli(['create', bad], { cwd: p.dir });
+      assert.equal(result.code, 2);
+      assertOneLineError(result.stderr, /create: /);
+      assert.ok(!existsSync(join(p.dir, 'migrations')) || readdirSync(join(p.dir, 'migrations')).length === 0);
+    });
+  }
+});

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { after, describe, it } from 'node:test';
+import { ChangeFileError } from '../../src/errors.js';
+import { checksumOf, loadChangeFiles } from '../../src/loader/index.js';
+import { ROOT } from '../helpers/cli.js';
+import { tempProject } from '../helpers/temp.js';
+
+const fixture = (name: string) => fileURLToPath(new URL(`../fixtures/${name}/`, import.meta.url));
+const projects: { cleanup(): void }[] = [];
+after(() => projects.forEach((p) => p.cleanup()));
+
+async function loadError(name: string): Promise<ChangeFileError> {
+  try {
+    await loadChangeFiles({ path: fixture(name) });
+  } catch (error) {
+    assert.ok(error instanceof ChangeFileError, `expected ChangeFileError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected the folder to be refused');
+}
+
+describe('loader', () => {
+  it('loads TS, MTS, JS, CJS and MJS files in id order, ignoring subfolders, .d.ts and other files', async () => {
+    const changes = await loadChangeFiles({ path: fixture('loader-mixed') });
+    assert.deepEqual(
+      changes.map((c) => [c.id, c.file, c.style]),
+      [
+        ['001_typescript', '001_typescript.ts', 'delta'],
+        ['002_javascript', '002_javascript.js', 'delta'],
+        ['003_commonjs', '003_commonjs.cjs', 'delta'],
+        ['004_named', '004_named.mjs', 'delta'],
+        ['005_legacy', '005_legacy.cjs', 'migrate-mongo'],
+        ['007_custom_id', '006_overridden.mts', 'delta'],
+      ],
+    );
+    const [ts, js, , named, legacy] = changes;
+    assert.equal(ts?.description, 'a typescript change');
+    assert.equal(ts?.transaction, 'always');
+    assert.equal(ts?.timeoutMs, 5000);
+    assert.equal(typeof ts?.rollback, 'function');
+    assert.equal(js?.rollback, undefined);
+    assert.equal(named?.description, 'named exports');
+    assert.equal(named?.transaction, 'never');
+    assert.equal(legacy?.transaction, 'never', 'migrate-mongo files run without a transaction');
+  });
+
+  it('checksums the file bytes with line endings normalised', async () => {
+    const unix = tempProject({ '001_a.js': 'export default {\n  async commit() {},\n};\n' });
+    const windows = tempProject({ '001_a.js': 'export default {\r\n  async commit() {},\r\n};\r\n' });
+    projects.push(unix, windows);
+    const [a] = await loadChangeFiles({ path: unix.dir });
+    const [b] = await loadChangeFiles({ path: windows.dir });
+    assert.equal(a?.checksum, b?.checksum);
+    assert.equal(a?.checksum, checksumOf('export default {\n  async commit() {},\n};\n'));
+    assert.match(a?.checksum ?? '', /^[0-9a-f]{64}$/);
+  });
+
+  it('an empty folder loads nothing', async () => {
+    const empty = tempProject();
+    projects.push(empty);
+    assert.deepEqual(await loadChangeFiles({ path: empty.dir }), []);
+  });
+
+  it('refuses duplicate ids naming both files', async () => {
+    const error = await loadError('loader-duplicate');
+    assert.equal(error.message, '001_first.ts, 002_second.js: duplicate change id "same"');
+  });
+
+  it('reports a file that throws on import with its name and message', async () => {
+    const error = await loadError('loader-throws');
+    assert.equal(error.message, '001_boom.ts: failed to load: REQUIRED_SETTING is not set');
+  });
+
+  it('reports a TypeScript syntax error with file and line', async () => {
+    const error = await loadError('loader-syntax');
+    assert.match(error.message, /^001_broken\.ts:3:\d+: syntax error: /);
+  });
+
+  it('refuses a change without a commit function', async () => {
+    assert.match((await loadError('loader-no-commit')).message, /^001_nothing\.ts: has no commit function/);
+  });
+
+  it('refuses a non-string id', async () => {
+    assert.equal((await loadError('loader-bad-id')).message, '001_numeric.ts: id must be a string, got number');
+  });
+
+  it("refuses migrate-mongo up/down with transaction: 'always'", async () => {
+    assert.match((await loadError('loader-legacy-always')).message, /^001_legacy\.cjs: exports up\/down .* cannot ask for transaction: 'always'/);
+  });
+
+  it('reports every broken file at once, one line each', async () => {
+    const p = tempProject({ '001_a.ts': 'export default { description: 1, async commit() {} };', '002_b.js': 'throw new Error("nope");', '003_ok.js': 'export async function commit() {}' });
+    projects.push(p);
+    await assert.rejects(loadChangeFiles({ path: p.dir }), (error: unknown) => {
+      assert.ok(error instanceof ChangeFileError);
+      assert.deepEqual(error.message.split('\n'), ['001_a.ts: description must be a string', '002_b.js: failed to load: nope']);
+      return true;
+    });
+  });
+
+  it('leaves no TypeScript hook registered after loading', () => {
+    // In a fresh process: load TS changes through the built loader, then a native import of a .ts file must fail.
+    const script = `
+      const { loadChangeFiles } = await import('./dist/loader/index.js');
+      await loadChangeFiles({ path: ${JSON.stringify(fixture('loader-mixed'))} });
+      try { await import(${JSON.stringify(new URL('../fixtures/loader-mixed/006_overridden.mts', import.meta.url).href + '?again')}); console.log('HOOK LEFT'); }
+      catch (error) { console.log(error.code); }
+    `;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'ERR_UNKNOWN_FILE_EXTENSION');
+  });
+});

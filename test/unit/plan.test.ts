@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../../src/errors.js';
+import type { ChangeUnit } from '../../src/loader/index.js';
+import { computeStatus, planCommit, planRollback } from '../../src/runner/index.js';
+import type { HistoryRecord, RecordStatus } from '../../src/tracker/index.js';
+
+function change(id: string, options: { checksum?: string; rollback?: boolean } = {}): ChangeUnit {
+  return {
+    id,
+    file: `${id}.ts`,
+    checksum: options.checksum ?? `sum-${id}`,
+    description: undefined,
+    transaction: undefined,
+    timeoutMs: undefined,
+    backup: undefined,
+    style: 'delta',
+    commit: () => undefined,
+    rollback: options.rollback === false ? undefined : () => undefined,
+  };
+}
+
+function record(id: string, status: RecordStatus, options: { checksum?: string; appliedAt?: Date } = {}): HistoryRecord {
+  return {
+    _id: id,
+    changeId: id,
+    targetDb: 'app',
+    status,
+    checksum: options.checksum ?? `sum-${id}`,
+    file: `${id}.ts`,
+    appliedAt: options.appliedAt ?? new Date('2024-01-01T00:00:00Z'),
+    runId: 'run',
+    executedBy: { user: 'u', host: 'h', pid: 1 },
+    toolVersion: '0.0.0',
+    transactional: true,
+  };
+}
+
+describe('computeStatus', () => {
+  it('derives every state from files and history', () => {
+    const changes = [change('a'), change('b', { checksum: 'new' }), change('c'), change('d'), change('e'), change('f'), change('g')];
+    const history = [record('a', 'applied'), record('b', 'applied'), record('c', 'failed'), record('d', 'running'), record('e', 'applied'), record('f', 'rolled_back'), record('0-old', 'applied')];
+    const states = Object.fromEntries(computeStatus(changes, history).map((s) => [s.id, s.state]));
+    assert.deepEqual(states, { a: 'applied', b: 'modified', c: 'failed', d: 'running', e: 'applied', f: 'rolled_back', g: 'pending', '0-old': 'missing' });
+  });
+
+  it('marks a pending change older than the newest applied one as out of order', () => {
+    const states = computeStatus([change('a'), change('b'), change('c')], [record('a', 'applied'), record('c', 'applied')]).map((s) => s.state);
+    assert.deepEqual(states, ['applied', 'out_of_order', 'applied']);
+  });
+
+  it('does not list a rolled-back record whose file is gone', () => {
+    assert.deepEqual(computeStatus([], [record('old', 'rolled_back')]), []);
+  });
+});
+
+describe('planCommit', () => {
+  const files = [change('a'), change('b'), change('c'), change('d')];
+
+  it('plans every pending change in id order, failed and rolled-back ones included', () => {
+    const plan = planCommit(files, [record('a', 'applied'), record('b', 'failed'), record('c', 'rolled_back')]);
+    assert.deepEqual(plan.pending.map((c) => c.id), ['b', 'c', 'd']);
+  });
+
+  it('--to is inclusive; --only picks one', () => {
+    assert.deepEqual(planCommit(files, [], { to: 'b' }).pending.map((c) => c.id), ['a', 'b']);
+    assert.deepEqual(planCommit(files, [], { only: 'c' }).pending.map((c) => c.id), ['c']);
+  });
+
+  it('refuses an unknown --to or --only id', () => {
+    assert.throws(() => planCommit(files, [], { to: 'zz' }), UnknownChangeError);
+    assert.throws(() => planCommit(files, [], { only: 'zz' }), UnknownChangeError);
+  });
+
+  it('refuses --to older than the newest applied change', () => {
+    assert.throws(() => planCommit(files, [record('a', 'applied'), record('b', 'applied'), record('c', 'applied')], { to: 'a' }), (error: unknown) => {
+      assert.ok(error instanceof UsageError);
+      assert.match(error.message, /--to a is older than the newest applied change c/);
+      return true;
+    });
+  });
+
+  it('refuses drift (modified or missing) unless allowed', () => {
+    const history = [record('a', 'applied', { checksum: 'old' }), record('0gone', 'applied')];
+    assert.throws(() => planCommit(files, history), (error: unknown) => {
+      assert.ok(error instanceof DriftError);
+      assert.match(error.message, /0gone \(file missing\), a \(file modified since it was applied\)/);
+      return true;
+    });
+    const allowed = planCommit(files, history, { allowDrift: true });
+    assert.deepEqual(allowed.allowedDrift, ['0gone', 'a']);
+    assert.deepEqual(allowed.pending.map((c) => c.id), ['b', 'c', 'd']);
+  });
+
+  it('refuses to run over an interrupted change', () => {
+    assert.throws(() => planCommit(files, [record('a', 'running')]), /a was interrupted .*delta repair/);
+  });
+
+  it('refuses out-of-order pending changes unless --out-of-order', () => {
+    const history = [record('a', 'applied'), record('c', 'applied')];
+    assert.throws(() => planCommit(files, history), /b is pending but older than the newest applied change c/);
+    assert.deepEqual(planCommit(files, history, { outOfOrder: true }).pending.map((c) => c.id), ['b', 'd']);
+  });
+});
+
+describe('planRollback', () => {
+  const files = [change('a'), change('b'), change('c'), change('d', { rollback: false })];
+  const history = [
+    record('a', 'applied', { appliedAt: new Date('2024-01-01T00:00:00Z') }),
+    record('b', 'applied', { appliedAt: new Date('2024-02-01T00:00:00Z') }),
+    record('c', 'applied', { appliedAt: new Date('2024-03-01T00:00:00Z') }),
+  ];
+  const ids = (targets: { change: ChangeUnit }[]) => targets.map((t) => t.change.id);
+
+  it('defaults to the last applied change', () => assert.deepEqual(ids(planRollback(files, history)), ['c']));
+  it('--steps N reverts the last N, newest first', () => assert.deepEqual(ids(planRollback(files, history, { steps: 2 })), ['c', 'b']));
+  it('--to keeps the named change applied', () => assert.deepEqual(ids(planRollback(files, history, { to: 'a' })), ['c', 'b']));
+  it('--id picks one change', () => assert.deepEqual(ids(planRollback(files, history, { id: 'b' })), ['b']));
+  it('--since selects by applied time', () => assert.deepEqual(ids(planRollback(files, history, { since: new Date('2024-02-01T00:00:00Z') })), ['c', 'b']));
+  it('--all reverts everything', () => assert.deepEqual(ids(planRollback(files, history, { all: true })), ['c', 'b', 'a']));
+  it('nothing applied plans nothing', () => assert.deepEqual(planRollback(files, []), []));
+
+  it('refuses unknown ids, an unapplied --id and combined selectors', () => {
+    assert.throws(() => planRollback(files, history, { to: 'zz' }), UnknownChangeError);
+    assert.throws(() => planRollback(files, history, { id: 'd' }), /--id d: this change is not applied/);
+    assert.throws(() => planRollback(files, history, { to: 'a', steps: 1 }), UsageError);
+  });
+
+  it('refuses before reverting anything when a target has no rollback or no file', () => {
+    const withD = [...history, record('d', 'applied'), record('e', 'applied')];
+    assert.throws(() => planRollback(files, withD, { all: true }), (error: unknown) => {
+      assert.ok(error instanceof RollbackUnavailableError);
+      assert.match(error.message, /nothing was reverted: e has no file any more; d \(d\.ts\) has no rollback function/);
+      return true;
+    });
+  });
+});
