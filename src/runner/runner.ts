@@ -266,11 +266,14 @@ export class Runner {
         (compensated === true ? ' (its rollback ran to compensate)' : '') +
         (compensationError === undefined ? '' : `; its compensating rollback also failed: ${messageOf(compensationError)}`);
       const error: DeltaError = interrupted ? new InterruptedError(`${change.id} was interrupted${transactional ? ' and its transaction aborted' : ''}`, { cause: thrown }) : new ChangeFailedError(message, change.id, { cause: thrown });
-      const stored = { ...recordedError(thrown), message: interrupted ? error.message : message.slice(change.id.length + 1) };
-      // A failed rollback leaves the change applied when its transaction was aborted.
-      const failedStatus: RecordStatus = direction === 'rollback' && transactional ? 'applied' : compensated === true ? 'rolled_back' : 'failed';
+      const stored = { ...recordedError(thrown), message: interrupted ? error.message : message.slice(change.id.length + 1), ...(compensated === undefined ? {} : { compensated }) };
       try {
-        await tracker.record(record(failedStatus, { durationMs: elapsed(), error: stored }), audit('failure', { ...stored }));
+        if (direction === 'rollback' && transactional) {
+          // The aborted transaction left the change applied: its record stays as it was.
+          await tracker.audit(audit('failure', stored));
+        } else {
+          await tracker.record(record('failed', { durationMs: elapsed(), error: stored }), audit('failure', stored));
+        }
       } catch {
         // The database is gone: the record stays `running` (non-transactional) or absent
         // (transaction aborted), both of which `status` reports truthfully.

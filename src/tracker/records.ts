@@ -14,6 +14,8 @@ export interface ExecutedBy {
 export interface RecordedError {
   readonly message: string;
   readonly code?: string | number;
+  /** A failed non-transactional commit: whether its own rollback ran to undo it. */
+  readonly compensated?: boolean;
 }
 
 /** One document of `delta_migrations`: the state of one change in one target database. */
