@@ -1,0 +1,501 @@
+// Applies the `u` of an update (operator document, replacement or pipeline) to one document, with
+// mongod's validation: mingo evaluates the operators, this module refuses what mongod refuses.
+import { update as mingoUpdate } from 'mingo/updater';
+import { Decimal128, Double, Long, ObjectId, Timestamp } from 'bson';
+import type { Document } from 'bson';
+import { bsonTypeOf, cloneDocument, compareBson, getPath, isPlainObject, NUMERIC_RANK, numberOf, numericTypeOf, renderValue, valueKey } from './bson-values.js';
+import type { NumericType } from './bson-values.js';
+import { restoreWrappers } from './query-view.js';
+import { CommandError } from './errors.js';
+import { UPDATE_CONTEXT } from './mingo-context.js';
+import { mingoOptions, runUpdatePipeline, translateMingoError, validatePipeline } from './query-engine.js';
+import type { EvaluationOptions } from './query-engine.js';
+
+const UPDATE_OPERATORS = new Set([
+  '$set', '$unset', '$inc', '$mul', '$rename', '$setOnInsert', '$min', '$max', '$currentDate', '$push', '$pull',
+  '$pullAll', '$pop', '$addToSet', '$bit',
+]);
+
+const UPDATE_PIPELINE_STAGES = new Set(['$addFields', '$set', '$project', '$unset', '$replaceRoot', '$replaceWith']);
+
+export type ParsedUpdate =
+  | { readonly kind: 'replacement'; readonly replacement: Document }
+  | { readonly kind: 'operators'; readonly modifier: Document; readonly setOnInsert: Document | undefined; readonly positional: boolean }
+  | { readonly kind: 'pipeline'; readonly pipeline: Document[] };
+
+export interface UpdateContext {
+  /** The statement's filter, for the positional `$` operator and upsert seeding. */
+  readonly query: Document;
+  readonly arrayFilters?: Document[];
+  readonly evaluation?: EvaluationOptions;
+}
+
+export interface AppliedUpdate {
+  readonly document: Document;
+  readonly changed: boolean;
+}
+
+function isNumeric(value: unknown): boolean {
+  const type = bsonTypeOf(value);
+  return type === 'int' || type === 'long' || type === 'double' || type === 'decimal';
+}
+
+function compact(field: string, value: unknown): string {
+  return `{${field}: ${renderValue(value)}}`;
+}
+
+/** Parses and validates an update specification once per statement. */
+export function parseUpdate(update: unknown): ParsedUpdate {
+  if (Array.isArray(update)) {
+    const pipeline = validatePipeline(update, 'update');
+    for (const stage of pipeline) {
+      const name = Object.keys(stage)[0] as string;
+      if (!UPDATE_PIPELINE_STAGES.has(name)) {
+        throw new CommandError('InvalidOptions', `${name} is not allowed to be used within an update`);
+      }
+    }
+    return { kind: 'pipeline', pipeline };
+  }
+  if (!isPlainObject(update)) throw new CommandError('FailedToParse', 'Update argument must be either an object or an array');
+  const keys = Object.keys(update);
+  const first = keys[0];
+  if (first === undefined || !first.startsWith('$')) {
+    for (const key of keys) {
+      if (key.startsWith('$')) {
+        throw new CommandError(
+          'DollarPrefixedFieldName',
+          `The dollar ($) prefixed field '${key}' in '${key}' is not allowed in the context of an update's replacement document. Consider using an aggregation pipeline with $replaceWith.`,
+        );
+      }
+    }
+    return { kind: 'replacement', replacement: update };
+  }
+  const modifier: Document = {};
+  let setOnInsert: Document | undefined;
+  const paths: Array<[string, string]> = [];
+  let positional = false;
+  for (const op of keys) {
+    if (!UPDATE_OPERATORS.has(op)) {
+      throw new CommandError('FailedToParse', `Unknown modifier: ${op}. Expected a valid update modifier or pipeline-style update specified as an array`);
+    }
+    const args = update[op];
+    if (!isPlainObject(args)) {
+      throw new CommandError(
+        'FailedToParse',
+        `Modifiers operate on fields but we found type ${bsonTypeOf(args)} instead. For example: {$mod: {<field>: ...}} not {${op}: ${renderValue(args)}}`,
+      );
+    }
+    for (const path of Object.keys(args)) {
+      if (path === '' || path.split('.').some((part) => part === '')) {
+        throw new CommandError('EmptyFieldName', `An update path '${path}' contains an empty field name, which is not allowed.`);
+      }
+      if (path.includes('$')) positional = true;
+      paths.push([path, op]);
+      const value = args[path];
+      if ((op === '$inc' || op === '$mul') && !isNumeric(value)) {
+        const verb = op === '$inc' ? 'increment' : 'multiply';
+        throw new CommandError('TypeMismatch', `Cannot ${verb} with non-numeric argument: ${compact(path, value)}`);
+      }
+      if (op === '$rename') {
+        if (typeof value !== 'string') throw new CommandError('BadValue', `The 'to' field for $rename must be a string: ${path}: ${renderValue(value)}`);
+        if (value === path) throw new CommandError('BadValue', `The source and target field for $rename must differ: ${path}: ${JSON.stringify(value)}`);
+        if (value.startsWith(`${path}.`) || path.startsWith(`${value}.`)) {
+          throw new CommandError('BadValue', `The source and target field for $rename must not be on the same path: ${path}: ${JSON.stringify(value)}`);
+        }
+        paths.push([value, op]);
+      }
+      if (op === '$pop' && value !== 1 && value !== -1) {
+        throw new CommandError('FailedToParse', `$pop expects 1 or -1, found: ${renderValue(value)}`);
+      }
+      if (op === '$currentDate' && !(value === true || (isPlainObject(value) && (value.$type === 'date' || value.$type === 'timestamp')))) {
+        throw new CommandError('BadValue', `${renderValue(value)} is not valid type for $currentDate. Please use a boolean ('true') or a $type expression ({$type: 'timestamp/date'}).`);
+      }
+    }
+    if (op === '$setOnInsert') setOnInsert = args;
+    else modifier[op] = args;
+  }
+  checkPathConflicts(paths);
+  return { kind: 'operators', modifier, setOnInsert, positional };
+}
+
+/** Two operators touching the same path or a path and its prefix conflict (code 40). */
+function checkPathConflicts(paths: Array<[string, string]>): void {
+  const sorted = paths.map(([path]) => path.replace(/\.\$(\[[^\]]*\])?/g, '')).sort();
+  for (let i = 1; i < sorted.length; i++) {
+    const previous = sorted[i - 1] as string;
+    const current = sorted[i] as string;
+    if (current === previous || current.startsWith(`${previous}.`)) {
+      throw new CommandError('ConflictingUpdateOperators', `Updating the path '${current}' would create a conflict at '${previous}'`);
+    }
+  }
+}
+
+/**
+ * mingo skips operators whose target has the wrong type; mongod refuses them. This walks each
+ * plain (non-positional) path of the current document and raises mongod's error first.
+ */
+function precheckOperators(document: Document, modifier: Document): void {
+  for (const op of Object.keys(modifier)) {
+    const args = modifier[op] as Document;
+    for (const path of Object.keys(args)) {
+      const parts = path.split('.');
+      let container: unknown = document;
+      let reached = true;
+      for (let i = 0; i < parts.length - 1; i++) {
+        const part = parts[i] as string;
+        if (part.startsWith('$')) {
+          reached = false;
+          break;
+        }
+        const next: unknown = Array.isArray(container) ? (/^\d+$/.test(part) ? container[Number(part)] : undefined) : (container as Document)[part];
+        if (next === undefined) {
+          reached = false;
+          break;
+        }
+        const nextPart = parts[i + 1] as string;
+        const traversable = isPlainObject(next) || (Array.isArray(next) && (/^\d+$/.test(nextPart) || nextPart.startsWith('$')));
+        if (!traversable) {
+          if (op === '$unset' || op === '$pull' || op === '$pullAll' || op === '$pop') {
+            reached = false;
+            break;
+          }
+          throw new CommandError('PathNotViable', `Cannot create field '${nextPart}' in element ${compact(part, next)}`);
+        }
+        container = next;
+      }
+      const last = parts[parts.length - 1] as string;
+      if (!reached || last.startsWith('$') || container === null || typeof container !== 'object') continue;
+      const current: unknown = Array.isArray(container) ? (/^\d+$/.test(last) ? container[Number(last)] : undefined) : (container as Document)[last];
+      if (current === undefined) continue;
+      const idText = renderValue({ _id: document._id }).replace(/^\{ /, '{').replace(/ \}$/, '}');
+      switch (op) {
+        case '$inc':
+        case '$mul':
+          if (!isNumeric(current)) {
+            throw new CommandError(
+              'TypeMismatch',
+              `Cannot apply ${op} to a value of non-numeric type. ${idText} has the field '${last}' of non-numeric type ${bsonTypeOf(current)}`,
+            );
+          }
+          break;
+        case '$push':
+        case '$addToSet':
+          if (!Array.isArray(current)) {
+            throw new CommandError('BadValue', `The field '${path}' must be an array but is of type ${bsonTypeOf(current)} in document ${idText}`);
+          }
+          break;
+        case '$pop':
+          if (!Array.isArray(current)) throw new CommandError('TypeMismatch', `Path '${path}' contains an element of non-array type '${bsonTypeOf(current)}'`);
+          break;
+        case '$pull':
+        case '$pullAll':
+          if (!Array.isArray(current)) throw new CommandError('BadValue', `Cannot apply ${op} to a non-array value`);
+          break;
+        case '$bit':
+          if (bsonTypeOf(current) !== 'int' && bsonTypeOf(current) !== 'long') {
+            throw new CommandError('BadValue', `Cannot apply $bit to a value of non-integral type.${idText} has the field ${last} of non-integer type ${bsonTypeOf(current)}`);
+          }
+          break;
+        default:
+          break;
+      }
+    }
+  }
+}
+
+function assertIdUnchanged(before: Document, after: Document): void {
+  if (before._id === undefined || valueKey(before._id) === valueKey(after._id)) return;
+  throw new CommandError('ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
+}
+
+/** mongod (5.0+) orders field names created by an update lexicographically, numeric names numerically. */
+function compareFieldNames(a: string, b: string): number {
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Puts the fields an operator update created where mongod puts them: existing fields keep their
+ * place, new ones follow in lexicographic order. A new object given whole as a value keeps its
+ * own order; one created by dotted paths is ordered like the top level.
+ */
+function orderCreatedFields(before: unknown, after: unknown, prefix: string, paths: readonly string[]): unknown {
+  if (!isPlainObject(after)) return after;
+  const previous = isPlainObject(before) ? before : {};
+  const out: Document = {};
+  for (const key of Object.keys(previous)) {
+    if (Object.prototype.hasOwnProperty.call(after, key)) out[key] = orderCreatedFields(previous[key], after[key], `${prefix}${key}.`, paths);
+  }
+  const created = Object.keys(after).filter((key) => !Object.prototype.hasOwnProperty.call(previous, key)).sort(compareFieldNames);
+  for (const key of created) {
+    const nested = `${prefix}${key}.`;
+    out[key] = paths.some((path) => path.startsWith(nested)) ? orderCreatedFields(undefined, after[key], nested, paths) : after[key];
+  }
+  return out;
+}
+
+function updatePaths(modifier: Document): string[] {
+  const paths: string[] = [];
+  for (const op of Object.keys(modifier)) {
+    const args = modifier[op] as Document;
+    for (const path of Object.keys(args)) {
+      paths.push(path);
+      if (op === '$rename' && typeof args[path] === 'string') paths.push(args[path] as string);
+    }
+  }
+  return paths;
+}
+
+/** `$set: { _id: <same value> }` is a no-op for mongod (mingo refuses any `_id` path). */
+function withoutNoOpIdSet(modifier: Document, current: Document): Document {
+  const set = modifier.$set as Document | undefined;
+  if (set === undefined || !Object.prototype.hasOwnProperty.call(set, '_id') || current._id === undefined) return modifier;
+  if (valueKey(set._id) !== valueKey(current._id)) {
+    throw new CommandError('ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
+  }
+  const { _id: _same, ...rest } = set;
+  const copy: Document = { ...modifier, $set: rest };
+  if (Object.keys(rest).length === 0) delete copy.$set;
+  return copy;
+}
+
+/** Puts `_id` first, where mongod always stores it. */
+export function withIdFirst(document: Document): Document {
+  const keys = Object.keys(document);
+  if (keys[0] === '_id' || !Object.prototype.hasOwnProperty.call(document, '_id')) return document;
+  const out: Document = { _id: document._id };
+  for (const key of keys) if (key !== '_id') out[key] = document[key];
+  return out;
+}
+
+const INT32_MIN = -(2n ** 31n);
+const INT32_MAX = 2n ** 31n - 1n;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+function toBigInt(value: unknown): bigint {
+  if (typeof value === 'number') return BigInt(value);
+  return BigInt(String(value));
+}
+
+/** A double result as it must be stored: integral values in int32 range would come back as int32. */
+function asDouble(value: number): unknown {
+  return Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31 ? new Double(value) : value;
+}
+
+function zeroOf(type: NumericType): unknown {
+  switch (type) {
+    case 'int':
+      return 0;
+    case 'long':
+      return Long.ZERO;
+    case 'double':
+      return new Double(0);
+    case 'decimal':
+      return Decimal128.fromString('0');
+  }
+}
+
+/**
+ * `$inc` / `$mul` with mongod's result types: the wider of the two operand types, int32 results
+ * that overflow become int64, int64 overflow is refused. (mingo computes with JS numbers only,
+ * which would store an integral double back as an int32 and lose Long/Decimal128 operands.)
+ */
+function arithmetic(op: '$inc' | '$mul', current: unknown, operand: unknown, path: string, document: Document): unknown {
+  const operandType = numericTypeOf(operand) as NumericType;
+  if (current === undefined) return op === '$inc' ? operand : zeroOf(operandType);
+  const currentType = numericTypeOf(current) as NumericType;
+  const rank = Math.max(NUMERIC_RANK[currentType], NUMERIC_RANK[operandType]);
+  if (rank === NUMERIC_RANK.decimal) {
+    // Computed in binary floating point: exact for the values tests and migrations use.
+    const a = numberOf(current) as number;
+    const b = numberOf(operand) as number;
+    return Decimal128.fromString(String(op === '$inc' ? a + b : a * b));
+  }
+  if (rank === NUMERIC_RANK.double) {
+    const a = numberOf(current) as number;
+    const b = numberOf(operand) as number;
+    return asDouble(op === '$inc' ? a + b : a * b);
+  }
+  const a = toBigInt(current);
+  const b = toBigInt(operand);
+  const result = op === '$inc' ? a + b : a * b;
+  if (rank === NUMERIC_RANK.int && result >= INT32_MIN && result <= INT32_MAX) return Number(result);
+  if (result >= INT64_MIN && result <= INT64_MAX) return Long.fromBigInt(result);
+  throw new CommandError(
+    'BadValue',
+    `Failed to apply ${op} operations to current value (${renderValue(current)}) for document {_id: ${renderValue(document._id)}} at path '${path}'`,
+  );
+}
+
+function addToSet(current: unknown, argument: unknown): unknown[] {
+  const existing = Array.isArray(current) ? current.slice() : [];
+  let values: unknown[] = [argument];
+  if (isPlainObject(argument) && Object.prototype.hasOwnProperty.call(argument, '$each')) {
+    if (!Array.isArray(argument.$each)) {
+      throw new CommandError('TypeMismatch', `The argument to $each in $addToSet must be an array but it was of type ${bsonTypeOf(argument.$each)}`);
+    }
+    values = argument.$each;
+  }
+  const keys = new Set(existing.map(valueKey));
+  for (const value of values) {
+    const key = valueKey(value);
+    if (keys.has(key)) continue;
+    keys.add(key);
+    existing.push(value);
+  }
+  return existing;
+}
+
+/**
+ * Evaluates the operators whose results depend on exact BSON types or equality ($inc, $mul, $min,
+ * $max, $addToSet, $currentDate) on plain paths, turning them into `$set`s; what remains (and
+ * every positional path) is left to mingo.
+ */
+function resolveTypedOperators(document: Document, modifier: Document, now: Date): Document {
+  const remaining: Document = {};
+  const sets: Document = {};
+  for (const op of Object.keys(modifier)) {
+    const args = modifier[op] as Document;
+    if (!['$inc', '$mul', '$min', '$max', '$addToSet', '$currentDate'].includes(op)) {
+      remaining[op] = args;
+      continue;
+    }
+    const leftover: Document = {};
+    for (const path of Object.keys(args)) {
+      if (path.includes('$')) {
+        leftover[path] = args[path];
+        continue;
+      }
+      const current = getPath(document, path);
+      const operand = args[path];
+      switch (op) {
+        case '$inc':
+        case '$mul':
+          sets[path] = arithmetic(op, current, operand, path, document);
+          break;
+        case '$min':
+        case '$max': {
+          const order = current === undefined ? 0 : compareBson(operand, current);
+          if (current === undefined || (op === '$min' ? order < 0 : order > 0)) sets[path] = operand;
+          break;
+        }
+        case '$addToSet':
+          sets[path] = addToSet(current, operand);
+          break;
+        default:
+          sets[path] = isPlainObject(operand) && operand.$type === 'timestamp' ? new Timestamp({ t: Math.floor(now.getTime() / 1000), i: 1 }) : new Date(now.getTime());
+      }
+    }
+    if (Object.keys(leftover).length > 0) remaining[op] = leftover;
+  }
+  if (Object.keys(sets).length > 0) remaining.$set = { ...(remaining.$set as Document | undefined), ...sets };
+  return remaining;
+}
+
+/** Applies a parsed update to `current` (never mutated); `isInsert` for an upsert's new document. */
+export function applyUpdate(current: Document, parsed: ParsedUpdate, context: UpdateContext, isInsert = false): AppliedUpdate {
+  const beforeKey = isInsert ? '' : valueKey(current);
+  let after: Document;
+  switch (parsed.kind) {
+    case 'replacement': {
+      const replacement = cloneDocument(parsed.replacement);
+      if (replacement._id !== undefined && current._id !== undefined && valueKey(replacement._id) !== valueKey(current._id)) {
+        throw new CommandError('ImmutableField', `After applying the update, the (immutable) field '_id' was found to have been altered to _id: ${renderValue(replacement._id)}`);
+      }
+      after = current._id !== undefined ? withIdFirst({ ...replacement, _id: current._id }) : replacement;
+      break;
+    }
+    case 'pipeline': {
+      try {
+        // mingo computes over the query view; values it did not change keep their BSON types.
+        after = restoreWrappers(current, runUpdatePipeline(cloneDocument(current), parsed.pipeline, context.evaluation)) as Document;
+      } catch (error) {
+        throw translateMingoError(error);
+      }
+      if (!isInsert) assertIdUnchanged(current, after);
+      after = withIdFirst(after);
+      break;
+    }
+    case 'operators': {
+      after = cloneDocument(current);
+      let modifier = isInsert && parsed.setOnInsert !== undefined ? { ...parsed.modifier, $set: { ...(parsed.modifier.$set as Document | undefined), ...parsed.setOnInsert } } : parsed.modifier;
+      modifier = withoutNoOpIdSet(modifier, current);
+      precheckOperators(after, modifier);
+      modifier = resolveTypedOperators(after, modifier, context.evaluation?.now ?? new Date());
+      if (Object.keys(modifier).length > 0) {
+        try {
+          mingoUpdate(after, modifier, context.arrayFilters, parsed.positional && !isInsert ? context.query : undefined, {
+            cloneMode: 'deep',
+            queryOptions: { ...mingoOptions(context.evaluation === undefined ? undefined : { variables: context.evaluation.variables }), context: UPDATE_CONTEXT },
+          });
+        } catch (error) {
+          throw translateMingoError(error);
+        }
+      }
+      if (!isInsert) assertIdUnchanged(current, after);
+      after = withIdFirst(orderCreatedFields(current, after, '', updatePaths(modifier)) as Document);
+      break;
+    }
+  }
+  return { document: after, changed: isInsert || valueKey(after) !== beforeKey };
+}
+
+/**
+ * The document an upsert starts from: the equality conditions of the filter (top-level fields,
+ * dotted paths, `$and` clauses, `$eq`, single-element `$in`), as mongod extracts them.
+ */
+export function upsertSeed(filter: Document): Document {
+  const seed: Document = {};
+  const assign = (path: string, value: unknown): void => {
+    const parts = path.split('.');
+    let target: Document = seed;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const part = parts[i] as string;
+      const next = target[part];
+      if (!isPlainObject(next)) {
+        if (next !== undefined) throw new CommandError('NotSingleValueField', `cannot infer query fields to set, path '${path}' is matched twice`);
+        target[part] = {};
+      }
+      target = target[part] as Document;
+    }
+    const leaf = parts[parts.length - 1] as string;
+    if (Object.prototype.hasOwnProperty.call(target, leaf)) {
+      throw new CommandError('NotSingleValueField', `cannot infer query fields to set, path '${path}' is matched twice`);
+    }
+    target[leaf] = cloneDocument({ v: value }).v;
+  };
+  const visit = (clause: Document): void => {
+    for (const key of Object.keys(clause)) {
+      const value = clause[key];
+      if (key === '$and' && Array.isArray(value)) {
+        for (const sub of value) if (isPlainObject(sub)) visit(sub);
+        continue;
+      }
+      if (key.startsWith('$')) continue;
+      if (isPlainObject(value) && Object.keys(value).some((k) => k.startsWith('$'))) {
+        if (Object.prototype.hasOwnProperty.call(value, '$eq')) assign(key, value.$eq);
+        else if (Array.isArray(value.$in) && value.$in.length === 1) assign(key, value.$in[0]);
+        continue;
+      }
+      if (value instanceof RegExp) continue;
+      assign(key, value);
+    }
+  };
+  visit(filter);
+  return seed;
+}
+
+/** Builds the document an upsert inserts, with `_id` first (generated when nothing supplies it). */
+export function buildUpsertDocument(filter: Document, parsed: ParsedUpdate, context: UpdateContext): Document {
+  const seed = upsertSeed(filter);
+  let document: Document;
+  if (parsed.kind === 'replacement') {
+    document = cloneDocument(parsed.replacement);
+    if (document._id === undefined && seed._id !== undefined) document._id = seed._id;
+  } else {
+    document = applyUpdate(seed, parsed, context, true).document;
+  }
+  if (document._id === undefined) document._id = new ObjectId();
+  return withIdFirst(document);
+}
