@@ -1,0 +1,22 @@
+import { EJSON } from 'bson';
+import type { Document, MongoClient } from 'mongodb';
+
+/**
+ * Every collection of a database with its documents as canonical Extended
+ * JSON, sorted: equal snapshots mean byte-identical contents.
+ */
+export async function snapshotDatabase(client: MongoClient, dbName: string): Promise<Record<string, string[]>> {
+  const db = client.db(dbName);
+  const collections = await db.listCollections({}, { nameOnly: true }).toArray();
+  const snapshot: Record<string, string[]> = {};
+  for (const { name } of collections.sort((a, b) => a.name.localeCompare(b.name))) {
+    const docs = await db.collection(name).find({}).toArray();
+    snapshot[name] = docs.map((doc) => EJSON.stringify(doc, { relaxed: false })).sort();
+  }
+  return snapshot;
+}
+
+/** Documents of one collection without their `_id`, sorted by `sortKey`. */
+export async function documents(client: MongoClient, dbName: string, collection: string, sortKey = '_id'): Promise<Document[]> {
+  return client.db(dbName).collection(collection).find({}).sort({ [sortKey]: 1 }).toArray();
+}
