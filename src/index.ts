@@ -24,7 +24,7 @@ export type {
   StatusEntry,
   StatusResult,
 } from './runner/index.js';
-export type { AuditEvent, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
+export type { AuditEvent, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
 export type { DeltaErrorCode, LockHolder } from './errors.js';
 export {
   DeltaError,

@@ -4,16 +4,17 @@ import { resolveConfig } from '../config/resolve-config.js';
 import type { DeltaConfigInput } from '../config/schema.js';
 import type { Connection } from '../connection/connect.js';
 import { adoptClient, openConnection } from '../connection/connect.js';
-import { ConfigError, DatabaseError, DeltaError, UnknownChangeError, messageOf } from '../errors.js';
+import { ConfigError, DatabaseError, DeltaError, messageOf } from '../errors.js';
 import { redact } from '../config/redact.js';
-import type { ChangeDefinition, ChangeUnit } from '../loader/change-types.js';
+import type { ChangeDefinition } from '../loader/change-types.js';
+import { memoryCatalog, openFileCatalog } from '../loader/change-catalog.js';
 import { changesFromDefinitions } from '../loader/memory-source.js';
-import { loadChangeFiles } from '../loader/file-loader.js';
+import { scanChangeFiles } from '../loader/file-loader.js';
 import { LeaseLock } from '../lock/lease-lock.js';
 import type { DeltaEventName, DeltaListener } from '../runner/events.js';
 import { DeltaEventEmitter } from '../runner/events.js';
 import type { RunResult, StatusResult } from '../runner/results.js';
-import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
+import type { ChangeSource, CommitOptions, RollbackOptions } from '../runner/runner.js';
 import { Runner } from '../runner/runner.js';
 import { statusReport } from '../runner/status-report.js';
 import { MongoTracker } from '../tracker/mongo-tracker.js';
@@ -73,10 +74,19 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     return configPromise;
   };
 
-  const loadChanges = async (): Promise<ChangeUnit[]> => {
-    if (options.changes !== undefined) return changesFromDefinitions(options.changes);
+  /**
+   * Reads and hashes the change files (or checks the in-memory changes)
+   * before connecting; the files' code is imported once history is known,
+   * skipping files applied and unchanged since (see openFileCatalog).
+   */
+  const changeSource = async (): Promise<ChangeSource> => {
+    if (options.changes !== undefined) {
+      const catalog = memoryCatalog(changesFromDefinitions(options.changes));
+      return async () => catalog;
+    }
     const resolved = await config();
-    return loadChangeFiles({ path: resolved.path, pathSource: resolved.pathSource });
+    const files = await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource });
+    return (history) => openFileCatalog(files, history);
   };
 
   const session = () => {
@@ -104,18 +114,15 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
 
   return {
     async commit(commitOptions = {}) {
-      const changes = await loadChanges();
-      for (const [flag, id] of [['--to', commitOptions.to], ['--only', commitOptions.only]] as const) {
-        if (id !== undefined && !changes.some((change) => change.id === id)) throw new UnknownChangeError(`${flag} ${id}: no change file has this id`, id);
-      }
-      return wrapDatabaseErrors(async () => (await runner()).commit(changes, commitOptions));
+      const source = await changeSource();
+      return wrapDatabaseErrors(async () => (await runner()).commit(source, commitOptions));
     },
     async rollback(rollbackOptions = {}) {
-      const changes = await loadChanges();
-      return wrapDatabaseErrors(async () => (await runner()).rollback(changes, rollbackOptions));
+      const source = await changeSource();
+      return wrapDatabaseErrors(async () => (await runner()).rollback(source, rollbackOptions));
     },
     async status() {
-      const changes = await loadChanges();
+      const source = await changeSource();
       return wrapDatabaseErrors(async () => {
         const { tracker, target, trackerConnection, config: resolved, targetDb, trackerDbName } = await session();
         const lockClient = trackerConnection?.client ?? target.client;
@@ -123,7 +130,8 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
           tracker.history(),
           LeaseLock.holder(lockClient.db(trackerDbName).collection(resolved.tracker.collections.lock), resolved.lock.scope ?? targetDb),
         ]);
-        return statusReport(targetDb, changes, history, holder);
+        const catalog = await source(history);
+        return statusReport(targetDb, catalog.changes, history, holder);
       });
     },
     on: (event, listener) => events.on(event, listener),

@@ -32,14 +32,18 @@ export interface ChangeDefinition {
   readonly rollback?: ChangeFunction;
 }
 
-/** A change ready to run: normalised from a file or given in memory. */
-export interface ChangeUnit {
+/** A change as history and planning see it: identity and content, without its code. */
+export interface ChangeRef {
   readonly id: string;
   /** The file it came from, relative to the change folder; `undefined` for in-memory changes. */
   readonly file: string | undefined;
   /** sha256 of the file's bytes with line endings normalised. */
   readonly checksum: string;
   readonly description: string | undefined;
+}
+
+/** A change ready to run: normalised from a file or given in memory. */
+export interface ChangeUnit extends ChangeRef {
   /** The change's own transaction mode; undefined means "the run's". */
   readonly transaction: TransactionMode | undefined;
   readonly timeoutMs: number | undefined;
@@ -48,6 +52,17 @@ export interface ChangeUnit {
   readonly style: 'delta' | 'migrate-mongo';
   readonly commit: ChangeFunction;
   readonly rollback: ChangeFunction | undefined;
+}
+
+/**
+ * Every change of a run in id order. A file that is applied and unchanged since
+ * (same name, same checksum) is known from its record and imported only if it
+ * has to run (a rollback); every other file is imported when the catalog opens.
+ */
+export interface ChangeCatalog {
+  readonly changes: readonly ChangeRef[];
+  /** The runnable change for one of `changes`, importing its file on first use. */
+  load(change: ChangeRef): Promise<ChangeUnit>;
 }
 
 /** Gives a change file its types; returns its argument unchanged. */

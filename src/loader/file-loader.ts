@@ -5,7 +5,7 @@ import type { TransactionMode } from '../config/schema.js';
 import { TRANSACTION_MODES } from '../config/schema.js';
 import { ChangeFileError, ConfigError, messageOf } from '../errors.js';
 import { checksumOf } from './checksum.js';
-import type { ChangeFunction, ChangeUnit, LegacyChangeFunction } from './change-types.js';
+import type { ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction } from './change-types.js';
 
 export const CODE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
 export const TEMPLATE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
@@ -17,6 +17,11 @@ export interface ChangeFileEntry {
   readonly file: string;
   readonly absolutePath: string;
   readonly extension: string;
+}
+
+/** A change file read from disk and hashed, not imported yet. */
+export interface ScannedFile extends ChangeFileEntry {
+  readonly checksum: string;
 }
 
 export interface LoadChangesOptions {
@@ -43,6 +48,18 @@ export async function listChangeFiles(options: LoadChangesOptions): Promise<Chan
     .sort((a, b) => compareIds(a.file, b.file));
 }
 
+/** Reads and hashes every change file of the folder; imports nothing. */
+export async function scanChangeFiles(options: LoadChangesOptions): Promise<ScannedFile[]> {
+  const entries = await listChangeFiles(options);
+  const scanned: ScannedFile[] = [];
+  // In slices, so that a folder of 10,000 files never holds 10,000 descriptors open.
+  for (let start = 0; start < entries.length; start += 64) {
+    const slice = entries.slice(start, start + 64);
+    scanned.push(...(await Promise.all(slice.map(async (entry) => ({ ...entry, checksum: checksumOf(await readFile(entry.absolutePath)) })))));
+  }
+  return scanned;
+}
+
 /**
  * Loads every change file of the folder: imports code files (TypeScript
  * through one scoped tsx registration, removed afterwards), normalises their
@@ -50,22 +67,29 @@ export async function listChangeFiles(options: LoadChangesOptions): Promise<Chan
  * problems are collected and thrown together, before any database work.
  */
 export async function loadChangeFiles(options: LoadChangesOptions): Promise<ChangeUnit[]> {
-  const entries = await listChangeFiles(options);
+  const units = await importChangeFiles(await scanChangeFiles(options));
+  throwProblems(duplicateIdProblems(units));
+  return units;
+}
+
+/**
+ * Imports scanned files and normalises their exports, in id order. Every
+ * file's problem is collected and thrown as one ChangeFileError, one line each.
+ */
+export async function importChangeFiles(files: readonly ScannedFile[]): Promise<ChangeUnit[]> {
   const problems: ChangeFileError[] = [];
-  const hasTypeScript = entries.some((entry) => TYPESCRIPT.has(entry.extension));
-  const tsx = hasTypeScript ? await registerTypeScript() : undefined;
+  const tsx = files.some((file) => TYPESCRIPT.has(file.extension)) ? await registerTypeScript() : undefined;
   let units: (ChangeUnit | undefined)[];
   try {
     units = await Promise.all(
-      entries.map(async (entry) => {
+      files.map(async (entry) => {
         try {
-          const bytes = await readFile(entry.absolutePath);
           if (!CODE_EXTENSIONS.some((ext) => ext === entry.extension)) {
             throw new ChangeFileError(`${entry.file}: YAML/JSON change templates are not supported yet`, entry.file);
           }
           const url = pathToFileURL(entry.absolutePath).href;
           const mod = (await (tsx !== undefined && TYPESCRIPT.has(entry.extension) ? tsx.import(url, import.meta.url) : import(url))) as unknown;
-          return normaliseModule(mod, entry, checksumOf(bytes));
+          return normaliseModule(mod, entry, entry.checksum);
         } catch (error) {
           problems.push(error instanceof ChangeFileError ? error : importError(entry.file, error));
           return undefined;
@@ -75,14 +99,16 @@ export async function loadChangeFiles(options: LoadChangesOptions): Promise<Chan
   } finally {
     await tsx?.unregister();
   }
-  const loaded = units.filter((unit): unit is ChangeUnit => unit !== undefined);
-  problems.push(...duplicateIdProblems(loaded));
-  if (problems.length > 0) {
-    problems.sort((a, b) => (a.file ?? '').localeCompare(b.file ?? ''));
-    const message = problems.map((problem) => problem.message).join('\n');
-    throw new ChangeFileError(message, problems[0]?.file, { cause: problems.length === 1 ? problems[0]?.cause : problems });
-  }
-  return loaded.sort((a, b) => compareIds(a.id, b.id));
+  throwProblems(problems);
+  return units.filter((unit): unit is ChangeUnit => unit !== undefined).sort((a, b) => compareIds(a.id, b.id));
+}
+
+/** Throws the problems as one error, one line per file, in file order. */
+export function throwProblems(problems: readonly ChangeFileError[]): void {
+  if (problems.length === 0) return;
+  const sorted = [...problems].sort((a, b) => (a.file ?? '').localeCompare(b.file ?? ''));
+  const message = sorted.map((problem) => problem.message).join('\n');
+  throw new ChangeFileError(message, sorted[0]?.file, { cause: sorted.length === 1 ? sorted[0]?.cause : sorted });
 }
 
 interface ScopedTypeScript {
@@ -220,7 +246,8 @@ function legacy(fn: LegacyChangeFunction): ChangeFunction {
   };
 }
 
-function duplicateIdProblems(units: readonly ChangeUnit[]): ChangeFileError[] {
+/** One problem per id that more than one change claims. */
+export function duplicateIdProblems(units: readonly ChangeRef[]): ChangeFileError[] {
   const byId = new Map<string, string[]>();
   for (const unit of units) byId.set(unit.id, [...(byId.get(unit.id) ?? []), unit.file ?? '(in memory)']);
   const problems: ChangeFileError[] = [];

@@ -1,6 +1,8 @@
-export type { ChangeContext, ChangeDefinition, ChangeFunction, ChangeUnit, LegacyChangeFunction } from './change-types.js';
+export type { ChangeCatalog, ChangeContext, ChangeDefinition, ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction } from './change-types.js';
 export { defineMigration } from './change-types.js';
-export type { ChangeFileEntry, LoadChangesOptions } from './file-loader.js';
-export { loadChangeFiles, listChangeFiles, compareIds, CODE_EXTENSIONS, TEMPLATE_EXTENSIONS } from './file-loader.js';
+export type { ChangeFileEntry, LoadChangesOptions, ScannedFile } from './file-loader.js';
+export { loadChangeFiles, importChangeFiles, scanChangeFiles, listChangeFiles, compareIds, CODE_EXTENSIONS, TEMPLATE_EXTENSIONS } from './file-loader.js';
 export { checksumOf } from './checksum.js';
 export { changesFromDefinitions } from './memory-source.js';
+export type { KnownRecord } from './change-catalog.js';
+export { memoryCatalog, openFileCatalog } from './change-catalog.js';

@@ -1,7 +1,7 @@
-import type { ChangeUnit } from '../loader/change-types.js';
+import type { ChangeRef, ChangeUnit } from '../loader/change-types.js';
 import { compareIds } from '../loader/file-loader.js';
 import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../errors.js';
-import type { HistoryRecord } from '../tracker/records.js';
+import type { HistoryEntry } from '../tracker/records.js';
 
 /** States `status` shows (DESIGN.md section 3), as stable machine names. */
 export const CHANGE_STATES = ['applied', 'pending', 'failed', 'rolled_back', 'running', 'modified', 'missing', 'out_of_order'] as const;
@@ -17,12 +17,12 @@ export interface ChangeStatus {
   readonly durationMs: number | undefined;
   readonly transactional: boolean | undefined;
   readonly error: string | undefined;
-  readonly change: ChangeUnit | undefined;
-  readonly record: HistoryRecord | undefined;
+  readonly change: ChangeRef | undefined;
+  readonly record: HistoryEntry | undefined;
 }
 
 /** Joins files and history into one state per change, in id order. */
-export function computeStatus(changes: readonly ChangeUnit[], history: readonly HistoryRecord[]): ChangeStatus[] {
+export function computeStatus(changes: readonly ChangeRef[], history: readonly HistoryEntry[]): ChangeStatus[] {
   const byId = new Map(history.map((record) => [record.changeId, record]));
   const newestApplied = newestAppliedId(history);
   const statuses: ChangeStatus[] = [];
@@ -39,7 +39,7 @@ export function computeStatus(changes: readonly ChangeUnit[], history: readonly 
   return statuses.sort((a, b) => compareIds(a.id, b.id));
 }
 
-function stateOf(change: ChangeUnit, record: HistoryRecord | undefined, newestApplied: string | undefined): ChangeState {
+function stateOf(change: ChangeRef, record: HistoryEntry | undefined, newestApplied: string | undefined): ChangeState {
   if (record === undefined) {
     return newestApplied !== undefined && compareIds(change.id, newestApplied) < 0 ? 'out_of_order' : 'pending';
   }
@@ -55,7 +55,7 @@ function stateOf(change: ChangeUnit, record: HistoryRecord | undefined, newestAp
   }
 }
 
-function status(id: string, state: ChangeState, change: ChangeUnit | undefined, record: HistoryRecord | undefined): ChangeStatus {
+function status(id: string, state: ChangeState, change: ChangeRef | undefined, record: HistoryEntry | undefined): ChangeStatus {
   return {
     id,
     state,
@@ -71,7 +71,7 @@ function status(id: string, state: ChangeState, change: ChangeUnit | undefined, 
   };
 }
 
-export function newestAppliedId(history: readonly HistoryRecord[]): string | undefined {
+export function newestAppliedId(history: readonly HistoryEntry[]): string | undefined {
   let newest: string | undefined;
   for (const record of history) {
     if (record.status === 'applied' && (newest === undefined || compareIds(record.changeId, newest) > 0)) newest = record.changeId;
@@ -91,14 +91,14 @@ export interface CommitPlanOptions {
 }
 
 export interface CommitPlan {
-  readonly pending: readonly ChangeUnit[];
+  readonly pending: readonly ChangeRef[];
   readonly statuses: readonly ChangeStatus[];
   /** Drift that `allowDrift` let through, for the audit log. */
   readonly allowedDrift: readonly string[];
 }
 
 /** Checks that ids given on the command line name changes; exit 2 otherwise. */
-export function assertKnownIds(changes: readonly ChangeUnit[], history: readonly HistoryRecord[], ids: Readonly<Record<string, string | undefined>>): void {
+export function assertKnownIds(changes: readonly ChangeRef[], history: readonly HistoryEntry[], ids: Readonly<Record<string, string | undefined>>): void {
   const known = new Set([...changes.map((c) => c.id), ...history.map((r) => r.changeId)]);
   for (const [flag, id] of Object.entries(ids)) {
     if (id !== undefined && !known.has(id)) throw new UnknownChangeError(`${flag} ${id}: no change has this id`, id);
@@ -106,7 +106,7 @@ export function assertKnownIds(changes: readonly ChangeUnit[], history: readonly
 }
 
 /** What `commit` will apply, or why it refuses. */
-export function planCommit(changes: readonly ChangeUnit[], history: readonly HistoryRecord[], options: CommitPlanOptions = {}): CommitPlan {
+export function planCommit(changes: readonly ChangeRef[], history: readonly HistoryEntry[], options: CommitPlanOptions = {}): CommitPlan {
   const statuses = computeStatus(changes, history);
   if (options.to !== undefined && options.only !== undefined) throw new UsageError('--to and --only cannot be used together');
   for (const [flag, id] of [['--to', options.to], ['--only', options.only]] as const) {
@@ -138,7 +138,7 @@ export function planCommit(changes: readonly ChangeUnit[], history: readonly His
         'apply with --out-of-order, or rename the file(s) to sort after it',
     );
   }
-  let pending = candidates.map((s) => s.change).filter((c): c is ChangeUnit => c !== undefined);
+  let pending = candidates.map((s) => s.change).filter((c): c is ChangeRef => c !== undefined);
   if (options.only !== undefined) pending = pending.filter((c) => c.id === options.only);
   if (options.to !== undefined) {
     const to = options.to;
@@ -157,20 +157,24 @@ export interface RollbackPlanOptions {
   readonly allowDrift?: boolean;
 }
 
-export interface RollbackTarget {
-  readonly change: ChangeUnit;
-  readonly record: HistoryRecord;
+export interface RollbackTarget<C extends ChangeRef = ChangeRef> {
+  readonly change: C;
+  readonly record: HistoryEntry;
 }
 
-/** What `rollback` will revert, newest first; refuses before anything is reverted. */
-export function planRollback(changes: readonly ChangeUnit[], history: readonly HistoryRecord[], options: RollbackPlanOptions = {}): RollbackTarget[] {
+/**
+ * What `rollback` will revert, newest first; refuses before anything is
+ * reverted. Once the targets' code is loaded, `assertRevertible` checks that
+ * each has a rollback function.
+ */
+export function planRollback(changes: readonly ChangeRef[], history: readonly HistoryEntry[], options: RollbackPlanOptions = {}): RollbackTarget[] {
   const selectors = (['to', 'steps', 'id', 'since', 'all'] as const).filter((key) => options[key] !== undefined && options[key] !== false);
   if (selectors.length > 1) throw new UsageError(`--${selectors.join(' and --')} cannot be used together`);
   assertKnownIds(changes, history, { '--to': options.to, '--id': options.id });
   if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) throw new UsageError('--steps must be a positive integer');
 
   const applied = history.filter((r) => r.status === 'applied').sort((a, b) => compareIds(b.changeId, a.changeId));
-  let selected: HistoryRecord[];
+  let selected: HistoryEntry[];
   if (options.all === true) selected = applied;
   else if (options.to !== undefined) {
     const to = options.to;
@@ -190,12 +194,17 @@ export function planRollback(changes: readonly ChangeUnit[], history: readonly H
   for (const record of selected) {
     const change = byId.get(record.changeId);
     if (change === undefined) problems.push(`${record.changeId} has no file any more`);
-    else if (change.rollback === undefined) problems.push(`${record.changeId} (${change.file ?? 'in memory'}) has no rollback function`);
     else if (change.checksum !== record.checksum && options.allowDrift !== true) problems.push(`${record.changeId} was modified since it was applied (pass --allow-drift to revert with the new file)`);
     else targets.push({ change, record });
   }
   if (problems.length > 0) throw new RollbackUnavailableError(`cannot roll back, nothing was reverted: ${problems.join('; ')}`);
   return targets;
+}
+
+/** Refuses a rollback that includes a change without a rollback function, before anything is reverted. */
+export function assertRevertible(targets: readonly RollbackTarget<ChangeUnit>[]): void {
+  const problems = targets.filter((t) => t.change.rollback === undefined).map((t) => `${t.change.id} (${t.change.file ?? 'in memory'}) has no rollback function`);
+  if (problems.length > 0) throw new RollbackUnavailableError(`cannot roll back, nothing was reverted: ${problems.join('; ')}`);
 }
 
 function describeList(statuses: readonly ChangeStatus[]): string {

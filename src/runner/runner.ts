@@ -5,15 +5,15 @@ import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
 import type { DeltaError } from '../errors.js';
 import { ChangeFailedError, InterruptedError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
-import type { ChangeUnit } from '../loader/change-types.js';
+import type { ChangeCatalog, ChangeUnit } from '../loader/change-types.js';
 import { executedBy } from '../tracker/executed-by.js';
-import type { AuditEvent, HistoryRecord, RecordStatus } from '../tracker/records.js';
+import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
 import type { RecordChange, Tracker } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
 import type { DeltaEventEmitter, Direction, RunOutcome } from './events.js';
 import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
 import type { CommitPlanOptions, RollbackPlanOptions } from './plan.js';
-import { planCommit, planRollback } from './plan.js';
+import { assertRevertible, planCommit, planRollback } from './plan.js';
 import type { ChangeOutcome, RunResult } from './results.js';
 
 /** The lock as the runner sees it (src/lock's LeaseLock fits). */
@@ -51,11 +51,13 @@ export interface RunControl {
 }
 
 export type CommitOptions = CommitPlanOptions & RunControl;
+/** Opens the run's catalog from the history read before the lock (files applied and unchanged are not imported). */
+export type ChangeSource = (history: readonly HistoryEntry[]) => Promise<ChangeCatalog>;
 export type RollbackOptions = RollbackPlanOptions & RunControl;
 
 interface PlannedStep {
   readonly change: ChangeUnit;
-  readonly record: HistoryRecord | undefined;
+  readonly record: HistoryEntry | undefined;
 }
 
 /**
@@ -72,13 +74,21 @@ export class Runner {
   }
 
   /** Applies pending changes in id order. */
-  async commit(changes: readonly ChangeUnit[], options: CommitOptions = {}): Promise<RunResult> {
-    return this.#run('commit', options, (history) => planCommit(changes, history, options).pending.map((change) => ({ change, record: undefined })));
+  async commit(source: ChangeSource, options: CommitOptions = {}): Promise<RunResult> {
+    return this.#run('commit', options, source, async (catalog, history) => {
+      const pending = planCommit(catalog.changes, history, options).pending;
+      return Promise.all(pending.map(async (ref) => ({ change: await catalog.load(ref), record: undefined })));
+    });
   }
 
   /** Reverts applied changes, newest first. */
-  async rollback(changes: readonly ChangeUnit[], options: RollbackOptions = {}): Promise<RunResult> {
-    return this.#run('rollback', options, (history) => planRollback(changes, history, options));
+  async rollback(source: ChangeSource, options: RollbackOptions = {}): Promise<RunResult> {
+    return this.#run('rollback', options, source, async (catalog, history) => {
+      const targets = planRollback(catalog.changes, history, options);
+      const loaded = await Promise.all(targets.map(async (target) => ({ change: await catalog.load(target.change), record: target.record })));
+      assertRevertible(loaded);
+      return loaded;
+    });
   }
 
   /** Whether a change runs in a transaction here; throws when it demands one the deployment lacks. */
@@ -94,7 +104,12 @@ export class Runner {
     return false;
   }
 
-  async #run(command: Direction, control: RunControl, plan: (history: readonly HistoryRecord[]) => readonly PlannedStep[]): Promise<RunResult> {
+  async #run(
+    command: Direction,
+    control: RunControl,
+    source: ChangeSource,
+    plan: (catalog: ChangeCatalog, history: readonly HistoryEntry[]) => Promise<readonly PlannedStep[]>,
+  ): Promise<RunResult> {
     const { tracker, events } = this.#options;
     const runId = randomUUID();
     const started = performance.now();
@@ -112,7 +127,9 @@ export class Runner {
     // A first look without the lock: refuses bad requests and drift early,
     // and lets "nothing to do" (every start-up of an up-to-date app) finish
     // without taking the lock. The plan that runs is made again under it.
-    const preview = plan(await tracker.history());
+    const previewHistory = await tracker.history();
+    const catalog = await source(previewHistory);
+    const preview = await plan(catalog, previewHistory);
     for (const step of preview) this.transactional(step.change);
     if (control.dryRun === true) {
       return result(preview.length === 0 ? 'nothing-to-do' : 'success', preview.map((step) => this.#notRun(step.change)));
@@ -130,7 +147,7 @@ export class Runner {
     let outcome: RunOutcome = 'success';
     try {
       events.emit('lock:acquired', { runId, scope: this.#options.lockScope, waitedMs: Math.round(performance.now() - waitStarted) });
-      const steps = plan(await tracker.history());
+      const steps = await plan(catalog, await tracker.history());
       for (const step of steps) this.transactional(step.change);
       if (steps.length === 0) {
         outcome = 'nothing-to-do';

@@ -1,12 +1,12 @@
 import type { LockHolder } from '../errors.js';
-import type { ChangeUnit } from '../loader/change-types.js';
-import type { HistoryRecord } from '../tracker/records.js';
+import type { ChangeRef } from '../loader/change-types.js';
+import type { HistoryEntry } from '../tracker/records.js';
 import type { ChangeState } from './plan.js';
 import { CHANGE_STATES, computeStatus } from './plan.js';
 import type { StatusResult } from './results.js';
 
 /** The status document (`delta status --json`): every change's state, a summary and the lock. */
-export function statusReport(targetDb: string, changes: readonly ChangeUnit[], history: readonly HistoryRecord[], holder: LockHolder | undefined): StatusResult {
+export function statusReport(targetDb: string, changes: readonly ChangeRef[], history: readonly HistoryEntry[], holder: LockHolder | undefined): StatusResult {
   const statuses = computeStatus(changes, history);
   const counts = Object.fromEntries(CHANGE_STATES.map((state) => [state, 0])) as Record<ChangeState, number>;
   for (const status of statuses) counts[status.state] += 1;

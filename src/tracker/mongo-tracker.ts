@@ -1,7 +1,8 @@
 import type { AnyClientBulkWriteModel, ClientSession, Collection, Document, MongoClient } from 'mongodb';
 import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
-import type { AuditEvent, HistoryRecord } from './records.js';
+import type { AuditEvent, HistoryEntry } from './records.js';
+import { HISTORY_PROJECTION } from './records.js';
 import type { AuditQuery, RecordChange, Tracker } from './tracker.js';
 
 export interface MongoTrackerOptions {
@@ -45,9 +46,9 @@ export class MongoTracker implements Tracker {
     ]);
   }
 
-  async history(): Promise<HistoryRecord[]> {
-    // One query; a large batch keeps 10,000 records to a handful of getMores.
-    return (await this.#migrations.find({ targetDb: this.targetDb }, { batchSize: 10_000 }).toArray()) as unknown as HistoryRecord[];
+  async history(): Promise<HistoryEntry[]> {
+    // One query; batches of 1,000 keep 10,000 records to ten getMores without one 4 MB reply.
+    return (await this.#migrations.find({ targetDb: this.targetDb }, { batchSize: 1000, projection: HISTORY_PROJECTION }).toArray()) as unknown as HistoryEntry[];
   }
 
   async record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession): Promise<void> {

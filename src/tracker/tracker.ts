@@ -1,5 +1,5 @@
 import type { ClientSession } from 'mongodb';
-import type { AuditEvent, HistoryRecord, RecordStatus, RecordedError } from './records.js';
+import type { AuditEvent, HistoryEntry, RecordStatus, RecordedError } from './records.js';
 
 /** The fields of a change's record that a state change writes. */
 export interface RecordChange {
@@ -32,7 +32,7 @@ export interface Tracker {
   /** Creates collections and indexes if missing; idempotent. */
   prepare(): Promise<void>;
   /** The whole history of the target, in one query. */
-  history(): Promise<HistoryRecord[]>;
+  history(): Promise<HistoryEntry[]>;
   /** Writes the record's new state and, when given, its audit event (in `session` if one is given). */
   record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession): Promise<void>;
   /** Appends an event that concerns no single record's state (unlock, backup...). */

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../../src/errors.js';
-import type { ChangeUnit } from '../../src/loader/index.js';
-import { computeStatus, planCommit, planRollback } from '../../src/runner/index.js';
-import type { HistoryRecord, RecordStatus } from '../../src/tracker/index.js';
+import type { ChangeRef, ChangeUnit } from '../../src/loader/index.js';
+import { assertRevertible, computeStatus, planCommit, planRollback } from '../../src/runner/index.js';
+import type { HistoryEntry, RecordStatus } from '../../src/tracker/index.js';
 
 function change(id: string, options: { checksum?: string; rollback?: boolean } = {}): ChangeUnit {
   return {
@@ -20,18 +20,14 @@ function change(id: string, options: { checksum?: string; rollback?: boolean } =
   };
 }
 
-function record(id: string, status: RecordStatus, options: { checksum?: string; appliedAt?: Date } = {}): HistoryRecord {
+function record(id: string, status: RecordStatus, options: { checksum?: string; appliedAt?: Date } = {}): HistoryEntry {
   return {
     _id: id,
     changeId: id,
-    targetDb: 'app',
     status,
     checksum: options.checksum ?? `sum-${id}`,
     file: `${id}.ts`,
     appliedAt: options.appliedAt ?? new Date('2024-01-01T00:00:00Z'),
-    runId: 'run',
-    executedBy: { user: 'u', host: 'h', pid: 1 },
-    toolVersion: '0.0.0',
     transactional: true,
   };
 }
@@ -110,7 +106,7 @@ describe('planRollback', () => {
     record('b', 'applied', { appliedAt: new Date('2024-02-01T00:00:00Z') }),
     record('c', 'applied', { appliedAt: new Date('2024-03-01T00:00:00Z') }),
   ];
-  const ids = (targets: { change: ChangeUnit }[]) => targets.map((t) => t.change.id);
+  const ids = (targets: { change: ChangeRef }[]) => targets.map((t) => t.change.id);
 
   it('defaults to the last applied change', () => assert.deepEqual(ids(planRollback(files, history)), ['c']));
   it('--steps N reverts the last N, newest first', () => assert.deepEqual(ids(planRollback(files, history, { steps: 2 })), ['c', 'b']));
@@ -126,12 +122,23 @@ describe('planRollback', () => {
     assert.throws(() => planRollback(files, history, { to: 'a', steps: 1 }), UsageError);
   });
 
-  it('refuses before reverting anything when a target has no rollback or no file', () => {
-    const withD = [...history, record('d', 'applied'), record('e', 'applied')];
-    assert.throws(() => planRollback(files, withD, { all: true }), (error: unknown) => {
+  it('refuses before reverting anything when a target has no file', () => {
+    const withE = [...history, record('e', 'applied'), record('f', 'applied')];
+    assert.throws(() => planRollback(files, withE, { all: true }), (error: unknown) => {
       assert.ok(error instanceof RollbackUnavailableError);
-      assert.match(error.message, /nothing was reverted: e has no file any more; d \(d\.ts\) has no rollback function/);
+      assert.match(error.message, /nothing was reverted: f has no file any more; e has no file any more$/);
       return true;
     });
+  });
+
+  it('assertRevertible refuses targets without a rollback function, naming each with its file', () => {
+    const withD = [...history, record('d', 'applied')];
+    const targets = planRollback(files, withD, { all: true }).map((t) => ({ change: files.find((f) => f.id === t.change.id) as ChangeUnit, record: t.record }));
+    assert.throws(() => assertRevertible(targets), (error: unknown) => {
+      assert.ok(error instanceof RollbackUnavailableError);
+      assert.equal(error.message, 'cannot roll back, nothing was reverted: d (d.ts) has no rollback function');
+      return true;
+    });
+    assert.doesNotThrow(() => assertRevertible(targets.filter((t) => t.change.id !== 'd')));
   });
 });
