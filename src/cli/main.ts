@@ -102,7 +102,12 @@ export async function run(): Promise<void> {
       throw error;
     });
   }
-  process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+  const code = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() });
+  process.exitCode = code;
+  // A change may leave timers or its own connections open (an abandoned transaction after Ctrl-C,
+  // a client it forgot to close): the command is over, so leave once the output is flushed.
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise<void>((resolve) => stream.write('', () => resolve()))));
+  process.exit(code);
 }
 
 async function createOutput(streams: CliStreams, options: GlobalOptions): Promise<Output> {

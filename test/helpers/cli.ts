@@ -16,6 +16,8 @@ export interface RunCliOptions {
   /** Added to a clean environment (no DELTA_*, MONGODB_URI or MIGRATIONS_DB_URI from the caller). */
   readonly env?: Record<string, string | undefined>;
   readonly timeoutMs?: number;
+  /** Called with everything printed so far after each chunk, and a way to signal the process. */
+  readonly onOutput?: (output: { stdout: string; stderr: string }, kill: (signal: NodeJS.Signals) => void) => void;
 }
 
 /** Runs `bin/delta.js` as a subprocess, the way users and CI pipelines do. */
@@ -34,8 +36,16 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
     const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const kill = (signal: NodeJS.Signals) => child.kill(signal);
+    const seen = () => options.onOutput?.({ stdout, stderr }, kill);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      seen();
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      seen();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {

@@ -1,0 +1,112 @@
+// Ctrl-C during a run, as a user presses it: the current change's transaction is aborted, the
+// interruption is recorded, the lock is released and the process exits 130.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
+import { runCli } from '../helpers/cli.js';
+import type { TestServer } from '../helpers/server.js';
+import { openTestServer, uniqueDbName } from '../helpers/server.js';
+import { tempProject } from '../helpers/temp.js';
+
+let server: TestServer;
+let client: MongoClient;
+const projects: { cleanup(): void }[] = [];
+before(async () => {
+  server = await openTestServer();
+  client = await new MongoClient(server.uri).connect();
+});
+after(async () => {
+  projects.forEach((p) => p.cleanup());
+  await client?.close();
+  await server?.close();
+});
+
+const FAST = `export default {
+  async commit({ db, session }) { await db.collection('effects').insertOne({ _id: 'fast' }, { session }); },
+  async rollback({ db, session }) { await db.collection('effects').deleteOne({ _id: 'fast' }, { session }); },
+};
+`;
+
+/**
+ * Writes, says so, then waits: in a transaction for a minute (it is abandoned on Ctrl-C), without
+ * one for 1.5 s ignoring its signal (such a change cannot be stopped midway, so it finishes).
+ */
+function slow(transaction: 'auto' | 'never'): string {
+  return `export default {
+  transaction: '${transaction}',
+  async commit({ db, session, log }) {
+    await db.collection('effects').insertOne({ _id: 'slow' }, { session });
+    log('waiting');
+    await new Promise((resolve) => setTimeout(resolve, ${transaction === 'never' ? 1500 : 60_000}));
+  },
+  async rollback({ db, session }) { await db.collection('effects').deleteOne({ _id: 'slow' }, { session }); },
+};
+`;
+}
+
+function project(slowChange: string) {
+  const p = tempProject({
+    'package.json': JSON.stringify({ name: 'app', type: 'module' }),
+    'migrations/001_fast.js': FAST,
+    'migrations/002_slow.js': slowChange,
+    'migrations/003_never_reached.js': FAST.replaceAll("'fast'", "'third'"),
+  });
+  projects.push(p);
+  return p;
+}
+
+function uriFor(db: string): string {
+  const [base, query] = server.uri.split('?');
+  return `${base?.replace(/\/$/, '')}/${db}${query === undefined ? '' : `?${query}`}`;
+}
+
+async function effects(db: string): Promise<string[]> {
+  return (await client.db(db).collection<{ _id: string }>('effects').find({}).sort({ _id: 1 }).toArray()).map((d) => d._id);
+}
+
+describe('Ctrl-C during commit', () => {
+  it('aborts the running transaction, records the interruption, releases the lock, exits 130', async () => {
+    const db = uniqueDbName('sigint');
+    const p = project(slow('auto'));
+    let sent = false;
+    const result = await runCli(['commit', '--path', './migrations'], {
+      cwd: p.dir,
+      env: { DELTA_URI: uriFor(db) },
+      onOutput: ({ stdout }, kill) => {
+        if (!sent && stdout.includes('002_slow: waiting')) {
+          sent = true;
+          kill('SIGINT');
+        }
+      },
+    });
+    assert.equal(result.code, 130, result.stderr);
+    assert.match(result.stderr, /002_slow was interrupted and its transaction aborted/);
+    assert.deepEqual(await effects(db), ['fast'], 'the aborted transaction left nothing of 002_slow');
+    const records = await client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
+    assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_fast', 'applied'], ['002_slow', 'failed']]);
+    assert.match(String(records[1]?.error?.message), /interrupted/);
+    assert.equal(await client.db(db).collection('delta_lock').countDocuments({}), 0, 'the lock was released');
+  });
+
+  it('without a transaction the change finishes, is recorded applied, and the run stops before the next one', async () => {
+    const db = uniqueDbName('sigint');
+    const p = project(slow('never'));
+    let sent = false;
+    const result = await runCli(['commit', '--path', './migrations'], {
+      cwd: p.dir,
+      env: { DELTA_URI: uriFor(db) },
+      onOutput: ({ stdout }, kill) => {
+        if (!sent && stdout.includes('002_slow: waiting')) {
+          sent = true;
+          kill('SIGINT');
+        }
+      },
+    });
+    assert.equal(result.code, 130, result.stderr);
+    assert.match(result.stderr, /interrupted/);
+    assert.deepEqual(await effects(db), ['fast', 'slow']);
+    const records = await client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
+    assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_fast', 'applied'], ['002_slow', 'applied']], 'the running change finished and nothing new started');
+    assert.equal(await client.db(db).collection('delta_lock').countDocuments({}), 0, 'the lock was released');
+  });
+});
