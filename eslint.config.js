@@ -18,6 +18,11 @@ export default tseslint.config(
     },
   },
   {
+    // CommonJS change files (migrate-mongo style) and scripts.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', exports: 'writable', __dirname: 'readonly' } },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/cli/**'],
     rules: {
