@@ -4,7 +4,7 @@ import type { Sandbox, SandboxOptions } from './sandbox/index.js';
  * mongo-delta: versioned, tracked, locked and reversible changes for MongoDB.
  * The programmatic API; the `delta` CLI is built on exactly this.
  */
-export type { CreateDeltaOptions, Delta } from './api/create-delta.js';
+export type { CreateDeltaOptions, Delta, UnlockResult } from './api/create-delta.js';
 export { createDelta } from './api/create-delta.js';
 export type { DeltaConfig, DeltaConfigInput, TransactionMode } from './config/index.js';
 export { defineConfig, redact } from './config/index.js';

@@ -1,10 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import type { MongoClient } from 'mongodb';
 import type { ConfigFlags, DeltaConfig } from '../config/resolve-config.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import type { DeltaConfigInput } from '../config/schema.js';
 import type { Connection } from '../connection/connect.js';
 import { adoptClient, openConnection } from '../connection/connect.js';
-import { ConfigError, DatabaseError, DeltaError, messageOf } from '../errors.js';
+import type { LockHolder } from '../errors.js';
+import { ConfigError, DatabaseError, DeltaError, LockHeldError, messageOf } from '../errors.js';
 import { redact } from '../config/redact.js';
 import type { ChangeDefinition } from '../loader/change-types.js';
 import { memoryCatalog, openFileCatalog } from '../loader/change-catalog.js';
@@ -17,7 +19,9 @@ import type { RunResult, StatusResult } from '../runner/results.js';
 import type { ChangeSource, CommitOptions, RollbackOptions } from '../runner/runner.js';
 import { Runner } from '../runner/runner.js';
 import { statusReport } from '../runner/status-report.js';
+import { executedBy } from '../tracker/executed-by.js';
 import { MongoTracker } from '../tracker/mongo-tracker.js';
+import { toolVersion } from '../version.js';
 import type { Tracker } from '../tracker/tracker.js';
 
 export interface CreateDeltaOptions {
@@ -42,11 +46,24 @@ export interface Delta {
   rollback(options?: RollbackOptions): Promise<RunResult>;
   /** Every change's state, from one history query; takes no lock. */
   status(): Promise<StatusResult>;
+  /**
+   * Removes the lock of this target (`delta unlock`): at once when its lease
+   * has expired, and only with `force` while it is fresh (else LockHeldError).
+   * Recorded in the audit log.
+   */
+  unlock(options?: { force?: boolean }): Promise<UnlockResult>;
   on<E extends DeltaEventName>(event: E, listener: DeltaListener<E>): () => void;
   /** The resolved configuration. */
   config(): Promise<DeltaConfig>;
   /** Closes the connections delta opened. */
   close(): Promise<void>;
+}
+
+export interface UnlockResult {
+  readonly scope: string;
+  /** Who held the lock; undefined when there was none. */
+  readonly holder: LockHolder | undefined;
+  readonly removed: boolean;
 }
 
 interface Session {
@@ -132,6 +149,40 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
         ]);
         const catalog = await source(history);
         return statusReport(targetDb, catalog.changes, history, holder);
+      });
+    },
+    async unlock(unlockOptions = {}) {
+      return wrapDatabaseErrors(async () => {
+        const { tracker, target, trackerConnection, config: resolved, targetDb, trackerDbName } = await session();
+        const collection = (trackerConnection?.client ?? target.client).db(trackerDbName).collection(resolved.tracker.collections.lock);
+        const scope = resolved.lock.scope ?? targetDb;
+        const holder = await LeaseLock.holder(collection, scope);
+        if (holder === undefined) return { scope, holder, removed: false };
+        const force = unlockOptions.force === true;
+        const removed = await LeaseLock.remove(collection, scope, holder.owner, force);
+        if (!removed) {
+          const still = await LeaseLock.holder(collection, scope);
+          if (still?.owner === holder.owner) {
+            throw new LockHeldError(
+              `lock ${scope} is held by ${holder.host} pid ${holder.pid} (${holder.command}) since ${holder.acquiredAt.toISOString()}, lease until ${holder.expiresAt.toISOString()}: ` +
+                'its lease is fresh, so that run is probably alive; pass --force to remove it anyway',
+              holder,
+            );
+          }
+          // Released or taken over by someone else meanwhile: not ours to remove.
+          return { scope, holder: still, removed: false };
+        }
+        await tracker.audit({
+          runId: randomUUID(),
+          targetDb,
+          action: 'unlock',
+          outcome: 'success',
+          at: new Date(),
+          executedBy: executedBy(),
+          toolVersion: toolVersion(),
+          details: { scope, forced: force, holder: { host: holder.host, pid: holder.pid, command: holder.command, acquiredAt: holder.acquiredAt, expiresAt: holder.expiresAt } },
+        });
+        return { scope, holder, removed: true };
       });
     },
     on: (event, listener) => events.on(event, listener),

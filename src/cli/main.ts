@@ -32,7 +32,7 @@ const COMMANDS: Record<CommandName, () => Promise<CommandModule>> = {
   repair: notImplemented('repair'),
   baseline: notImplemented('baseline'),
   history: notImplemented('history'),
-  unlock: notImplemented('unlock'),
+  unlock: () => import('./commands/unlock.js'),
   backup: notImplemented('backup'),
   backups: notImplemented('backups'),
   restore: notImplemented('restore'),

@@ -133,7 +133,12 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
   program.command('repair').description('accept edited files, clear interrupted and failed records (planned)').action(action('repair'));
   program.command('baseline').description('mark changes as applied without running them (planned)').option('--to <id>', 'last change to mark').action(action('baseline'));
   program.command('history').description('the audit log, newest first (planned)').action(action('history'));
-  program.command('unlock').description('remove a stuck lock (planned)').option('--force', 'remove a lock whose lease is still fresh').action(action('unlock'));
+  program
+    .command('unlock')
+    .description('show who holds the lock and remove it (a fresh lease only with --force)')
+    .option('--force', 'remove a lock whose lease is still fresh (its run may still be alive)')
+    .addHelpText('after', '\nExamples:\n  $ delta unlock\n  $ delta unlock --force   # its holder is known to be dead')
+    .action(action('unlock'));
 
   program
     .command('create')

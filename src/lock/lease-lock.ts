@@ -66,7 +66,8 @@ export class LeaseLock {
       } catch {
         throw new InterruptedError('interrupted while waiting for the lock');
       }
-      delay = Math.min(delay * 2, 1000);
+      // A short cap: a waiter notices a released lock within a quarter second.
+      delay = Math.min(delay * 2, 250);
     }
   }
 
@@ -98,6 +99,16 @@ export class LeaseLock {
       acquiredAt: doc.acquiredAt instanceof Date ? doc.acquiredAt : new Date(String(doc.acquiredAt)),
       expiresAt: doc.expiresAt instanceof Date ? doc.expiresAt : new Date(String(doc.expiresAt)),
     };
+  }
+
+  /**
+   * Removes the lock `owner` holds on a scope: only once its lease has expired
+   * on the server's clock, unless `force`. Never removes a lock someone else
+   * took in the meantime. Returns whether a document was removed.
+   */
+  static async remove(collection: Collection, scope: string, owner: string, force: boolean): Promise<boolean> {
+    const filter: Document = force ? { _id: scope, owner } : { _id: scope, owner, $expr: { $lte: ['$expiresAt', '$$NOW'] } };
+    return (await collection.deleteOne(filter)).deletedCount === 1;
   }
 
   async #tryAcquire(): Promise<boolean> {

@@ -4,7 +4,7 @@ import type { ClientSession, Db, MongoClient } from 'mongodb';
 import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
 import type { DeltaError } from '../errors.js';
-import { ChangeFailedError, InterruptedError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
+import { ChangeFailedError, InterruptedError, LockLostError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
 import type { ChangeCatalog, ChangeUnit } from '../loader/change-types.js';
 import { executedBy } from '../tracker/executed-by.js';
 import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
@@ -162,11 +162,11 @@ export class Runner {
             outcomes.push(...steps.slice(index).map((s) => this.#notRun(s.change)));
             break;
           }
-          const done = await this.#step(command, step, { runId, index, total: steps.length, control });
+          const done = await this.#step(command, step, { runId, index, total: steps.length, control, assertHeld: () => lock.assertHeld() });
           outcomes.push(done.outcome);
           if (done.error !== undefined) {
             error = done.error;
-            outcome = done.error instanceof InterruptedError ? 'interrupted' : 'failed';
+            outcome = done.error instanceof InterruptedError ? 'interrupted' : done.error instanceof LockLostError ? 'lock-lost' : 'failed';
             outcomes.push(...steps.slice(index + 1).map((s) => this.#notRun(s.change)));
             break;
           }
@@ -194,7 +194,7 @@ export class Runner {
   async #step(
     direction: Direction,
     step: PlannedStep,
-    at: { runId: string; index: number; total: number; control: RunControl },
+    at: { runId: string; index: number; total: number; control: RunControl; assertHeld: () => void },
   ): Promise<{ outcome: ChangeOutcome; error: DeltaError | undefined }> {
     const { tracker, events, client, db } = this.#options;
     const { change } = step;
@@ -253,6 +253,8 @@ export class Runner {
           phase = 'record';
           // Internal mode: the record and its audit event commit with the change, or not at all.
           if (tracker.sharesTargetClient) await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'), session);
+          // Lost the lease while the change ran: another runner may be at work, so abort instead of committing.
+          at.assertHeld();
         });
         if (!tracker.sharesTargetClient) await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'));
       } else {
@@ -265,6 +267,14 @@ export class Runner {
       events.emit('change:success', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed() });
       return { outcome: { id: change.id, file: change.file, status: 'done', transactional, durationMs: elapsed(), error: undefined, compensated: undefined }, error: undefined };
     } catch (thrown) {
+      if (thrown instanceof LockLostError) {
+        // The transaction was aborted and the lock may be someone else's: write no record
+        // (it could overwrite theirs), only the append-only audit event.
+        const stored = recordedError(thrown);
+        await tracker.audit(audit('failure', stored)).catch(() => undefined);
+        events.emit('change:failure', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed(), error: stored, compensated: undefined });
+        return { outcome: { id: change.id, file: change.file, status: 'failed', transactional, durationMs: elapsed(), error: stored, compensated: undefined }, error: thrown };
+      }
       const failedIn = phase as 'change' | 'record';
       let compensated: boolean | undefined;
       let compensationError: unknown;

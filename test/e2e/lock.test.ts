@@ -1,0 +1,175 @@
+// The distributed lock, proven with real processes: racing runners apply each change exactly once,
+// a killed holder's lock frees itself at expiry, a lost lease stops the run, and a held lock is
+// reported with its holder.
+import assert from 'node:assert/strict';
+import { hostname } from 'node:os';
+import { after, before, describe, it } from 'node:test';
+import { MongoClient } from 'mongodb';
+import type { CliResult } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import type { TestServer } from '../helpers/server.js';
+import { openTestServer, uniqueDbName } from '../helpers/server.js';
+import { tempProject } from '../helpers/temp.js';
+
+let server: TestServer;
+let client: MongoClient;
+const projects: { cleanup(): void }[] = [];
+before(async () => {
+  server = await openTestServer();
+  client = await new MongoClient(server.uri).connect();
+});
+after(async () => {
+  projects.forEach((p) => p.cleanup());
+  await client?.close();
+  await server?.close();
+});
+
+/** Races per `npm test`; `DELTA_STRESS_RACES=20 node --import tsx --test test/e2e/lock.test.ts` for more. */
+const RACES = Number(process.env.DELTA_STRESS_RACES ?? 3);
+const RACERS = 8;
+const RACE_CHANGES = 200;
+
+function uriFor(db: string): string {
+  const [base, query] = server.uri.split('?');
+  return `${base?.replace(/\/$/, '')}/${db}${query === undefined ? '' : `?${query}`}`;
+}
+
+/** A change inserting `{ change: n }` (no fixed _id, so running it twice would show as two documents). */
+function countedChange(n: number): string {
+  return `export default {
+  async commit({ db, session }) { await db.collection('effects').insertOne({ change: ${n} }, { session }); },
+  async rollback({ db, session }) { await db.collection('effects').deleteMany({ change: ${n} }, { session }); },
+};
+`;
+}
+
+/** Inserts, logs "waiting", then sleeps `SLOW_MS` (0 when unset): in a transaction unless told. */
+const SLOW_CHANGE = `export default {
+  async commit({ db, session, log }) {
+    await db.collection('effects').insertOne({ change: 'slow' }, { session });
+    log('waiting');
+    await new Promise((resolve) => setTimeout(resolve, Number(process.env.SLOW_MS ?? 0)));
+  },
+  async rollback({ db, session }) { await db.collection('effects').deleteMany({ change: 'slow' }, { session }); },
+};
+`;
+
+function project(files: Record<string, string>) {
+  const p = tempProject({ 'package.json': JSON.stringify({ name: 'app', type: 'module' }), ...files });
+  projects.push(p);
+  return p;
+}
+
+/** A database whose `effects` collection exists (so concurrent transactions never race to create it). */
+async function freshDb(prefix: string): Promise<string> {
+  const db = uniqueDbName(prefix);
+  await client.db(db).createCollection('effects');
+  return db;
+}
+
+/** Starts a CLI run and resolves once its stdout shows `marker`, with the run's promise. */
+function startUntil(args: string[], options: { cwd: string; env: Record<string, string> }, marker: string): { seen: Promise<void>; done: Promise<CliResult>; kill: (signal: NodeJS.Signals) => void } {
+  let killer: ((signal: NodeJS.Signals) => void) | undefined;
+  let markSeen: () => void = () => undefined;
+  const seen = new Promise<void>((resolve) => (markSeen = resolve));
+  const done = runCli(args, {
+    ...options,
+    onOutput: ({ stdout }, kill) => {
+      killer = kill;
+      if (stdout.includes(marker)) markSeen();
+    },
+  });
+  return { seen: Promise.race([seen, done.then((r) => Promise.reject(new Error(`exited ${r.code} before "${marker}": ${r.stderr}`)))]), done, kill: (signal) => killer?.(signal) };
+}
+
+describe('the lock with real processes', () => {
+  const raceFiles = Object.fromEntries(Array.from({ length: RACE_CHANGES }, (_, i) => [`migrations/${String(i).padStart(4, '0')}_change.js`, countedChange(i)]));
+
+  for (let race = 1; race <= RACES; race += 1) {
+    it(`race ${race}/${RACES}: ${RACERS} commit processes over ${RACE_CHANGES} changes apply each exactly once`, async () => {
+      const p = project(raceFiles);
+      const db = await freshDb('race');
+      const results = await Promise.all(
+        Array.from({ length: RACERS }, () => runCli(['commit', '--path', './migrations', '--lock-wait', '60s'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } })),
+      );
+      for (const result of results) assert.ok(result.code === 0 || result.code === 3, `exit ${result.code}: ${result.stderr}`);
+      assert.ok(results.some((r) => /Done: applied \d+ changes/.test(r.stdout)), 'one runner applied the changes');
+
+      const perChange = await client
+        .db(db)
+        .collection('effects')
+        .aggregate<{ _id: number; n: number }>([{ $group: { _id: '$change', n: { $sum: 1 } } }, { $match: { n: { $ne: 1 } } }])
+        .toArray();
+      assert.deepEqual(perChange, [], 'no change ran twice');
+      assert.equal(await client.db(db).collection('effects').countDocuments({}), RACE_CHANGES);
+      assert.equal(await client.db(db).collection('delta_migrations').countDocuments({ status: 'applied' }), RACE_CHANGES);
+      assert.equal(await client.db(db).collection('delta_audit').countDocuments({ action: 'commit', outcome: 'success' }), RACE_CHANGES);
+      assert.equal(await client.db(db).collection('delta_lock').countDocuments({}), 0, 'every runner released the lock');
+    });
+  }
+
+  it('--lock-wait 0 against a held lock exits 3 at once naming the holder; status shows it', async () => {
+    const p = project({ 'migrations/001_slow.js': SLOW_CHANGE });
+    const db = await freshDb('held');
+    const holder = startUntil(['commit', '--path', './migrations'], { cwd: p.dir, env: { DELTA_URI: uriFor(db), SLOW_MS: '4000' } }, '001_slow: waiting');
+    await holder.seen;
+
+    const started = Date.now();
+    const waiter = await runCli(['commit', '--path', './migrations', '--lock-wait', '0'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
+    assert.equal(waiter.code, 3, waiter.stderr);
+    assert.ok(Date.now() - started < 3000, 'failed at once, without waiting');
+    assert.match(waiter.stderr, new RegExp(`lock ${db} is held by ${hostname()} pid \\d+ \\(commit\\) since \\d{4}-\\d\\d-\\d\\dT[^ ]+Z, lease until .*not waiting \\(--lock-wait 0\\)`));
+    assert.doesNotMatch(waiter.stderr, /mongodb:\/\//, 'the holder is named, never a URI');
+
+    const status = await runCli(['status', '--path', './migrations'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, new RegExp(`lock held by ${hostname()} pid \\d+ \\(commit\\) since`));
+
+    assert.equal((await holder.done).code, 0);
+  });
+
+  it('a holder killed with SIGKILL: the next runner waits for the lease to expire, then finishes', async () => {
+    const p = project({ 'migrations/001_slow.js': SLOW_CHANGE, 'migrations/002_after.js': countedChange(2) });
+    const db = await freshDb('killed');
+    const holder = startUntil(['commit', '--path', './migrations', '--lock-lease', '1500ms'], { cwd: p.dir, env: { DELTA_URI: uriFor(db), SLOW_MS: '60000' } }, '001_slow: waiting');
+    await holder.seen;
+    holder.kill('SIGKILL');
+    assert.equal((await holder.done).signal, 'SIGKILL');
+    const lock = await client.db(db).collection('delta_lock').findOne({});
+    assert.ok(lock !== null && lock.expiresAt instanceof Date, 'the dead holder left its lock behind');
+
+    const next = await runCli(['commit', '--path', './migrations', '--lock-wait', '20s'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
+    assert.equal(next.code, 0, next.stderr);
+    assert.ok(Date.now() >= lock.expiresAt.getTime() - 50, 'it could only start once the lease had expired');
+    const records = await client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
+    assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_slow', 'applied'], ['002_after', 'applied']]);
+    assert.equal(await client.db(db).collection('effects').countDocuments({ change: 'slow' }), 1, "the killed run's transaction left nothing");
+  });
+
+  it('a run whose lock is force-removed stops before the next change, exit 3; unlock is audited', async () => {
+    const p = project({ 'migrations/001_slow.js': SLOW_CHANGE, 'migrations/002_after.js': countedChange(2) });
+    const db = await freshDb('lost');
+    const holder = startUntil(['commit', '--path', './migrations', '--lock-lease', '1200ms'], { cwd: p.dir, env: { DELTA_URI: uriFor(db), SLOW_MS: '2500' } }, '001_slow: waiting');
+    await holder.seen;
+
+    const refused = await runCli(['unlock'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
+    assert.equal(refused.code, 3, 'a fresh lease is not removed without --force');
+    assert.match(refused.stderr, /its lease is fresh.*pass --force/);
+    const forced = await runCli(['unlock', '--force'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, new RegExp(`Removed the lock on ${db} held by ${hostname()} pid \\d+ \\(commit\\)`));
+
+    const result = await holder.done;
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /lost the lock on .*taken or removed by someone else/);
+    assert.equal(await client.db(db).collection('delta_migrations').countDocuments({}), 0, 'the change running when the lease was lost was aborted, and 002 never started');
+    assert.equal(await client.db(db).collection('effects').countDocuments({}), 0);
+    const unlocks = await client.db(db).collection('delta_audit').find({ action: 'unlock' }).toArray();
+    assert.equal(unlocks.length, 1);
+    assert.equal(unlocks[0]?.details?.forced, true);
+
+    const again = await runCli(['unlock'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
+    assert.equal(again.code, 0);
+    assert.match(again.stdout, /No lock is held/);
+  });
+});
