@@ -5,7 +5,9 @@
 // - `$sort` with mongod's array rule (largest element when descending) and BSON type order;
 // - `$type` over exact BSON types (mingo calls every integer an int and a long);
 // - equality and `$in` on embedded documents and arrays, where mongod compares BSON exactly,
-//   field order included (mingo ignores field order).
+//   field order included (mingo ignores field order);
+// - the operators of mingo-operators.ts ($sum's result type, $top/$bottom, $indexOfCP,
+//   $toObjectId, $addFields/$set through arrays, $function for $setWindowFields' own closures).
 import type { Document } from 'bson';
 import { Context } from 'mingo/core';
 import { Lazy } from 'mingo/lazy';
@@ -17,6 +19,18 @@ import * as projectionOperators from 'mingo/operators/projection';
 import * as queryOperators from 'mingo/operators/query';
 import * as windowOperators from 'mingo/operators/window';
 import type { Options, QueryOperator } from 'mingo/types';
+import {
+  $addFieldsThroughArrays,
+  $bottomOne,
+  $convertWithObjectId,
+  $indexOfCP,
+  $internalFunction,
+  $queryViews,
+  $toObjectId,
+  $topOne,
+  $toStringWithObjectId,
+  $typedSum,
+} from './mingo-operators.js';
 import { bsonTypeOf, isPlainObject, leafValues, numberOf, numericTypeOf } from './bson-values.js';
 import type { BsonTypeName } from './bson-values.js';
 import { CommandError } from './errors.js';
@@ -28,6 +42,8 @@ export const ACCUMULATOR_NAMES: ReadonlySet<string> = new Set(Object.keys(accumu
 
 export const ORDERED_PROJECT_STAGE = '$__deltaOrderedProject';
 export const SORT_STAGE = '$__deltaSort';
+export const ADD_FIELDS_STAGE = '$__deltaAddFields';
+export const QUERY_VIEWS_STAGE = '$__deltaQueryViews';
 export const TYPE_OPERATOR = '$__deltaType';
 export const EQ_OPERATOR = '$__deltaEq';
 export const IN_OPERATOR = '$__deltaIn';
@@ -151,9 +167,22 @@ function orderedProject(collection: LazyIterator, expr: unknown, options: Option
 }
 
 export const MINGO_CONTEXT = Context.init({
-  accumulator: accumulatorOperators,
-  expression: expressionOperators,
-  pipeline: { ...pipelineOperators, [ORDERED_PROJECT_STAGE]: orderedProject, [SORT_STAGE]: sortStage },
+  accumulator: { ...accumulatorOperators, $sum: $typedSum, $top: $topOne, $bottom: $bottomOne },
+  expression: {
+    ...expressionOperators,
+    $indexOfCP,
+    $toObjectId,
+    $toString: $toStringWithObjectId,
+    $convert: $convertWithObjectId,
+    $function: $internalFunction,
+  },
+  pipeline: {
+    ...pipelineOperators,
+    [ORDERED_PROJECT_STAGE]: orderedProject,
+    [SORT_STAGE]: sortStage,
+    [ADD_FIELDS_STAGE]: $addFieldsThroughArrays,
+    [QUERY_VIEWS_STAGE]: $queryViews,
+  },
   projection: projectionOperators,
   query: {
     ...queryOperators,

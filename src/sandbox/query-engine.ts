@@ -7,7 +7,7 @@ import type { Document } from 'bson';
 import { isPlainObject, numberOf, valueKey } from './bson-values.js';
 import { CommandError } from './errors.js';
 import { jsonSchemaPredicate } from './json-schema-validator.js';
-import { ACCUMULATOR_NAMES, EQ_OPERATOR, IN_OPERATOR, MINGO_CONTEXT, MOD_OPERATOR, ORDERED_PROJECT_STAGE, parseModOperand, parseTypeOperand, reorderLike, SORT_STAGE, TYPE_OPERATOR } from './mingo-context.js';
+import { ACCUMULATOR_NAMES, ADD_FIELDS_STAGE, EQ_OPERATOR, IN_OPERATOR, MINGO_CONTEXT, MOD_OPERATOR, ORDERED_PROJECT_STAGE, parseModOperand, parseTypeOperand, QUERY_VIEWS_STAGE, reorderLike, SORT_STAGE, TYPE_OPERATOR } from './mingo-context.js';
 import { numbersOnly, originalOf, queryView } from './query-view.js';
 import { sortDocuments } from './sort-order.js';
 
@@ -80,6 +80,9 @@ export function translateMingoError(error: unknown): CommandError {
   }
   if ((match = /Unknown update operator: '(\$\w+)'/.exec(message)) !== null) {
     return new CommandError('FailedToParse', `Unknown modifier: ${match[1]}. Expected a valid update modifier or pipeline-style update specified as an array`);
+  }
+  if (/You must include the array field for '\.\$'|positional operator found no match/.test(message)) {
+    return new CommandError('BadValue', 'The positional operator did not find the match needed from the query.');
   }
   if ((match = /updating the path '([^']+)' would create a conflict at '([^']+)'/i.exec(message)) !== null) {
     return new CommandError('ConflictingUpdateOperators', `Updating the path '${match[1]}' would create a conflict at '${match[2]}'`);
@@ -532,14 +535,19 @@ export function validatePipeline(pipeline: unknown, context: 'aggregate' | 'upda
   return pipeline as Document[];
 }
 
+// Stages whose accumulators may emit typed numbers (Long, Double, Decimal128) the next stage
+// must see as query views.
+const TYPED_OUTPUT_STAGES = new Set(['$group', '$bucket', '$bucketAuto', '$setWindowFields', '$facet']);
+
 /**
  * Adapts a validated pipeline to mingo with mongod's semantics: `$project` keeps document field
  * order, `$sort` follows mongod's array and type rules, `$count` yields nothing over no input,
- * `$match` filters are normalized like find filters, `$$NOW` is one value per command.
+ * `$match` filters are normalized like find filters, `$addFields` sets fields through arrays,
+ * `$$NOW` is one value per command.
  */
 export function rewritePipeline(pipeline: Document[], now: Date | undefined): Document[] {
   const out: Document[] = [];
-  for (const stage of pipeline) {
+  for (const [index, stage] of pipeline.entries()) {
     const name = Object.keys(stage)[0] as string;
     const spec = withNow(stage[name], now);
     switch (name) {
@@ -556,6 +564,10 @@ export function rewritePipeline(pipeline: Document[], now: Date | undefined): Do
         }
         // mongod's $count is exactly this pair of stages: no document at all for no input.
         out.push({ $group: { _id: null, [spec]: { $sum: 1 } } }, { [ORDERED_PROJECT_STAGE]: { _id: 0 } });
+        break;
+      case '$addFields':
+      case '$set':
+        out.push({ [ADD_FIELDS_STAGE]: numbersOnly(spec) });
         break;
       case '$match':
         if (!isPlainObject(stage.$match)) throw new CommandError('Location15974', 'the match filter must be an expression in an object');
@@ -575,6 +587,7 @@ export function rewritePipeline(pipeline: Document[], now: Date | undefined): Do
       default:
         out.push({ [name]: numbersOnly(spec) });
     }
+    if (TYPED_OUTPUT_STAGES.has(name) && index < pipeline.length - 1) out.push({ [QUERY_VIEWS_STAGE]: null });
   }
   return out;
 }

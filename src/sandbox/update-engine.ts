@@ -203,6 +203,68 @@ function precheckOperators(document: Document, modifier: Document): void {
   }
 }
 
+/** The paths an operator update names (the `$rename` targets included). */
+function operatorPaths(parsed: Extract<ParsedUpdate, { kind: 'operators' }>): string[] {
+  const paths = updatePaths(parsed.modifier);
+  if (parsed.setOnInsert !== undefined) paths.push(...Object.keys(parsed.setOnInsert));
+  return paths;
+}
+
+const FILTERED_POSITIONAL = /\$\[([^\]]*)\]/g;
+
+/**
+ * Checks `arrayFilters` against the update once per statement, as mongod's update parser does:
+ * every `$[<id>]` needs a filter (code 2), every filter must be used (code 9), and no identifier
+ * may have two filters (code 9).
+ */
+export function checkArrayFilters(parsed: ParsedUpdate, arrayFilters: readonly Document[] | undefined, update: unknown): void {
+  if (parsed.kind !== 'operators') return;
+  const filtered = new Set<string>();
+  for (const filter of arrayFilters ?? []) {
+    const identifier = Object.keys(filter)[0]?.split('.')[0];
+    if (identifier === undefined || identifier === '') throw new CommandError('FailedToParse', 'Cannot use an expression without a top-level field name in arrayFilters');
+    if (filtered.has(identifier)) throw new CommandError('FailedToParse', `Found multiple array filters with the same top-level field name ${identifier}`);
+    filtered.add(identifier);
+  }
+  const used = new Set<string>();
+  for (const path of operatorPaths(parsed)) {
+    for (const [, identifier] of path.matchAll(FILTERED_POSITIONAL)) {
+      if (identifier === undefined || identifier === '') continue;
+      if (!filtered.has(identifier)) throw new CommandError('BadValue', `No array filter found for identifier '${identifier}' in path '${path}'`);
+      used.add(identifier);
+    }
+  }
+  for (const identifier of filtered) {
+    if (!used.has(identifier)) {
+      throw new CommandError('FailedToParse', `The array filter for identifier '${identifier}' was not used in the update ${renderValue(update)}`);
+    }
+  }
+}
+
+/**
+ * `$[]` and `$[<id>]` need the array before them to exist (and be an array) in the document;
+ * mingo silently skips such a path, mongod refuses the update (code 2).
+ */
+function assertArraysForPositionals(document: Document, paths: readonly string[]): void {
+  for (const path of paths) {
+    const parts = path.split('.');
+    const at = parts.findIndex((part) => part.startsWith('$'));
+    // Only a leading plain prefix is checked; a path under `$` is resolved by mingo.
+    if (at <= 0 || !(parts[at] as string).startsWith('$[')) continue;
+    let current: unknown = document;
+    for (const part of parts.slice(0, at)) {
+      current = Array.isArray(current) && /^\d+$/.test(part) ? current[Number(part)] : isPlainObject(current) ? current[part] : undefined;
+      if (current === undefined) break;
+    }
+    if (current === undefined) {
+      throw new CommandError('BadValue', `The path '${parts.slice(0, at).join('.')}' must exist in the document in order to apply array updates.`);
+    }
+    if (!Array.isArray(current)) {
+      throw new CommandError('BadValue', `Cannot apply array updates to non-array element ${parts[at - 1] as string}: ${renderValue(current)}`);
+    }
+  }
+}
+
 function assertIdUnchanged(before: Document, after: Document): void {
   if (before._id === undefined || valueKey(before._id) === valueKey(after._id)) return;
   throw new CommandError('ImmutableField', "Performing an update on the path '_id' would modify the immutable field '_id'");
@@ -421,6 +483,7 @@ export function applyUpdate(current: Document, parsed: ParsedUpdate, context: Up
       after = cloneDocument(current);
       let modifier = isInsert && parsed.setOnInsert !== undefined ? { ...parsed.modifier, $set: { ...(parsed.modifier.$set as Document | undefined), ...parsed.setOnInsert } } : parsed.modifier;
       modifier = withoutNoOpIdSet(modifier, current);
+      assertArraysForPositionals(after, updatePaths(modifier));
       precheckOperators(after, modifier);
       modifier = resolveTypedOperators(after, modifier, context.evaluation?.now ?? new Date());
       if (Object.keys(modifier).length > 0) {

@@ -11,7 +11,7 @@ import type { CommandContext } from './commands/command-context.js';
 import { CommandError } from './errors.js';
 import { compileFilter, projectionQuery, projectOne, runFind, validateProjection, validateSort } from './query-engine.js';
 import type { CompiledFilter, EvaluationOptions } from './query-engine.js';
-import { applyUpdate, buildUpsertDocument, parseUpdate } from './update-engine.js';
+import { applyUpdate, buildUpsertDocument, checkArrayFilters, parseUpdate } from './update-engine.js';
 import type { ParsedUpdate } from './update-engine.js';
 
 /**
@@ -128,6 +128,7 @@ export async function executeUpdate(context: CommandContext, collectionName: str
   const filter = compileFilter(statement.q ?? {}, evaluation);
   const parsed = parseUpdate(statement.u);
   const arrayFilters = validateArrayFilters(statement.arrayFilters);
+  checkArrayFilters(parsed, arrayFilters, statement.u);
   const sort = validateSort(statement.sort);
   if (statement.multi === true && parsed.kind === 'replacement') {
     throw new CommandError('FailedToParse', 'multi update is not supported for replacement-style update');
@@ -255,6 +256,7 @@ export async function executeFindAndModify(context: CommandContext, collectionNa
   if (request.remove && request.upsert) throw new CommandError('FailedToParse', 'Cannot specify both upsert=true and remove=true');
   if (request.remove && request.returnNew) throw new CommandError('FailedToParse', 'Cannot specify both new=true and remove=true; \'remove\' always returns the deleted document');
   const parsed: ParsedUpdate | undefined = request.remove ? undefined : parseUpdate(request.update);
+  if (parsed !== undefined) checkArrayFilters(parsed, arrayFilters, request.update);
   const updateContext = { query: filter.filter, arrayFilters, evaluation };
   const scope = writeScope(context, request.bypassValidation);
   const storage = context.state.storage;

@@ -4,6 +4,7 @@
 // files run unchanged against MONGODB_URI.
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
+import type { TestContext } from 'node:test';
 import { MongoClient, MongoServerError } from 'mongodb';
 import type { CommandStartedEvent, CommandSucceededEvent, Db, Decimal128, Document, Long, MongoClientOptions, ObjectId, UpdateFilter } from 'mongodb';
 import { openTestServer, uniqueDbName } from '../helpers/server.js';
@@ -61,6 +62,16 @@ export function useConformanceServer(): ConformanceContext {
     },
   };
   return context;
+}
+
+/**
+ * For tests of sandbox-only features (faults, persistence, stats, wire robustness, internals):
+ * marks the test skipped and returns true when the suite runs against a real server.
+ */
+export function skipUnlessSandbox(t: TestContext, server: TestServer, feature: string): boolean {
+  if (server.sandbox !== undefined) return false;
+  t.skip(`sandbox-only: ${feature}`);
+  return true;
 }
 
 export interface ExpectedServerError {

@@ -1,5 +1,6 @@
 // Conformance: collection.bulkWrite (insert/update/replace/delete batches, ordered and
-// unordered) and client.bulkWrite, MongoDB 8.0's bulkWrite command across collections.
+// unordered) and client.bulkWrite, MongoDB 8.0's bulkWrite command across collections (also
+// inside a transaction).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { TestContext } from 'node:test';
@@ -216,5 +217,33 @@ describe('client.bulkWrite', () => {
     assert.equal(error.partialResult?.deletedCount, 1);
     assert.deepEqual(await db.collection<Doc>('a').find().toArray(), [{ _id: 1 }]);
     assert.equal(await db.collection<Doc>('b').countDocuments(), 0);
+  });
+
+  it('runs inside a transaction: invisible until commit, discarded on abort', async (t) => {
+    if (await skipBelowMongo8(t)) return;
+    const db = ctx.db('cbulk_txn');
+    await db.createCollection('txn');
+    const ns = `${db.databaseName}.txn`;
+    const session = ctx.client.startSession();
+    try {
+      session.startTransaction();
+      await ctx.client.bulkWrite<Record<string, Doc>>(
+        [
+          { namespace: ns, name: 'insertOne', document: { _id: 1 } },
+          { namespace: ns, name: 'insertOne', document: { _id: 2 } },
+        ],
+        { session },
+      );
+      assert.equal(await db.collection<Doc>('txn').countDocuments(), 0, 'invisible before commit');
+      await session.commitTransaction();
+      assert.equal(await db.collection<Doc>('txn').countDocuments(), 2);
+
+      session.startTransaction();
+      await ctx.client.bulkWrite<Record<string, Doc>>([{ namespace: ns, name: 'deleteMany', filter: {} }], { session });
+      await session.abortTransaction();
+      assert.equal(await db.collection<Doc>('txn').countDocuments(), 2, 'discarded on abort');
+    } finally {
+      await session.endSession();
+    }
   });
 });

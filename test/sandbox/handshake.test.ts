@@ -1,8 +1,9 @@
-// Conformance: how the server introduces itself (hello, buildInfo, ping), lists databases, and
-// accepts both replica-set and direct connections, as a MongoDB 7/8 replica-set primary does.
+// Conformance: how the server introduces itself (hello, buildInfo, ping, serverStatus), gossips
+// cluster time, lists databases, and serves CRUD, sessions and transactions over both
+// replica-set and direct connections, as a MongoDB 7/8 replica-set primary does.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MongoClient, ObjectId, Timestamp } from 'mongodb';
+import { Long, MongoClient, ObjectId, Timestamp } from 'mongodb';
 import type { Document, TopologyDescriptionChangedEvent } from 'mongodb';
 import { uniqueDbName } from '../helpers/server.js';
 import { recordCommands, useConformanceServer } from './conformance-helpers.js';
@@ -40,7 +41,10 @@ async function hello(): Promise<Document> {
   return ctx.client.db('admin').command({ hello: 1 });
 }
 
-/** Connects, runs a write and a read, and returns the last topology type the driver saw. */
+/**
+ * Connects, runs a write, a transaction (insert + update) and a read, and returns the last
+ * topology type the driver saw.
+ */
 async function topologyTypeOf(uri: string): Promise<string> {
   const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
   let lastType = 'Unknown';
@@ -50,8 +54,21 @@ async function topologyTypeOf(uri: string): Promise<string> {
   await client.connect();
   try {
     const db = client.db(uniqueDbName('hs_conn'));
-    await db.collection<Doc>('c').insertOne({ _id: 1, via: uri.length });
-    assert.deepEqual(await db.collection<Doc>('c').findOne({ _id: 1 }), { _id: 1, via: uri.length });
+    const coll = db.collection<Doc>('c');
+    await coll.insertOne({ _id: 1, via: uri.length });
+    const session = client.startSession();
+    try {
+      await session.withTransaction(async () => {
+        await coll.insertOne({ _id: 2, v: 'b' }, { session });
+        await coll.updateOne({ _id: 1 }, { $set: { v: 'c' } }, { session });
+      });
+    } finally {
+      await session.endSession();
+    }
+    assert.deepEqual(await coll.find().sort({ _id: 1 }).toArray(), [
+      { _id: 1, via: uri.length, v: 'c' },
+      { _id: 2, v: 'b' },
+    ]);
     await db.dropDatabase();
     return lastType;
   } finally {
@@ -73,8 +90,7 @@ describe('hello / buildInfo / ping', () => {
     assert.ok(typeof reply.maxWireVersion === 'number' && reply.maxWireVersion >= 21, `maxWireVersion ${String(reply.maxWireVersion)} ≥ 21 (MongoDB 7.0)`);
     assert.equal(typeof reply.minWireVersion, 'number');
     assert.ok((reply.minWireVersion as number) <= (reply.maxWireVersion as number));
-    assert.equal(typeof reply.logicalSessionTimeoutMinutes, 'number');
-    assert.ok((reply.logicalSessionTimeoutMinutes as number) > 0);
+    assert.equal(reply.logicalSessionTimeoutMinutes, 30, 'the default session timeout');
     assert.equal(reply.maxBsonObjectSize, 16 * 1024 * 1024);
     assert.equal(reply.maxMessageSizeBytes, 48_000_000);
     assert.equal(reply.maxWriteBatchSize, 100_000);
@@ -92,6 +108,15 @@ describe('hello / buildInfo / ping', () => {
     assert.ok(clusterTime?.clusterTime instanceof Timestamp, '$clusterTime.clusterTime is a Timestamp');
     const topologyVersion = reply.topologyVersion as Document | undefined;
     assert.ok(topologyVersion?.processId instanceof ObjectId, 'topologyVersion.processId is an ObjectId');
+    assert.ok((reply.lastWrite as Document | undefined)?.opTime !== undefined, 'lastWrite.opTime');
+  });
+
+  it('other replies gossip $clusterTime and operationTime too', async () => {
+    const db = ctx.db('hs_gossip');
+    await db.collection<Doc>('c').insertOne({ a: 1 });
+    const reply = await db.command({ ping: 1 });
+    assert.ok((reply.$clusterTime as Document | undefined)?.clusterTime instanceof Timestamp, '$clusterTime.clusterTime is a Timestamp');
+    assert.ok(reply.operationTime instanceof Timestamp, 'operationTime is a Timestamp');
   });
 
   it('the legacy isMaster spelling answers ismaster: true', async () => {
@@ -132,6 +157,22 @@ describe('hello / buildInfo / ping', () => {
     }
     assert.equal(recording.started.length, 1);
     assert.ok(recording.started[0]?.command.lsid !== undefined, 'an implicit session was used');
+  });
+});
+
+describe('serverStatus and whatsmyuri', () => {
+  it('serverStatus reports the host, connections, opcounters and pid', async () => {
+    const status = await ctx.client.db('admin').command({ serverStatus: 1 });
+    assert.equal(status.ok, 1);
+    assert.equal(typeof status.host, 'string');
+    assert.ok((status.connections as Document | undefined)?.current >= 1, 'at least this connection');
+    assert.ok(status.opcounters !== undefined);
+    assert.ok(Long.isLong(status.pid) || typeof status.pid === 'number');
+  });
+
+  it('whatsmyuri answers the client address', async () => {
+    const reply = await ctx.client.db('admin').command({ whatsmyuri: 1 });
+    assert.equal(typeof reply.you, 'string');
   });
 });
 
@@ -185,7 +226,7 @@ describe('listDatabases', () => {
 });
 
 describe('connection strings', () => {
-  it('connects as a replica set with ?replicaSet=<setName>', async () => {
+  it('connects as a replica set with ?replicaSet=<setName> and serves CRUD and transactions', async () => {
     const reply = await hello();
     const parts = splitUri(ctx.server.uri);
     parts.params.delete('directConnection');
@@ -193,7 +234,7 @@ describe('connection strings', () => {
     assert.equal(await topologyTypeOf(joinUri(parts)), 'ReplicaSetWithPrimary');
   });
 
-  it('connects to the primary alone with directConnection=true', async () => {
+  it('connects to the primary alone with directConnection=true and serves CRUD and transactions', async () => {
     const reply = await hello();
     const parts = splitUri(ctx.server.uri);
     const params = new URLSearchParams(parts.params);

@@ -1,5 +1,5 @@
 // Fault injection, command events and stats of the sandbox (sandbox-only features: against a real
-// server, each test returns early with a diagnostic).
+// server, each test skips itself).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient, MongoNetworkError, MongoServerError } from 'mongodb';
@@ -7,6 +7,7 @@ import { startSandbox } from '../../src/sandbox/index.js';
 import type { CommandEvent } from '../../src/sandbox/index.js';
 import { openTestServer, uniqueDbName } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
+import { skipUnlessSandbox } from './conformance-helpers.js';
 
 let server: TestServer;
 
@@ -30,7 +31,7 @@ async function withClient<T>(options: { retryWrites: boolean }, fn: (client: Mon
 describe('sandbox faults', () => {
   it('closeAfter drops the connection without running the command', async (t) => {
     const sandbox = server.sandbox;
-    if (sandbox === undefined) return t.diagnostic('sandbox-only: fault injection');
+    if (skipUnlessSandbox(t, server, 'fault injection') || sandbox === undefined) return;
     await withClient({ retryWrites: false }, async (client) => {
       const coll = client.db(uniqueDbName('fault')).collection<{ _id: number }>('c');
       await coll.insertOne({ _id: 0 });
@@ -45,7 +46,7 @@ describe('sandbox faults', () => {
 
   it('closeAfter with a retryable write: the driver retries and the write happens once', async (t) => {
     const sandbox = server.sandbox;
-    if (sandbox === undefined) return t.diagnostic('sandbox-only: fault injection');
+    if (skipUnlessSandbox(t, server, 'fault injection') || sandbox === undefined) return;
     await withClient({ retryWrites: true }, async (client) => {
       const coll = client.db(uniqueDbName('fault')).collection<{ _id: number; n: number }>('c');
       await coll.insertOne({ _id: 1, n: 0 });
@@ -57,7 +58,7 @@ describe('sandbox faults', () => {
 
   it('closeAfterReply applies the write but loses the acknowledgement', async (t) => {
     const sandbox = server.sandbox;
-    if (sandbox === undefined) return t.diagnostic('sandbox-only: fault injection');
+    if (skipUnlessSandbox(t, server, 'fault injection') || sandbox === undefined) return;
     await withClient({ retryWrites: false }, async (client) => {
       const coll = client.db(uniqueDbName('fault')).collection<{ _id: number; n: number }>('c');
       await coll.insertOne({ _id: 1, n: 0 });
@@ -78,7 +79,7 @@ describe('sandbox faults', () => {
 
   it('failCommand answers the chosen error instead of running the command', async (t) => {
     const sandbox = server.sandbox;
-    if (sandbox === undefined) return t.diagnostic('sandbox-only: fault injection');
+    if (skipUnlessSandbox(t, server, 'fault injection') || sandbox === undefined) return;
     await withClient({ retryWrites: false }, async (client) => {
       const coll = client.db(uniqueDbName('fault')).collection<{ _id: number }>('c');
       sandbox.faults.failCommand(1, { command: 'insert', code: 91, errmsg: 'shutting down', errorLabels: ['RetryableWriteError'] });
@@ -98,7 +99,7 @@ describe('sandbox faults', () => {
 
   it('delay slows the replies of the named command only', async (t) => {
     const sandbox = server.sandbox;
-    if (sandbox === undefined) return t.diagnostic('sandbox-only: fault injection');
+    if (skipUnlessSandbox(t, server, 'fault injection') || sandbox === undefined) return;
     await withClient({ retryWrites: false }, async (client) => {
       const admin = client.db('admin');
       await admin.command({ ping: 1 });
@@ -114,7 +115,7 @@ describe('sandbox faults', () => {
   });
 
   it('does not count monitoring hellos unless asked to', async (t) => {
-    if (server.sandbox === undefined) return t.diagnostic('sandbox-only: fault injection');
+    if (skipUnlessSandbox(t, server, 'fault injection')) return;
     // A sandbox of its own: no stray command of another test can consume the fault.
     const sandbox = await startSandbox();
     try {
@@ -135,7 +136,7 @@ describe('sandbox faults', () => {
 
   it("emits 'command' before each non-monitoring command, numbered in arrival order", async (t) => {
     const sandbox = server.sandbox;
-    if (sandbox === undefined) return t.diagnostic('sandbox-only: command events');
+    if (skipUnlessSandbox(t, server, 'command events') || sandbox === undefined) return;
     const seen: CommandEvent[] = [];
     const listener = (event: CommandEvent): void => {
       seen.push(event);
@@ -160,7 +161,7 @@ describe('sandbox faults', () => {
 
   it('counts commands, writes and connections in stats()', async (t) => {
     const sandbox = server.sandbox;
-    if (sandbox === undefined) return t.diagnostic('sandbox-only: stats');
+    if (skipUnlessSandbox(t, server, 'stats') || sandbox === undefined) return;
     sandbox.resetStats();
     await withClient({ retryWrites: false }, async (client) => {
       const coll = client.db(uniqueDbName('stats')).collection('c');

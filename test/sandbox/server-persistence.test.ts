@@ -1,5 +1,5 @@
 // persistPath: everything committed (documents with their bson types, indexes, collection options)
-// survives stop() and a new start on the same file. Sandbox-only.
+// survives stop() and a new start on the same file. Sandbox-only: skipped against a real server.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,6 +9,7 @@ import { Binary, Decimal128, Double, Long, MongoClient, MongoServerError, Object
 import { startSandbox } from '../../src/sandbox/index.js';
 import { openTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
+import { skipUnlessSandbox } from './conformance-helpers.js';
 
 let server: TestServer;
 let directory: string;
@@ -25,7 +26,7 @@ after(async () => {
 
 describe('sandbox persistence', () => {
   it('saves on stop and loads on start', async (t) => {
-    if (server.sandbox === undefined) return t.diagnostic('sandbox-only: persistPath is a sandbox option');
+    if (skipUnlessSandbox(t, server, 'persistPath is a sandbox option')) return;
     const path = join(directory, 'state.bson');
     const id = new ObjectId();
     const uuid = new UUID();
@@ -100,7 +101,7 @@ describe('sandbox persistence', () => {
   });
 
   it('starts empty when the file does not exist yet', async (t) => {
-    if (server.sandbox === undefined) return t.diagnostic('sandbox-only: persistPath is a sandbox option');
+    if (skipUnlessSandbox(t, server, 'persistPath is a sandbox option')) return;
     const path = join(directory, 'fresh.bson');
     const sandbox = await startSandbox({ persistPath: path });
     const client = await new MongoClient(sandbox.uri).connect();

@@ -1,11 +1,21 @@
 // Conformance: multi-document transactions through driver sessions — commit, abort, isolation
 // from other sessions, snapshot reads, write conflicts (112 + TransientTransactionError), the
-// retry loop of withTransaction, and errors that abort the transaction.
+// retry loop of withTransaction, errors that abort the transaction, writes waiting for a
+// transaction's document lock, unique indexes across transactions, and the transaction protocol
+// of raw commands. The last describe tests sandbox-only parts (a startup option and the MVCC
+// storage underneath) and skips itself against a real server.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MongoServerError } from 'mongodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Long, MongoClient, MongoServerError } from 'mongodb';
 import type { ClientSession, Collection, Db } from 'mongodb';
-import { expectServerError, useConformanceServer } from './conformance-helpers.js';
+import { LATEST_VIEW, LockWait } from '../../src/sandbox/collection.js';
+import { CommandError } from '../../src/sandbox/errors.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import { Storage } from '../../src/sandbox/storage.js';
+import { TransactionManager } from '../../src/sandbox/transactions.js';
+import { expireDocuments } from '../../src/sandbox/ttl-monitor.js';
+import { expectServerError, skipUnlessSandbox, useConformanceServer } from './conformance-helpers.js';
 import type { Doc, IdValue } from './conformance-helpers.js';
 
 const ctx = useConformanceServer();
@@ -223,6 +233,7 @@ describe('write conflicts and retries', () => {
         label: 'TransientTransactionError',
       });
       assert.ok(error.errorLabels.includes('TransientTransactionError'));
+      await expectServerError(coll.findOne({ _id: 1 }, { session: second }), { code: 251, codeName: 'NoSuchTransaction' });
       await second.abortTransaction();
       await first.commitTransaction();
     } finally {
@@ -432,5 +443,237 @@ describe('more transaction details', () => {
       }),
     );
     assert.deepEqual(await coll.find().toArray(), [{ _id: 1, v: 'new' }]);
+  });
+});
+
+describe('document locks held by a transaction', () => {
+  it('a non-transactional write waits for the transaction holding the document', async () => {
+    const db = await prepared('txn_blocking', 'c');
+    const coll = db.collection<Doc>('c');
+    await coll.insertOne({ _id: 1, n: 0 });
+    await withSession(async (session) => {
+      session.startTransaction();
+      await coll.updateOne({ _id: 1 }, { $inc: { n: 1 } }, { session });
+      let done = false;
+      const outside = coll.updateOne({ _id: 1 }, { $inc: { n: 10 } }).then((result) => {
+        done = true;
+        return result;
+      });
+      await sleep(150);
+      assert.equal(done, false, 'the outside write is blocked while the transaction is open');
+      await session.commitTransaction();
+      assert.equal((await outside).modifiedCount, 1);
+    });
+    assert.equal((await coll.findOne({ _id: 1 }))?.n, 11, 'both increments applied, in order');
+  });
+
+  it('a blocked non-transactional write times out with maxTimeMS (50)', async () => {
+    const db = await prepared('txn_blocking_timeout', 'c');
+    const coll = db.collection<Doc>('c');
+    await coll.insertOne({ _id: 1, n: 0 });
+    await withSession(async (session) => {
+      session.startTransaction();
+      await coll.updateOne({ _id: 1 }, { $inc: { n: 1 } }, { session });
+      await expectServerError(db.command({ update: 'c', updates: [{ q: { _id: 1 }, u: { $inc: { n: 10 } } }], maxTimeMS: 100 }), { code: 50 });
+      await session.abortTransaction();
+    });
+    assert.equal((await coll.findOne({ _id: 1 }))?.n, 0);
+  });
+});
+
+describe('unique indexes and transactions', () => {
+  it('a key written earlier in the same transaction is a duplicate (11000); one pending in another transaction is a write conflict (112)', async () => {
+    const db = await prepared('txn_unique', 'c');
+    const coll = db.collection<Doc>('c');
+    await coll.createIndex({ email: 1 }, { unique: true });
+    const first = ctx.client.startSession();
+    const second = ctx.client.startSession();
+    try {
+      first.startTransaction();
+      await coll.insertOne({ _id: 3, email: 'b' }, { session: first });
+      await expectServerError(coll.insertOne({ _id: 4, email: 'b' }, { session: first }), { code: 11000 });
+      await first.abortTransaction().catch(() => undefined);
+
+      first.startTransaction();
+      second.startTransaction();
+      await coll.insertOne({ _id: 5, email: 'c' }, { session: first });
+      await expectServerError(coll.insertOne({ _id: 6, email: 'c' }, { session: second }), { code: 112, label: 'TransientTransactionError' });
+      await second.abortTransaction().catch(() => undefined);
+      await first.commitTransaction();
+    } finally {
+      await first.endSession();
+      await second.endSession();
+    }
+    assert.deepEqual((await coll.find().sort({ _id: 1 }).toArray()).map((d) => d._id), [5]);
+  });
+
+  it('a transaction can free a unique key and reuse it', async () => {
+    const db = await prepared('txn_unique_reuse', 'c');
+    const coll = db.collection<Doc>('c');
+    await coll.createIndex({ email: 1 }, { unique: true });
+    await coll.insertOne({ _id: 1, email: 'x' });
+    await withSession((session) =>
+      session.withTransaction(async () => {
+        await coll.deleteOne({ _id: 1 }, { session });
+        await coll.insertOne({ _id: 2, email: 'x' }, { session });
+      }),
+    );
+    assert.deepEqual(await coll.find().toArray(), [{ _id: 2, email: 'x' }]);
+  });
+});
+
+describe('the transaction protocol of raw commands', () => {
+  it('answers NoSuchTransaction (251), TransactionTooOld (225), 263 and 50768 as mongod does', async () => {
+    const db = ctx.db('txn_protocol');
+    // A client of its own, so that hand-picked txnNumbers meet a fresh server session. The driver
+    // leaves txnNumber alone in runCommand, except on commitTransaction/abortTransaction.
+    const raw = await new MongoClient(ctx.server.uri).connect();
+    const session = raw.startSession();
+    const rawDb = raw.db(db.databaseName);
+    try {
+      const lsid = session.id;
+      await expectServerError(raw.db('admin').command({ abortTransaction: 1 }, { session }), { code: 251, label: 'TransientTransactionError' });
+      await rawDb.command({ insert: 'protocol', documents: [{ _id: 1 }], lsid, txnNumber: Long.fromNumber(50), autocommit: false, startTransaction: true }, { session });
+      await expectServerError(
+        rawDb.command({ insert: 'protocol', documents: [{ _id: 2 }], lsid, txnNumber: Long.fromNumber(49), autocommit: false, startTransaction: true }, { session }),
+        { code: 225 },
+      );
+      // Continuing a transaction that never started.
+      await expectServerError(rawDb.command({ find: 'protocol', lsid, txnNumber: Long.fromNumber(51), autocommit: false }, { session }), { code: 251 });
+      await expectServerError(
+        rawDb.command({ count: 'protocol', lsid, txnNumber: Long.fromNumber(60), autocommit: false, startTransaction: true }, { session }),
+        { code: 263 },
+      );
+      await expectServerError(rawDb.command({ find: 'protocol', lsid, txnNumber: Long.fromNumber(70) }, { session }), { code: 50768 });
+    } finally {
+      await session.endSession();
+      await raw.close();
+    }
+    assert.equal(await db.collection<Doc>('protocol').countDocuments(), 0, 'the open transaction died with its session');
+  });
+
+  it('a retried retryable upsert is applied once; the next txnNumber applies again', async () => {
+    const db = ctx.db('txn_retry_upsert');
+    const raw = await ctx.connect();
+    const session = raw.startSession();
+    const rawDb = raw.db(db.databaseName);
+    try {
+      const command = { update: 'retry', updates: [{ q: { _id: 1 }, u: { $inc: { n: 1 } }, upsert: true }], lsid: session.id, txnNumber: Long.fromNumber(7) };
+      const first = await rawDb.command(command, { session });
+      const second = await rawDb.command(command, { session });
+      assert.equal(first.n, 1);
+      assert.deepEqual(second.n, first.n);
+      assert.equal((await db.collection<Doc>('retry').findOne({ _id: 1 }))?.n, 1);
+      await rawDb.command({ ...command, txnNumber: Long.fromNumber(8) }, { session });
+      assert.equal((await db.collection<Doc>('retry').findOne({ _id: 1 }))?.n, 2);
+    } finally {
+      await session.endSession();
+    }
+  });
+
+  it('ending a session discards its open transaction and releases its locks', async () => {
+    const db = await prepared('txn_end_session', 'c');
+    const coll = db.collection<Doc>('c');
+    const session = ctx.client.startSession();
+    session.startTransaction();
+    await coll.insertOne({ _id: 1 }, { session });
+    await ctx.client.db('admin').command({ endSessions: [session.id] });
+    await session.endSession().catch(() => undefined);
+    // The lock is gone: a plain write goes through at once.
+    await coll.insertOne({ _id: 1 });
+    assert.equal(await coll.countDocuments(), 1);
+  });
+});
+
+describe('sandbox internals (skipped against a real server)', () => {
+  function storageSetup() {
+    const storage = new Storage(() => undefined);
+    const manager = new TransactionManager({ storage, lifetimeLimitMs: 60_000, killCursors: () => undefined, killSessionCursors: () => undefined, log: () => undefined });
+    const collection = storage.createCollection('db', 'c');
+    const session = (n: number) => manager.session({ id: { toString: () => `session-${n}` } });
+    return { storage, manager, collection, session };
+  }
+
+  it('aborts transactions older than transactionLifetimeLimitSeconds', async (t) => {
+    if (skipUnlessSandbox(t, ctx.server, 'transactionLifetimeLimitSeconds is a startup option of the sandbox')) return;
+    const sandbox = await startSandbox({ transactionLifetimeLimitSeconds: 0.2 });
+    const local = await new MongoClient(sandbox.uri).connect();
+    try {
+      const coll = local.db('lifetime').collection<Doc>('c');
+      const session = local.startSession();
+      session.startTransaction();
+      await coll.insertOne({ _id: 1 }, { session });
+      await sleep(400);
+      // The expired transaction released its lock: this write does not wait.
+      await coll.insertOne({ _id: 1 });
+      await expectServerError(session.commitTransaction(), { code: 251 });
+      await session.endSession();
+    } finally {
+      await local.close();
+      await sandbox.stop();
+    }
+  });
+
+  it('MVCC: serves each transaction its snapshot and prunes versions nobody can see', (t) => {
+    if (skipUnlessSandbox(t, ctx.server, 'storage internals')) return;
+    const { manager, collection, session } = storageSetup();
+    for (let i = 0; i < 1000; i++) collection.insert({ _id: i, v: 0 }, { txn: undefined });
+    const reader = manager.begin(session(1), 1);
+    for (let i = 0; i < 1000; i++) {
+      const current = collection.getById(i, LATEST_VIEW);
+      assert.ok(current !== null);
+      collection.replace(`n${i}`, current, { _id: i, v: 1 }, { txn: undefined });
+    }
+    collection.remove('n0', { txn: undefined });
+    const view = { snapshot: reader.snapshot, txn: reader };
+    assert.equal(collection.getById(5, view)?.v, 0, 'the reader still sees its snapshot');
+    assert.equal(collection.getById(0, view)?.v, 0, 'and documents deleted after it');
+    assert.equal(collection.count(view), 1000);
+    assert.equal(collection.count(LATEST_VIEW), 999);
+    assert.ok(collection.history.size >= 1000, 'old versions are kept while the snapshot is open');
+    manager.abort(reader, 'done');
+    assert.equal(collection.history.size, 0, 'and dropped once it closes');
+    assert.equal(collection.chains.has('n0'), false, 'a deletion visible to everyone forgets the document');
+    for (const chain of collection.chains.values()) assert.equal(chain.versions.length, 1);
+  });
+
+  it('MVCC: keeps pending writes private, commits them at one sequence number, and releases locks', (t) => {
+    if (skipUnlessSandbox(t, ctx.server, 'storage internals')) return;
+    const { manager, collection, session } = storageSetup();
+    collection.insert({ _id: 'a', n: 1 }, { txn: undefined });
+    const txn = manager.begin(session(1), 1);
+    const view = { snapshot: txn.snapshot, txn };
+    collection.replace('sa', collection.getById('a', view) ?? {}, { _id: 'a', n: 2 }, { txn });
+    collection.insert({ _id: 'b', n: 1 }, { txn });
+    assert.equal(collection.getById('a', LATEST_VIEW)?.n, 1);
+    assert.equal(collection.getById('b', LATEST_VIEW), null);
+    assert.throws(() => collection.insert({ _id: 'b' }, { txn: undefined }), LockWait, 'a plain insert of the pending _id must wait');
+    const other = manager.begin(session(2), 1);
+    assert.throws(
+      () => collection.replace('sa', { _id: 'a', n: 1 }, { _id: 'a', n: 3 }, { txn: other }),
+      (error: unknown) => error instanceof CommandError && error.code === 112,
+    );
+    manager.commit(txn);
+    assert.equal(collection.getById('a', LATEST_VIEW)?.n, 2);
+    assert.equal(collection.getById('b', LATEST_VIEW)?.n, 1);
+    assert.equal(collection.chains.get('sa')?.lockedBy, undefined);
+    const [versionA] = collection.chains.get('sa')?.versions.slice(-1) ?? [];
+    const [versionB] = collection.chains.get('sb')?.versions.slice(-1) ?? [];
+    assert.equal(versionA?.seq, versionB?.seq, 'one commit sequence number for the whole transaction');
+    assert.equal(collection.liveCount, 2);
+    manager.abort(other, 'done');
+  });
+
+  it('TTL: removes expired documents in a monitor pass', (t) => {
+    if (skipUnlessSandbox(t, ctx.server, 'storage internals')) return;
+    const { storage, collection } = storageSetup();
+    collection.addIndex({ v: 2, key: { at: 1 }, name: 'at_1', expireAfterSeconds: 60 });
+    const now = Date.now();
+    collection.insert({ _id: 1, at: new Date(now - 120_000) }, { txn: undefined });
+    collection.insert({ _id: 2, at: new Date(now) }, { txn: undefined });
+    collection.insert({ _id: 3, at: 'not a date' }, { txn: undefined });
+    collection.insert({ _id: 4, at: [new Date(now), new Date(now - 61_000)] }, { txn: undefined });
+    assert.equal(expireDocuments(storage, now), 2);
+    assert.deepEqual([...collection.scan(LATEST_VIEW)].map((d) => d._id), [2, 3]);
   });
 });
