@@ -8,15 +8,15 @@ import { adoptClient, openConnection } from '../connection/connect.js';
 import type { LockHolder } from '../errors.js';
 import { ConfigError, DatabaseError, DeltaError, LockHeldError, messageOf } from '../errors.js';
 import { redact } from '../config/redact.js';
-import type { ChangeDefinition } from '../loader/change-types.js';
-import { memoryCatalog, openFileCatalog } from '../loader/change-catalog.js';
+import type { ChangeDefinition, ChangeSource } from '../loader/change-types.js';
+import { fileChangeSource, memoryChangeSource } from '../loader/change-catalog.js';
 import { changesFromDefinitions } from '../loader/memory-source.js';
 import { scanChangeFiles } from '../loader/file-loader.js';
 import { LeaseLock } from '../lock/lease-lock.js';
 import type { DeltaEventName, DeltaListener } from '../runner/events.js';
 import { DeltaEventEmitter } from '../runner/events.js';
 import type { RunResult, StatusResult } from '../runner/results.js';
-import type { ChangeSource, CommitOptions, RollbackOptions } from '../runner/runner.js';
+import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
 import { Runner } from '../runner/runner.js';
 import { statusReport } from '../runner/status-report.js';
 import { executedBy } from '../tracker/executed-by.js';
@@ -97,13 +97,9 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
    * skipping files applied and unchanged since (see openFileCatalog).
    */
   const changeSource = async (): Promise<ChangeSource> => {
-    if (options.changes !== undefined) {
-      const catalog = memoryCatalog(changesFromDefinitions(options.changes));
-      return async () => catalog;
-    }
+    if (options.changes !== undefined) return memoryChangeSource(changesFromDefinitions(options.changes));
     const resolved = await config();
-    const files = await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource });
-    return (history) => openFileCatalog(files, history);
+    return fileChangeSource(await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource }));
   };
 
   const session = () => {
@@ -147,7 +143,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
           tracker.history(),
           LeaseLock.holder(lockClient.db(trackerDbName).collection(resolved.tracker.collections.lock), resolved.lock.scope ?? targetDb),
         ]);
-        const catalog = await source(history);
+        const catalog = await source.open(history);
         return statusReport(targetDb, catalog.changes, history, holder);
       });
     },

@@ -1,72 +1,90 @@
 import { ChangeFileError } from '../errors.js';
-import type { ChangeCatalog, ChangeRef, ChangeUnit } from './change-types.js';
+import type { ChangeCatalog, ChangeRef, ChangeSource, ChangeUnit, KnownRecord } from './change-types.js';
 import type { ScannedFile } from './file-loader.js';
 import { compareIds, duplicateIdProblems, importChangeFiles, throwProblems } from './file-loader.js';
 
-/** What the catalog needs to know of a history record (the tracker's records fit). */
-export interface KnownRecord {
-  readonly changeId: string;
-  readonly status: string;
-  readonly checksum: string;
-  readonly file?: string;
-  readonly description?: string;
-}
-
 /**
- * Opens the catalog of a change folder against its history: files applied
- * and unchanged since (same file name, same checksum) are known from their
- * record and not imported; every other file is imported now, and all their
- * problems (import errors, duplicate ids) are thrown together. An up-to-date
- * application therefore starts without importing a single change file.
+ * The changes of a folder, read and hashed but not imported. A catalog
+ * opened against a history knows files applied and unchanged since (same
+ * file name, same checksum) from their records and imports only the others,
+ * all at once, throwing every file problem together. An up-to-date
+ * application therefore starts without importing a single change file, and
+ * a runner that waited for the lock imports nothing another runner applied.
+ * Imported files are kept, so reopening under the lock imports nothing twice.
  */
-export async function openFileCatalog(files: readonly ScannedFile[], history: readonly KnownRecord[]): Promise<ChangeCatalog> {
-  const appliedByFile = new Map<string, KnownRecord>();
-  for (const record of history) {
-    if (record.status === 'applied' && record.file !== undefined && !appliedByFile.has(record.file)) appliedByFile.set(record.file, record);
-  }
-  const settled = new Map<string, ScannedFile>();
-  const refs: ChangeRef[] = [];
-  const toImport: ScannedFile[] = [];
-  for (const file of files) {
-    const record = appliedByFile.get(file.file);
-    if (record !== undefined && record.checksum === file.checksum) {
-      refs.push({ id: record.changeId, file: file.file, checksum: file.checksum, description: record.description });
-      settled.set(record.changeId, file);
-    } else toImport.push(file);
-  }
-  const imported = await importChangeFiles(toImport);
-  const all = [...refs, ...imported];
-  throwProblems(duplicateIdProblems(all));
-
-  const loaded = new Map<string, Promise<ChangeUnit>>(imported.map((unit) => [unit.id, Promise.resolve(unit)]));
-  return {
-    changes: all.sort((a, b) => compareIds(a.id, b.id)),
-    load(change) {
-      let unit = loaded.get(change.id);
-      if (unit === undefined) {
-        const file = settled.get(change.id);
-        if (file === undefined) return Promise.reject(new Error(`${change.id} is not in this catalog`));
-        unit = importChangeFiles([file]).then(([only]) => {
-          if (only?.id !== change.id) {
-            throw new ChangeFileError(`${file.file}: its id is now ${JSON.stringify(only?.id)} but it was applied as ${JSON.stringify(change.id)}`, file.file);
-          }
-          return only;
-        });
-        loaded.set(change.id, unit);
+export function fileChangeSource(files: readonly ScannedFile[]): ChangeSource {
+  const imported = new Map<string, Promise<ChangeUnit>>();
+  const importOnce = async (batch: readonly ScannedFile[]): Promise<ChangeUnit[]> => {
+    const fresh = batch.filter((file) => !imported.has(file.file));
+    if (fresh.length > 0) {
+      const all = importChangeFiles(fresh);
+      for (const file of fresh) {
+        imported.set(file.file, all.then((units) => units.find((unit) => unit.file === file.file) as ChangeUnit));
       }
-      return unit;
+      // A failed import is not cached: the next attempt reports it again.
+      all.catch(() => fresh.forEach((file) => imported.delete(file.file)));
+      await all;
+    }
+    return Promise.all(batch.map((file) => imported.get(file.file) as Promise<ChangeUnit>));
+  };
+
+  const split = (history: readonly KnownRecord[]) => {
+    const appliedByFile = new Map<string, KnownRecord>();
+    for (const record of history) {
+      if (record.status === 'applied' && record.file !== undefined && !appliedByFile.has(record.file)) appliedByFile.set(record.file, record);
+    }
+    const settled = new Map<string, { ref: ChangeRef; file: ScannedFile }>();
+    const unsettled: ScannedFile[] = [];
+    for (const file of files) {
+      const record = appliedByFile.get(file.file);
+      if (record !== undefined && record.checksum === file.checksum) {
+        settled.set(record.changeId, { ref: { id: record.changeId, file: file.file, checksum: file.checksum, description: record.description }, file });
+      } else unsettled.push(file);
+    }
+    return { settled, unsettled };
+  };
+
+  const catalog = (settled: Map<string, { ref: ChangeRef; file: ScannedFile }>, units: readonly ChangeUnit[]): ChangeCatalog => {
+    const all = [...[...settled.values()].map((s) => s.ref), ...units];
+    throwProblems(duplicateIdProblems(all));
+    const byId = new Map(units.map((unit) => [unit.id, unit]));
+    return {
+      changes: all.sort((a, b) => compareIds(a.id, b.id)),
+      async load(change) {
+        const unit = byId.get(change.id);
+        if (unit !== undefined) return unit;
+        const entry = settled.get(change.id);
+        if (entry === undefined) throw new Error(`${change.id} is not in this catalog`);
+        const [only] = await importOnce([entry.file]);
+        if (only?.id !== change.id) {
+          throw new ChangeFileError(`${entry.file.file}: its id is now ${JSON.stringify(only?.id)} but it was applied as ${JSON.stringify(change.id)}`, entry.file.file);
+        }
+        return only;
+      },
+    };
+  };
+
+  return {
+    withoutImports(history) {
+      const { settled, unsettled } = split(history);
+      return unsettled.length === 0 ? catalog(settled, []) : undefined;
+    },
+    async open(history) {
+      const { settled, unsettled } = split(history);
+      return catalog(settled, await importOnce(unsettled));
     },
   };
 }
 
-/** A catalog of changes already in memory (given in code, or every file imported). */
-export function memoryCatalog(units: readonly ChangeUnit[]): ChangeCatalog {
+/** Changes already in memory (given in code): every catalog holds them all. */
+export function memoryChangeSource(units: readonly ChangeUnit[]): ChangeSource {
   const byId = new Map(units.map((unit) => [unit.id, unit]));
-  return {
+  const catalog: ChangeCatalog = {
     changes: [...units].sort((a, b) => compareIds(a.id, b.id)),
     load(change) {
       const unit = byId.get(change.id);
       return unit === undefined ? Promise.reject(new Error(`${change.id} is not in this catalog`)) : Promise.resolve(unit);
     },
   };
+  return { withoutImports: () => catalog, open: async () => catalog };
 }

@@ -65,6 +65,30 @@ export interface ChangeCatalog {
   load(change: ChangeRef): Promise<ChangeUnit>;
 }
 
+/**
+ * Where a run's changes come from. Opening a catalog needs the history, so
+ * that files applied and unchanged since are never imported.
+ */
+export interface ChangeSource {
+  /**
+   * The catalog when it opens without importing anything (every file applied
+   * and unchanged, or changes given in memory); undefined when files must be
+   * imported first.
+   */
+  withoutImports(history: readonly KnownRecord[]): ChangeCatalog | undefined;
+  /** The catalog for this history, importing every file not applied and unchanged (once per source). */
+  open(history: readonly KnownRecord[]): Promise<ChangeCatalog>;
+}
+
+/** What a catalog needs to know of a history record (the tracker's records fit). */
+export interface KnownRecord {
+  readonly changeId: string;
+  readonly status: string;
+  readonly checksum: string;
+  readonly file?: string;
+  readonly description?: string;
+}
+
 /** Gives a change file its types; returns its argument unchanged. */
 export function defineMigration<T extends ChangeDefinition>(definition: T): T {
   return definition;

@@ -1,8 +1,7 @@
-export type { ChangeCatalog, ChangeContext, ChangeDefinition, ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction } from './change-types.js';
+export type { ChangeCatalog, ChangeSource, KnownRecord, ChangeContext, ChangeDefinition, ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction } from './change-types.js';
 export { defineMigration } from './change-types.js';
 export type { ChangeFileEntry, LoadChangesOptions, ScannedFile } from './file-loader.js';
 export { loadChangeFiles, importChangeFiles, scanChangeFiles, listChangeFiles, compareIds, CODE_EXTENSIONS, TEMPLATE_EXTENSIONS } from './file-loader.js';
 export { checksumOf } from './checksum.js';
 export { changesFromDefinitions } from './memory-source.js';
-export type { KnownRecord } from './change-catalog.js';
-export { memoryCatalog, openFileCatalog } from './change-catalog.js';
+export { fileChangeSource, memoryChangeSource } from './change-catalog.js';

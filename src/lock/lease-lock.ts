@@ -71,6 +71,12 @@ export class LeaseLock {
     }
   }
 
+  /** Whether someone else holds a lease that has not expired (by this machine's clock: a hint, not a guarantee). */
+  async heldByOther(): Promise<boolean> {
+    const holder = await LeaseLock.holder(this.#options.collection, this.#options.scope);
+    return holder !== undefined && holder.owner !== this.owner && holder.expiresAt.getTime() > Date.now();
+  }
+
   /** Throws `LockLostError` when the heartbeat has found the lease gone. */
   assertHeld(): void {
     if (this.#lost !== undefined) throw new LockLostError(`lost the lock on ${this.#options.scope}: ${this.#lost}; stopped before the next change`);

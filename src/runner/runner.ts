@@ -5,7 +5,7 @@ import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
 import type { DeltaError } from '../errors.js';
 import { ChangeFailedError, InterruptedError, LockLostError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
-import type { ChangeCatalog, ChangeUnit } from '../loader/change-types.js';
+import type { ChangeCatalog, ChangeSource, ChangeUnit } from '../loader/change-types.js';
 import { executedBy } from '../tracker/executed-by.js';
 import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
 import type { RecordChange, Tracker } from '../tracker/tracker.js';
@@ -18,6 +18,8 @@ import type { ChangeOutcome, RunResult } from './results.js';
 
 /** The lock as the runner sees it (src/lock's LeaseLock fits). */
 export interface RunLock {
+  /** Whether another runner holds a live lease right now (a read; takes nothing). */
+  heldByOther(): Promise<boolean>;
   acquire(signal?: AbortSignal): Promise<void>;
   /** Throws when the lease was lost; called before every change. */
   assertHeld(): void;
@@ -51,8 +53,6 @@ export interface RunControl {
 }
 
 export type CommitOptions = CommitPlanOptions & RunControl;
-/** Opens the run's catalog from the history read before the lock (files applied and unchanged are not imported). */
-export type ChangeSource = (history: readonly HistoryEntry[]) => Promise<ChangeCatalog>;
 export type RollbackOptions = RollbackPlanOptions & RunControl;
 
 interface PlannedStep {
@@ -124,22 +124,26 @@ export class Runner {
       error,
     });
 
-    // A first look without the lock: refuses bad requests and drift early,
-    // and lets "nothing to do" (every start-up of an up-to-date app) finish
-    // without taking the lock. The plan that runs is made again under it.
-    const previewHistory = await tracker.history();
-    const catalog = await source(previewHistory);
-    const preview = await plan(catalog, previewHistory);
-    for (const step of preview) this.transactional(step.change);
-    if (control.dryRun === true) {
-      return result(preview.length === 0 ? 'nothing-to-do' : 'success', preview.map((step) => this.#notRun(step.change)));
-    }
-    if (preview.length === 0) {
-      events.emit('run:end', { runId, command, outcome: 'nothing-to-do', durationMs: Math.round(performance.now() - started), done: 0 });
-      return result('nothing-to-do', []);
-    }
-
+    // A first look without the lock lets "nothing to do" (every start-up of an
+    // up-to-date app) finish without taking it, and refuses bad requests, bad
+    // files and drift before anything is written. Only when another runner
+    // holds the lock does a commit skip it: its files are then imported under
+    // the lock, against the history read there, so runners that waited import
+    // nothing the winner applied. The plan that runs is always made under the lock.
     const lock = this.#options.lock(command, (reason) => events.emit('lock:lost', { runId, scope: this.#options.lockScope, reason }));
+    const previewHistory = await tracker.history();
+    const quick = source.withoutImports(previewHistory);
+    if (quick !== undefined || command === 'rollback' || control.dryRun === true || !(await lock.heldByOther())) {
+      const preview = await plan(quick ?? (await source.open(previewHistory)), previewHistory);
+      for (const step of preview) this.transactional(step.change);
+      if (control.dryRun === true) {
+        return result(preview.length === 0 ? 'nothing-to-do' : 'success', preview.map((step) => this.#notRun(step.change)));
+      }
+      if (preview.length === 0) {
+        events.emit('run:end', { runId, command, outcome: 'nothing-to-do', durationMs: Math.round(performance.now() - started), done: 0 });
+        return result('nothing-to-do', []);
+      }
+    }
     const waitStarted = performance.now();
     await lock.acquire(control.interrupt);
     const outcomes: ChangeOutcome[] = [];
@@ -147,7 +151,8 @@ export class Runner {
     let outcome: RunOutcome = 'success';
     try {
       events.emit('lock:acquired', { runId, scope: this.#options.lockScope, waitedMs: Math.round(performance.now() - waitStarted) });
-      const steps = await plan(catalog, await tracker.history());
+      const history = await tracker.history();
+      const steps = await plan(await source.open(history), history);
       for (const step of steps) this.transactional(step.change);
       if (steps.length === 0) {
         outcome = 'nothing-to-do';
