@@ -48,6 +48,9 @@ function bindSession(state: SandboxState, name: string, spec: CommandSpec, comma
     if (startTransaction !== undefined) throw new CommandError('InvalidOptions', "'startTransaction' field requires a transaction number to also be specified");
     return { session, txn: undefined, retryable: undefined };
   }
+  if (state.topology.replicaSetName === undefined) {
+    throw new CommandError('IllegalOperation', 'Transaction numbers are only allowed on a replica set member or mongos');
+  }
   const txnNumber = toNumber(rawTxnNumber);
   if (txnNumber === undefined || !Number.isInteger(txnNumber) || txnNumber < 0) {
     throw new CommandError('TypeMismatch', "BSON field 'OperationSessionInfo.txnNumber' is the wrong type, expected type 'long'");

@@ -15,6 +15,11 @@ export interface SandboxOptions {
   readonly host?: string;
   /** Replica set name reported by hello and used in `uri` (default 'rs0'). */
   readonly replicaSetName?: string;
+  /**
+   * Answer as a standalone mongod instead (no setName in hello; transactions and retryable
+   * writes refused with IllegalOperation 20), to exercise code paths for servers without them.
+   */
+  readonly standalone?: boolean;
   /** When set: loaded on start if it exists, written on stop() (a sequence of BSON documents). */
   readonly persistPath?: string;
   /** Open transactions older than this are aborted, as mongod's parameter of the same name (default 60). */
@@ -30,7 +35,8 @@ export interface Sandbox {
   readonly uri: string;
   readonly port: number;
   readonly host: string;
-  readonly replicaSetName: string;
+  /** Undefined for a standalone sandbox. */
+  readonly replicaSetName: string | undefined;
   /** Closes every connection, aborts open transactions, saves to persistPath if set. */
   stop(): Promise<void>;
   readonly faults: SandboxFaults;
@@ -44,7 +50,7 @@ export interface Sandbox {
 /** Starts a sandbox server and resolves once it accepts connections. */
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const host = options.host ?? '127.0.0.1';
-  const replicaSetName = options.replicaSetName ?? 'rs0';
+  const replicaSetName = options.standalone === true ? undefined : (options.replicaSetName ?? 'rs0');
   const log = options.log ?? (() => undefined);
   const lifetime = options.transactionLifetimeLimitSeconds ?? 60;
   if (!(lifetime > 0)) throw new RangeError(`transactionLifetimeLimitSeconds must be > 0, got ${lifetime}`);
@@ -64,7 +70,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const advertised = server.state.topology.hostPort;
   let stopped: Promise<void> | undefined;
   const sandbox: Sandbox = {
-    uri: `mongodb://${advertised}/?replicaSet=${encodeURIComponent(replicaSetName)}`,
+    uri: replicaSetName === undefined ? `mongodb://${advertised}/` : `mongodb://${advertised}/?replicaSet=${encodeURIComponent(replicaSetName)}`,
     port: server.port,
     host,
     replicaSetName,

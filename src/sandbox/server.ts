@@ -43,7 +43,8 @@ export interface SandboxStats {
 export interface SandboxServerOptions {
   readonly host: string;
   readonly port: number;
-  readonly replicaSetName: string;
+  /** Undefined: answer as a standalone mongod. */
+  readonly replicaSetName: string | undefined;
   readonly transactionLifetimeLimitSeconds: number;
   readonly ttlMonitorSleepSeconds: number;
   readonly log: (line: string) => void;
@@ -140,7 +141,7 @@ export class SandboxServer extends EventEmitter {
       if (deleted > 0) this.state.clock.tick();
     }, this.#options.ttlMonitorSleepSeconds * 1000);
     this.#ttlMonitor.unref();
-    this.#options.log(`sandbox listening on ${hostPort} (replica set ${this.#options.replicaSetName})`);
+    this.#options.log(`sandbox listening on ${hostPort} (${this.#options.replicaSetName === undefined ? 'standalone' : `replica set ${this.#options.replicaSetName}`})`);
   }
 
   /** Closes every connection at once, aborts open transactions and stops listening. */
@@ -359,6 +360,8 @@ export class SandboxServer extends EventEmitter {
   }
 
   #decorate(reply: Document): Document {
+    // A standalone mongod has no cluster time to gossip.
+    if (this.state.topology.replicaSetName === undefined) return reply;
     reply.$clusterTime = this.state.clock.gossip();
     reply.operationTime = this.state.clock.now();
     return reply;

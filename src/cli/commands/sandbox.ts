@@ -11,7 +11,7 @@ export async function run(context: CommandContext): Promise<void> {
   });
   if (output.options.json) output.json({ uri: sandbox.uri, port: sandbox.port });
   else {
-    output.info(`delta sandbox: in-memory MongoDB-compatible server (replica set ${sandbox.replicaSetName})`);
+    output.info(`delta sandbox: in-memory MongoDB-compatible server (replica set ${sandbox.replicaSetName ?? '(standalone)'})`);
     output.info(`  ${sandbox.uri}`);
     output.info(`  try: delta status --uri "${sandbox.uri.replace('/?', '/app?')}"`);
     output.info(options.data === undefined ? '  data lives in memory only; Ctrl-C to stop' : `  data saved to ${String(options.data)} on Ctrl-C`);

@@ -16,25 +16,22 @@ export const LOGICAL_SESSION_TIMEOUT_MINUTES = 30;
 export function helloReply(state: SandboxState, connectionId: number, command: Document, legacy: boolean): Document {
   const { topology, clock } = state;
   const opTime = { ts: clock.now(), t: Long.fromNumber(1) };
-  const reply: Document = {
-    topologyVersion: { processId: topology.processId, counter: Long.ZERO },
-    hosts: [topology.hostPort],
-    setName: topology.replicaSetName,
-    setVersion: 1,
-  };
+  const standalone = topology.replicaSetName === undefined;
+  const reply: Document = standalone
+    ? { topologyVersion: { processId: topology.processId, counter: Long.ZERO } }
+    : { topologyVersion: { processId: topology.processId, counter: Long.ZERO }, hosts: [topology.hostPort], setName: topology.replicaSetName, setVersion: 1 };
   if (legacy) reply.ismaster = true;
   else reply.isWritablePrimary = true;
+  if (!standalone) {
+    Object.assign(reply, {
+      secondary: false,
+      primary: topology.hostPort,
+      me: topology.hostPort,
+      electionId: topology.electionId,
+      lastWrite: { opTime, lastWriteDate: clock.lastWriteDate, majorityOpTime: opTime, majorityWriteDate: clock.lastWriteDate },
+    });
+  }
   Object.assign(reply, {
-    secondary: false,
-    primary: topology.hostPort,
-    me: topology.hostPort,
-    electionId: topology.electionId,
-    lastWrite: {
-      opTime,
-      lastWriteDate: clock.lastWriteDate,
-      majorityOpTime: opTime,
-      majorityWriteDate: clock.lastWriteDate,
-    },
     maxBsonObjectSize: MAX_BSON_OBJECT_SIZE,
     maxMessageSizeBytes: MAX_MESSAGE_SIZE,
     maxWriteBatchSize: 100_000,

@@ -13,7 +13,8 @@ import { validateCollectionName } from '../storage.js';
 import type { Session, Transaction, TransactionManager } from '../transactions.js';
 
 export interface TopologyInfo {
-  readonly replicaSetName: string;
+  /** Undefined for a standalone server (no replica set: no transactions, no retryable writes). */
+  readonly replicaSetName: string | undefined;
   /** `host:port` as advertised in hello's `hosts`, `primary`, `me`. */
   readonly hostPort: string;
   readonly processId: ObjectId;
