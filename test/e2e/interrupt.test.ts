@@ -1,25 +1,11 @@
 // Ctrl-C during a run, as a user presses it: the current change's transaction is aborted, the
 // interruption is recorded, the lock is released and the process exits 130.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { MongoClient } from 'mongodb';
+import { describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
-import type { TestServer } from '../helpers/server.js';
-import { openTestServer, uniqueDbName } from '../helpers/server.js';
-import { tempProject } from '../helpers/temp.js';
+import { uniqueDbName, useServer } from '../helpers/server.js';
 
-let server: TestServer;
-let client: MongoClient;
-const projects: { cleanup(): void }[] = [];
-before(async () => {
-  server = await openTestServer();
-  client = await new MongoClient(server.uri).connect();
-});
-after(async () => {
-  projects.forEach((p) => p.cleanup());
-  await client?.close();
-  await server?.close();
-});
+const fixture = useServer();
 
 const FAST = `export default {
   async commit({ db, session }) { await db.collection('effects').insertOne({ _id: 'fast' }, { session }); },
@@ -45,23 +31,19 @@ function slow(transaction: 'auto' | 'never'): string {
 }
 
 function project(slowChange: string) {
-  const p = tempProject({
+  const p = fixture.project({
     'package.json': JSON.stringify({ name: 'app', type: 'module' }),
     'migrations/001_fast.js': FAST,
     'migrations/002_slow.js': slowChange,
     'migrations/003_never_reached.js': FAST.replaceAll("'fast'", "'third'"),
   });
-  projects.push(p);
   return p;
 }
 
-function uriFor(db: string): string {
-  const [base, query] = server.uri.split('?');
-  return `${base?.replace(/\/$/, '')}/${db}${query === undefined ? '' : `?${query}`}`;
-}
+const uriFor = (db: string) => fixture.uriFor(db);
 
 async function effects(db: string): Promise<string[]> {
-  return (await client.db(db).collection<{ _id: string }>('effects').find({}).sort({ _id: 1 }).toArray()).map((d) => d._id);
+  return (await fixture.client.db(db).collection<{ _id: string }>('effects').find({}).sort({ _id: 1 }).toArray()).map((d) => d._id);
 }
 
 describe('Ctrl-C during commit', () => {
@@ -82,10 +64,10 @@ describe('Ctrl-C during commit', () => {
     assert.equal(result.code, 130, result.stderr);
     assert.match(result.stderr, /002_slow was interrupted and its transaction aborted/);
     assert.deepEqual(await effects(db), ['fast'], 'the aborted transaction left nothing of 002_slow');
-    const records = await client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
+    const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
     assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_fast', 'applied'], ['002_slow', 'failed']]);
     assert.match(String(records[1]?.error?.message), /interrupted/);
-    assert.equal(await client.db(db).collection('delta_lock').countDocuments({}), 0, 'the lock was released');
+    assert.equal(await fixture.client.db(db).collection('delta_lock').countDocuments({}), 0, 'the lock was released');
   });
 
   it('without a transaction the change finishes, is recorded applied, and the run stops before the next one', async () => {
@@ -105,8 +87,8 @@ describe('Ctrl-C during commit', () => {
     assert.equal(result.code, 130, result.stderr);
     assert.match(result.stderr, /interrupted/);
     assert.deepEqual(await effects(db), ['fast', 'slow']);
-    const records = await client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
+    const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
     assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_fast', 'applied'], ['002_slow', 'applied']], 'the running change finished and nothing new started');
-    assert.equal(await client.db(db).collection('delta_lock').countDocuments({}), 0, 'the lock was released');
+    assert.equal(await fixture.client.db(db).collection('delta_lock').countDocuments({}), 0, 'the lock was released');
   });
 });

@@ -3,36 +3,19 @@
 // reported with its holder.
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
-import { after, before, describe, it } from 'node:test';
-import { MongoClient } from 'mongodb';
+import { describe, it } from 'node:test';
 import type { CliResult } from '../helpers/cli.js';
 import { runCli } from '../helpers/cli.js';
-import type { TestServer } from '../helpers/server.js';
-import { openTestServer, uniqueDbName } from '../helpers/server.js';
-import { tempProject } from '../helpers/temp.js';
+import { uniqueDbName, useServer } from '../helpers/server.js';
 
-let server: TestServer;
-let client: MongoClient;
-const projects: { cleanup(): void }[] = [];
-before(async () => {
-  server = await openTestServer();
-  client = await new MongoClient(server.uri).connect();
-});
-after(async () => {
-  projects.forEach((p) => p.cleanup());
-  await client?.close();
-  await server?.close();
-});
+const fixture = useServer();
 
 /** Races per `npm test`; `DELTA_STRESS_RACES=20 node --import tsx --test test/e2e/lock.test.ts` for more. */
 const RACES = Number(process.env.DELTA_STRESS_RACES ?? 3);
 const RACERS = 8;
 const RACE_CHANGES = 200;
 
-function uriFor(db: string): string {
-  const [base, query] = server.uri.split('?');
-  return `${base?.replace(/\/$/, '')}/${db}${query === undefined ? '' : `?${query}`}`;
-}
+const uriFor = (db: string) => fixture.uriFor(db);
 
 /** A change inserting `{ change: n }` (no fixed _id, so running it twice would show as two documents). */
 function countedChange(n: number): string {
@@ -55,15 +38,14 @@ const SLOW_CHANGE = `export default {
 `;
 
 function project(files: Record<string, string>) {
-  const p = tempProject({ 'package.json': JSON.stringify({ name: 'app', type: 'module' }), ...files });
-  projects.push(p);
+  const p = fixture.project({ 'package.json': JSON.stringify({ name: 'app', type: 'module' }), ...files });
   return p;
 }
 
 /** A database whose `effects` collection exists (so concurrent transactions never race to create it). */
 async function freshDb(prefix: string): Promise<string> {
   const db = uniqueDbName(prefix);
-  await client.db(db).createCollection('effects');
+  await fixture.client.db(db).createCollection('effects');
   return db;
 }
 
@@ -95,16 +77,16 @@ describe('the lock with real processes', () => {
       for (const result of results) assert.ok(result.code === 0 || result.code === 3, `exit ${result.code}: ${result.stderr}`);
       assert.ok(results.some((r) => /Done: applied \d+ changes/.test(r.stdout)), 'one runner applied the changes');
 
-      const perChange = await client
+      const perChange = await fixture.client
         .db(db)
         .collection('effects')
         .aggregate<{ _id: number; n: number }>([{ $group: { _id: '$change', n: { $sum: 1 } } }, { $match: { n: { $ne: 1 } } }])
         .toArray();
       assert.deepEqual(perChange, [], 'no change ran twice');
-      assert.equal(await client.db(db).collection('effects').countDocuments({}), RACE_CHANGES);
-      assert.equal(await client.db(db).collection('delta_migrations').countDocuments({ status: 'applied' }), RACE_CHANGES);
-      assert.equal(await client.db(db).collection('delta_audit').countDocuments({ action: 'commit', outcome: 'success' }), RACE_CHANGES);
-      assert.equal(await client.db(db).collection('delta_lock').countDocuments({}), 0, 'every runner released the lock');
+      assert.equal(await fixture.client.db(db).collection('effects').countDocuments({}), RACE_CHANGES);
+      assert.equal(await fixture.client.db(db).collection('delta_migrations').countDocuments({ status: 'applied' }), RACE_CHANGES);
+      assert.equal(await fixture.client.db(db).collection('delta_audit').countDocuments({ action: 'commit', outcome: 'success' }), RACE_CHANGES);
+      assert.equal(await fixture.client.db(db).collection('delta_lock').countDocuments({}), 0, 'every runner released the lock');
     });
   }
 
@@ -135,21 +117,21 @@ describe('the lock with real processes', () => {
     await holder.seen;
     holder.kill('SIGKILL');
     assert.equal((await holder.done).signal, 'SIGKILL');
-    const lock = await client.db(db).collection('delta_lock').findOne({});
+    const lock = await fixture.client.db(db).collection('delta_lock').findOne({});
     assert.ok(lock !== null && lock.expiresAt instanceof Date, 'the dead holder left its lock behind');
 
     const next = await runCli(['commit', '--path', './migrations', '--lock-wait', '20s'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
     assert.equal(next.code, 0, next.stderr);
     assert.ok(Date.now() >= lock.expiresAt.getTime() - 50, 'it could only start once the lease had expired');
-    const records = await client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
+    const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
     assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_slow', 'applied'], ['002_after', 'applied']]);
-    assert.equal(await client.db(db).collection('effects').countDocuments({ change: 'slow' }), 1, "the killed run's transaction left nothing");
+    assert.equal(await fixture.client.db(db).collection('effects').countDocuments({ change: 'slow' }), 1, "the killed run's transaction left nothing");
   });
 
   it('a run whose lock is force-removed stops before the next change, exit 3; unlock is audited', async () => {
     const p = project({ 'migrations/001_slow.js': SLOW_CHANGE, 'migrations/002_after.js': countedChange(2) });
     const db = await freshDb('lost');
-    const holder = startUntil(['commit', '--path', './migrations', '--lock-lease', '1200ms'], { cwd: p.dir, env: { DELTA_URI: uriFor(db), SLOW_MS: '2500' } }, '001_slow: waiting');
+    const holder = startUntil(['commit', '--path', './migrations', '--lock-lease', '1200ms'], { cwd: p.dir, env: { DELTA_URI: uriFor(db), SLOW_MS: '6000' } }, '001_slow: waiting');
     await holder.seen;
 
     const refused = await runCli(['unlock'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
@@ -162,9 +144,9 @@ describe('the lock with real processes', () => {
     const result = await holder.done;
     assert.equal(result.code, 3, result.stderr);
     assert.match(result.stderr, /lost the lock on .*taken or removed by someone else/);
-    assert.equal(await client.db(db).collection('delta_migrations').countDocuments({}), 0, 'the change running when the lease was lost was aborted, and 002 never started');
-    assert.equal(await client.db(db).collection('effects').countDocuments({}), 0);
-    const unlocks = await client.db(db).collection('delta_audit').find({ action: 'unlock' }).toArray();
+    assert.equal(await fixture.client.db(db).collection('delta_migrations').countDocuments({}), 0, 'the change running when the lease was lost was aborted, and 002 never started');
+    assert.equal(await fixture.client.db(db).collection('effects').countDocuments({}), 0);
+    const unlocks = await fixture.client.db(db).collection('delta_audit').find({ action: 'unlock' }).toArray();
     assert.equal(unlocks.length, 1);
     assert.equal(unlocks[0]?.details?.forced, true);
 

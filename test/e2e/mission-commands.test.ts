@@ -2,26 +2,12 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import { MongoClient } from 'mongodb';
+import { describe, it } from 'node:test';
 import { ROOT, runCli } from '../helpers/cli.js';
 import { snapshotDatabase } from '../helpers/database.js';
-import type { TestServer } from '../helpers/server.js';
-import { openTestServer, uniqueDbName } from '../helpers/server.js';
-import { tempProject } from '../helpers/temp.js';
+import { uniqueDbName, useServer } from '../helpers/server.js';
 
-let server: TestServer;
-let client: MongoClient;
-const projects: { cleanup(): void }[] = [];
-before(async () => {
-  server = await openTestServer();
-  client = await new MongoClient(server.uri).connect();
-});
-after(async () => {
-  projects.forEach((p) => p.cleanup());
-  await client?.close();
-  await server?.close();
-});
+const fixture = useServer();
 
 const EXAMPLES = fileURLToPath(new URL('../../migrations-example/', import.meta.url));
 const EXAMPLE_IDS = [
@@ -36,8 +22,7 @@ const EXAMPLE_IDS = [
 
 /** A project folder holding a copy of the example migrations, as a user's repository would. */
 function projectWithExamples() {
-  const p = tempProject({ 'package.json': JSON.stringify({ name: 'app', type: 'module' }) });
-  projects.push(p);
+  const p = fixture.project({ 'package.json': JSON.stringify({ name: 'app', type: 'module' }) });
   cpSync(EXAMPLES, join(p.dir, 'migrations'), { recursive: true });
   // The examples import 'mongo-delta': link it to this checkout, as an installed package would resolve.
   mkdirSync(join(p.dir, 'node_modules'));
@@ -45,10 +30,7 @@ function projectWithExamples() {
   return p;
 }
 
-function uriFor(db: string): string {
-  const [base, query] = server.uri.split('?');
-  return `${base?.replace(/\/$/, '')}/${db}${query === undefined ? '' : `?${query}`}`;
-}
+const uriFor = (db: string) => fixture.uriFor(db);
 
 describe('the mission commands, as users type them', () => {
   it('commit --path ./migrations, rollback --to <id>, status: database contents after each step', async () => {
@@ -64,17 +46,17 @@ describe('the mission commands, as users type them', () => {
     assert.equal(commit.code, 0, commit.stderr);
     for (const id of EXAMPLE_IDS) assert.match(commit.stdout, new RegExp(`✓ applied ${id}`));
     assert.match(commit.stdout, /Done: applied 7 changes/);
-    const users = await client.db(db).collection('users').find({}).sort({ email: 1 }).toArray();
+    const users = await fixture.client.db(db).collection('users').find({}).sort({ email: 1 }).toArray();
     assert.deepEqual(users.map((u) => [u.email, u.name, u.status, u.fullName]), [
       ['ada@example.com', 'Ada Lovelace', 'active', undefined],
       ['alan@example.com', 'Alan Turing', 'active', undefined],
       ['grace@example.com', 'Grace Hopper', 'active', undefined],
     ]);
-    const indexes = (await client.db(db).collection('users').listIndexes().toArray()).map((i) => i.name);
+    const indexes = (await fixture.client.db(db).collection('users').listIndexes().toArray()).map((i) => i.name);
     assert.ok(indexes.includes('email_unique'));
-    const plans = await client.db(db).collection('plans').find({}).sort({ _id: 1 }).toArray();
+    const plans = await fixture.client.db(db).collection('plans').find({}).sort({ _id: 1 }).toArray();
     assert.deepEqual(plans.map((plan) => [plan._id, plan.apiCallsPerMinute]), [['business', 6000], ['free', 60], ['team', 600]]);
-    assert.equal(await client.db(db).collection('orders').countDocuments(), 1);
+    assert.equal(await fixture.client.db(db).collection('orders').countDocuments(), 1);
 
     const applied = await runCli(['status', '--json'], { cwd: p.dir, env });
     assert.equal(applied.code, 0);
@@ -85,16 +67,16 @@ describe('the mission commands, as users type them', () => {
     const rollback = await runCli(['rollback', '--to', EXAMPLE_IDS[1] ?? ''], { cwd: p.dir, env });
     assert.equal(rollback.code, 0, rollback.stderr);
     assert.match(rollback.stdout, /Done: reverted 5 changes/);
-    const after = await client.db(db).collection('users').find({}).sort({ email: 1 }).toArray();
+    const after = await fixture.client.db(db).collection('users').find({}).sort({ email: 1 }).toArray();
     assert.deepEqual(after.map((u) => [u.email, u.fullName, u.status, u.name]), [
       ['ada@example.com', 'Ada Lovelace', undefined, undefined],
       ['alan@example.com', 'Alan Turing', undefined, undefined],
       ['grace@example.com', 'Grace Hopper', undefined, undefined],
     ]);
-    assert.equal(await client.db(db).collection('plans').countDocuments(), 0);
-    const collections = (await client.db(db).listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+    assert.equal(await fixture.client.db(db).collection('plans').countDocuments(), 0);
+    const collections = (await fixture.client.db(db).listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
     assert.ok(!collections.includes('orders'));
-    assert.ok((await client.db(db).collection('users').listIndexes().toArray()).some((i) => i.name === 'email_unique'), 'the --to change stays applied');
+    assert.ok((await fixture.client.db(db).collection('users').listIndexes().toArray()).some((i) => i.name === 'email_unique'), 'the --to change stays applied');
 
     const mixed = await runCli(['status'], { cwd: p.dir, env });
     assert.equal(mixed.code, 0);
@@ -133,8 +115,7 @@ describe('the mission commands, as users type them', () => {
   });
 
   it('an empty folder: exit 0, nothing to do', async () => {
-    const p = tempProject({ 'migrations/.gitkeep': '' });
-    projects.push(p);
+    const p = fixture.project({ 'migrations/.gitkeep': '' });
     const result = await runCli(['commit'], { cwd: p.dir, env: { DELTA_URI: uriFor(uniqueDbName('empty')) } });
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /Nothing to do/);
@@ -164,13 +145,13 @@ describe('bad input leaves database and tracker unchanged', () => {
       const db = uniqueDbName('bad');
       await applyTwo(p, db);
       for (const [path, content] of Object.entries(c.files ?? {})) p.write(path, content);
-      const before = await snapshotDatabase(client, db);
+      const before = await snapshotDatabase(fixture.client, db);
       const result = await runCli(c.args, { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
       assert.equal(result.code, c.code, result.stderr);
       const lines = result.stderr.trim().split('\n');
       assert.equal(lines.length, 1, result.stderr);
       assert.match(lines[0] ?? '', c.stderr);
-      assert.deepEqual(await snapshotDatabase(client, db), before);
+      assert.deepEqual(await snapshotDatabase(fixture.client, db), before);
     });
   }
 
@@ -180,11 +161,11 @@ describe('bad input leaves database and tracker unchanged', () => {
     const db = uniqueDbName('norb');
     const commit = await runCli(['commit', '--to', '20240101090600_no_rollback'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
     assert.equal(commit.code, 0, commit.stderr);
-    const before = await snapshotDatabase(client, db);
+    const before = await snapshotDatabase(fixture.client, db);
     const result = await runCli(['rollback', '--all'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /cannot roll back, nothing was reverted: 20240101090600_no_rollback \(20240101090600_no_rollback\.ts\) has no rollback function/);
-    assert.deepEqual(await snapshotDatabase(client, db), before);
+    assert.deepEqual(await snapshotDatabase(fixture.client, db), before);
   });
 
   it('an unreachable URI exits 1 within the connect timeout, password redacted', async () => {

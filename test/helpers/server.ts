@@ -1,8 +1,12 @@
 // The database every test runs against: the real server named by MONGODB_URI, or a fresh
 // in-memory sandbox on an ephemeral port.
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
+import { MongoClient } from 'mongodb';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import type { TempProject } from './temp.js';
+import { tempProject } from './temp.js';
 
 export interface TestServer {
   readonly uri: string;
@@ -25,4 +29,57 @@ export async function openTestServer(): Promise<TestServer> {
 export function uniqueDbName(prefix = 'test'): string {
   const clean = prefix.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 25) || 'test';
   return `${clean}_${randomBytes(6).toString('hex')}`;
+}
+
+/** The connection string of `server` with database `db` in its path, options kept. */
+export function uriWithDb(uri: string, db: string): string {
+  const [base, query] = uri.split('?');
+  return `${base?.replace(/\/$/, '')}/${db}${query === undefined ? '' : `?${query}`}`;
+}
+
+export interface ServerFixture {
+  readonly server: TestServer;
+  /** A driver client to check what the database holds. */
+  readonly client: MongoClient;
+  /** The server's URI pointing at `db`. */
+  uriFor(db: string): string;
+  /** A temporary project folder, removed when the file's tests end. */
+  project(files?: Record<string, string>): TempProject;
+}
+
+/**
+ * Registers before/after hooks for one server, one client and the temporary
+ * projects of a test file; the fixture's fields are usable once tests run.
+ */
+export function useServer(): ServerFixture {
+  let server: TestServer | undefined;
+  let client: MongoClient | undefined;
+  const projects: TempProject[] = [];
+  before(async () => {
+    server = await openTestServer();
+    client = await new MongoClient(server.uri).connect();
+  });
+  after(async () => {
+    projects.forEach((p) => p.cleanup());
+    await client?.close();
+    await server?.close();
+  });
+  const ready = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('useServer(): used before its before() hook ran');
+    return value;
+  };
+  return {
+    get server() {
+      return ready(server);
+    },
+    get client() {
+      return ready(client);
+    },
+    uriFor: (db) => uriWithDb(ready(server).uri, db),
+    project(files = {}) {
+      const p = tempProject(files);
+      projects.push(p);
+      return p;
+    },
+  };
 }
