@@ -92,13 +92,28 @@ function bindSession(state: SandboxState, name: string, spec: CommandSpec, comma
     if (name === 'killCursors') {
       throw new CommandError('OperationNotSupportedInTransaction', 'Cannot run killCursors as the first operation in a multi-document transaction.');
     }
-    return { session, txn: state.transactions.begin(session, txnNumber), retryable: undefined };
+    const started = state.transactions.begin(session, txnNumber);
+    const level = (command.readConcern as Document | undefined)?.level;
+    if (typeof level === 'string') started.readConcernLevel = level;
+    checkExplicitCreation(name, started);
+    return { session, txn: started, retryable: undefined };
   }
   const txn = state.transactions.continueTransaction(session, txnNumber, name);
   if (command.readConcern !== undefined && !TRANSACTION_CONTROL.has(name)) {
     throw new CommandError('InvalidOptions', 'Only the first command in a transaction may specify a readConcern');
   }
+  checkExplicitCreation(name, txn);
   return { session, txn, retryable: undefined };
+}
+
+/** mongod creates collections and indexes explicitly inside a transaction only under read concern 'local'. */
+function checkExplicitCreation(name: string, txn: { readonly readConcernLevel: string }): void {
+  if ((name === 'create' || name === 'createIndexes') && txn.readConcernLevel !== 'local') {
+    throw new CommandError(
+      'OperationNotSupportedInTransaction',
+      `Cannot run '${name}' in a multi-document transaction with read concern level '${txn.readConcernLevel}': creating a collection or an index explicitly requires read concern 'local'`,
+    );
+  }
 }
 
 function checkGenericArguments(name: string, spec: CommandSpec, command: Document, db: string, inTransaction: boolean): number | undefined {

@@ -22,6 +22,8 @@ export class Transaction implements TxnWriter {
   readonly createdCollections: Collection[] = [];
   readonly cursorIds = new Set<number>();
   state: TransactionState = 'inProgress';
+  /** The read concern level its first command asked for ('local' when none). */
+  readConcernLevel = 'local';
   abortReason: string | undefined;
   timer: NodeJS.Timeout | undefined;
   #resolve: () => void = () => undefined;

@@ -378,6 +378,23 @@ describe('collections created inside a transaction', () => {
     assert.deepEqual(names, ['existing']);
   });
 
+  it("an explicit createCollection or createIndex in a transaction needs read concern 'local'", async () => {
+    const db = await prepared('txn_ddl', 'existing');
+    await withSession(async (session) => {
+      session.startTransaction({ readConcern: { level: 'snapshot' } });
+      await expectServerError(db.createCollection('made', { session }), { code: 263 });
+      await session.abortTransaction().catch(() => undefined);
+    });
+    await withSession(async (session) => {
+      session.startTransaction({ readConcern: { level: 'local' } });
+      await db.createCollection('made', { session });
+      await db.collection('made').createIndex({ k: 1 }, { session, name: 'by_k' });
+      await session.commitTransaction();
+    });
+    const indexes = (await db.collection('made').listIndexes().toArray()).map((i) => i.name as string).sort();
+    assert.deepEqual(indexes, ['_id_', 'by_k']);
+  });
+
   it('snapshot read concern and majority write concern are accepted', async () => {
     const db = await prepared('txn_rc', 'c');
     const coll = db.collection<Doc>('c');
