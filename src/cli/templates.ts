@@ -69,3 +69,31 @@ export function javaScriptChange(id: string, esm: boolean): string {
 }`;
   return esm ? `export default ${body};\n` : `module.exports = ${body};\n`;
 }
+
+/** A declarative change: valid as written (it does nothing until an operation is uncommented). */
+export function yamlChange(id: string): string {
+  return `# A declarative change (see "Declarative changes (YAML/JSON)" in the mongo-delta README).
+# Its id is the file name without .yaml unless you set one:
+# id: ${id}
+description: ${JSON.stringify(id.replace(/^\d+_/, '').replace(/_/g, ' '))}
+# transaction: never   # default: 'never' when an operation below cannot run in a transaction
+#                      # (collection and index changes, runCommand), else the run's mode
+# timeoutMs: 60000
+
+# Operations run in order. Values may use Extended JSON:
+# { $oid: "65f0c0ffee0000000000cafe" }, { $date: "2024-01-01T00:00:00Z" }, { $numberDecimal: "9.99" }.
+commit:
+  # - createCollection: { name: orders, validator: { $jsonSchema: { bsonType: object, required: [customerId] } } }
+  # - createIndex: { collection: orders, keys: { customerId: 1, at: -1 }, options: { name: by_customer } }
+  # - insertMany: { collection: plans, documents: [ { _id: free, price: { $numberDecimal: "0" } } ] }
+  # - updateMany: { collection: users, filter: { status: { $exists: false } }, update: { $set: { status: active } } }
+  # - updateOne, deleteMany, dropIndex, dropCollection, renameCollection, collMod, runCommand,
+  #   or an operation registered under operations in delta.config.ts
+
+# Leave rollback out to have it derived when every commit operation has a certain
+# inverse (createCollection, createIndex, renameCollection); otherwise write it here,
+# or the change cannot be rolled back.
+# rollback:
+#   - updateMany: { collection: users, filter: {}, update: { $unset: { status: "" } } }
+`;
+}

@@ -1,5 +1,6 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
+import type { OperationRegistry } from '../loader/templates/operation-types.js';
 import { loadConfigFile } from './config-file.js';
 import type { DeltaConfigInput, TransactionMode } from './schema.js';
 import { configFileSchema, describeIssue } from './schema.js';
@@ -23,6 +24,8 @@ export interface DeltaConfig {
   readonly autoRollback: boolean;
   readonly lock: { readonly waitMs: number; readonly leaseMs: number; readonly scope: string | undefined };
   readonly connectTimeoutMs: number;
+  /** Custom operations for YAML/JSON templates, by name (from a code configuration file or `createDelta()`). */
+  readonly operations: OperationRegistry;
   /** Absolute path of the configuration file used, if any. */
   readonly configFile: string | undefined;
 }
@@ -143,6 +146,8 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
       scope: fileInput.lock?.scope,
     },
     connectTimeoutMs: pick('connectTimeoutMs', (c) => c.connectTimeoutMs).value ?? DEFAULTS.connectTimeoutMs,
+    // Frozen one level only (deepFreeze skips it): the user's schemas must stay as they are.
+    operations: Object.freeze({ ...fileInput.operations }),
     configFile,
   };
   return deepFreeze(config);
@@ -231,7 +236,8 @@ function relativeLabel(cwd: string, filepath: string): string {
 }
 
 function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
+  // An object frozen already (the operations map) is left alone, contents included.
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     for (const inner of Object.values(value)) deepFreeze(inner);
     Object.freeze(value);
   }

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { OperationRegistration } from '../loader/templates/operation-types.js';
+import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN, isOperationRegistration } from '../loader/templates/operation-registry.js';
 
 export const TRANSACTION_MODES = ['auto', 'always', 'never'] as const;
 export type TransactionMode = (typeof TRANSACTION_MODES)[number];
@@ -22,6 +24,21 @@ const databaseName = z
   .max(63)
   .refine((value) => !/[/\\. "$*<>:|?]/.test(value), {
     message: 'must be a database name without /\\. "$*<>:|? or spaces',
+  });
+
+/** Custom template operations: a function, or `{ run, args?, transactional? }` (code configuration only). */
+const operations = z
+  .record(
+    z.string(),
+    z.custom<OperationRegistration>(isOperationRegistration, {
+      error: 'must be a function (context, args) => ..., or { run(context, args), args?: a schema (zod or any Standard Schema), transactional?: boolean }',
+    }),
+  )
+  .superRefine((registered, context) => {
+    for (const name of Object.keys(registered)) {
+      if ((BUILT_IN_OPERATIONS as readonly string[]).includes(name)) context.addIssue({ code: 'custom', path: [name], message: 'is a built-in operation; choose another name' });
+      else if (!OPERATION_NAME_PATTERN.test(name)) context.addIssue({ code: 'custom', path: [name], message: 'must be a name of letters, digits and _ that does not start with a digit' });
+    }
   });
 
 /** The shape of a configuration file (and of `createDelta()`'s input). */
@@ -52,6 +69,7 @@ export const configFileSchema = z.strictObject({
     })
     .optional(),
   connectTimeoutMs: z.number().int().positive().optional(),
+  operations: operations.optional(),
 });
 
 export type DeltaConfigInput = z.infer<typeof configFileSchema>;

@@ -1,6 +1,7 @@
 import { ChangeFileError } from '../errors.js';
 import type { ChangeCatalog, ChangeRef, ChangeSource, ChangeUnit, KnownRecord } from './change-types.js';
 import type { ScannedFile } from './file-loader.js';
+import type { TemplateOptions } from './templates/load-template.js';
 import { compareIds, duplicateIdProblems, importChangeFiles, throwProblems } from './file-loader.js';
 
 /**
@@ -12,14 +13,17 @@ import { compareIds, duplicateIdProblems, importChangeFiles, throwProblems } fro
  * a runner that waited for the lock imports nothing another runner applied.
  * Imported files are kept, so reopening under the lock imports nothing twice.
  */
-export function fileChangeSource(files: readonly ScannedFile[]): ChangeSource {
+export function fileChangeSource(files: readonly ScannedFile[], options: TemplateOptions = {}): ChangeSource {
   const imported = new Map<string, Promise<ChangeUnit>>();
   const importOnce = async (batch: readonly ScannedFile[]): Promise<ChangeUnit[]> => {
     const fresh = batch.filter((file) => !imported.has(file.file));
     if (fresh.length > 0) {
-      const all = importChangeFiles(fresh);
+      const all = importChangeFiles(fresh, options);
       for (const file of fresh) {
-        imported.set(file.file, all.then((units) => units.find((unit) => unit.file === file.file) as ChangeUnit));
+        const loaded = all.then((units) => units.find((unit) => unit.file === file.file) as ChangeUnit);
+        // A failed import reaches the caller through `all`; unobserved, this copy would be an unhandled rejection.
+        loaded.catch(() => undefined);
+        imported.set(file.file, loaded);
       }
       // A failed import is not cached: the next attempt reports it again.
       all.catch(() => fresh.forEach((file) => imported.delete(file.file)));

@@ -6,6 +6,7 @@ import { TRANSACTION_MODES } from '../config/schema.js';
 import { ChangeFileError, ConfigError, messageOf } from '../errors.js';
 import { checksumOf } from './checksum.js';
 import type { ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction } from './change-types.js';
+import type { TemplateOptions } from './templates/load-template.js';
 
 export const CODE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
 export const TEMPLATE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
@@ -29,6 +30,8 @@ export interface LoadChangesOptions {
   readonly path: string;
   /** Where the path came from (`--path`, `DELTA_PATH`, a config file), for messages. */
   readonly pathSource?: string;
+  /** Custom operations YAML/JSON templates may use (the configuration's `operations`). */
+  readonly operations?: TemplateOptions['operations'];
 }
 
 /** Lists the change files directly inside `path` (subfolders are reserved for stages). */
@@ -67,7 +70,7 @@ export async function scanChangeFiles(options: LoadChangesOptions): Promise<Scan
  * problems are collected and thrown together, before any database work.
  */
 export async function loadChangeFiles(options: LoadChangesOptions): Promise<ChangeUnit[]> {
-  const units = await importChangeFiles(await scanChangeFiles(options));
+  const units = await importChangeFiles(await scanChangeFiles(options), options);
   throwProblems(duplicateIdProblems(units));
   return units;
 }
@@ -76,7 +79,14 @@ export async function loadChangeFiles(options: LoadChangesOptions): Promise<Chan
  * Imports scanned files and normalises their exports, in id order. Every
  * file's problem is collected and thrown as one ChangeFileError, one line each.
  */
-export async function importChangeFiles(files: readonly ScannedFile[]): Promise<ChangeUnit[]> {
+export async function importChangeFiles(files: readonly ScannedFile[], options: TemplateOptions = {}): Promise<ChangeUnit[]> {
+  const { units, problems } = await tryImportChangeFiles(files, options);
+  throwProblems(problems);
+  return units;
+}
+
+/** Imports what it can: the changes that loaded, in id order, and one problem per file that did not. */
+export async function tryImportChangeFiles(files: readonly ScannedFile[], options: TemplateOptions = {}): Promise<{ units: ChangeUnit[]; problems: ChangeFileError[] }> {
   const problems: ChangeFileError[] = [];
   const tsx = files.some((file) => TYPESCRIPT.has(file.extension)) ? await registerTypeScript() : undefined;
   let units: (ChangeUnit | undefined)[];
@@ -84,9 +94,8 @@ export async function importChangeFiles(files: readonly ScannedFile[]): Promise<
     units = await Promise.all(
       files.map(async (entry) => {
         try {
-          if (!CODE_EXTENSIONS.some((ext) => ext === entry.extension)) {
-            throw new ChangeFileError(`${entry.file}: YAML/JSON change templates are not supported yet`, entry.file);
-          }
+          // Loaded on first use: a folder without templates never pays for the YAML parser.
+          if (!CODE_EXTENSIONS.some((ext) => ext === entry.extension)) return await (await import('./templates/load-template.js')).loadTemplate(entry, options);
           const url = pathToFileURL(entry.absolutePath).href;
           const mod = (await (tsx !== undefined && TYPESCRIPT.has(entry.extension) ? tsx.import(url, import.meta.url) : import(url))) as unknown;
           return normaliseModule(mod, entry, entry.checksum);
@@ -99,8 +108,7 @@ export async function importChangeFiles(files: readonly ScannedFile[]): Promise<
   } finally {
     await tsx?.unregister();
   }
-  throwProblems(problems);
-  return units.filter((unit): unit is ChangeUnit => unit !== undefined).sort((a, b) => compareIds(a.id, b.id));
+  return { units: units.filter((unit): unit is ChangeUnit => unit !== undefined).sort((a, b) => compareIds(a.id, b.id)), problems };
 }
 
 /** Throws the problems as one error, one line per file, in file order. */

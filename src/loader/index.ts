@@ -5,3 +5,5 @@ export { loadChangeFiles, importChangeFiles, scanChangeFiles, listChangeFiles, c
 export { checksumOf } from './checksum.js';
 export { changesFromDefinitions } from './memory-source.js';
 export { fileChangeSource, memoryChangeSource } from './change-catalog.js';
+export type { OperationDefinition, OperationFunction, OperationRegistration, OperationRegistry, StandardSchemaV1, TemplateOptions } from './templates/index.js';
+export { defineOperation } from './templates/operation-types.js';

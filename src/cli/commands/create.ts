@@ -2,23 +2,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { resolveConfig } from '../../config/resolve-config.js';
-import { NotImplementedError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import type { CommandContext } from '../main.js';
 import { configFlags } from '../delta-for-command.js';
-import { javaScriptChange, typeScriptChange } from '../templates.js';
+import { javaScriptChange, typeScriptChange, yamlChange } from '../templates.js';
 
-/** `delta create <name>`: write `<path>/<UTC yyyymmddHHMMss>_<name>.ts` (or .js). */
+/** `delta create <name>`: write `<path>/<UTC yyyymmddHHMMss>_<name>.ts` (or .js, or .yaml). */
 export async function run(context: CommandContext, now = new Date()): Promise<void> {
   const { options, output } = context;
   const name = safeName(String(context.args[0] ?? ''));
   if (options.js === true && options.yaml === true) throw new UsageError('--js and --yaml cannot be used together');
-  if (options.yaml === true) throw new NotImplementedError('delta create --yaml: YAML change templates are not implemented yet (planned)');
   const config = await resolveConfig({ flags: configFlags(options), env: context.streams.env, cwd: context.streams.cwd });
   await mkdir(config.path, { recursive: true });
   const id = `${timestamp(now)}_${name}`;
-  const js = options.js === true;
-  const file = join(config.path, `${id}.${js ? 'js' : 'ts'}`);
-  const content = js ? javaScriptChange(id, isEsmFolder(config.path)) : typeScriptChange(id);
+  const kind = options.yaml === true ? 'yaml' : options.js === true ? 'js' : 'ts';
+  const file = join(config.path, `${id}.${kind}`);
+  const content = kind === 'yaml' ? yamlChange(id) : kind === 'js' ? javaScriptChange(id, isEsmFolder(config.path)) : typeScriptChange(id);
   try {
     await writeFile(file, content, { flag: 'wx' });
   } catch (error) {
