@@ -10,6 +10,8 @@ export type { DeltaConfig, DeltaConfigInput, TransactionMode } from './config/in
 export { defineConfig, redact } from './config/index.js';
 export type { ChangeContext, ChangeDefinition, ChangeFunction, ChangeUnit } from './loader/index.js';
 export { defineMigration, checksumOf } from './loader/index.js';
+export type { OperationDefinition, OperationFunction, OperationRegistration, StandardSchemaV1 } from './loader/index.js';
+export { defineOperation } from './loader/index.js';
 export type {
   ChangeOutcome,
   ChangeState,
@@ -23,8 +25,14 @@ export type {
   RunResult,
   StatusEntry,
   StatusResult,
+  BaselineOptions,
+  MaintenanceAction,
+  MaintenanceResult,
+  RepairOptions,
+  ValidationProblem,
+  ValidationReport,
 } from './runner/index.js';
-export type { AuditEvent, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
+export type { AuditEvent, AuditQuery, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
 export type { DeltaErrorCode, LockHolder } from './errors.js';
 export {
   DeltaError,

@@ -11,7 +11,12 @@ import { redact } from '../config/redact.js';
 import type { ChangeDefinition, ChangeSource } from '../loader/change-types.js';
 import { fileChangeSource, memoryChangeSource } from '../loader/change-catalog.js';
 import { changesFromDefinitions } from '../loader/memory-source.js';
-import { scanChangeFiles } from '../loader/file-loader.js';
+import { duplicateIdProblems, scanChangeFiles, tryImportChangeFiles } from '../loader/file-loader.js';
+import type { BaselineOptions, MaintenanceResult, RepairOptions, ValidationReport } from '../runner/maintenance.js';
+import { validationProblems } from '../runner/maintenance.js';
+import { computeStatus } from '../runner/plan.js';
+import type { AuditEvent } from '../tracker/records.js';
+import type { AuditQuery } from '../tracker/tracker.js';
 import { LeaseLock } from '../lock/lease-lock.js';
 import type { DeltaEventName, DeltaListener } from '../runner/events.js';
 import { DeltaEventEmitter } from '../runner/events.js';
@@ -52,6 +57,14 @@ export interface Delta {
    * Recorded in the audit log.
    */
   unlock(options?: { force?: boolean }): Promise<UnlockResult>;
+  /** Every problem between files and history (imports every file; one history query; no lock). */
+  validate(): Promise<ValidationReport>;
+  /** The audit log, newest first. */
+  history(query?: AuditQuery): Promise<AuditEvent[]>;
+  /** Mends history after a hand fix; takes the lock; one audit event per change. */
+  repair(options?: RepairOptions & { dryRun?: boolean }): Promise<MaintenanceResult>;
+  /** Marks every change up to `to` applied without running it; takes the lock; audited. */
+  baseline(options: BaselineOptions & { dryRun?: boolean }): Promise<MaintenanceResult>;
   on<E extends DeltaEventName>(event: E, listener: DeltaListener<E>): () => void;
   /** The resolved configuration. */
   config(): Promise<DeltaConfig>;
@@ -99,7 +112,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
   const changeSource = async (): Promise<ChangeSource> => {
     if (options.changes !== undefined) return memoryChangeSource(changesFromDefinitions(options.changes));
     const resolved = await config();
-    return fileChangeSource(await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource }));
+    return fileChangeSource(await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource }), { operations: resolved.operations });
   };
 
   const session = () => {
@@ -146,6 +159,33 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
         const catalog = await source.open(history);
         return statusReport(targetDb, catalog.changes, history, holder);
       });
+    },
+    async validate() {
+      // Every file is imported (applied ones too): validate is where a broken file shows.
+      const units =
+        options.changes !== undefined
+          ? { units: changesFromDefinitions(options.changes), problems: [] }
+          : await (async () => {
+              const resolved = await config();
+              return tryImportChangeFiles(await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource }), { operations: resolved.operations });
+            })();
+      return wrapDatabaseErrors(async () => {
+        const { tracker, targetDb } = await session();
+        const history = await tracker.history();
+        const problems = validationProblems(computeStatus(units.units, history), units.problems, duplicateIdProblems(units.units));
+        return { targetDb, problems, changes: computeStatus(units.units, history).length };
+      });
+    },
+    async history(query = {}) {
+      return wrapDatabaseErrors(async () => (await session()).tracker.auditLog(query));
+    },
+    async repair(repairOptions = {}) {
+      const source = await changeSource();
+      return wrapDatabaseErrors(async () => (await runner()).repair(source, repairOptions));
+    },
+    async baseline(baselineOptions) {
+      const source = await changeSource();
+      return wrapDatabaseErrors(async () => (await runner()).baseline(source, baselineOptions));
     },
     async unlock(unlockOptions = {}) {
       return wrapDatabaseErrors(async () => {

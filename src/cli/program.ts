@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { toolVersion } from '../version.js';
+import { AUDIT_ACTIONS } from '../tracker/records.js';
 import { LOG_FORMATS, TRANSACTION_CHOICES, parseDuration, parseIsoTime, parseMilliseconds, parsePort, parsePositiveInteger } from './options.js';
 
 /** Options every command accepts. */
@@ -129,10 +130,40 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .addHelpText('after', '\nExamples:\n  $ delta status\n  $ delta status --json | jq .summary\n  $ delta status --check || echo "database is behind"')
     .action(action('status'));
 
-  program.command('validate').description('compare change files with history; exit 4 on drift (planned)').action(action('validate'));
-  program.command('repair').description('accept edited files, clear interrupted and failed records (planned)').action(action('repair'));
-  program.command('baseline').description('mark changes as applied without running them (planned)').option('--to <id>', 'last change to mark').action(action('baseline'));
-  program.command('history').description('the audit log, newest first (planned)').action(action('history'));
+  program
+    .command('validate')
+    .description('compare change files with history without the lock; exit 4 when anything is wrong')
+    .addHelpText('after', '\nExamples:\n  $ delta validate\n  $ delta validate --json | jq .problems')
+    .action(action('validate'));
+  program
+    .command('repair')
+    .description('after a hand fix: re-record checksums of edited files, mark interrupted changes failed')
+    .option('--remove-interrupted', 'remove records of interrupted (running) changes instead of marking them failed')
+    .option('--remove-missing', 'remove the history of changes whose file is gone')
+    .option('--dry-run', 'print the plan; take no lock, write nothing')
+    .addOption(lockWait())
+    .addOption(lockLease())
+    .addHelpText('after', '\nExamples:\n  $ delta repair --dry-run\n  $ delta repair --remove-missing')
+    .action(action('repair'));
+  program
+    .command('baseline')
+    .description('mark every change up to <id> as applied without running it (a database that already has them)')
+    .requiredOption('--to <id>', 'last change to mark applied')
+    .option('--force', 'also mark changes recorded failed, running or rolled back')
+    .option('--dry-run', 'print the plan; take no lock, write nothing')
+    .addOption(lockWait())
+    .addOption(lockLease())
+    .addHelpText('after', '\nExamples:\n  $ delta baseline --to 20240105130000_orders --dry-run\n  $ delta baseline --to 20240105130000_orders')
+    .action(action('baseline'));
+  program
+    .command('history')
+    .description('the audit log, newest first')
+    .option('--id <id>', 'events of one change')
+    .addOption(new Option('--since <time>', 'events at or after this ISO time').argParser(parseIsoTime))
+    .addOption(new Option('--action <action>', 'events of one kind').choices(AUDIT_ACTIONS))
+    .addOption(new Option('--limit <n>', 'at most n events (default 50)').argParser(parsePositiveInteger))
+    .addHelpText('after', '\nExamples:\n  $ delta history --limit 20\n  $ delta history --id 20240101120000_users --json')
+    .action(action('history'));
   program
     .command('unlock')
     .description('show who holds the lock and remove it (a fresh lease only with --force)')

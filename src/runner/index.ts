@@ -6,3 +6,5 @@ export type { ChangeOutcome, RunResult, StatusEntry, StatusResult } from './resu
 export type { CommitOptions, RollbackOptions, RunControl, RunLock, RunnerOptions } from './runner.js';
 export { Runner } from './runner.js';
 export { statusReport } from './status-report.js';
+export type { BaselineOptions, MaintenanceAction, MaintenanceResult, RepairOptions, ValidationProblem, ValidationReport } from './maintenance.js';
+export { planBaseline, planRepair, validationProblems } from './maintenance.js';

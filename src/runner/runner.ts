@@ -13,6 +13,8 @@ import { toolVersion } from '../version.js';
 import type { DeltaEventEmitter, Direction, RunOutcome } from './events.js';
 import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
 import type { CommitPlanOptions, RollbackPlanOptions } from './plan.js';
+import type { BaselineOptions, MaintenanceAction, MaintenanceResult, RepairOptions } from './maintenance.js';
+import { planBaseline, planRepair } from './maintenance.js';
 import { assertRevertible, planCommit, planRollback } from './plan.js';
 import type { ChangeOutcome, RunResult } from './results.js';
 
@@ -33,7 +35,7 @@ export interface RunnerOptions {
   readonly deployment: Deployment;
   readonly tracker: Tracker;
   /** Makes the lock for one run; `onLost` is wired to the `lock:lost` event. */
-  readonly lock: (command: Direction, onLost: (reason: string) => void) => RunLock;
+  readonly lock: (command: string, onLost: (reason: string) => void) => RunLock;
   readonly lockScope: string;
   readonly events: DeltaEventEmitter;
   /** The run's transaction mode; a change's own mode wins. */
@@ -54,6 +56,11 @@ export interface RunControl {
 
 export type CommitOptions = CommitPlanOptions & RunControl;
 export type RollbackOptions = RollbackPlanOptions & RunControl;
+
+interface RunPlan {
+  readonly steps: readonly PlannedStep[];
+  readonly allowedDrift?: readonly string[];
+}
 
 interface PlannedStep {
   readonly change: ChangeUnit;
@@ -76,8 +83,8 @@ export class Runner {
   /** Applies pending changes in id order. */
   async commit(source: ChangeSource, options: CommitOptions = {}): Promise<RunResult> {
     return this.#run('commit', options, source, async (catalog, history) => {
-      const pending = planCommit(catalog.changes, history, options).pending;
-      return Promise.all(pending.map(async (ref) => ({ change: await catalog.load(ref), record: undefined })));
+      const { pending, allowedDrift } = planCommit(catalog.changes, history, options);
+      return { steps: await Promise.all(pending.map(async (ref) => ({ change: await catalog.load(ref), record: undefined }))), allowedDrift };
     });
   }
 
@@ -87,8 +94,80 @@ export class Runner {
       const targets = planRollback(catalog.changes, history, options);
       const loaded = await Promise.all(targets.map(async (target) => ({ change: await catalog.load(target.change), record: target.record })));
       assertRevertible(loaded);
-      return loaded;
+      return { steps: loaded };
     });
+  }
+
+  /** Mends history after a hand fix (see planRepair); under the lock, one audit event per change. */
+  async repair(source: ChangeSource, options: RepairOptions & { dryRun?: boolean } = {}): Promise<MaintenanceResult> {
+    return this.#maintain('repair', source, options.dryRun === true, async (catalog, history) => planRepair(catalog.changes, history, options));
+  }
+
+  /** Marks changes up to `to` applied without running them; under the lock, audited. */
+  async baseline(source: ChangeSource, options: BaselineOptions & { dryRun?: boolean }): Promise<MaintenanceResult> {
+    return this.#maintain('baseline', source, options.dryRun === true, async (catalog, history) => ({ actions: planBaseline(catalog.changes, history, options), left: [] }));
+  }
+
+  async #maintain(
+    command: 'repair' | 'baseline',
+    source: ChangeSource,
+    dryRun: boolean,
+    plan: (catalog: ChangeCatalog, history: readonly HistoryEntry[]) => Promise<{ actions: MaintenanceAction[]; left: string[] }>,
+  ): Promise<MaintenanceResult> {
+    const { tracker } = this.#options;
+    const result = (planned: { actions: MaintenanceAction[]; left: string[] }, isDry: boolean): MaintenanceResult => ({ command, targetDb: tracker.targetDb, dryRun: isDry, ...planned });
+    const previewHistory = await tracker.history();
+    const preview = await plan(await source.open(previewHistory), previewHistory);
+    if (dryRun || preview.actions.length === 0) return result(preview, dryRun);
+
+    const runId = randomUUID();
+    const lock = this.#options.lock(command, (reason) => this.#options.events.emit('lock:lost', { runId, scope: this.#options.lockScope, reason }));
+    await lock.acquire();
+    try {
+      const history = await tracker.history();
+      const planned = await plan(await source.open(history), history);
+      await tracker.prepare();
+      for (const action of planned.actions) {
+        lock.assertHeld();
+        await this.#apply(command, action, runId);
+      }
+      return result(planned, false);
+    } finally {
+      await lock.release().catch(() => undefined);
+    }
+  }
+
+  async #apply(command: 'repair' | 'baseline', action: MaintenanceAction, runId: string): Promise<void> {
+    const { tracker } = this.#options;
+    const at = new Date();
+    const audit = (details: Record<string, unknown>): AuditEvent => ({
+      runId,
+      changeId: action.changeId,
+      targetDb: tracker.targetDb,
+      action: command,
+      outcome: 'success',
+      at,
+      executedBy: executedBy(),
+      toolVersion: toolVersion(),
+      details: { kind: action.kind, ...details },
+    });
+    switch (action.kind) {
+      case 'update-checksum':
+        return tracker.amendRecord(action.changeId, { checksum: action.after }, audit({ before: { checksum: action.before }, after: { checksum: action.after } }));
+      case 'mark-failed': {
+        const error = { message: 'interrupted: a run died during this change without a transaction; marked failed by delta repair' };
+        return tracker.amendRecord(action.changeId, { status: 'failed', error }, audit({ before: { status: 'running' }, after: { status: 'failed' } }));
+      }
+      case 'remove-interrupted':
+      case 'remove-missing':
+        await tracker.removeRecords([action.changeId]);
+        return tracker.audit(audit({ before: { status: action.kind === 'remove-missing' ? action.status : 'running' }, after: null }));
+      case 'baseline':
+        return tracker.record(
+          { changeId: action.changeId, status: 'applied', checksum: action.checksum, file: action.file, description: action.description, runId, transactional: false, at, durationMs: 0 },
+          audit({ before: action.before === undefined ? null : { status: action.before }, after: { status: 'applied', checksum: action.checksum } }),
+        );
+    }
   }
 
   /** Whether a change runs in a transaction here; throws when it demands one the deployment lacks. */
@@ -108,7 +187,7 @@ export class Runner {
     command: Direction,
     control: RunControl,
     source: ChangeSource,
-    plan: (catalog: ChangeCatalog, history: readonly HistoryEntry[]) => Promise<readonly PlannedStep[]>,
+    plan: (catalog: ChangeCatalog, history: readonly HistoryEntry[]) => Promise<RunPlan>,
   ): Promise<RunResult> {
     const { tracker, events } = this.#options;
     const runId = randomUUID();
@@ -134,7 +213,7 @@ export class Runner {
     const previewHistory = await tracker.history();
     const quick = source.withoutImports(previewHistory);
     if (quick !== undefined || command === 'rollback' || control.dryRun === true || !(await lock.heldByOther())) {
-      const preview = await plan(quick ?? (await source.open(previewHistory)), previewHistory);
+      const preview = (await plan(quick ?? (await source.open(previewHistory)), previewHistory)).steps;
       for (const step of preview) this.transactional(step.change);
       if (control.dryRun === true) {
         return result(preview.length === 0 ? 'nothing-to-do' : 'success', preview.map((step) => this.#notRun(step.change)));
@@ -152,12 +231,18 @@ export class Runner {
     try {
       events.emit('lock:acquired', { runId, scope: this.#options.lockScope, waitedMs: Math.round(performance.now() - waitStarted) });
       const history = await tracker.history();
-      const steps = await plan(await source.open(history), history);
+      const planned = await plan(await source.open(history), history);
+      const steps = planned.steps;
       for (const step of steps) this.transactional(step.change);
       if (steps.length === 0) {
         outcome = 'nothing-to-do';
       } else {
         await tracker.prepare();
+        // Drift that --allow-drift let through goes to the audit log.
+        const drift = planned.allowedDrift ?? [];
+        if (drift.length > 0) {
+          await tracker.audit({ runId, targetDb: tracker.targetDb, action: 'commit', outcome: 'success', at: new Date(), executedBy: executedBy(), toolVersion: toolVersion(), details: { allowedDrift: drift } });
+        }
         events.emit('run:start', { runId, command, targetDb: tracker.targetDb, planned: steps.map((s) => s.change.id) });
         for (const [index, step] of steps.entries()) {
           const stop = this.#stopReason(lock, control);
@@ -320,7 +405,9 @@ export class Runner {
     const session = this.#options.client.startSession();
     try {
       for (let attempt = 1; ; attempt += 1) {
-        session.startTransaction({ readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } });
+        // Read concern 'local': MongoDB creates collections and indexes explicitly in a transaction
+        // only under it (and reads still come from the transaction's snapshot on a replica set).
+        session.startTransaction({ readConcern: { level: 'local' }, writeConcern: { w: 'majority' } });
         try {
           await work(session);
           await commitWithRetry(session);

@@ -3,7 +3,7 @@ import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
 import type { AuditEvent, HistoryEntry } from './records.js';
 import { HISTORY_PROJECTION } from './records.js';
-import type { AuditQuery, RecordChange, Tracker } from './tracker.js';
+import type { AuditQuery, RecordAmendment, RecordChange, Tracker } from './tracker.js';
 
 export interface MongoTrackerOptions {
   /** The client that holds the tracker database (the target's client in internal mode). */
@@ -84,6 +84,14 @@ export class MongoTracker implements Tracker {
     if (changeIds.length === 0) return;
     const filter: Document = { _id: { $in: changeIds.map((id) => this.#key(id)) } };
     await this.#migrations.deleteMany(filter);
+  }
+
+  async amendRecord(changeId: string, fields: RecordAmendment, audit: AuditEvent): Promise<void> {
+    const set: Document = { ...fields };
+    if (fields.status === 'failed') set.failedAt = audit.at;
+    const filter: Document = { _id: this.#key(changeId) };
+    await this.#migrations.updateOne(filter, { $set: set });
+    await this.#audit.insertOne({ ...audit });
   }
 
   #key(changeId: string): string {

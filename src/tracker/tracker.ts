@@ -41,6 +41,18 @@ export interface Tracker {
   auditLog(filter?: AuditQuery): Promise<AuditEvent[]>;
   /** Removes records (repair of missing files); audited by the caller. */
   removeRecords(changeIds: readonly string[]): Promise<void>;
+  /**
+   * Changes some fields of an existing record (repair) and appends its audit
+   * event; the record's times and authorship stay as they were.
+   */
+  amendRecord(changeId: string, fields: RecordAmendment, audit: AuditEvent): Promise<void>;
+}
+
+/** What repair may change in a record. */
+export interface RecordAmendment {
+  readonly checksum?: string;
+  readonly status?: RecordStatus;
+  readonly error?: RecordedError;
 }
 
 export interface AuditQuery {

@@ -1,0 +1,37 @@
+import type { CommandContext } from '../main.js';
+import { deltaFor } from '../delta-for-command.js';
+import { formatTable } from '../render/table.js';
+
+/** `delta history`: the audit log, newest first. */
+export async function run(context: CommandContext): Promise<void> {
+  const { output, options } = context;
+  const delta = await deltaFor(context);
+  try {
+    const events = await delta.history({
+      changeId: options.id as string | undefined,
+      since: options.since as Date | undefined,
+      action: options.action as string | undefined,
+      limit: (options.limit as number | undefined) ?? 50,
+    });
+    if (output.options.json) {
+      output.json({ events });
+      return;
+    }
+    if (events.length === 0) {
+      output.info('No audit events match.');
+      return;
+    }
+    const rows = events.map((e) => [
+      e.at.toISOString(),
+      e.action,
+      e.outcome,
+      e.changeId ?? '',
+      `${e.executedBy.user}@${e.executedBy.host} pid ${e.executedBy.pid}`,
+      e.durationMs === undefined ? '' : `${e.durationMs} ms`,
+      e.error?.message ?? (e.details === undefined ? '' : JSON.stringify(e.details)),
+    ]);
+    for (const line of formatTable(['AT', 'ACTION', 'OUTCOME', 'ID', 'BY', 'DURATION', ''], rows)) output.info(line);
+  } finally {
+    await delta.close();
+  }
+}
