@@ -177,7 +177,7 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .argument('<name>', 'what the change does, e.g. add_users_email_index')
     .option('--js', 'write JavaScript instead of TypeScript')
     .option('--yaml', 'write a declarative YAML template')
-    .addHelpText('after', '\nExamples:\n  $ delta create add_users_email_index\n  $ delta create backfill_status --js --path ./db/changes')
+    .addHelpText('after', '\nExamples:\n  $ delta create add_users_email_index\n  $ delta create backfill_status --js --path ./db/changes\n  $ delta create orders_collection --yaml')
     .action(action('create'));
 
   program
