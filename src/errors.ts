@@ -13,6 +13,7 @@ export const DeltaErrorCodes = {
   transactionUnsupported: 'TRANSACTION_UNSUPPORTED',
   rollbackUnavailable: 'ROLLBACK_UNAVAILABLE',
   changeFailed: 'CHANGE_FAILED',
+  hookFailed: 'HOOK_FAILED',
   database: 'DATABASE_ERROR',
   lockHeld: 'LOCK_HELD',
   lockLost: 'LOCK_LOST',
@@ -85,6 +86,18 @@ export class TransactionUnsupportedError extends DeltaError {
 /** A rollback was asked for a change that has no rollback function or no file. */
 export class RollbackUnavailableError extends DeltaError {
   readonly code = DeltaErrorCodes.rollbackUnavailable;
+}
+
+/** A configured hook threw: the run stopped where the hook stood. */
+export class HookFailedError extends DeltaError {
+  readonly code = DeltaErrorCodes.hookFailed;
+  constructor(
+    message: string,
+    readonly hook: string,
+    options?: DeltaErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /** A change's commit or rollback threw; the failure is recorded in the tracker. */

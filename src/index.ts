@@ -5,6 +5,7 @@ import type { Sandbox, SandboxOptions } from './sandbox/index.js';
  * The programmatic API; the `delta` CLI is built on exactly this.
  */
 export type { CreateDeltaOptions, Delta, UnlockResult } from './api/create-delta.js';
+export type { ImportMigrateMongoOptions, ImportMigrateMongoResult, PendingFile, PlannedRecord } from './adopt/index.js';
 export { createDelta } from './api/create-delta.js';
 export type { DeltaConfig, DeltaConfigInput, TransactionMode } from './config/index.js';
 export { defineConfig, redact } from './config/index.js';
@@ -32,6 +33,7 @@ export type {
   ValidationProblem,
   ValidationReport,
 } from './runner/index.js';
+export type { DeltaHooks, HookChange, RunHookContext, ServicesContext, ServicesFactory } from './runner/hooks.js';
 export type { AuditEvent, AuditQuery, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
 export type { DeltaErrorCode, LockHolder } from './errors.js';
 export {
@@ -45,6 +47,7 @@ export {
   TransactionUnsupportedError,
   RollbackUnavailableError,
   ChangeFailedError,
+  HookFailedError,
   DatabaseError,
   LockHeldError,
   LockLostError,

@@ -28,6 +28,7 @@ import { executedBy } from '../tracker/executed-by.js';
 import { MongoTracker } from '../tracker/mongo-tracker.js';
 import { toolVersion } from '../version.js';
 import type { Tracker } from '../tracker/tracker.js';
+import type { AdoptionHost, ImportMigrateMongoOptions, ImportMigrateMongoResult } from '../adopt/index.js';
 
 export interface CreateDeltaOptions {
   /** Configuration given in code; when set, no configuration file is searched. */
@@ -65,6 +66,14 @@ export interface Delta {
   repair(options?: RepairOptions & { dryRun?: boolean }): Promise<MaintenanceResult>;
   /** Marks every change up to `to` applied without running it; takes the lock; audited. */
   baseline(options: BaselineOptions & { dryRun?: boolean }): Promise<MaintenanceResult>;
+  /**
+   * Adopts a migrate-mongo project (`delta import migrate-mongo`): copies its
+   * changelog into delta's history under the lock and writes a
+   * `delta.config.mjs`; the changelog is only read. migrate-mongo's
+   * configuration stands in for delta's configuration file (over
+   * `config` given here); flags and environment still win.
+   */
+  importMigrateMongo(options?: ImportMigrateMongoOptions): Promise<ImportMigrateMongoResult>;
   on<E extends DeltaEventName>(event: E, listener: DeltaListener<E>): () => void;
   /** The resolved configuration. */
   config(): Promise<DeltaConfig>;
@@ -135,6 +144,8 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       events,
       transaction: resolved.transaction,
       autoRollback: resolved.autoRollback,
+      hooks: resolved.hooks,
+      services: resolved.services,
     });
   };
 
@@ -186,6 +197,12 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     async baseline(baselineOptions) {
       const source = await changeSource();
       return wrapDatabaseErrors(async () => (await runner()).baseline(source, baselineOptions));
+    },
+    async importMigrateMongo(importOptions = {}) {
+      if (closed) throw new ConfigError('this delta instance is closed');
+      // Loaded on use: applications that never import pay nothing for it.
+      const adopt = await import('../adopt/index.js');
+      return wrapDatabaseErrors(() => adopt.importMigrateMongo(importOptions, adoptionHost(options)));
     },
     async unlock(unlockOptions = {}) {
       return wrapDatabaseErrors(async () => {
@@ -271,6 +288,30 @@ async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaC
     await trackerConnection?.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** Configuration and connections for src/adopt, built from an inline layer apart from this instance's own. */
+function adoptionHost(options: CreateDeltaOptions): AdoptionHost {
+  return {
+    cwd: options.cwd ?? process.cwd(),
+    sharedClient: options.client !== undefined,
+    resolveConfig: (inline) => resolveConfig({ flags: options.flags, env: options.env, cwd: options.cwd, inline: { ...options.config, ...inline } }),
+    async open(resolved) {
+      const opened = await connect(options, () => Promise.resolve(resolved));
+      const lockCollection = (opened.trackerConnection?.client ?? opened.target.client).db(opened.trackerDbName).collection(resolved.tracker.collections.lock);
+      const scope = resolved.lock.scope ?? opened.targetDb;
+      return {
+        targetDb: opened.targetDb,
+        db: opened.target.db(opened.targetDb),
+        tracker: opened.tracker,
+        lock: (command) => new LeaseLock({ collection: lockCollection, scope, leaseMs: resolved.lock.leaseMs, waitMs: resolved.lock.waitMs, command }),
+        async close() {
+          if (options.client === undefined) await opened.target.close();
+          await opened.trackerConnection?.close();
+        },
+      };
+    },
+  };
 }
 
 /** Driver errors outside a change (history read, lock) become DatabaseErrors; DeltaErrors pass. */

@@ -21,6 +21,7 @@ const BY_ERROR_CODE: Record<DeltaErrorCode, ExitCodeValue> = {
   TRANSACTION_UNSUPPORTED: ExitCode.badInput,
   ROLLBACK_UNAVAILABLE: ExitCode.badInput,
   CHANGE_FAILED: ExitCode.failure,
+  HOOK_FAILED: ExitCode.failure,
   DATABASE_ERROR: ExitCode.failure,
   LOCK_HELD: ExitCode.lockHeld,
   LOCK_LOST: ExitCode.lockHeld,

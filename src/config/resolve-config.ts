@@ -4,6 +4,7 @@ import type { OperationRegistry } from '../loader/templates/operation-types.js';
 import { loadConfigFile } from './config-file.js';
 import type { DeltaConfigInput, TransactionMode } from './schema.js';
 import { configFileSchema, describeIssue } from './schema.js';
+import type { DeltaHooks, ServicesFactory } from '../runner/hooks.js';
 
 /** The resolved, validated and frozen configuration every command runs with. */
 export interface DeltaConfig {
@@ -26,6 +27,10 @@ export interface DeltaConfig {
   readonly connectTimeoutMs: number;
   /** Custom operations for YAML/JSON templates, by name (from a code configuration file or `createDelta()`). */
   readonly operations: OperationRegistry;
+  /** Hooks around the run and each change (code configuration only). */
+  readonly hooks: DeltaHooks;
+  /** Builds what changes receive as `services` (code configuration only). */
+  readonly services: ServicesFactory | undefined;
   /** Absolute path of the configuration file used, if any. */
   readonly configFile: string | undefined;
 }
@@ -148,6 +153,8 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     connectTimeoutMs: pick('connectTimeoutMs', (c) => c.connectTimeoutMs).value ?? DEFAULTS.connectTimeoutMs,
     // Frozen one level only (deepFreeze skips it): the user's schemas must stay as they are.
     operations: Object.freeze({ ...fileInput.operations }),
+    hooks: Object.freeze({ ...fileInput.hooks }),
+    services: fileInput.services,
     configFile,
   };
   return deepFreeze(config);

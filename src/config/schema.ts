@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { OperationRegistration } from '../loader/templates/operation-types.js';
 import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN, isOperationRegistration } from '../loader/templates/operation-registry.js';
+import type { DeltaHooks, HookName, ServicesFactory } from '../runner/hooks.js';
 
 export const TRANSACTION_MODES = ['auto', 'always', 'never'] as const;
 export type TransactionMode = (typeof TRANSACTION_MODES)[number];
@@ -41,6 +42,18 @@ const operations = z
     }
   });
 
+const isFunction = (value: unknown): boolean => typeof value === 'function';
+const hookFunction = <N extends HookName>() => z.custom<NonNullable<DeltaHooks[N]>>(isFunction, { error: 'must be a function (context) => ...' }).optional();
+
+/** Hooks around a run and its changes (code configuration only). */
+const hooks = z.strictObject({
+  beforeAll: hookFunction<'beforeAll'>(),
+  beforeEach: hookFunction<'beforeEach'>(),
+  afterEach: hookFunction<'afterEach'>(),
+  onError: hookFunction<'onError'>(),
+  afterAll: hookFunction<'afterAll'>(),
+});
+
 /** The shape of a configuration file (and of `createDelta()`'s input). */
 export const configFileSchema = z.strictObject({
   uri: mongoUri.optional(),
@@ -70,6 +83,8 @@ export const configFileSchema = z.strictObject({
     .optional(),
   connectTimeoutMs: z.number().int().positive().optional(),
   operations: operations.optional(),
+  hooks: hooks.optional(),
+  services: z.custom<ServicesFactory>(isFunction, { error: 'must be a function (context) => ({ ...services }), async or not' }).optional(),
 });
 
 export type DeltaConfigInput = z.infer<typeof configFileSchema>;

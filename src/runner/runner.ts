@@ -4,7 +4,7 @@ import type { ClientSession, Db, MongoClient } from 'mongodb';
 import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
 import type { DeltaError } from '../errors.js';
-import { ChangeFailedError, InterruptedError, LockLostError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
+import { ChangeFailedError, HookFailedError, InterruptedError, LockLostError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
 import type { ChangeCatalog, ChangeSource, ChangeUnit } from '../loader/change-types.js';
 import { executedBy } from '../tracker/executed-by.js';
 import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
@@ -12,6 +12,8 @@ import type { RecordChange, Tracker } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
 import type { DeltaEventEmitter, Direction, RunOutcome } from './events.js';
 import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
+import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
+import { callHook, disposeServices } from './hooks.js';
 import type { CommitPlanOptions, RollbackPlanOptions } from './plan.js';
 import type { BaselineOptions, MaintenanceAction, MaintenanceResult, RepairOptions } from './maintenance.js';
 import { planBaseline, planRepair } from './maintenance.js';
@@ -42,7 +44,9 @@ export interface RunnerOptions {
   readonly transaction: TransactionMode;
   /** Call a non-transactional change's rollback when its commit fails. */
   readonly autoRollback: boolean;
-  readonly services?: Readonly<Record<string, unknown>>;
+  /** Builds what changes receive as `services`, once per run with work; disposed after it. */
+  readonly services?: ServicesFactory;
+  readonly hooks?: DeltaHooks;
 }
 
 export interface RunControl {
@@ -244,22 +248,72 @@ export class Runner {
           await tracker.audit({ runId, targetDb: tracker.targetDb, action: 'commit', outcome: 'success', at: new Date(), executedBy: executedBy(), toolVersion: toolVersion(), details: { allowedDrift: drift } });
         }
         events.emit('run:start', { runId, command, targetDb: tracker.targetDb, planned: steps.map((s) => s.change.id) });
-        for (const [index, step] of steps.entries()) {
-          const stop = this.#stopReason(lock, control);
-          if (stop !== undefined) {
-            error = stop;
-            outcome = stop instanceof InterruptedError ? 'interrupted' : 'lock-lost';
-            outcomes.push(...steps.slice(index).map((s) => this.#notRun(s.change)));
-            break;
+        const { hooks, db, client } = this.#options;
+        let services: Readonly<Record<string, unknown>> = {};
+        let hookChange: string | undefined;
+        const failHook = async (hookError: DeltaError, changeId?: string) => {
+          // Recorded in the audit log; the change's own record is untouched (it did not run).
+          const stored = recordedError(hookError);
+          await tracker
+            .audit({ runId, changeId, targetDb: tracker.targetDb, action: command, outcome: 'failure', at: new Date(), executedBy: executedBy(), toolVersion: toolVersion(), error: stored, details: { hook: (hookError as HookFailedError).hook } })
+            .catch(() => undefined);
+        };
+        try {
+          try {
+            services = this.#options.services === undefined ? {} : await this.#options.services({ db, client, targetDb: tracker.targetDb, command });
+          } catch (thrown) {
+            throw new HookFailedError(`services factory failed: ${messageOf(thrown)}`, 'services', { cause: thrown });
           }
-          const done = await this.#step(command, step, { runId, index, total: steps.length, control, assertHeld: () => lock.assertHeld() });
-          outcomes.push(done.outcome);
-          if (done.error !== undefined) {
-            error = done.error;
-            outcome = done.error instanceof InterruptedError ? 'interrupted' : done.error instanceof LockLostError ? 'lock-lost' : 'failed';
-            outcomes.push(...steps.slice(index + 1).map((s) => this.#notRun(s.change)));
-            break;
+          const context: RunHookContext = { runId, command, targetDb: tracker.targetDb, db, client, planned: steps.map((s) => s.change.id), services };
+          await callHook(hooks, 'beforeAll', context);
+          for (const [index, step] of steps.entries()) {
+            const stop = this.#stopReason(lock, control);
+            if (stop !== undefined) {
+              error = stop;
+              outcome = stop instanceof InterruptedError ? 'interrupted' : 'lock-lost';
+              outcomes.push(...steps.slice(index).map((s) => this.#notRun(s.change)));
+              break;
+            }
+            const change = { id: step.change.id, file: step.change.file, description: step.change.description };
+            hookChange = change.id;
+            await callHook(hooks, 'beforeEach', { ...context, change }, change.id);
+            const done = await this.#step(command, step, { runId, index, total: steps.length, control, services, assertHeld: () => lock.assertHeld() });
+            outcomes.push(done.outcome);
+            if (done.error !== undefined) {
+              const failure = done.error;
+              await callHook(hooks, 'onError', { ...context, change, error: failure }, change.id).catch((hookError: unknown) =>
+                events.emit('change:log', { runId, changeId: change.id, message: messageOf(hookError) }),
+              );
+            }
+            try {
+              await callHook(hooks, 'afterEach', { ...context, change, outcome: done.outcome }, change.id);
+            } catch (hookError) {
+              if (done.error === undefined) throw hookError;
+              events.emit('change:log', { runId, changeId: change.id, message: messageOf(hookError) });
+            }
+            hookChange = undefined;
+            if (done.error !== undefined) {
+              error = done.error;
+              outcome = done.error instanceof InterruptedError ? 'interrupted' : done.error instanceof LockLostError ? 'lock-lost' : 'failed';
+              outcomes.push(...steps.slice(index + 1).map((s) => this.#notRun(s.change)));
+              break;
+            }
           }
+          try {
+            await callHook(hooks, 'afterAll', { ...context, result: result(outcome, outcomes, error) });
+          } catch (hookError) {
+            if (error === undefined) throw hookError;
+            events.emit('change:log', { runId, changeId: '', message: messageOf(hookError) });
+          }
+        } catch (thrown) {
+          if (!(thrown instanceof HookFailedError)) throw thrown;
+          const seen = new Set(outcomes.map((o) => o.id));
+          outcomes.push(...steps.filter((s) => !seen.has(s.change.id)).map((s) => this.#notRun(s.change)));
+          await failHook(thrown, hookChange);
+          error = thrown;
+          outcome = 'failed';
+        } finally {
+          await disposeServices(services).catch(() => undefined);
         }
       }
     } finally {
@@ -284,7 +338,7 @@ export class Runner {
   async #step(
     direction: Direction,
     step: PlannedStep,
-    at: { runId: string; index: number; total: number; control: RunControl; assertHeld: () => void },
+    at: { runId: string; index: number; total: number; control: RunControl; services: Readonly<Record<string, unknown>>; assertHeld: () => void },
   ): Promise<{ outcome: ChangeOutcome; error: DeltaError | undefined }> {
     const { tracker, events, client, db } = this.#options;
     const { change } = step;
@@ -328,7 +382,7 @@ export class Runner {
         db,
         client,
         session,
-        services: this.#options.services ?? {},
+        services: at.services,
         timeoutMs: change.timeoutMs ?? at.control.timeoutMs,
         interrupt: at.control.interrupt,
         log: (message) => events.emit('change:log', { runId: at.runId, changeId: change.id, message }),
