@@ -55,7 +55,8 @@ for (const mode of MODES) {
       const delta = (...args: string[]) => runCli([...args, '--path', './migrations', ...mode.flags(db)], { cwd: p.dir, env });
       const tracker = fixture.client.db(mode.trackerDb(db));
       const records = async () => (await tracker.collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray()).map((r) => [r.changeId, r.status]);
-      const audit = () => tracker.collection('delta_audit').find({}).sort({ _id: 1 }).toArray();
+      // By time, then _id: ObjectIds made by different processes in one second do not sort by time.
+      const audit = () => tracker.collection('delta_audit').find({}).sort({ at: 1, _id: 1 }).toArray();
       /** Target and tracker contents, byte for byte. */
       const snapshot = async () => ({ target: await snapshotDatabase(fixture.client, db), tracker: await snapshotDatabase(fixture.client, mode.trackerDb(db)) });
       return { p, db, env, delta, tracker, records, audit, snapshot };
