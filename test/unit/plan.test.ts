@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../../src/errors.js';
 import type { ChangeRef, ChangeUnit } from '../../src/loader/index.js';
-import { assertRevertible, computeStatus, planCommit, planRollback } from '../../src/runner/index.js';
+import { assertRevertible, computeStatus, planCommit, planRepair, planRollback } from '../../src/runner/index.js';
 import type { HistoryEntry, RecordStatus } from '../../src/tracker/index.js';
 
 function change(id: string, options: { checksum?: string; rollback?: boolean } = {}): ChangeUnit {
@@ -140,5 +140,25 @@ describe('planRollback', () => {
       return true;
     });
     assert.doesNotThrow(() => assertRevertible(targets.filter((t) => t.change.id !== 'd')));
+  });
+});
+
+describe('planRepair', () => {
+  const files = [change('a', { checksum: 'new-a' }), change('b'), change('c')];
+  const history = [record('a', 'applied'), record('b', 'running'), record('gone', 'applied')];
+
+  it('re-records modified checksums, marks running failed, leaves missing files unless asked', () => {
+    const { actions, left } = planRepair(files, history);
+    assert.deepEqual(actions, [
+      { kind: 'update-checksum', changeId: 'a', before: 'sum-a', after: 'new-a' },
+      { kind: 'mark-failed', changeId: 'b' },
+    ]);
+    assert.deepEqual(left, ['gone: its file is missing (pass --remove-missing to forget its history)']);
+  });
+
+  it('--remove-interrupted and --remove-missing remove those records instead', () => {
+    const { actions, left } = planRepair(files, history, { removeInterrupted: true, removeMissing: true });
+    assert.deepEqual(actions.map((a) => [a.kind, a.changeId]), [['update-checksum', 'a'], ['remove-interrupted', 'b'], ['remove-missing', 'gone']]);
+    assert.deepEqual(left, []);
   });
 });
