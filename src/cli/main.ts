@@ -36,7 +36,7 @@ const COMMANDS: Record<CommandName, () => Promise<CommandModule>> = {
   backup: notImplemented('backup'),
   backups: notImplemented('backups'),
   restore: notImplemented('restore'),
-  import: notImplemented('import'),
+  import: () => import('./commands/import.js'),
 };
 
 function notImplemented(name: string): () => Promise<CommandModule> {

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Argument, Command, Option } from 'commander';
 import { toolVersion } from '../version.js';
 import { AUDIT_ACTIONS } from '../tracker/records.js';
 import { LOG_FORMATS, TRANSACTION_CHOICES, parseDuration, parseIsoTime, parseMilliseconds, parsePort, parsePositiveInteger } from './options.js';
@@ -189,7 +189,22 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
   program.command('backup').description('snapshot collections now (planned)').action(action('backup'));
   program.command('backups').description('list backups (planned)').action(action('backups'));
   program.command('restore').description('restore a backup (planned)').argument('[backup]').action(action('restore'));
-  program.command('import').description('adopt an existing project: delta import migrate-mongo (planned)').argument('[tool]').action(action('import'));
+  program
+    .command('import')
+    .description('adopt a migrate-mongo project: copy its changelog into delta history and write delta.config.mjs')
+    .addArgument(new Argument('<tool>', 'the tool the project uses').choices(['migrate-mongo']))
+    .option('--dry-run', 'print the records and the configuration file it would write; take no lock, write nothing')
+    .option('--force', 'overwrite delta history of the imported changes, and an existing delta.config.mjs')
+    .option('--skip-missing', 'leave out changelog entries whose file is gone (without it the import refuses)')
+    .addOption(lockWait())
+    .addOption(lockLease())
+    .addHelpText(
+      'after',
+      "\n--config names migrate-mongo's configuration file here (default ./migrate-mongo-config.js); --uri, --db, --path\n" +
+        'and the DELTA_* variables win over its settings. The changelog collection is only read.\n' +
+        '\nExamples:\n  $ delta import migrate-mongo --dry-run\n  $ delta import migrate-mongo --config config/migrate-mongo-config.js\n  $ delta import migrate-mongo && delta status',
+    )
+    .action(action('import'));
 
   program
     .command('sandbox')

@@ -2,31 +2,12 @@ import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError, messageOf } from '../errors.js';
+import { MODULE_NAME, SEARCH_PLACES } from './search-places.js';
 
 export interface LoadedConfigFile {
   readonly filepath: string;
   readonly config: unknown;
 }
-
-const MODULE_NAME = 'delta';
-const SEARCH_PLACES = [
-  'package.json',
-  `.${MODULE_NAME}rc`,
-  `.${MODULE_NAME}rc.json`,
-  `.${MODULE_NAME}rc.yaml`,
-  `.${MODULE_NAME}rc.yml`,
-  `.${MODULE_NAME}rc.js`,
-  `.${MODULE_NAME}rc.mjs`,
-  `.${MODULE_NAME}rc.cjs`,
-  `.${MODULE_NAME}rc.ts`,
-  `${MODULE_NAME}.config.ts`,
-  `${MODULE_NAME}.config.mts`,
-  `${MODULE_NAME}.config.cts`,
-  `${MODULE_NAME}.config.js`,
-  `${MODULE_NAME}.config.mjs`,
-  `${MODULE_NAME}.config.cjs`,
-  `${MODULE_NAME}.config.json`,
-];
 
 /**
  * Finds the configuration file in `cwd` (or loads `explicitPath`) with
