@@ -25,6 +25,7 @@ import { combine, summarize, timeNode } from './process-timer.js';
 import type { ProcessRun, Sample } from './process-timer.js';
 import { DELTA_BIN, MIGRATE_MONGO_BIN, deltaProject, migrateMongoProject } from './tool-projects.js';
 import type { MigrateMongoProject, Project } from './tool-projects.js';
+import { countCommands } from './command-counts.js';
 
 const TINY = process.env.BENCH_TINY === '1';
 const REPS = TINY ? 1 : Number(process.env.BENCH_REPS ?? 5);
@@ -336,19 +337,6 @@ async function raceScenario(server: BenchServer): Promise<ScenarioResult> {
 // ---------------------------------------------------------------------------------------------
 // Round trips
 
-async function counted(sandbox: Sandbox, run: () => Promise<unknown>): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  const listener = (event: { name: string }) => {
-    counts[event.name] = (counts[event.name] ?? 0) + 1;
-  };
-  sandbox.on('command', listener);
-  try {
-    await run();
-  } finally {
-    sandbox.off('command', listener);
-  }
-  return counts;
-}
 
 const total = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
@@ -366,7 +354,7 @@ async function roundTrips(server: BenchServer, sandbox: Sandbox): Promise<RoundT
       const counts: Record<string, number>[] = [];
       for (const [index, size] of sizes.entries()) {
         const db = server.freshDb('rt');
-        counts.push(await counted(sandbox, () => run(index, db)));
+        counts.push(await countCommands(sandbox, () => run(index, db)));
         await expectCount(server, db, 'items', size, tool);
         await server.drop(db);
       }

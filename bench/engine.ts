@@ -15,6 +15,7 @@ import { MongoClient } from 'mongodb';
 import { checksumOf } from '../src/loader/checksum.js';
 import { startSandbox } from '../src/sandbox/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
+import { countCommands } from './command-counts.js';
 
 const BIN = fileURLToPath(new URL('../bin/delta.js', import.meta.url));
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -88,20 +89,6 @@ function delta(args: string[], cwd: string, uri: string): Promise<Timed> {
   });
 }
 
-/** Counts the commands a CLI run sends, by name. */
-async function counted(sandbox: Sandbox, run: () => Promise<unknown>): Promise<Record<string, number>> {
-  const counts: Record<string, number> = {};
-  const listener = (event: { name: string }) => {
-    counts[event.name] = (counts[event.name] ?? 0) + 1;
-  };
-  sandbox.on('command', listener);
-  try {
-    await run();
-  } finally {
-    sandbox.off('command', listener);
-  }
-  return counts;
-}
 
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
@@ -126,7 +113,7 @@ async function commandsPerChange(sandbox: Sandbox, transaction: 'auto' | 'never'
     const { dir } = project('js', count);
     try {
       const args = ['commit', '--path', './migrations', ...(transaction === 'never' ? ['--transaction', 'never'] : [])];
-      return await counted(sandbox, () => delta(args, dir, uriFor(sandbox, `bench_rt_${transaction}_${count}`)));
+      return await countCommands(sandbox, () => delta(args, dir, uriFor(sandbox, `bench_rt_${transaction}_${count}`)));
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -168,7 +155,7 @@ async function statusFigures(sandbox: Sandbox) {
     });
     await client.db(db).collection('delta_migrations').insertMany(records as never[]);
     let result: Timed | undefined;
-    const counts = await counted(sandbox, async () => {
+    const counts = await countCommands(sandbox, async () => {
       result = await delta(['status', '--path', './migrations', '--json'], dir, uriFor(sandbox, db));
     });
     const summary = (JSON.parse(result?.stdout ?? '{}') as { summary?: Record<string, number> }).summary;

@@ -2,7 +2,7 @@
 // interruption is recorded, the lock is released and the process exits 130.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runCliSignalledAt } from '../helpers/cli.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
@@ -50,17 +50,7 @@ describe('Ctrl-C during commit', () => {
   it('aborts the running transaction, records the interruption, releases the lock, exits 130', async () => {
     const db = uniqueDbName('sigint');
     const p = project(slow('auto'));
-    let sent = false;
-    const result = await runCli(['commit', '--path', './migrations'], {
-      cwd: p.dir,
-      env: { DELTA_URI: uriFor(db) },
-      onOutput: ({ stdout }, kill) => {
-        if (!sent && stdout.includes('002_slow: waiting')) {
-          sent = true;
-          kill('SIGINT');
-        }
-      },
-    });
+    const result = await runCliSignalledAt(['commit', '--path', './migrations'], '002_slow: waiting', 'SIGINT', { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
     assert.equal(result.code, 130, result.stderr);
     assert.match(result.stderr, /002_slow was interrupted and its transaction aborted/);
     assert.deepEqual(await effects(db), ['fast'], 'the aborted transaction left nothing of 002_slow');
@@ -73,17 +63,7 @@ describe('Ctrl-C during commit', () => {
   it('without a transaction the change finishes, is recorded applied, and the run stops before the next one', async () => {
     const db = uniqueDbName('sigint');
     const p = project(slow('never'));
-    let sent = false;
-    const result = await runCli(['commit', '--path', './migrations'], {
-      cwd: p.dir,
-      env: { DELTA_URI: uriFor(db) },
-      onOutput: ({ stdout }, kill) => {
-        if (!sent && stdout.includes('002_slow: waiting')) {
-          sent = true;
-          kill('SIGINT');
-        }
-      },
-    });
+    const result = await runCliSignalledAt(['commit', '--path', './migrations'], '002_slow: waiting', 'SIGINT', { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
     assert.equal(result.code, 130, result.stderr);
     assert.match(result.stderr, /interrupted/);
     assert.deepEqual(await effects(db), ['fast', 'slow']);

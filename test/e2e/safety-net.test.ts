@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EJSON } from 'bson';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runCliSignalledAt } from '../helpers/cli.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
@@ -137,17 +137,7 @@ for (const mode of MODES) {
     it('a run killed during a change without a transaction: commit refuses, repair marks it failed, commit re-runs it', async () => {
       const t = setup();
       t.p.write('migrations/003_slow.js', SLOW_NO_TXN);
-      let killed = false;
-      const crashed = await runCli(['commit', '--path', './migrations', ...mode.flags(t.db)], {
-        cwd: t.p.dir,
-        env: { ...t.env, SLOW_MS: '60000' },
-        onOutput: ({ stdout }, kill) => {
-          if (!killed && stdout.includes('003_slow: waiting')) {
-            killed = true;
-            kill('SIGKILL');
-          }
-        },
-      });
+      const crashed = await runCliSignalledAt(['commit', '--path', './migrations', ...mode.flags(t.db)], '003_slow: waiting', 'SIGKILL', { cwd: t.p.dir, env: { ...t.env, SLOW_MS: '60000' } });
       assert.equal(crashed.signal, 'SIGKILL');
       assert.deepEqual(await t.records(), [['001_a', 'applied'], ['002_b', 'applied'], ['003_slow', 'running']]);
       // The dead run's lock would hold the others off for its lease; an operator removes it.

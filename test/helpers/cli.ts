@@ -54,3 +54,17 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
     });
   });
 }
+
+/** Runs the CLI and sends `signal` once its stdout shows `marker` (Ctrl-C, a crash at a known point). */
+export function runCliSignalledAt(args: readonly string[], marker: string, signal: NodeJS.Signals, options: Omit<RunCliOptions, 'onOutput'> = {}): Promise<CliResult> {
+  let sent = false;
+  return runCli(args, {
+    ...options,
+    onOutput: ({ stdout }, kill) => {
+      if (!sent && stdout.includes(marker)) {
+        sent = true;
+        kill(signal);
+      }
+    },
+  });
+}

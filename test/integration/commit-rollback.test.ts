@@ -1,35 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { MongoClient } from 'mongodb';
+import { after, describe, it } from 'node:test';
 import type { ChangeDefinition, CreateDeltaOptions, Delta, DeltaEvents } from '../../src/index.js';
 import { ChangeFailedError, createDelta } from '../../src/index.js';
-import type { TestServer } from '../helpers/server.js';
-import { openTestServer, uniqueDbName } from '../helpers/server.js';
+import { insertChange } from '../helpers/changes.js';
+import { uniqueDbName, useServer } from '../helpers/server.js';
 
-let server: TestServer;
-let client: MongoClient;
-before(async () => {
-  server = await openTestServer();
-  client = await new MongoClient(server.uri).connect();
-});
-after(async () => {
-  await client?.close();
-  await server?.close();
-});
-
-/** A change that inserts `{ _id: id }` into `effects`, and removes it on rollback. */
-function insertChange(id: string, extra: Partial<ChangeDefinition> = {}): ChangeDefinition {
-  return {
-    id,
-    async commit({ db, session }) {
-      await db.collection<{ _id: string }>('effects').insertOne({ _id: id }, { session });
-    },
-    async rollback({ db, session }) {
-      await db.collection<{ _id: string }>('effects').deleteOne({ _id: id }, { session });
-    },
-    ...extra,
-  };
-}
+const fixture = useServer();
 
 const IDS = ['001_a', '002_b', '003_c', '004_d'];
 
@@ -53,7 +29,7 @@ const MODES: Mode[] = [
     name: 'external tracker deployment (separate client)',
     trackerDb: (t) => `${t}_ext`,
     // Another connection string to the same server: delta opens a second client for the tracker.
-    config: (t) => ({ tracker: { uri: withAppName(server.uri, 'tracker'), db: `${t}_ext` } }),
+    config: (t) => ({ tracker: { uri: withAppName(fixture.server.uri, 'tracker'), db: `${t}_ext` } }),
     recordId: (t, id) => `${t}/${id}`,
   },
 ];
@@ -70,13 +46,13 @@ for (const mode of MODES) {
     function setup(changes: readonly ChangeDefinition[], config: NonNullable<CreateDeltaOptions['config']> = {}) {
       const db = uniqueDbName('cr');
       const make = (list = changes, more = config) => {
-        const delta = createDelta({ config: { uri: server.uri, db, lock: { waitMs: 10_000 }, ...mode.config(db), ...more }, changes: list, env: {} });
+        const delta = createDelta({ config: { uri: fixture.server.uri, db, lock: { waitMs: 10_000 }, ...mode.config(db), ...more }, changes: list, env: {} });
         open.push(delta);
         return delta;
       };
-      const effects = async () => (await client.db(db).collection('effects').find({}).sort({ _id: 1 }).toArray()).map((d) => d._id as unknown as string);
-      const records = () => client.db(mode.trackerDb(db)).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
-      const audit = () => client.db(mode.trackerDb(db)).collection('delta_audit').find({}).sort({ at: 1, _id: 1 }).toArray();
+      const effects = async () => (await fixture.client.db(db).collection('effects').find({}).sort({ _id: 1 }).toArray()).map((d) => d._id as unknown as string);
+      const records = () => fixture.client.db(mode.trackerDb(db)).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
+      const audit = () => fixture.client.db(mode.trackerDb(db)).collection('delta_audit').find({}).sort({ at: 1, _id: 1 }).toArray();
       return { db, make, effects, records, audit };
     }
 
@@ -107,7 +83,7 @@ for (const mode of MODES) {
       const audit = await t.audit();
       assert.deepEqual(audit.map((a) => [a.changeId, a.action, a.outcome]), IDS.map((id) => [id, 'commit', 'success']));
       if (mode.trackerDb(t.db) !== t.db) {
-        const names = (await client.db(t.db).listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
+        const names = (await fixture.client.db(t.db).listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
         assert.deepEqual(names, ['effects'], 'external mode leaves no tracker collection in the target');
       }
     });
@@ -219,7 +195,7 @@ for (const mode of MODES) {
         id: '001_half',
         transaction: 'never',
         async commit({ db }) {
-          const rec = await client.db(mode.trackerDb(t.db)).collection('delta_migrations').findOne({ changeId: '001_half' });
+          const rec = await fixture.client.db(mode.trackerDb(t.db)).collection('delta_migrations').findOne({ changeId: '001_half' });
           statusesSeen.push(String(rec?.status));
           await db.collection('effects').insertOne({ _id: 'first-half' } as never);
           throw new Error('second half failed');

@@ -2,23 +2,12 @@
 // effect and its tracker record down together, and a retry finds nothing left of the first attempt.
 // Fault injection is a sandbox feature, so these cases skip themselves against MONGODB_URI.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { MongoClient } from 'mongodb';
+import { describe, it } from 'node:test';
 import type { ChangeDefinition } from '../../src/index.js';
 import { createDelta } from '../../src/index.js';
-import type { TestServer } from '../helpers/server.js';
-import { openTestServer, uniqueDbName } from '../helpers/server.js';
+import { uniqueDbName, useServer } from '../helpers/server.js';
 
-let server: TestServer;
-let client: MongoClient;
-before(async () => {
-  server = await openTestServer();
-  client = await new MongoClient(server.uri).connect();
-});
-after(async () => {
-  await client?.close();
-  await server?.close();
-});
+const fixture = useServer();
 
 const change: ChangeDefinition = {
   id: '001_insert',
@@ -32,22 +21,22 @@ const change: ChangeDefinition = {
 
 /** The write of the tracker record inside the change's transaction: `bulkWrite` on MongoDB 8, else `update`. */
 async function recordCommand(): Promise<string> {
-  const hello = await client.db('admin').command({ hello: 1 });
+  const hello = await fixture.client.db('admin').command({ hello: 1 });
   return (hello.maxWireVersion as number) >= 25 ? 'bulkWrite' : 'update';
 }
 
 describe('a connection lost inside the change transaction', () => {
   it('is retried as a whole: the effect and the record exist exactly once', async (t) => {
-    const sandbox = server.sandbox;
+    const sandbox = fixture.server.sandbox;
     if (sandbox === undefined) return t.skip('fault injection needs the sandbox');
     const db = uniqueDbName('fault');
-    const delta = createDelta({ config: { uri: server.uri, db }, changes: [change], env: {} });
+    const delta = createDelta({ config: { uri: fixture.server.uri, db }, changes: [change], env: {} });
     try {
       sandbox.faults.closeAfter(1, { command: await recordCommand() });
       const result = await delta.commit();
       assert.equal(result.outcome, 'success', result.error?.message);
-      assert.deepEqual(await client.db(db).collection('effects').find({}).toArray(), [{ _id: 'one' }]);
-      const records = await client.db(db).collection('delta_migrations').find({}).toArray();
+      assert.deepEqual(await fixture.client.db(db).collection('effects').find({}).toArray(), [{ _id: 'one' }]);
+      const records = await fixture.client.db(db).collection('delta_migrations').find({}).toArray();
       assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_insert', 'applied']]);
     } finally {
       sandbox.faults.clear();
@@ -56,10 +45,10 @@ describe('a connection lost inside the change transaction', () => {
   });
 
   it('when every attempt loses its connection, neither the effect nor an applied record remains', async (t) => {
-    const sandbox = server.sandbox;
+    const sandbox = fixture.server.sandbox;
     if (sandbox === undefined) return t.skip('fault injection needs the sandbox');
     const db = uniqueDbName('fault');
-    const delta = createDelta({ config: { uri: server.uri, db }, changes: [change], env: {} });
+    const delta = createDelta({ config: { uri: fixture.server.uri, db }, changes: [change], env: {} });
     try {
       const command = await recordCommand();
       // The runner tries a transaction three times; each attempt's record write loses its connection.
@@ -67,8 +56,8 @@ describe('a connection lost inside the change transaction', () => {
       const result = await delta.commit();
       assert.equal(result.outcome, 'failed');
       assert.match(result.error?.message ?? '', /^001_insert failed: .*(closed|connection)/i);
-      assert.deepEqual(await client.db(db).collection('effects').find({}).toArray(), [], 'the change left nothing');
-      const records = await client.db(db).collection('delta_migrations').find({}).toArray();
+      assert.deepEqual(await fixture.client.db(db).collection('effects').find({}).toArray(), [], 'the change left nothing');
+      const records = await fixture.client.db(db).collection('delta_migrations').find({}).toArray();
       assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_insert', 'failed']], 'only the failure is recorded, outside the aborted transaction');
     } finally {
       sandbox.faults.clear();

@@ -4,22 +4,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ChangeDefinition, DeltaHooks } from '../../src/index.js';
 import { ChangeFailedError, ConfigError, HookFailedError, createDelta } from '../../src/index.js';
+import { insertChange } from '../helpers/changes.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
-
-function insert(id: string, extra: Partial<ChangeDefinition> = {}): ChangeDefinition {
-  return {
-    id,
-    async commit({ db, session }) {
-      await db.collection<{ _id: string }>('effects').insertOne({ _id: id }, { session });
-    },
-    async rollback({ db, session }) {
-      await db.collection<{ _id: string }>('effects').deleteOne({ _id: id }, { session });
-    },
-    ...extra,
-  };
-}
 
 async function run(changes: readonly ChangeDefinition[], config: Record<string, unknown>, db = uniqueDbName('hooks')) {
   const delta = createDelta({ config: { uri: fixture.server.uri, db, ...config }, changes, env: {} });
@@ -42,13 +30,13 @@ describe('hooks', () => {
       onError: (c) => void calls.push(`onError ${c.change.id}`),
       afterAll: (c) => void calls.push(`afterAll ${c.result.outcome} ${c.db.databaseName === c.targetDb}`),
     };
-    const { result } = await run([insert('001_a'), insert('002_b')], { hooks });
+    const { result } = await run([insertChange('001_a'), insertChange('002_b')], { hooks });
     assert.equal(result.outcome, 'success');
     assert.deepEqual(calls, ['beforeAll 001_a,002_b', 'beforeEach 001_a', 'afterEach 001_a done', 'beforeEach 002_b', 'afterEach 002_b done', 'afterAll success true']);
   });
 
   it('a throwing beforeEach stops the run before that change, recorded in the audit log', async () => {
-    const { db, result } = await run([insert('001_a'), insert('002_b'), insert('003_c')], {
+    const { db, result } = await run([insertChange('001_a'), insertChange('002_b'), insertChange('003_c')], {
       hooks: { beforeEach: ({ change }: { change: { id: string } }) => { if (change.id === '002_b') throw new Error('maintenance window closed'); } },
     });
     assert.equal(result.outcome, 'failed');
@@ -63,7 +51,7 @@ describe('hooks', () => {
 
   it('a throwing beforeAll runs no change; afterAll runs on failure with the failure in its context', async () => {
     let seen: string | undefined;
-    const { db, result } = await run([insert('001_a')], {
+    const { db, result } = await run([insertChange('001_a')], {
       hooks: {
         beforeAll: () => {
           throw new Error('no');
@@ -73,7 +61,7 @@ describe('hooks', () => {
     assert.equal(result.error?.message, 'beforeAll hook failed: no');
     assert.deepEqual(await effects(db), []);
 
-    const failing = await run([insert('001_a'), { ...insert('002_b'), commit: () => Promise.reject(new Error('boom')) }], {
+    const failing = await run([insertChange('001_a'), { ...insertChange('002_b'), commit: () => Promise.reject(new Error('boom')) }], {
       hooks: { afterAll: ({ result: r }: { result: { error?: { message: string } } }) => void (seen = r.error?.message), onError: () => Promise.reject(new Error('onError itself failed')) },
     });
     assert.ok(failing.result.error instanceof ChangeFailedError, 'a failing onError hook does not hide the change failure');
@@ -81,12 +69,12 @@ describe('hooks', () => {
   });
 
   it('a hook that is not a function is a config error naming the key', async () => {
-    await assert.rejects(run([insert('001_a')], { hooks: { beforeAll: 'yes' } }), (error: unknown) => {
+    await assert.rejects(run([insertChange('001_a')], { hooks: { beforeAll: 'yes' } }), (error: unknown) => {
       assert.ok(error instanceof ConfigError);
       assert.match(error.message, /^config: hooks\.beforeAll must be a function/);
       return true;
     });
-    await assert.rejects(run([insert('001_a')], { hooks: { beforeAl: () => undefined } }), /config: unknown key 'hooks\.beforeAl'/);
+    await assert.rejects(run([insertChange('001_a')], { hooks: { beforeAl: () => undefined } }), /config: unknown key 'hooks\.beforeAl'/);
   });
 });
 
@@ -116,11 +104,11 @@ describe('services', () => {
   });
 
   it('a failing factory stops the run before any change; a factory that is not a function is a config error', async () => {
-    const { db, result } = await run([insert('001_a')], { services: () => Promise.reject(new Error('queue unreachable')) });
+    const { db, result } = await run([insertChange('001_a')], { services: () => Promise.reject(new Error('queue unreachable')) });
     assert.ok(result.error instanceof HookFailedError);
     assert.equal(result.error.message, 'services factory failed: queue unreachable');
     assert.deepEqual(await effects(db), []);
-    await assert.rejects(run([insert('001_a')], { services: { queue: 1 } }), /config: services must be a function/);
+    await assert.rejects(run([insertChange('001_a')], { services: { queue: 1 } }), /config: services must be a function/);
   });
 });
 
@@ -137,7 +125,7 @@ describe('per-change time limit', () => {
       },
     };
     const started = Date.now();
-    const { db, result } = await run([insert('001_a'), stuck, insert('003_c')], {});
+    const { db, result } = await run([insertChange('001_a'), stuck, insertChange('003_c')], {});
     assert.ok(Date.now() - started < 5000, 'returns soon after the limit');
     assert.ok(result.error instanceof ChangeFailedError);
     assert.match(result.error.message, /002_stuck timed out after 300 ms/);
@@ -149,6 +137,6 @@ describe('per-change time limit', () => {
   });
 
   it('a negative timeoutMs is a change file error naming the key', async () => {
-    await assert.rejects(run([insert('001_a', { timeoutMs: -5 })], {}), /changes\[0\] \(001_a\): timeoutMs must be a positive number/);
+    await assert.rejects(run([insertChange('001_a', { timeoutMs: -5 })], {}), /changes\[0\] \(001_a\): timeoutMs must be a positive number/);
   });
 });
