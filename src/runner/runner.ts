@@ -241,7 +241,9 @@ export class Runner {
       if (steps.length === 0) {
         outcome = 'nothing-to-do';
       } else {
-        await tracker.prepare();
+        // Indexes are ensured once, on the first run against this target: a history with records
+        // was written by a run that ensured them (saves two commands on every later run).
+        if (history.length === 0) await tracker.prepare();
         // Drift that --allow-drift let through goes to the audit log.
         const drift = planned.allowedDrift ?? [];
         if (drift.length > 0) {
