@@ -253,6 +253,16 @@ export class Runner {
         const { hooks, db, client } = this.#options;
         let services: Readonly<Record<string, unknown>> = {};
         let hookChange: string | undefined;
+        // Without transactions the next change's `running` marker travels with this change's
+        // record (one command fewer per change); a marker whose change never starts is removed.
+        const recorded = new Set(history.map((r) => r.changeId));
+        let markedAhead: string | undefined;
+        const unmarkAhead = async () => {
+          if (markedAhead === undefined) return;
+          const id = markedAhead;
+          markedAhead = undefined;
+          await tracker.removeRecords([id]).catch(() => undefined);
+        };
         const failHook = async (hookError: DeltaError, changeId?: string) => {
           // Recorded in the audit log; the change's own record is untouched (it did not run).
           const stored = recordedError(hookError);
@@ -274,12 +284,19 @@ export class Runner {
               error = stop;
               outcome = stop instanceof InterruptedError ? 'interrupted' : 'lock-lost';
               outcomes.push(...steps.slice(index).map((s) => this.#notRun(s.change)));
+              await unmarkAhead();
               break;
             }
             const change = { id: step.change.id, file: step.change.file, description: step.change.description };
             hookChange = change.id;
             await callHook(hooks, 'beforeEach', { ...context, change }, change.id);
-            const done = await this.#step(command, step, { runId, index, total: steps.length, control, services, assertHeld: () => lock.assertHeld() });
+            const next = steps[index + 1]?.change;
+            const markNext =
+              command === 'commit' && next !== undefined && !recorded.has(next.id) && !this.transactional(step.change) && !this.transactional(next) ? next : undefined;
+            const runningRecorded = markedAhead === step.change.id;
+            markedAhead = undefined;
+            const done = await this.#step(command, step, { runId, index, total: steps.length, control, services, runningRecorded, markNext, assertHeld: () => lock.assertHeld() });
+            if (done.error === undefined && markNext !== undefined) markedAhead = markNext.id;
             outcomes.push(done.outcome);
             if (done.error !== undefined) {
               const failure = done.error;
@@ -301,6 +318,7 @@ export class Runner {
               break;
             }
           }
+          await unmarkAhead();
           try {
             await callHook(hooks, 'afterAll', { ...context, result: result(outcome, outcomes, error) });
           } catch (hookError) {
@@ -308,6 +326,7 @@ export class Runner {
             events.emit('change:log', { runId, changeId: '', message: messageOf(hookError) });
           }
         } catch (thrown) {
+          await unmarkAhead();
           if (!(thrown instanceof HookFailedError)) throw thrown;
           const seen = new Set(outcomes.map((o) => o.id));
           outcomes.push(...steps.filter((s) => !seen.has(s.change.id)).map((s) => this.#notRun(s.change)));
@@ -340,7 +359,18 @@ export class Runner {
   async #step(
     direction: Direction,
     step: PlannedStep,
-    at: { runId: string; index: number; total: number; control: RunControl; services: Readonly<Record<string, unknown>>; assertHeld: () => void },
+    at: {
+      runId: string;
+      index: number;
+      total: number;
+      control: RunControl;
+      services: Readonly<Record<string, unknown>>;
+      /** This change's `running` marker was written with the previous change's record. */
+      runningRecorded: boolean;
+      /** The next change, whose `running` marker this change's success record carries. */
+      markNext: ChangeUnit | undefined;
+      assertHeld: () => void;
+    },
   ): Promise<{ outcome: ChangeOutcome; error: DeltaError | undefined }> {
     const { tracker, events, client, db } = this.#options;
     const { change } = step;
@@ -405,10 +435,15 @@ export class Runner {
         if (!tracker.sharesTargetClient) await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'));
       } else {
         // Recorded first so that a crash in the middle shows as `running`, never as nothing.
-        await tracker.record(record('running'), undefined);
+        if (!at.runningRecorded) await tracker.record(record('running'), undefined);
         await execute(undefined);
         phase = 'record';
-        await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'));
+        const next = at.markNext;
+        const marker: RecordChange | undefined =
+          next === undefined
+            ? undefined
+            : { changeId: next.id, status: 'running', checksum: next.checksum, file: next.file, description: next.description, runId: at.runId, transactional: false, at: new Date() };
+        await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'), undefined, marker);
       }
       events.emit('change:success', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed() });
       return { outcome: { id: change.id, file: change.file, status: 'done', transactional, durationMs: elapsed(), error: undefined, compensated: undefined }, error: undefined };

@@ -51,19 +51,25 @@ export class MongoTracker implements Tracker {
     return (await this.#migrations.find({ targetDb: this.targetDb }, { batchSize: 1000, projection: HISTORY_PROJECTION }).toArray()) as unknown as HistoryEntry[];
   }
 
-  async record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession): Promise<void> {
+  async record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession, also?: RecordChange): Promise<void> {
     const filter: Document = { _id: this.#key(change.changeId) };
     const update = recordUpdate(change, this.targetDb);
-    if (audit !== undefined && this.#options.clientBulkWrite) {
-      const models: AnyClientBulkWriteModel<Document>[] = [
-        { namespace: this.#migrations.namespace, name: 'updateOne', filter, update, upsert: true },
-        { namespace: this.#audit.namespace, name: 'insertOne', document: { ...audit } },
-      ];
+    if ((audit !== undefined || also !== undefined) && this.#options.clientBulkWrite) {
+      const models: AnyClientBulkWriteModel<Document>[] = [{ namespace: this.#migrations.namespace, name: 'updateOne', filter, update, upsert: true }];
+      if (audit !== undefined) models.push({ namespace: this.#audit.namespace, name: 'insertOne', document: { ...audit } });
+      if (also !== undefined) {
+        const alsoFilter: Document = { _id: this.#key(also.changeId) };
+        models.push({ namespace: this.#migrations.namespace, name: 'updateOne', filter: alsoFilter, update: recordUpdate(also, this.targetDb), upsert: true });
+      }
       await this.#options.client.bulkWrite(models, { session, ordered: true });
       return;
     }
     await this.#migrations.updateOne(filter, update, { upsert: true, session });
     if (audit !== undefined) await this.#audit.insertOne({ ...audit }, { session });
+    if (also !== undefined) {
+      const alsoFilter: Document = { _id: this.#key(also.changeId) };
+      await this.#migrations.updateOne(alsoFilter, recordUpdate(also, this.targetDb), { upsert: true, session });
+    }
   }
 
   async audit(event: AuditEvent, session?: ClientSession): Promise<void> {

@@ -33,8 +33,11 @@ export interface Tracker {
   prepare(): Promise<void>;
   /** The whole history of the target, in one query. */
   history(): Promise<HistoryEntry[]>;
-  /** Writes the record's new state and, when given, its audit event (in `session` if one is given). */
-  record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession): Promise<void>;
+  /**
+   * Writes the record's new state and, when given, its audit event (in `session` if one is
+   * given); `also` is a second record written in the same command (the next change's `running`).
+   */
+  record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession, also?: RecordChange): Promise<void>;
   /** Appends an event that concerns no single record's state (unlock, backup...). */
   audit(event: AuditEvent, session?: ClientSession): Promise<void>;
   /** Audit events, newest first. */

@@ -49,6 +49,26 @@ describe('hooks', () => {
     assert.equal(await fixture.client.db(db).collection('delta_migrations').countDocuments({ changeId: '002_b' }), 0, 'the change that did not run has no record');
   });
 
+  it('without transactions too: the change before which the hook failed is left with no record at all', async () => {
+    const seen: string[] = [];
+    const watching = (id: string): ChangeDefinition =>
+      insertChange(id, {
+        async commit({ db }) {
+          const own = await db.collection('delta_migrations').findOne({ changeId: id });
+          seen.push(`${id} ${String(own?.status)}`);
+          await db.collection<{ _id: string }>('effects').insertOne({ _id: id });
+        },
+      });
+    const { db, result } = await run([watching('001_a'), watching('002_b'), watching('003_c')], {
+      transaction: 'never',
+      hooks: { beforeEach: ({ change }: { change: { id: string } }) => { if (change.id === '003_c') throw new Error('stop here'); } },
+    });
+    assert.equal(result.error?.message, 'beforeEach hook failed at 003_c: stop here');
+    assert.deepEqual(seen, ['001_a running', '002_b running'], 'each change saw its running record before it ran');
+    const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
+    assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_a', 'applied'], ['002_b', 'applied']], 'no running record is left for 003_c');
+  });
+
   it('a throwing beforeAll runs no change; afterAll runs on failure with the failure in its context', async () => {
     let seen: string | undefined;
     const { db, result } = await run([insertChange('001_a')], {
