@@ -63,6 +63,23 @@ describe('delta CLI shell', () => {
     assertOneLineError(result.stderr, /--steps <n>.*positive whole number/);
   });
 
+  const badArguments: [string[], RegExp][] = [
+    [['baseline'], /required option '--to <id>'/],
+    [['history', '--since', 'yesterday'], /--since <time>.*'yesterday' is invalid.*ISO 8601/],
+    [['history', '--limit', '0'], /--limit <n>.*'0' is invalid.*positive whole number/],
+    [['history', '--action', 'explode'], /--action <action>.*'explode' is invalid/],
+    [['repair', '--bogus'], /unknown option '--bogus'/],
+    [['import', 'npm'], /'npm' is invalid for argument 'tool'.*migrate-mongo/],
+    [['validate', 'extra'], /too many arguments for 'validate'/],
+  ];
+  for (const [args, pattern] of badArguments) {
+    it(`delta ${args.join(' ')}: exit 2, one line naming the argument`, async () => {
+      const result = await runCli(args);
+      assert.equal(result.code, 2, result.stderr);
+      assertOneLineError(result.stderr, pattern);
+    });
+  }
+
   it('a config file that does not parse exits 2 naming the file', async () => {
     const p = project({ 'delta.config.json': '{ "uri": ' });
     const result = await runCli(['status'], { cwd: p.dir });
