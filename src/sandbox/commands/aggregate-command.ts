@@ -11,7 +11,7 @@ import { validateCollectionName, validateDatabaseName } from '../storage.js';
 import { applyUpdate, withIdFirst } from '../update-engine.js';
 import { withLockRetry } from '../write-operations.js';
 import { waitForExclusive } from './catalog-commands.js';
-import { assertTextIndex, collectionForWrite, evaluationOptions, optionalBoolean, optionalDocument, readViewOf } from './command-context.js';
+import { assertTextIndex, collectionForWrite, evaluationOptions, optionalBoolean, optionalDocument, readViewOf, openCursorReply } from './command-context.js';
 import type { CommandContext, CommandSpec } from './command-context.js';
 
 // Stages that may start an `{ aggregate: 1 }` (database-level) pipeline.
@@ -188,14 +188,7 @@ async function aggregateCommand(command: Document, context: CommandContext): Pro
     return { cursor: { firstBatch: [], id: Long.ZERO, ns: namespace }, ok: 1 };
   }
   const batchSize = typeof cursorOptions?.batchSize === 'number' ? cursorOptions.batchSize : 101;
-  const { cursorDocument, cursor } = context.state.cursors.open(namespace, stream, {
-    batchSize,
-    singleBatch: false,
-    sessionKey: context.session?.key,
-    transactionId: context.txn?.id,
-  });
-  if (cursor !== undefined) context.txn?.cursorIds.add(cursor.id);
-  return { cursor: cursorDocument, ok: 1 };
+  return openCursorReply(context, namespace, stream, { batchSize, singleBatch: false });
 }
 
 export const AGGREGATE_COMMANDS: Record<string, CommandSpec> = {

@@ -9,7 +9,7 @@ import { compileJsonSchema } from '../json-schema-validator.js';
 import { compileFilter } from '../query-engine.js';
 import { validateCollectionName, validateDatabaseName } from '../storage.js';
 import { withLockRetry } from '../write-operations.js';
-import { collectionNameArgument, optionalBoolean, optionalDocument } from './command-context.js';
+import { collectionNameArgument, optionalBoolean, optionalDocument, openCursorReply } from './command-context.js';
 import type { CommandContext, CommandSpec } from './command-context.js';
 
 /** Databases a replica-set member always has, as listDatabases shows them. */
@@ -140,14 +140,7 @@ export function cursorReply(context: CommandContext, namespace: string, document
   const batchSize = typeof cursorOptions?.batchSize === 'number' ? cursorOptions.batchSize : 101;
   let index = 0;
   const stream = { next: (): Document | undefined => documents[index++] };
-  const { cursorDocument, cursor } = context.state.cursors.open(namespace, stream, {
-    batchSize,
-    singleBatch: false,
-    sessionKey: context.session?.key,
-    transactionId: context.txn?.id,
-  });
-  if (cursor !== undefined) context.txn?.cursorIds.add(cursor.id);
-  return { cursor: cursorDocument, ok: 1 };
+  return openCursorReply(context, namespace, stream, { batchSize, singleBatch: false });
 }
 
 function createCommand(command: Document, context: CommandContext): Document {

@@ -7,7 +7,7 @@ import type { Collection, ReadView } from '../collection.js';
 import { LATEST_VIEW } from '../collection.js';
 import type { CursorRegistry } from '../cursors.js';
 import { CommandError, typeMismatch } from '../errors.js';
-import type { EvaluationOptions } from '../query-engine.js';
+import type { DocumentStream, EvaluationOptions } from '../query-engine.js';
 import type { Storage } from '../storage.js';
 import { validateCollectionName } from '../storage.js';
 import type { Session, Transaction, TransactionManager } from '../transactions.js';
@@ -177,4 +177,18 @@ export function collectionForWrite(context: CommandContext, name: string): Colle
   context.txn?.createdCollections.push(created);
   context.noteWrite();
   return created;
+}
+
+/**
+ * Opens the reply cursor of a find/aggregate/listing command: bound to the command's session,
+ * and to its transaction (it dies with it) when there is one. Returns the reply document.
+ */
+export function openCursorReply(context: CommandContext, namespace: string, stream: DocumentStream, options: { batchSize: number; singleBatch: boolean }): Document {
+  const { cursorDocument, cursor } = context.state.cursors.open(namespace, stream, {
+    ...options,
+    sessionKey: context.session?.key,
+    transactionId: context.txn?.id,
+  });
+  if (cursor !== undefined) context.txn?.cursorIds.add(cursor.id);
+  return { cursor: cursorDocument, ok: 1 };
 }

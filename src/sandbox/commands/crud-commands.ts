@@ -16,6 +16,7 @@ import {
   optionalDocument,
   optionalNumber,
   readViewOf,
+  openCursorReply,
 } from './command-context.js';
 import type { CommandContext, CommandSpec } from './command-context.js';
 import type { Collection } from '../collection.js';
@@ -198,14 +199,7 @@ function findCommand(command: Document, context: CommandContext): Document {
   const stream = runFind(collection.candidates(filter, readViewOf(context)), filter, { projection, sort, skip, limit }, evaluation);
   // With a limit, mongod's first batch never exceeds it and the cursor closes once it is reached.
   const firstBatchSize = limit !== undefined && limit > 0 ? Math.min(limit, batchSize ?? DEFAULT_BATCH_SIZE) : (batchSize ?? DEFAULT_BATCH_SIZE);
-  const { cursorDocument, cursor } = context.state.cursors.open(namespace, stream, {
-    batchSize: firstBatchSize,
-    singleBatch: singleBatch || (limit !== undefined && limit > 0 && limit <= firstBatchSize),
-    sessionKey: context.session?.key,
-    transactionId: context.txn?.id,
-  });
-  if (cursor !== undefined) context.txn?.cursorIds.add(cursor.id);
-  return { cursor: cursorDocument, ok: 1 };
+  return openCursorReply(context, namespace, stream, { batchSize: firstBatchSize, singleBatch: singleBatch || (limit !== undefined && limit > 0 && limit <= firstBatchSize) });
 }
 
 function getMoreCommand(command: Document, context: CommandContext): Document {
