@@ -1,11 +1,8 @@
 // An application that runs its changes at start-up through the library, started as 4 replicas at
 // once: each change is applied exactly once, one replica applies them, the others find nothing to do.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ROOT } from '../helpers/cli.js';
+import { linkDeltaPackage, runNode } from '../helpers/cli.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
@@ -30,16 +27,8 @@ function change(n: number): string {
 `;
 }
 
-function startApp(cwd: string, uri: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['app.mjs'], { cwd, env: { ...process.env, APP_MONGODB_URI: uri }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function startApp(cwd: string, uri: string) {
+  return runNode(['app.mjs'], { cwd, env: { ...(process.env as Record<string, string>), APP_MONGODB_URI: uri } });
 }
 
 describe('an application running delta at start-up', () => {
@@ -47,8 +36,7 @@ describe('an application running delta at start-up', () => {
     const files: Record<string, string> = { 'package.json': JSON.stringify({ name: 'app', type: 'module' }), 'app.mjs': APP };
     for (let i = 0; i < 20; i++) files[`migrations/${String(i).padStart(3, '0')}_change.js`] = change(i);
     const p = fixture.project(files);
-    mkdirSync(join(p.dir, 'node_modules'));
-    symlinkSync(ROOT, join(p.dir, 'node_modules/mongo-delta'), 'dir');
+    linkDeltaPackage(p.dir);
     const db = uniqueDbName('app');
     await fixture.client.db(db).createCollection('effects');
 

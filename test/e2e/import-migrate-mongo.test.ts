@@ -1,6 +1,5 @@
 // `delta import migrate-mongo` against projects the real migrate-mongo package (devDependency) applied.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,7 +10,7 @@ import type { MigrateMongoConfig } from '../../src/adopt/index.js';
 import { secretsOf } from '../../src/config/redact.js';
 import { checksumOf } from '../../src/loader/checksum.js';
 import { LeaseLock } from '../../src/lock/lease-lock.js';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { ROOT, runCli, runNode } from '../helpers/cli.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
@@ -83,18 +82,10 @@ function migrateMongoProject(prefix: string, options: ProjectOptions = {}) {
 }
 
 /** Runs the real migrate-mongo CLI in `cwd`, as its users do. */
-function migrateMongo(args: readonly string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const env: Record<string, string> = { NO_COLOR: '1', FORCE_COLOR: '0' };
-    for (const key of ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT']) if (process.env[key] !== undefined) env[key] = process.env[key] ?? '';
-    const child = spawn(process.execPath, [MIGRATE_MONGO, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function migrateMongo(args: readonly string[], cwd: string) {
+  const env: Record<string, string> = { NO_COLOR: '1', FORCE_COLOR: '0' };
+  for (const key of ['PATH', 'HOME', 'TMPDIR', 'SYSTEMROOT']) if (process.env[key] !== undefined) env[key] = process.env[key] ?? '';
+  return runNode([MIGRATE_MONGO, ...args], { cwd, env });
 }
 
 /** File name -> "PENDING" or the applied time, from migrate-mongo's status table. */

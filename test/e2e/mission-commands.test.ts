@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { linkDeltaPackage, runCli } from '../helpers/cli.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
@@ -25,8 +25,7 @@ function projectWithExamples() {
   const p = fixture.project({ 'package.json': JSON.stringify({ name: 'app', type: 'module' }) });
   cpSync(EXAMPLES, join(p.dir, 'migrations'), { recursive: true });
   // The examples import 'mongo-delta': link it to this checkout, as an installed package would resolve.
-  mkdirSync(join(p.dir, 'node_modules'));
-  symlinkSync(ROOT, join(p.dir, 'node_modules/mongo-delta'), 'dir');
+  linkDeltaPackage(p.dir);
   return p;
 }
 

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -32,8 +34,21 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
+  return runNode([BIN, ...args], { cwd: options.cwd ?? ROOT, env, timeoutMs: options.timeoutMs, onOutput: options.onOutput });
+}
+
+export interface RunNodeOptions {
+  readonly cwd: string;
+  /** The child's whole environment. */
+  readonly env: Record<string, string>;
+  readonly timeoutMs?: number | undefined;
+  readonly onOutput?: RunCliOptions['onOutput'];
+}
+
+/** Runs `node <argv>` and collects its output; killed after `timeoutMs` (default 60 s). */
+export function runNode(argv: readonly string[], options: RunNodeOptions): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, argv, { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     const kill = (signal: NodeJS.Signals) => child.kill(signal);
@@ -53,6 +68,12 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Makes `import 'mongo-delta'` in `projectDir` resolve to this checkout, as an installed package would. */
+export function linkDeltaPackage(projectDir: string): void {
+  mkdirSync(join(projectDir, 'node_modules'), { recursive: true });
+  symlinkSync(ROOT, join(projectDir, 'node_modules/mongo-delta'), 'dir');
 }
 
 /** Runs the CLI and sends `signal` once its stdout shows `marker` (Ctrl-C, a crash at a known point). */
