@@ -67,6 +67,16 @@ export async function callHook<C>(hooks: DeltaHooks | undefined, name: HookName,
   }
 }
 
+/** Builds the run's services; a failing factory becomes a HookFailedError naming it. */
+export async function buildServices(factory: ServicesFactory | undefined, context: ServicesContext): Promise<Readonly<Record<string, unknown>>> {
+  if (factory === undefined) return {};
+  try {
+    return await factory(context);
+  } catch (error) {
+    throw new HookFailedError(`services factory failed: ${messageOf(error)}`, 'services', { cause: error });
+  }
+}
+
 /** Disposes what a services factory built: the object itself, or each service, whichever can be. */
 export async function disposeServices(services: Readonly<Record<string, unknown>>): Promise<void> {
   const dispose = async (value: unknown): Promise<boolean> => {

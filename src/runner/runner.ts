@@ -13,12 +13,20 @@ import { toolVersion } from '../version.js';
 import type { DeltaEventEmitter, Direction, RunOutcome } from './events.js';
 import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
 import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
-import { callHook, disposeServices } from './hooks.js';
+import { buildServices, callHook, disposeServices } from './hooks.js';
 import type { CommitPlanOptions, RollbackPlanOptions } from './plan.js';
 import type { BaselineOptions, MaintenanceAction, MaintenanceResult, RepairOptions } from './maintenance.js';
 import { planBaseline, planRepair } from './maintenance.js';
 import { assertRevertible, planCommit, planRollback } from './plan.js';
 import type { ChangeOutcome, RunResult } from './results.js';
+
+/** How a run that had work ended, from the error that stopped it. */
+function outcomeOf(error: DeltaError | undefined): RunOutcome {
+  if (error === undefined) return 'success';
+  if (error instanceof InterruptedError) return 'interrupted';
+  if (error instanceof LockLostError) return 'lock-lost';
+  return 'failed';
+}
 
 /** The lock as the runner sees it (src/lock's LeaseLock fits). */
 export interface RunLock {
@@ -104,38 +112,38 @@ export class Runner {
 
   /** Mends history after a hand fix (see planRepair); under the lock, one audit event per change. */
   async repair(source: ChangeSource, options: RepairOptions & { dryRun?: boolean } = {}): Promise<MaintenanceResult> {
-    return this.#maintain('repair', source, options.dryRun === true, async (catalog, history) => planRepair(catalog.changes, history, options));
+    return this.#maintain('repair', source, options.dryRun === true, (changes, history) => planRepair(changes, history, options));
   }
 
   /** Marks changes up to `to` applied without running them; under the lock, audited. */
   async baseline(source: ChangeSource, options: BaselineOptions & { dryRun?: boolean }): Promise<MaintenanceResult> {
-    return this.#maintain('baseline', source, options.dryRun === true, async (catalog, history) => ({ actions: planBaseline(catalog.changes, history, options), left: [] }));
+    return this.#maintain('baseline', source, options.dryRun === true, (changes, history) => ({ actions: planBaseline(changes, history, options), left: [] }));
   }
 
   async #maintain(
     command: 'repair' | 'baseline',
     source: ChangeSource,
     dryRun: boolean,
-    plan: (catalog: ChangeCatalog, history: readonly HistoryEntry[]) => Promise<{ actions: MaintenanceAction[]; left: string[] }>,
+    plan: (changes: ChangeCatalog['changes'], history: readonly HistoryEntry[]) => { actions: MaintenanceAction[]; left: string[] },
   ): Promise<MaintenanceResult> {
     const { tracker } = this.#options;
-    const result = (planned: { actions: MaintenanceAction[]; left: string[] }, isDry: boolean): MaintenanceResult => ({ command, targetDb: tracker.targetDb, dryRun: isDry, ...planned });
+    const result = (planned: { actions: MaintenanceAction[]; left: string[] }): MaintenanceResult => ({ command, targetDb: tracker.targetDb, dryRun, ...planned });
     const previewHistory = await tracker.history();
-    const preview = await plan(await source.open(previewHistory), previewHistory);
-    if (dryRun || preview.actions.length === 0) return result(preview, dryRun);
+    const preview = plan((await source.open(previewHistory)).changes, previewHistory);
+    if (dryRun || preview.actions.length === 0) return result(preview);
 
     const runId = randomUUID();
     const lock = this.#options.lock(command, (reason) => this.#options.events.emit('lock:lost', { runId, scope: this.#options.lockScope, reason }));
     await lock.acquire();
     try {
       const history = await tracker.history();
-      const planned = await plan(await source.open(history), history);
+      const planned = plan((await source.open(history)).changes, history);
       await tracker.prepare();
       for (const action of planned.actions) {
         lock.assertHeld();
         await this.#apply(command, action, runId);
       }
-      return result(planned, false);
+      return result(planned);
     } finally {
       await lock.release().catch(() => undefined);
     }
@@ -250,92 +258,10 @@ export class Runner {
           await tracker.audit({ runId, targetDb: tracker.targetDb, action: 'commit', outcome: 'success', at: new Date(), executedBy: executedBy(), toolVersion: toolVersion(), details: { allowedDrift: drift } });
         }
         events.emit('run:start', { runId, command, targetDb: tracker.targetDb, planned: steps.map((s) => s.change.id) });
-        const { hooks, db, client } = this.#options;
-        let services: Readonly<Record<string, unknown>> = {};
-        let hookChange: string | undefined;
-        // Without transactions the next change's `running` marker travels with this change's
-        // record (one command fewer per change); a marker whose change never starts is removed.
-        const recorded = new Set(history.map((r) => r.changeId));
-        let markedAhead: string | undefined;
-        const unmarkAhead = async () => {
-          if (markedAhead === undefined) return;
-          const id = markedAhead;
-          markedAhead = undefined;
-          await tracker.removeRecords([id]).catch(() => undefined);
-        };
-        const failHook = async (hookError: DeltaError, changeId?: string) => {
-          // Recorded in the audit log; the change's own record is untouched (it did not run).
-          const stored = recordedError(hookError);
-          await tracker
-            .audit({ runId, changeId, targetDb: tracker.targetDb, action: command, outcome: 'failure', at: new Date(), executedBy: executedBy(), toolVersion: toolVersion(), error: stored, details: { hook: (hookError as HookFailedError).hook } })
-            .catch(() => undefined);
-        };
-        try {
-          try {
-            services = this.#options.services === undefined ? {} : await this.#options.services({ db, client, targetDb: tracker.targetDb, command });
-          } catch (thrown) {
-            throw new HookFailedError(`services factory failed: ${messageOf(thrown)}`, 'services', { cause: thrown });
-          }
-          const context: RunHookContext = { runId, command, targetDb: tracker.targetDb, db, client, planned: steps.map((s) => s.change.id), services };
-          await callHook(hooks, 'beforeAll', context);
-          for (const [index, step] of steps.entries()) {
-            const stop = this.#stopReason(lock, control);
-            if (stop !== undefined) {
-              error = stop;
-              outcome = stop instanceof InterruptedError ? 'interrupted' : 'lock-lost';
-              outcomes.push(...steps.slice(index).map((s) => this.#notRun(s.change)));
-              await unmarkAhead();
-              break;
-            }
-            const change = { id: step.change.id, file: step.change.file, description: step.change.description };
-            hookChange = change.id;
-            await callHook(hooks, 'beforeEach', { ...context, change }, change.id);
-            const next = steps[index + 1]?.change;
-            const markNext =
-              command === 'commit' && next !== undefined && !recorded.has(next.id) && !this.transactional(step.change) && !this.transactional(next) ? next : undefined;
-            const runningRecorded = markedAhead === step.change.id;
-            markedAhead = undefined;
-            const done = await this.#step(command, step, { runId, index, total: steps.length, control, services, runningRecorded, markNext, assertHeld: () => lock.assertHeld() });
-            if (done.error === undefined && markNext !== undefined) markedAhead = markNext.id;
-            outcomes.push(done.outcome);
-            if (done.error !== undefined) {
-              const failure = done.error;
-              await callHook(hooks, 'onError', { ...context, change, error: failure }, change.id).catch((hookError: unknown) =>
-                events.emit('change:log', { runId, changeId: change.id, message: messageOf(hookError) }),
-              );
-            }
-            try {
-              await callHook(hooks, 'afterEach', { ...context, change, outcome: done.outcome }, change.id);
-            } catch (hookError) {
-              if (done.error === undefined) throw hookError;
-              events.emit('change:log', { runId, changeId: change.id, message: messageOf(hookError) });
-            }
-            hookChange = undefined;
-            if (done.error !== undefined) {
-              error = done.error;
-              outcome = done.error instanceof InterruptedError ? 'interrupted' : done.error instanceof LockLostError ? 'lock-lost' : 'failed';
-              outcomes.push(...steps.slice(index + 1).map((s) => this.#notRun(s.change)));
-              break;
-            }
-          }
-          await unmarkAhead();
-          try {
-            await callHook(hooks, 'afterAll', { ...context, result: result(outcome, outcomes, error) });
-          } catch (hookError) {
-            if (error === undefined) throw hookError;
-            events.emit('change:log', { runId, changeId: '', message: messageOf(hookError) });
-          }
-        } catch (thrown) {
-          await unmarkAhead();
-          if (!(thrown instanceof HookFailedError)) throw thrown;
-          const seen = new Set(outcomes.map((o) => o.id));
-          outcomes.push(...steps.filter((s) => !seen.has(s.change.id)).map((s) => this.#notRun(s.change)));
-          await failHook(thrown, hookChange);
-          error = thrown;
-          outcome = 'failed';
-        } finally {
-          await disposeServices(services).catch(() => undefined);
-        }
+        const ran = await this.#execute(command, steps, { runId, control, lock, history, result });
+        outcomes.push(...ran.outcomes);
+        error = ran.error;
+        outcome = outcomeOf(error);
       }
     } finally {
       await lock.release().catch(() => undefined);
@@ -343,6 +269,107 @@ export class Runner {
     const finished = result(outcome, outcomes, error);
     events.emit('run:end', { runId, command, outcome, durationMs: finished.durationMs, done: outcomes.filter((o) => o.status === 'done').length });
     return finished;
+  }
+
+  /**
+   * Runs the planned steps, with the services and hooks around them, stopping at the first
+   * failure, Ctrl-C or lost lock; every step that did not run is reported `not-run`.
+   */
+  async #execute(
+    command: Direction,
+    steps: readonly PlannedStep[],
+    at: { runId: string; control: RunControl; lock: RunLock; history: readonly HistoryEntry[]; result: (outcome: RunOutcome, outcomes: readonly ChangeOutcome[], error?: DeltaError) => RunResult },
+  ): Promise<{ outcomes: ChangeOutcome[]; error: DeltaError | undefined }> {
+    const { tracker, events, hooks, db, client } = this.#options;
+    const { runId, control, lock } = at;
+    const log = (changeId: string) => (hookError: unknown) => events.emit('change:log', { runId, changeId, message: messageOf(hookError) });
+    const outcomes: ChangeOutcome[] = [];
+    let error: DeltaError | undefined;
+    // Without transactions the next change's `running` marker travels with this change's record
+    // (one command fewer per change); a marker whose change never starts is removed.
+    const recorded = new Set(at.history.map((r) => r.changeId));
+    let markedAhead: string | undefined;
+    const unmarkAhead = async () => {
+      if (markedAhead !== undefined) await tracker.removeRecords([markedAhead]).catch(() => undefined);
+      markedAhead = undefined;
+    };
+    let hookChange: string | undefined;
+    let services: Readonly<Record<string, unknown>> = {};
+    let context: RunHookContext | undefined;
+    try {
+      try {
+        services = await buildServices(this.#options.services, { db, client, targetDb: tracker.targetDb, command });
+        context = { runId, command, targetDb: tracker.targetDb, db, client, planned: steps.map((s) => s.change.id), services };
+        await callHook(hooks, 'beforeAll', context);
+        for (const [index, step] of steps.entries()) {
+          error = this.#stopReason(lock, control);
+          if (error !== undefined) break;
+          const change = { id: step.change.id, file: step.change.file, description: step.change.description };
+          hookChange = change.id;
+          await callHook(hooks, 'beforeEach', { ...context, change }, change.id);
+          const next = steps[index + 1]?.change;
+          const markNext =
+            command === 'commit' && next !== undefined && !recorded.has(next.id) && !this.transactional(step.change) && !this.transactional(next) ? next : undefined;
+          const runningRecorded = markedAhead === change.id;
+          markedAhead = undefined;
+          const done = await this.#step(command, step, { runId, index, total: steps.length, control, services, runningRecorded, markNext, assertHeld: () => lock.assertHeld() });
+          outcomes.push(done.outcome);
+          if (done.error === undefined && markNext !== undefined) markedAhead = markNext.id;
+          if (done.error !== undefined) await callHook(hooks, 'onError', { ...context, change, error: done.error }, change.id).catch(log(change.id));
+          // A failing afterEach stops a run that was going well; after a failure it is only reported.
+          await callHook(hooks, 'afterEach', { ...context, change, outcome: done.outcome }, change.id).catch((hookError: unknown) => {
+            if (done.error === undefined) throw hookError;
+            log(change.id)(hookError);
+          });
+          hookChange = undefined;
+          if (done.error !== undefined) {
+            error = done.error;
+            break;
+          }
+        }
+      } catch (thrown) {
+        if (!(thrown instanceof HookFailedError)) throw thrown;
+        error = thrown;
+        await this.#auditHookFailure(thrown, runId, command, hookChange);
+      }
+      const ran = new Set(outcomes.map((o) => o.id));
+      outcomes.push(...steps.filter((s) => !ran.has(s.change.id)).map((s) => this.#notRun(s.change)));
+      await unmarkAhead();
+      if (context !== undefined) {
+        try {
+          await callHook(hooks, 'afterAll', { ...context, result: at.result(outcomeOf(error), outcomes, error) });
+        } catch (hookError) {
+          if (error !== undefined || !(hookError instanceof HookFailedError)) log('')(hookError);
+          else {
+            error = hookError;
+            await this.#auditHookFailure(hookError, runId, command, undefined);
+          }
+        }
+      }
+    } finally {
+      await unmarkAhead();
+      await disposeServices(services).catch(() => undefined);
+    }
+    return { outcomes, error };
+  }
+
+  /** A failed hook goes to the audit log; the change's own record is untouched (it did not run). */
+  async #auditHookFailure(failure: HookFailedError, runId: string, command: Direction, changeId: string | undefined): Promise<void> {
+    const { tracker } = this.#options;
+    await tracker
+      .audit({
+        runId,
+        changeId,
+        targetDb: tracker.targetDb,
+        action: command,
+        outcome: 'failure',
+        at: new Date(),
+        executedBy: executedBy(),
+        toolVersion: toolVersion(),
+        error: recordedError(failure),
+        details: { hook: failure.hook },
+      })
+      .catch(() => undefined);
   }
 
   #stopReason(lock: RunLock, control: RunControl): DeltaError | undefined {

@@ -35,10 +35,15 @@ describe('hooks', () => {
     assert.deepEqual(calls, ['beforeAll 001_a,002_b', 'beforeEach 001_a', 'afterEach 001_a done', 'beforeEach 002_b', 'afterEach 002_b done', 'afterAll success true']);
   });
 
-  it('a throwing beforeEach stops the run before that change, recorded in the audit log', async () => {
+  it('a throwing beforeEach stops the run before that change, recorded in the audit log; afterAll still runs', async () => {
+    let afterAllSaw: string | undefined;
     const { db, result } = await run([insertChange('001_a'), insertChange('002_b'), insertChange('003_c')], {
-      hooks: { beforeEach: ({ change }: { change: { id: string } }) => { if (change.id === '002_b') throw new Error('maintenance window closed'); } },
+      hooks: {
+        beforeEach: ({ change }: { change: { id: string } }) => { if (change.id === '002_b') throw new Error('maintenance window closed'); },
+        afterAll: ({ result: r }: { result: { error?: { message: string } } }) => void (afterAllSaw = r.error?.message),
+      },
     });
+    assert.equal(afterAllSaw, 'beforeEach hook failed at 002_b: maintenance window closed');
     assert.equal(result.outcome, 'failed');
     assert.ok(result.error instanceof HookFailedError);
     assert.equal(result.error.message, 'beforeEach hook failed at 002_b: maintenance window closed');
