@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { MongoClient } from 'mongodb';
+import type { Collection, MongoClient } from 'mongodb';
 import type { ConfigFlags, DeltaConfig } from '../config/resolve-config.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import type { DeltaConfigInput } from '../config/schema.js';
@@ -94,7 +94,9 @@ interface Session {
   readonly trackerConnection: Connection | undefined;
   readonly targetDb: string;
   readonly tracker: Tracker;
-  readonly trackerDbName: string;
+  /** The lock's collection (in the tracker database) and this target's scope in it. */
+  readonly lockCollection: Collection;
+  readonly lockScope: string;
 }
 
 /**
@@ -131,16 +133,15 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
   };
 
   const runner = async () => {
-    const { config: resolved, target, tracker, targetDb, trackerDbName } = await session();
-    const lockCollection = (tracker.sharesTargetClient ? target.client : (await session()).trackerConnection?.client ?? target.client).db(trackerDbName).collection(resolved.tracker.collections.lock);
-    const scope = resolved.lock.scope ?? targetDb;
+    const opened = await session();
+    const { config: resolved, target, tracker, targetDb, lockScope: scope } = opened;
     return new Runner({
       client: target.client,
       db: target.db(targetDb),
       deployment: target.deployment,
       tracker,
       lockScope: scope,
-      lock: (command, onLost) => new LeaseLock({ collection: lockCollection, scope, leaseMs: resolved.lock.leaseMs, waitMs: resolved.lock.waitMs, command, onLost }),
+      lock: (command, onLost) => leaseLock(opened, command, onLost),
       events,
       transaction: resolved.transaction,
       autoRollback: resolved.autoRollback,
@@ -161,12 +162,8 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     async status() {
       const source = await changeSource();
       return wrapDatabaseErrors(async () => {
-        const { tracker, target, trackerConnection, config: resolved, targetDb, trackerDbName } = await session();
-        const lockClient = trackerConnection?.client ?? target.client;
-        const [history, holder] = await Promise.all([
-          tracker.history(),
-          LeaseLock.holder(lockClient.db(trackerDbName).collection(resolved.tracker.collections.lock), resolved.lock.scope ?? targetDb),
-        ]);
+        const { tracker, targetDb, lockCollection, lockScope } = await session();
+        const [history, holder] = await Promise.all([tracker.history(), LeaseLock.holder(lockCollection, lockScope)]);
         const catalog = await source.open(history);
         return statusReport(targetDb, catalog.changes, history, holder);
       });
@@ -182,9 +179,8 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
             })();
       return wrapDatabaseErrors(async () => {
         const { tracker, targetDb } = await session();
-        const history = await tracker.history();
-        const problems = validationProblems(computeStatus(units.units, history), units.problems, duplicateIdProblems(units.units));
-        return { targetDb, problems, changes: computeStatus(units.units, history).length };
+        const statuses = computeStatus(units.units, await tracker.history());
+        return { targetDb, problems: validationProblems(statuses, units.problems, duplicateIdProblems(units.units)), changes: statuses.length };
       });
     },
     async history(query = {}) {
@@ -206,9 +202,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     },
     async unlock(unlockOptions = {}) {
       return wrapDatabaseErrors(async () => {
-        const { tracker, target, trackerConnection, config: resolved, targetDb, trackerDbName } = await session();
-        const collection = (trackerConnection?.client ?? target.client).db(trackerDbName).collection(resolved.tracker.collections.lock);
-        const scope = resolved.lock.scope ?? targetDb;
+        const { tracker, targetDb, lockCollection: collection, lockScope: scope } = await session();
         const holder = await LeaseLock.holder(collection, scope);
         if (holder === undefined) return { scope, holder, removed: false };
         const force = unlockOptions.force === true;
@@ -282,7 +276,8 @@ async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaC
       sharesTargetClient: trackerConnection === undefined,
       clientBulkWrite: trackerSide.deployment.clientBulkWrite,
     });
-    return { config: resolved, target, trackerConnection, targetDb, tracker, trackerDbName };
+    const lockCollection = trackerSide.client.db(trackerDbName).collection(resolved.tracker.collections.lock);
+    return { config: resolved, target, trackerConnection, targetDb, tracker, lockCollection, lockScope: resolved.lock.scope ?? targetDb };
   } catch (error) {
     if (options.client === undefined) await target.close().catch(() => undefined);
     await trackerConnection?.close().catch(() => undefined);
@@ -298,13 +293,11 @@ function adoptionHost(options: CreateDeltaOptions): AdoptionHost {
     resolveConfig: (inline) => resolveConfig({ flags: options.flags, env: options.env, cwd: options.cwd, inline: { ...options.config, ...inline } }),
     async open(resolved) {
       const opened = await connect(options, () => Promise.resolve(resolved));
-      const lockCollection = (opened.trackerConnection?.client ?? opened.target.client).db(opened.trackerDbName).collection(resolved.tracker.collections.lock);
-      const scope = resolved.lock.scope ?? opened.targetDb;
       return {
         targetDb: opened.targetDb,
         db: opened.target.db(opened.targetDb),
         tracker: opened.tracker,
-        lock: (command) => new LeaseLock({ collection: lockCollection, scope, leaseMs: resolved.lock.leaseMs, waitMs: resolved.lock.waitMs, command }),
+        lock: (command) => leaseLock(opened, command),
         async close() {
           if (options.client === undefined) await opened.target.close();
           await opened.trackerConnection?.close();
@@ -312,6 +305,12 @@ function adoptionHost(options: CreateDeltaOptions): AdoptionHost {
       };
     },
   };
+}
+
+/** The lock of a connected target, as its configuration sets it. */
+function leaseLock(opened: Session, command: string, onLost?: (reason: string) => void): LeaseLock {
+  const { lock } = opened.config;
+  return new LeaseLock({ collection: opened.lockCollection, scope: opened.lockScope, leaseMs: lock.leaseMs, waitMs: lock.waitMs, command, onLost });
 }
 
 /** Driver errors outside a change (history read, lock) become DatabaseErrors; DeltaErrors pass. */
