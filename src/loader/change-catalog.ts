@@ -14,22 +14,14 @@ import { compareIds, duplicateIdProblems, importChangeFiles, throwProblems } fro
  * Imported files are kept, so reopening under the lock imports nothing twice.
  */
 export function fileChangeSource(files: readonly ScannedFile[], options: TemplateOptions = {}): ChangeSource {
-  const imported = new Map<string, Promise<ChangeUnit>>();
+  // Only successful imports are kept: a file that failed is imported (and reported) again next time.
+  const imported = new Map<string, ChangeUnit>();
   const importOnce = async (batch: readonly ScannedFile[]): Promise<ChangeUnit[]> => {
     const fresh = batch.filter((file) => !imported.has(file.file));
     if (fresh.length > 0) {
-      const all = importChangeFiles(fresh, options);
-      for (const file of fresh) {
-        const loaded = all.then((units) => units.find((unit) => unit.file === file.file) as ChangeUnit);
-        // A failed import reaches the caller through `all`; unobserved, this copy would be an unhandled rejection.
-        loaded.catch(() => undefined);
-        imported.set(file.file, loaded);
-      }
-      // A failed import is not cached: the next attempt reports it again.
-      all.catch(() => fresh.forEach((file) => imported.delete(file.file)));
-      await all;
+      for (const unit of await importChangeFiles(fresh, options)) imported.set(unit.file ?? unit.id, unit);
     }
-    return Promise.all(batch.map((file) => imported.get(file.file) as Promise<ChangeUnit>));
+    return batch.map((file) => imported.get(file.file) as ChangeUnit);
   };
 
   const split = (history: readonly KnownRecord[]) => {
