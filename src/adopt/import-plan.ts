@@ -1,6 +1,6 @@
 import type { Document } from 'mongodb';
 import { ConfigError, DriftError } from '../errors.js';
-import { compareIds } from '../loader/file-loader.js';
+import { compareIds } from '../loader/change-order.js';
 import type { HistoryEntry, RecordStatus } from '../tracker/records.js';
 import type { MigrateMongoFile } from './migrate-mongo-project.js';
 

@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { redact } from '../config/redact.js';
 import { ChangeFileError, ConfigError, messageOf } from '../errors.js';
 import { checksumOf } from '../loader/checksum.js';
-import { compareIds, listChangeFiles } from '../loader/file-loader.js';
+import { listChangeFiles } from '../loader/change-folder.js';
+import { compareIds } from '../loader/change-order.js';
 
 /** migrate-mongo's own defaults (lib/env/config.js, lib/env/migrationsDir.js). */
 export const MIGRATE_MONGO_DEFAULTS = {

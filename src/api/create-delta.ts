@@ -8,10 +8,11 @@ import { adoptClient, openConnection } from '../connection/connect.js';
 import type { LockHolder } from '../errors.js';
 import { ConfigError, DatabaseError, DeltaError, LockHeldError, messageOf } from '../errors.js';
 import { redact } from '../config/redact.js';
-import type { ChangeDefinition, ChangeSource } from '../loader/change-types.js';
+import type { ChangeDefinition, ChangeSource, StageSpec } from '../loader/change-types.js';
 import { fileChangeSource, memoryChangeSource } from '../loader/change-catalog.js';
 import { changesFromDefinitions } from '../loader/memory-source.js';
-import { duplicateIdProblems, scanChangeFiles, tryImportChangeFiles } from '../loader/file-loader.js';
+import { scanChangeFiles, stageSpec } from '../loader/change-folder.js';
+import { duplicateIdProblems, tryImportChangeFiles } from '../loader/file-loader.js';
 import type { BaselineOptions, MaintenanceResult, RepairOptions, ValidationReport } from '../runner/maintenance.js';
 import { validationProblems } from '../runner/maintenance.js';
 import { computeStatus } from '../runner/plan.js';
@@ -121,9 +122,12 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
    * skipping files applied and unchanged since (see openFileCatalog).
    */
   const changeSource = async (): Promise<ChangeSource> => {
-    if (options.changes !== undefined) return memoryChangeSource(changesFromDefinitions(options.changes));
     const resolved = await config();
-    return fileChangeSource(await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource }), { operations: resolved.operations });
+    if (options.changes !== undefined) {
+      const stages = configuredStages(resolved);
+      return memoryChangeSource(changesFromDefinitions(options.changes, stages), stages);
+    }
+    return fileChangeSource(await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource, stages: resolved.stages }), { operations: resolved.operations });
   };
 
   const session = () => {
@@ -164,22 +168,22 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       return wrapDatabaseErrors(async () => {
         const { tracker, targetDb, lockCollection, lockScope } = await session();
         const [history, holder] = await Promise.all([tracker.history(), LeaseLock.holder(lockCollection, lockScope)]);
-        const catalog = await source.open(history);
-        return statusReport(targetDb, catalog.changes, history, holder);
+        return statusReport(targetDb, await source.open(history), history, holder);
       });
     },
     async validate() {
       // Every file is imported (applied ones too): validate is where a broken file shows.
-      const units =
+      const resolved = await config();
+      const { units, stages } =
         options.changes !== undefined
-          ? { units: changesFromDefinitions(options.changes), problems: [] }
+          ? { units: { units: changesFromDefinitions(options.changes, configuredStages(resolved)), problems: [] }, stages: configuredStages(resolved) }
           : await (async () => {
-              const resolved = await config();
-              return tryImportChangeFiles(await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource }), { operations: resolved.operations });
+              const folder = await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource, stages: resolved.stages });
+              return { units: await tryImportChangeFiles(folder.files, { operations: resolved.operations }), stages: folder.stages };
             })();
       return wrapDatabaseErrors(async () => {
         const { tracker, targetDb } = await session();
-        const statuses = computeStatus(units.units, await tracker.history());
+        const statuses = computeStatus(units.units, await tracker.history(), stages);
         return { targetDb, problems: validationProblems(statuses, units.problems, duplicateIdProblems(units.units)), changes: statuses.length };
       });
     },
@@ -305,6 +309,11 @@ function adoptionHost(options: CreateDeltaOptions): AdoptionHost {
       };
     },
   };
+}
+
+/** The configuration's stages as the runner sees them (for changes given in memory). */
+function configuredStages(config: DeltaConfig): StageSpec[] {
+  return (config.stages ?? []).map(stageSpec);
 }
 
 /** The lock of a connected target, as its configuration sets it. */

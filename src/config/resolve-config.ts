@@ -3,7 +3,7 @@ import { ConfigError } from '../errors.js';
 import type { OperationRegistry } from '../loader/templates/operation-types.js';
 import { loadConfigFile } from './config-file.js';
 import type { DeltaConfigInput, TransactionMode } from './schema.js';
-import { configFileSchema, describeIssue } from './schema.js';
+import { DEFAULT_STAGE_CONCURRENCY, configFileSchema, describeIssue } from './schema.js';
 import type { DeltaHooks, ServicesFactory } from '../runner/hooks.js';
 
 /** The resolved, validated and frozen configuration every command runs with. */
@@ -15,6 +15,8 @@ export interface DeltaConfig {
   /** Absolute path of the change folder. */
   readonly path: string;
   readonly pathSource: string;
+  /** Stages declared in the configuration, in order; undefined lets subfolders of `path` be the stages. */
+  readonly stages: readonly StageConfig[] | undefined;
   readonly tracker: {
     readonly uri: string | undefined;
     readonly uriSource: string | undefined;
@@ -33,6 +35,19 @@ export interface DeltaConfig {
   readonly services: ServicesFactory | undefined;
   /** Absolute path of the configuration file used, if any. */
   readonly configFile: string | undefined;
+}
+
+/** A declared stage, its folder resolved. */
+export interface StageConfig {
+  readonly name: string;
+  /** Absolute path of the stage's folder. */
+  readonly folder: string;
+  /** How messages name it: `delta.config.mjs: stages[1]`. */
+  readonly source: string;
+  readonly transaction: TransactionMode | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly parallel: boolean;
+  readonly concurrency: number;
 }
 
 /** Values given on the command line; `undefined` means "not given". */
@@ -126,13 +141,26 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   // A path from a config file is relative to that file; from a flag or the environment, to cwd.
   const pathBase = path.source === fileLabel && configFile !== undefined ? dirname(configFile) : cwd;
   const changePath = path.value ?? DEFAULTS.path;
+  const changeFolder = isAbsolute(changePath) ? changePath : resolve(pathBase, changePath);
 
   const config: DeltaConfig = {
     uri: uri.value,
     uriSource: uri.source,
     db: pick('db', (c) => c.db).value ?? databaseFromUri(uri.value),
-    path: isAbsolute(changePath) ? changePath : resolve(pathBase, changePath),
+    path: changeFolder,
     pathSource: path.source ?? 'default',
+    stages: fileInput.stages?.map((entry, index): StageConfig => {
+      const stage = typeof entry === 'string' ? { name: entry } : entry;
+      return {
+        name: stage.name,
+        folder: resolve(changeFolder, stage.path ?? stage.name),
+        source: `${fileLabel}: stages[${index}]`,
+        transaction: stage.transaction,
+        timeoutMs: stage.timeoutMs,
+        parallel: stage.parallel ?? false,
+        concurrency: stage.concurrency ?? DEFAULT_STAGE_CONCURRENCY,
+      };
+    }),
     tracker: {
       uri: trackerUri.value,
       uriSource: trackerUri.source,

@@ -54,11 +54,44 @@ const hooks = z.strictObject({
   afterAll: hookFunction<'afterAll'>(),
 });
 
+/** A stage's name: also its folder's by default, and shown in status; no spaces or slashes. */
+export const STAGE_NAME_PATTERN = /^[A-Za-z0-9][\w.-]*$/;
+/** How many of a parallel stage's changes run at once unless its `concurrency` says otherwise. */
+export const DEFAULT_STAGE_CONCURRENCY = 4;
+const stageName = z.string().regex(STAGE_NAME_PATTERN, { message: 'must be a name of letters, digits, _ . - (no spaces or slashes) that starts with a letter or digit' });
+
+/** One stage: a name (its folder under `path`), or the name with options. */
+const stage = z.union([
+  stageName,
+  z.strictObject({
+    name: stageName,
+    /** The stage's folder, relative to `path` (default: the name; '.' for the change folder itself). */
+    path: z.string().min(1).optional(),
+    transaction: z.enum(TRANSACTION_MODES).optional(),
+    timeoutMs: z.number().positive().optional(),
+    parallel: z.boolean().optional(),
+    concurrency: z.number().int().positive().optional(),
+  }),
+]);
+
+const stages = z
+  .array(stage)
+  .min(1)
+  .superRefine((list, context) => {
+    const seen = new Set<string>();
+    for (const [index, entry] of list.entries()) {
+      const name = typeof entry === 'string' ? entry : entry.name;
+      if (seen.has(name)) context.addIssue({ code: 'custom', path: [index], message: `names stage ${JSON.stringify(name)} a second time` });
+      seen.add(name);
+    }
+  });
+
 /** The shape of a configuration file (and of `createDelta()`'s input). */
 export const configFileSchema = z.strictObject({
   uri: mongoUri.optional(),
   db: databaseName.optional(),
   path: z.string().min(1).optional(),
+  stages: stages.optional(),
   tracker: z
     .strictObject({
       uri: mongoUri.optional(),

@@ -1,8 +1,9 @@
 import { ChangeFileError } from '../errors.js';
-import type { ChangeCatalog, ChangeRef, ChangeSource, ChangeUnit, KnownRecord } from './change-types.js';
-import type { ScannedFile } from './file-loader.js';
+import type { ChangeCatalog, ChangeRef, ChangeSource, ChangeUnit, KnownRecord, StageSpec } from './change-types.js';
+import type { ScannedFile, ScannedFolder } from './change-folder.js';
 import type { TemplateOptions } from './templates/load-template.js';
-import { compareIds, duplicateIdProblems, importChangeFiles, throwProblems } from './file-loader.js';
+import { changeOrder } from './change-order.js';
+import { duplicateIdProblems, importChangeFiles, throwProblems } from './file-loader.js';
 
 /**
  * The changes of a folder, read and hashed but not imported. A catalog
@@ -13,7 +14,9 @@ import { compareIds, duplicateIdProblems, importChangeFiles, throwProblems } fro
  * a runner that waited for the lock imports nothing another runner applied.
  * Imported files are kept, so reopening under the lock imports nothing twice.
  */
-export function fileChangeSource(files: readonly ScannedFile[], options: TemplateOptions = {}): ChangeSource {
+export function fileChangeSource(folder: ScannedFolder, options: TemplateOptions = {}): ChangeSource {
+  const { files, stages } = folder;
+  const order = changeOrder(stages);
   // Only successful imports are kept: a file that failed is imported (and reported) again next time.
   const imported = new Map<string, ChangeUnit>();
   const importOnce = async (batch: readonly ScannedFile[]): Promise<ChangeUnit[]> => {
@@ -34,7 +37,7 @@ export function fileChangeSource(files: readonly ScannedFile[], options: Templat
     for (const file of files) {
       const record = appliedByFile.get(file.file);
       if (record !== undefined && record.checksum === file.checksum) {
-        settled.set(record.changeId, { ref: { id: record.changeId, file: file.file, checksum: file.checksum, description: record.description }, file });
+        settled.set(record.changeId, { ref: { id: record.changeId, file: file.file, checksum: file.checksum, description: record.description, stage: file.stage?.name }, file });
       } else unsettled.push(file);
     }
     return { settled, unsettled };
@@ -45,7 +48,8 @@ export function fileChangeSource(files: readonly ScannedFile[], options: Templat
     throwProblems(duplicateIdProblems(all));
     const byId = new Map(units.map((unit) => [unit.id, unit]));
     return {
-      changes: all.sort((a, b) => compareIds(a.id, b.id)),
+      changes: all.sort(order),
+      stages,
       async load(change) {
         const unit = byId.get(change.id);
         if (unit !== undefined) return unit;
@@ -73,10 +77,11 @@ export function fileChangeSource(files: readonly ScannedFile[], options: Templat
 }
 
 /** Changes already in memory (given in code): every catalog holds them all. */
-export function memoryChangeSource(units: readonly ChangeUnit[]): ChangeSource {
+export function memoryChangeSource(units: readonly ChangeUnit[], stages: readonly StageSpec[] = []): ChangeSource {
   const byId = new Map(units.map((unit) => [unit.id, unit]));
   const catalog: ChangeCatalog = {
-    changes: [...units].sort((a, b) => compareIds(a.id, b.id)),
+    changes: [...units].sort(changeOrder(stages)),
+    stages,
     load(change) {
       const unit = byId.get(change.id);
       return unit === undefined ? Promise.reject(new Error(`${change.id} is not in this catalog`)) : Promise.resolve(unit);

@@ -28,6 +28,8 @@ export interface ChangeDefinition {
   readonly transaction?: TransactionMode;
   readonly timeoutMs?: number;
   readonly backup?: boolean | readonly string[];
+  /** In-memory changes only: the configured stage this change belongs to (files take their folder's). */
+  readonly stage?: string;
   readonly commit: ChangeFunction;
   readonly rollback?: ChangeFunction;
 }
@@ -40,12 +42,32 @@ export interface ChangeRef {
   /** sha256 of the file's bytes with line endings normalised. */
   readonly checksum: string;
   readonly description: string | undefined;
+  /** The stage (a subfolder of the change folder, or a configured stage); undefined without stages. */
+  readonly stage: string | undefined;
+}
+
+/**
+ * A group of changes that runs as a unit, in its declared order: a subfolder
+ * of the change folder, or an entry of the configuration's `stages`. Its
+ * options sit between the run's and a change's own.
+ */
+export interface StageSpec {
+  readonly name: string;
+  /** The stage's transaction mode: wins over the run's, a change's own wins over it. */
+  readonly transaction: TransactionMode | undefined;
+  /** The stage's time limit per change: wins over the run's `--timeout`, a change's own wins over it. */
+  readonly timeoutMs: number | undefined;
+  /** Run the stage's commits side by side (independent changes, such as index builds). */
+  readonly parallel: boolean;
+  /** How many of a parallel stage's changes run at once. */
+  readonly concurrency: number;
 }
 
 /** A change ready to run: normalised from a file or given in memory. */
 export interface ChangeUnit extends ChangeRef {
-  /** The change's own transaction mode; undefined means "the run's". */
+  /** The change's own transaction mode, else its stage's; undefined means "the run's". */
   readonly transaction: TransactionMode | undefined;
+  /** The change's own time limit, else its stage's; undefined means "the run's". */
   readonly timeoutMs: number | undefined;
   readonly backup: boolean | readonly string[] | undefined;
   /** `migrate-mongo` for files exporting `up`/`down`: called as `up(db, client)`, never in a transaction. */
@@ -61,6 +83,8 @@ export interface ChangeUnit extends ChangeRef {
  */
 export interface ChangeCatalog {
   readonly changes: readonly ChangeRef[];
+  /** The stages in their declared order; empty when changes are not grouped. */
+  readonly stages: readonly StageSpec[];
   /** The runnable change for one of `changes`, importing its file on first use. */
   load(change: ChangeRef): Promise<ChangeUnit>;
 }
@@ -87,6 +111,7 @@ export interface KnownRecord {
   readonly checksum: string;
   readonly file?: string;
   readonly description?: string;
+  readonly stage?: string;
 }
 
 /** Gives a change file its types; returns its argument unchanged. */

@@ -1,66 +1,19 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TransactionMode } from '../config/schema.js';
 import { TRANSACTION_MODES } from '../config/schema.js';
-import { ChangeFileError, ConfigError, messageOf } from '../errors.js';
-import { checksumOf } from './checksum.js';
-import type { ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction } from './change-types.js';
+import { ChangeFileError, messageOf } from '../errors.js';
+import type { ChangeFolderOptions, ChangeFileEntry, ScannedFile } from './change-folder.js';
+import { CODE_EXTENSIONS, scanChangeFiles } from './change-folder.js';
+import { compareIds } from './change-order.js';
+import type { ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction, StageSpec } from './change-types.js';
 import type { TemplateOptions } from './templates/load-template.js';
 
-export const CODE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
-export const TEMPLATE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
-const RECOGNISED = new Set<string>([...CODE_EXTENSIONS, ...TEMPLATE_EXTENSIONS]);
 
-export interface ChangeFileEntry {
-  /** File name relative to the change folder. */
-  readonly file: string;
-  readonly absolutePath: string;
-  readonly extension: string;
-}
-
-/** A change file read from disk and hashed, not imported yet. */
-export interface ScannedFile extends ChangeFileEntry {
-  readonly checksum: string;
-}
-
-export interface LoadChangesOptions {
-  /** Absolute path of the change folder. */
-  readonly path: string;
-  /** Where the path came from (`--path`, `DELTA_PATH`, a config file), for messages. */
-  readonly pathSource?: string;
+export interface LoadChangesOptions extends ChangeFolderOptions {
   /** Custom operations YAML/JSON templates may use (the configuration's `operations`). */
   readonly operations?: TemplateOptions['operations'];
-}
-
-/** Lists the change files directly inside `path` (subfolders are reserved for stages). */
-export async function listChangeFiles(options: LoadChangesOptions): Promise<ChangeFileEntry[]> {
-  const { path } = options;
-  let info;
-  try {
-    info = await stat(path);
-  } catch {
-    throw new ConfigError(`change folder ${path} does not exist${options.pathSource === undefined ? '' : ` (from ${options.pathSource})`}`);
-  }
-  if (!info.isDirectory()) throw new ConfigError(`change folder ${path} is not a directory${options.pathSource === undefined ? '' : ` (from ${options.pathSource})`}`);
-  const entries = await readdir(path, { withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile() && !entry.name.startsWith('.') && !entry.name.endsWith('.d.ts') && RECOGNISED.has(extname(entry.name)))
-    .map((entry) => ({ file: entry.name, absolutePath: join(path, entry.name), extension: extname(entry.name) }))
-    .sort((a, b) => compareIds(a.file, b.file));
-}
-
-/** Reads and hashes every change file of the folder; imports nothing. */
-export async function scanChangeFiles(options: LoadChangesOptions): Promise<ScannedFile[]> {
-  const entries = await listChangeFiles(options);
-  const scanned: ScannedFile[] = [];
-  // In slices, so that a folder of 10,000 files never holds 10,000 descriptors open.
-  for (let start = 0; start < entries.length; start += 64) {
-    const slice = entries.slice(start, start + 64);
-    scanned.push(...(await Promise.all(slice.map(async (entry) => ({ ...entry, checksum: checksumOf(await readFile(entry.absolutePath)) })))));
-  }
-  return scanned;
 }
 
 /**
@@ -70,7 +23,7 @@ export async function scanChangeFiles(options: LoadChangesOptions): Promise<Scan
  * problems are collected and thrown together, before any database work.
  */
 export async function loadChangeFiles(options: LoadChangesOptions): Promise<ChangeUnit[]> {
-  const units = await importChangeFiles(await scanChangeFiles(options), options);
+  const units = await importChangeFiles((await scanChangeFiles(options)).files, options);
   throwProblems(duplicateIdProblems(units));
   return units;
 }
@@ -95,10 +48,10 @@ export async function tryImportChangeFiles(files: readonly ScannedFile[], option
       files.map(async (entry) => {
         try {
           // Loaded on first use: a folder without templates never pays for the YAML parser.
-          if (!CODE_EXTENSIONS.some((ext) => ext === entry.extension)) return await (await import('./templates/load-template.js')).loadTemplate(entry, options);
+          if (!CODE_EXTENSIONS.some((ext) => ext === entry.extension)) return inStage(await (await import('./templates/load-template.js')).loadTemplate(entry, options), entry.stage);
           const url = pathToFileURL(entry.absolutePath).href;
           const mod = (await (tsx !== undefined && TYPESCRIPT.has(entry.extension) ? tsx.import(url, import.meta.url) : import(url))) as unknown;
-          return normaliseModule(mod, entry, entry.checksum);
+          return inStage(normaliseModule(mod, entry, entry.checksum), entry.stage);
         } catch (error) {
           problems.push(error instanceof ChangeFileError ? error : importError(entry.file, error));
           return undefined;
@@ -130,9 +83,14 @@ async function registerTypeScript(): Promise<ScopedTypeScript> {
   return { import: (specifier, parent) => api.import(specifier, parent) as Promise<unknown>, unregister: () => api.unregister() };
 }
 
-/** Lexicographic order by code point: timestamp prefixes give creation order, independent of locale. */
-export function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+/**
+ * A change in its stage: named by it, and given the stage's transaction mode
+ * and time limit where it sets none of its own (migrate-mongo-style files
+ * keep 'never': they cannot receive a session).
+ */
+export function inStage(unit: ChangeUnit, stage: StageSpec | undefined): ChangeUnit {
+  if (stage === undefined) return unit;
+  return { ...unit, stage: stage.name, transaction: unit.transaction ?? stage.transaction, timeoutMs: unit.timeoutMs ?? stage.timeoutMs };
 }
 
 function importError(file: string, error: unknown): ChangeFileError {
@@ -219,6 +177,7 @@ export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource)
     file: source.file,
     checksum: source.checksum,
     description: description as string | undefined,
+    stage: undefined,
     transaction: style === 'migrate-mongo' ? 'never' : (transaction as TransactionMode | undefined),
     timeoutMs: timeoutMs as number | undefined,
     backup: backup as ChangeUnit['backup'],

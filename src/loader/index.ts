@@ -1,7 +1,10 @@
-export type { ChangeCatalog, ChangeSource, KnownRecord, ChangeContext, ChangeDefinition, ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction } from './change-types.js';
+export type { ChangeCatalog, ChangeSource, KnownRecord, ChangeContext, ChangeDefinition, ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction, StageSpec } from './change-types.js';
 export { defineMigration } from './change-types.js';
-export type { ChangeFileEntry, LoadChangesOptions, ScannedFile } from './file-loader.js';
-export { loadChangeFiles, importChangeFiles, scanChangeFiles, listChangeFiles, compareIds, CODE_EXTENSIONS, TEMPLATE_EXTENSIONS } from './file-loader.js';
+export type { ChangeFileEntry, ChangeFolderOptions, ScannedFile, ScannedFolder } from './change-folder.js';
+export { scanChangeFiles, listChangeFiles, listStagedFiles, CODE_EXTENSIONS, TEMPLATE_EXTENSIONS } from './change-folder.js';
+export type { LoadChangesOptions } from './file-loader.js';
+export { loadChangeFiles, importChangeFiles } from './file-loader.js';
+export { changeOrder, compareIds } from './change-order.js';
 export { checksumOf } from './checksum.js';
 export { changesFromDefinitions } from './memory-source.js';
 export { fileChangeSource, memoryChangeSource } from './change-catalog.js';

@@ -8,11 +8,16 @@ export interface DeltaEvents {
   'run:start': { readonly runId: string; readonly command: Direction; readonly targetDb: string; readonly planned: readonly string[] };
   'lock:acquired': { readonly runId: string; readonly scope: string; readonly waitedMs: number };
   'lock:lost': { readonly runId: string; readonly scope: string; readonly reason: string };
+  /** A stage begins (projects with stages only); `parallel` stages run up to `concurrency` changes at once. */
+  'stage:start': { readonly runId: string; readonly stage: string; readonly direction: Direction; readonly parallel: boolean; readonly concurrency: number; readonly planned: readonly string[] };
+  'stage:end': { readonly runId: string; readonly stage: string; readonly direction: Direction; readonly outcome: RunOutcome; readonly durationMs: number; readonly done: number };
   'change:start': {
     readonly runId: string;
     readonly changeId: string;
+    readonly stage: string | undefined;
     readonly direction: Direction;
     readonly transactional: boolean;
+    /** The change's place in the run (0-based); in a parallel stage several run at once. */
     readonly index: number;
     readonly total: number;
   };
@@ -27,6 +32,15 @@ export interface DeltaEvents {
     /** Non-transactional commits only: whether the change's own rollback undid it. */
     readonly compensated: boolean | undefined;
   };
+  /** A planned change that did not run because the run stopped first (`reason`: how it stopped). */
+  'change:skipped': { readonly runId: string; readonly changeId: string; readonly stage: string | undefined; readonly direction: Direction; readonly reason: RunOutcome };
+  /**
+   * A change's rollback function runs: in a rollback run (`requested`), or to undo a
+   * non-transactional commit that failed (`compensation`).
+   */
+  'rollback:start': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason };
+  'rollback:success': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason; readonly durationMs: number };
+  'rollback:failure': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason; readonly durationMs: number; readonly error: RecordedError };
   'change:log': { readonly runId: string; readonly changeId: string; readonly message: string };
   'run:end': {
     readonly runId: string;
@@ -37,8 +51,30 @@ export interface DeltaEvents {
   };
 }
 
+export type RollbackReason = 'requested' | 'compensation';
 export type RunOutcome = 'success' | 'nothing-to-do' | 'failed' | 'interrupted' | 'lock-lost';
 export type DeltaEventName = keyof DeltaEvents;
+
+// A record, so that the compiler insists on every event being listed.
+const EVENTS: Record<DeltaEventName, true> = {
+  'run:start': true,
+  'lock:acquired': true,
+  'lock:lost': true,
+  'stage:start': true,
+  'stage:end': true,
+  'change:start': true,
+  'change:success': true,
+  'change:failure': true,
+  'change:skipped': true,
+  'rollback:start': true,
+  'rollback:success': true,
+  'rollback:failure': true,
+  'change:log': true,
+  'run:end': true,
+};
+
+/** Every event name, for consumers that forward them all (`--log-format json`). */
+export const DELTA_EVENT_NAMES = Object.keys(EVENTS) as readonly DeltaEventName[];
 export type DeltaListener<E extends DeltaEventName> = (payload: DeltaEvents[E]) => void;
 
 /** A typed facade over EventEmitter; a listener that throws cannot break a run. */

@@ -1,7 +1,7 @@
 import type { ChangeFileError } from '../errors.js';
 import { DriftError, UnknownChangeError } from '../errors.js';
-import type { ChangeRef } from '../loader/change-types.js';
-import { compareIds } from '../loader/file-loader.js';
+import type { ChangeRef, StageSpec } from '../loader/change-types.js';
+import { changeOrder } from '../loader/change-order.js';
 import type { HistoryEntry, RecordStatus } from '../tracker/records.js';
 import type { ChangeStatus } from './plan.js';
 import { computeStatus } from './plan.js';
@@ -29,7 +29,7 @@ const HINTS: Record<Exclude<ValidationProblem['kind'], 'file' | 'duplicate-id'>,
   out_of_order: (s) => `${s.id}: pending but older than the newest applied change (delta commit --out-of-order, or rename it)`,
 };
 
-/** Every problem of the files (import errors, duplicate ids) and of their history, in id order. */
+/** Every problem of the files (import errors, duplicate ids) and of their history, in run order. */
 export function validationProblems(statuses: readonly ChangeStatus[], fileProblems: readonly ChangeFileError[], duplicates: readonly ChangeFileError[]): ValidationProblem[] {
   const problems: ValidationProblem[] = [
     ...fileProblems.map((p): ValidationProblem => ({ kind: 'file', id: undefined, file: p.file, message: p.message })),
@@ -56,6 +56,7 @@ export type MaintenanceAction =
       readonly checksum: string;
       readonly file: string | undefined;
       readonly description: string | undefined;
+      readonly stage: string | undefined;
       /** The record's state before, when there was one (only with --force). */
       readonly before: RecordStatus | undefined;
     };
@@ -103,14 +104,24 @@ export interface BaselineOptions {
 }
 
 /** What `baseline --to` will mark applied, or why it refuses. */
-export function planBaseline(changes: readonly ChangeRef[], history: readonly HistoryEntry[], options: BaselineOptions): MaintenanceAction[] {
-  if (!changes.some((change) => change.id === options.to)) throw new UnknownChangeError(`--to ${options.to}: no change file has this id`, options.to);
+export function planBaseline(changes: readonly ChangeRef[], history: readonly HistoryEntry[], options: BaselineOptions, stages: readonly StageSpec[] = []): MaintenanceAction[] {
+  const to = changes.find((change) => change.id === options.to);
+  if (to === undefined) throw new UnknownChangeError(`--to ${options.to}: no change file has this id`, options.to);
+  const order = changeOrder(stages);
   const byId = new Map(history.map((record) => [record.changeId, record]));
-  const targets = changes.filter((change) => compareIds(change.id, options.to) <= 0 && byId.get(change.id)?.status !== 'applied');
+  const targets = changes.filter((change) => order(change, to) <= 0 && byId.get(change.id)?.status !== 'applied');
   const conflicting = targets.filter((change) => byId.get(change.id) !== undefined);
   if (conflicting.length > 0 && options.force !== true) {
     const list = conflicting.map((change) => `${change.id} (${byId.get(change.id)?.status ?? ''})`).join(', ');
     throw new DriftError(`baseline refused: ${list} already ${conflicting.length === 1 ? 'has' : 'have'} history in another state; pass --force to mark ${conflicting.length === 1 ? 'it' : 'them'} applied anyway`);
   }
-  return targets.map((change) => ({ kind: 'baseline', changeId: change.id, checksum: change.checksum, file: change.file, description: change.description, before: byId.get(change.id)?.status }));
+  return targets.map((change) => ({
+    kind: 'baseline',
+    changeId: change.id,
+    checksum: change.checksum,
+    file: change.file,
+    description: change.description,
+    stage: change.stage,
+    before: byId.get(change.id)?.status,
+  }));
 }

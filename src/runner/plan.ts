@@ -1,5 +1,6 @@
-import type { ChangeRef, ChangeUnit } from '../loader/change-types.js';
-import { compareIds } from '../loader/file-loader.js';
+import type { ChangeRef, ChangeUnit, StageSpec } from '../loader/change-types.js';
+import type { Ordered } from '../loader/change-order.js';
+import { changeOrder, compareIds } from '../loader/change-order.js';
 import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../errors.js';
 import type { HistoryEntry } from '../tracker/records.js';
 
@@ -12,6 +13,7 @@ export interface ChangeStatus {
   readonly state: ChangeState;
   readonly file: string | undefined;
   readonly description: string | undefined;
+  readonly stage: string | undefined;
   readonly appliedAt: Date | undefined;
   readonly rolledBackAt: Date | undefined;
   readonly durationMs: number | undefined;
@@ -21,22 +23,62 @@ export interface ChangeStatus {
   readonly record: HistoryEntry | undefined;
 }
 
-/** Joins files and history into one state per change, in id order. */
-export function computeStatus(changes: readonly ChangeRef[], history: readonly HistoryEntry[]): ChangeStatus[] {
+/**
+ * Where changes and records sort, and which stage a record belongs to: the
+ * stage of its change's file when the file exists (a project that moved to
+ * stages keeps its history), else the stage recorded with it.
+ */
+class RunOrder {
+  readonly compare: (a: Ordered, b: Ordered) => number;
+  readonly #stageById: Map<string, string | undefined>;
+
+  constructor(changes: readonly ChangeRef[], stages: readonly StageSpec[]) {
+    this.compare = changeOrder(stages);
+    this.#stageById = new Map(changes.map((change) => [change.id, change.stage]));
+  }
+
+  stageOf(record: Pick<HistoryEntry, 'changeId' | 'stage'>): string | undefined {
+    return this.#stageById.has(record.changeId) ? this.#stageById.get(record.changeId) : record.stage;
+  }
+
+  ordered(record: Pick<HistoryEntry, 'changeId' | 'stage'>): Ordered {
+    return { id: record.changeId, stage: this.stageOf(record) };
+  }
+
+  /** The newest applied change of each stage (ids order inside a stage). */
+  newestApplied(history: readonly HistoryEntry[]): Map<string | undefined, string> {
+    const newest = new Map<string | undefined, string>();
+    for (const record of history) {
+      if (record.status !== 'applied') continue;
+      const stage = this.stageOf(record);
+      const current = newest.get(stage);
+      if (current === undefined || compareIds(record.changeId, current) > 0) newest.set(stage, record.changeId);
+    }
+    return newest;
+  }
+}
+
+/**
+ * Joins files and history into one state per change, in run order (stages in
+ * their order, ids inside each). A pending change is out of order when it is
+ * older than the newest applied change of its own stage.
+ */
+export function computeStatus(changes: readonly ChangeRef[], history: readonly HistoryEntry[], stages: readonly StageSpec[] = []): ChangeStatus[] {
+  const order = new RunOrder(changes, stages);
   const byId = new Map(history.map((record) => [record.changeId, record]));
-  const newestApplied = newestAppliedId(history);
+  const newestApplied = order.newestApplied(history);
   const statuses: ChangeStatus[] = [];
   const seen = new Set<string>();
   for (const change of changes) {
     seen.add(change.id);
     const record = byId.get(change.id);
-    statuses.push(status(change.id, stateOf(change, record, newestApplied), change, record));
+    statuses.push(status(change.id, stateOf(change, record, newestApplied.get(change.stage)), change, record));
   }
   for (const record of history) {
     if (seen.has(record.changeId) || record.status === 'rolled_back') continue;
     statuses.push(status(record.changeId, 'missing', undefined, record));
   }
-  return statuses.sort((a, b) => compareIds(a.id, b.id));
+  return statuses.sort(order.compare);
 }
 
 function stateOf(change: ChangeRef, record: HistoryEntry | undefined, newestApplied: string | undefined): ChangeState {
@@ -61,6 +103,7 @@ function status(id: string, state: ChangeState, change: ChangeRef | undefined, r
     state,
     file: change?.file ?? record?.file,
     description: change?.description ?? record?.description,
+    stage: change === undefined ? record?.stage : change.stage,
     appliedAt: record?.status === 'applied' || record?.status === 'rolled_back' ? record.appliedAt : undefined,
     rolledBackAt: record?.status === 'rolled_back' ? record.rolledBackAt : undefined,
     durationMs: record?.durationMs,
@@ -71,12 +114,11 @@ function status(id: string, state: ChangeState, change: ChangeRef | undefined, r
   };
 }
 
-export function newestAppliedId(history: readonly HistoryEntry[]): string | undefined {
-  let newest: string | undefined;
-  for (const record of history) {
-    if (record.status === 'applied' && (newest === undefined || compareIds(record.changeId, newest) > 0)) newest = record.changeId;
-  }
-  return newest;
+/** Checks a `--stage` name against the project's stages; exit 2 naming it otherwise. */
+export function assertKnownStage(stage: string | undefined, stages: readonly StageSpec[]): void {
+  if (stage === undefined) return;
+  if (stages.length === 0) throw new UsageError(`--stage ${stage}: this project has no stages (subfolders of the change folder, or stages in the configuration)`);
+  if (!stages.some((s) => s.name === stage)) throw new UsageError(`--stage ${stage}: no such stage (stages: ${stages.map((s) => s.name).join(', ')})`);
 }
 
 export interface CommitPlanOptions {
@@ -88,6 +130,8 @@ export interface CommitPlanOptions {
   readonly allowDrift?: boolean;
   /** Apply pending changes older than the newest applied one. */
   readonly outOfOrder?: boolean;
+  /** Apply only the pending changes of this stage. */
+  readonly stage?: string;
 }
 
 export interface CommitPlan {
@@ -106,9 +150,11 @@ export function assertKnownIds(changes: readonly ChangeRef[], history: readonly 
 }
 
 /** What `commit` will apply, or why it refuses. */
-export function planCommit(changes: readonly ChangeRef[], history: readonly HistoryEntry[], options: CommitPlanOptions = {}): CommitPlan {
-  const statuses = computeStatus(changes, history);
+export function planCommit(changes: readonly ChangeRef[], history: readonly HistoryEntry[], options: CommitPlanOptions = {}, stages: readonly StageSpec[] = []): CommitPlan {
+  const order = new RunOrder(changes, stages);
+  const statuses = computeStatus(changes, history, stages);
   if (options.to !== undefined && options.only !== undefined) throw new UsageError('--to and --only cannot be used together');
+  assertKnownStage(options.stage, stages);
   for (const [flag, id] of [['--to', options.to], ['--only', options.only]] as const) {
     if (id !== undefined && !changes.some((change) => change.id === id)) throw new UnknownChangeError(`${flag} ${id}: no change file has this id`, id);
   }
@@ -126,23 +172,29 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
     throw new DriftError(`history does not match the change files: ${parts.join(', ')}. Restore the files, or run delta repair to accept them, or pass --allow-drift`);
   }
 
-  const newestApplied = newestAppliedId(history);
-  if (options.to !== undefined && newestApplied !== undefined && compareIds(options.to, newestApplied) < 0) {
-    throw new UsageError(`--to ${options.to} is older than the newest applied change ${newestApplied}; to go back, use delta rollback --to ${options.to}`);
+  const newestApplied = order.newestApplied(history);
+  const toStage = options.to === undefined ? undefined : order.stageOf({ changeId: options.to, stage: undefined });
+  const newestBeforeTo = newestApplied.get(toStage);
+  if (options.to !== undefined && newestBeforeTo !== undefined && compareIds(options.to, newestBeforeTo) < 0) {
+    throw new UsageError(`--to ${options.to} is older than the newest applied change ${newestBeforeTo}; to go back, use delta rollback --to ${options.to}`);
   }
-  const outOfOrder = statuses.filter((s) => s.state === 'out_of_order');
-  const candidates = statuses.filter((s) => s.state === 'pending' || s.state === 'failed' || s.state === 'rolled_back' || (s.state === 'out_of_order' && (options.outOfOrder === true || s.id === options.only)));
+  const inScope = (s: ChangeStatus) => options.stage === undefined || s.stage === options.stage;
+  const outOfOrder = statuses.filter((s) => s.state === 'out_of_order' && inScope(s));
+  const candidates = statuses.filter(
+    (s) => inScope(s) && (s.state === 'pending' || s.state === 'failed' || s.state === 'rolled_back' || (s.state === 'out_of_order' && (options.outOfOrder === true || s.id === options.only))),
+  );
   if (outOfOrder.length > 0 && options.outOfOrder !== true && options.only === undefined) {
+    const first = outOfOrder[0] as ChangeStatus;
     throw new DriftError(
-      `${describeList(outOfOrder)} ${outOfOrder.length === 1 ? 'is' : 'are'} pending but older than the newest applied change ${newestApplied ?? ''}; ` +
-        'apply with --out-of-order, or rename the file(s) to sort after it',
+      `${describeList(outOfOrder)} ${outOfOrder.length === 1 ? 'is' : 'are'} pending but older than the newest applied change ${newestApplied.get(first.stage) ?? ''}` +
+        `${first.stage === undefined ? '' : ` of stage ${first.stage}`}; apply with --out-of-order, or rename the file(s) to sort after it`,
     );
   }
   let pending = candidates.map((s) => s.change).filter((c): c is ChangeRef => c !== undefined);
   if (options.only !== undefined) pending = pending.filter((c) => c.id === options.only);
   if (options.to !== undefined) {
-    const to = options.to;
-    pending = pending.filter((c) => compareIds(c.id, to) <= 0);
+    const to: Ordered = { id: options.to, stage: toStage };
+    pending = pending.filter((c) => order.compare(c, to) <= 0);
   }
   return { pending, statuses, allowedDrift: drift.map((s) => s.id) };
 }
@@ -155,6 +207,8 @@ export interface RollbackPlanOptions {
   readonly since?: Date;
   readonly all?: boolean;
   readonly allowDrift?: boolean;
+  /** Revert only changes of this stage (the selectors above apply inside it). */
+  readonly stage?: string;
 }
 
 export interface RollbackTarget<C extends ChangeRef = ChangeRef> {
@@ -167,18 +221,22 @@ export interface RollbackTarget<C extends ChangeRef = ChangeRef> {
  * reverted. Once the targets' code is loaded, `assertRevertible` checks that
  * each has a rollback function.
  */
-export function planRollback(changes: readonly ChangeRef[], history: readonly HistoryEntry[], options: RollbackPlanOptions = {}): RollbackTarget[] {
+export function planRollback(changes: readonly ChangeRef[], history: readonly HistoryEntry[], options: RollbackPlanOptions = {}, stages: readonly StageSpec[] = []): RollbackTarget[] {
+  const order = new RunOrder(changes, stages);
+  assertKnownStage(options.stage, stages);
   const selectors = (['to', 'steps', 'id', 'since', 'all'] as const).filter((key) => options[key] !== undefined && options[key] !== false);
   if (selectors.length > 1) throw new UsageError(`--${selectors.join(' and --')} cannot be used together`);
   assertKnownIds(changes, history, { '--to': options.to, '--id': options.id });
   if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) throw new UsageError('--steps must be a positive integer');
 
-  const applied = history.filter((r) => r.status === 'applied').sort((a, b) => compareIds(b.changeId, a.changeId));
+  const applied = history
+    .filter((r) => r.status === 'applied' && (options.stage === undefined || order.stageOf(r) === options.stage))
+    .sort((a, b) => order.compare(order.ordered(b), order.ordered(a)));
   let selected: HistoryEntry[];
   if (options.all === true) selected = applied;
   else if (options.to !== undefined) {
-    const to = options.to;
-    selected = applied.filter((r) => compareIds(r.changeId, to) > 0);
+    const to = order.ordered({ changeId: options.to, stage: history.find((r) => r.changeId === options.to)?.stage });
+    selected = applied.filter((r) => order.compare(order.ordered(r), to) > 0);
   } else if (options.id !== undefined) {
     const record = applied.find((r) => r.changeId === options.id);
     if (record === undefined) throw new UnknownChangeError(`--id ${options.id}: this change is not applied`, options.id);

@@ -6,6 +6,7 @@ import type { ChangeState } from './plan.js';
 export interface ChangeOutcome {
   readonly id: string;
   readonly file: string | undefined;
+  readonly stage: string | undefined;
   /** `done`: applied (commit) or reverted (rollback); `not-run`: planned but the run stopped first. */
   readonly status: 'done' | 'failed' | 'not-run';
   readonly transactional: boolean;
@@ -32,6 +33,7 @@ export interface StatusEntry {
   readonly state: ChangeState;
   readonly file: string | undefined;
   readonly description: string | undefined;
+  readonly stage: string | undefined;
   readonly appliedAt: string | undefined;
   readonly rolledBackAt: string | undefined;
   readonly durationMs: number | undefined;
@@ -41,6 +43,8 @@ export interface StatusEntry {
 
 export interface StatusResult {
   readonly targetDb: string;
+  /** The project's stages in run order; empty without stages. */
+  readonly stages: readonly string[];
   readonly changes: readonly StatusEntry[];
   readonly summary: Readonly<Record<ChangeState, number>> & { readonly total: number };
   readonly lock: { readonly host: string; readonly pid: number; readonly command: string; readonly since: string; readonly expiresAt: string } | undefined;

@@ -5,12 +5,12 @@ import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
 import type { DeltaError } from '../errors.js';
 import { ChangeFailedError, HookFailedError, InterruptedError, LockLostError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
-import type { ChangeCatalog, ChangeSource, ChangeUnit } from '../loader/change-types.js';
+import type { ChangeCatalog, ChangeSource, ChangeUnit, StageSpec } from '../loader/change-types.js';
 import { executedBy } from '../tracker/executed-by.js';
 import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
 import type { RecordChange, Tracker } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
-import type { DeltaEventEmitter, Direction, RunOutcome } from './events.js';
+import type { DeltaEventEmitter, Direction, RollbackReason, RunOutcome } from './events.js';
 import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
 import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
 import { buildServices, callHook, disposeServices } from './hooks.js';
@@ -71,7 +71,30 @@ export type RollbackOptions = RollbackPlanOptions & RunControl;
 
 interface RunPlan {
   readonly steps: readonly PlannedStep[];
+  readonly stages: readonly StageSpec[];
   readonly allowedDrift?: readonly string[];
+}
+
+/** Consecutive steps of one stage; a parallel stage's commits run side by side. */
+interface StepGroup {
+  readonly stage: StageSpec | undefined;
+  readonly parallel: boolean;
+  readonly steps: readonly { readonly step: PlannedStep; readonly index: number }[];
+}
+
+function stepGroups(steps: readonly PlannedStep[], stages: readonly StageSpec[], direction: Direction): StepGroup[] {
+  const byName = new Map(stages.map((stage) => [stage.name, stage]));
+  const groups: { stage: StageSpec | undefined; parallel: boolean; steps: { step: PlannedStep; index: number }[] }[] = [];
+  for (const [index, step] of steps.entries()) {
+    const last = groups.at(-1);
+    if (last !== undefined && last.stage?.name === step.change.stage) last.steps.push({ step, index });
+    else {
+      const stage = step.change.stage === undefined ? undefined : byName.get(step.change.stage);
+      // Rollbacks run one at a time, newest first: reverting is where order matters most.
+      groups.push({ stage, parallel: direction === 'commit' && stage?.parallel === true, steps: [{ step, index }] });
+    }
+  }
+  return groups;
 }
 
 interface PlannedStep {
@@ -95,41 +118,41 @@ export class Runner {
   /** Applies pending changes in id order. */
   async commit(source: ChangeSource, options: CommitOptions = {}): Promise<RunResult> {
     return this.#run('commit', options, source, async (catalog, history) => {
-      const { pending, allowedDrift } = planCommit(catalog.changes, history, options);
-      return { steps: await Promise.all(pending.map(async (ref) => ({ change: await catalog.load(ref), record: undefined }))), allowedDrift };
+      const { pending, allowedDrift } = planCommit(catalog.changes, history, options, catalog.stages);
+      return { steps: await Promise.all(pending.map(async (ref) => ({ change: await catalog.load(ref), record: undefined }))), stages: catalog.stages, allowedDrift };
     });
   }
 
   /** Reverts applied changes, newest first. */
   async rollback(source: ChangeSource, options: RollbackOptions = {}): Promise<RunResult> {
     return this.#run('rollback', options, source, async (catalog, history) => {
-      const targets = planRollback(catalog.changes, history, options);
+      const targets = planRollback(catalog.changes, history, options, catalog.stages);
       const loaded = await Promise.all(targets.map(async (target) => ({ change: await catalog.load(target.change), record: target.record })));
       assertRevertible(loaded);
-      return { steps: loaded };
+      return { steps: loaded, stages: catalog.stages };
     });
   }
 
   /** Mends history after a hand fix (see planRepair); under the lock, one audit event per change. */
   async repair(source: ChangeSource, options: RepairOptions & { dryRun?: boolean } = {}): Promise<MaintenanceResult> {
-    return this.#maintain('repair', source, options.dryRun === true, (changes, history) => planRepair(changes, history, options));
+    return this.#maintain('repair', source, options.dryRun === true, (catalog, history) => planRepair(catalog.changes, history, options));
   }
 
   /** Marks changes up to `to` applied without running them; under the lock, audited. */
   async baseline(source: ChangeSource, options: BaselineOptions & { dryRun?: boolean }): Promise<MaintenanceResult> {
-    return this.#maintain('baseline', source, options.dryRun === true, (changes, history) => ({ actions: planBaseline(changes, history, options), left: [] }));
+    return this.#maintain('baseline', source, options.dryRun === true, (catalog, history) => ({ actions: planBaseline(catalog.changes, history, options, catalog.stages), left: [] }));
   }
 
   async #maintain(
     command: 'repair' | 'baseline',
     source: ChangeSource,
     dryRun: boolean,
-    plan: (changes: ChangeCatalog['changes'], history: readonly HistoryEntry[]) => { actions: MaintenanceAction[]; left: string[] },
+    plan: (catalog: ChangeCatalog, history: readonly HistoryEntry[]) => { actions: MaintenanceAction[]; left: string[] },
   ): Promise<MaintenanceResult> {
     const { tracker } = this.#options;
     const result = (planned: { actions: MaintenanceAction[]; left: string[] }): MaintenanceResult => ({ command, targetDb: tracker.targetDb, dryRun, ...planned });
     const previewHistory = await tracker.history();
-    const preview = plan((await source.open(previewHistory)).changes, previewHistory);
+    const preview = plan(await source.open(previewHistory), previewHistory);
     if (dryRun || preview.actions.length === 0) return result(preview);
 
     const runId = randomUUID();
@@ -137,7 +160,7 @@ export class Runner {
     await lock.acquire();
     try {
       const history = await tracker.history();
-      const planned = plan((await source.open(history)).changes, history);
+      const planned = plan(await source.open(history), history);
       await tracker.prepare();
       for (const action of planned.actions) {
         lock.assertHeld();
@@ -176,7 +199,18 @@ export class Runner {
         return tracker.audit(audit({ before: { status: action.kind === 'remove-missing' ? action.status : 'running' }, after: null }));
       case 'baseline':
         return tracker.record(
-          { changeId: action.changeId, status: 'applied', checksum: action.checksum, file: action.file, description: action.description, runId, transactional: false, at, durationMs: 0 },
+          {
+            changeId: action.changeId,
+            status: 'applied',
+            checksum: action.checksum,
+            file: action.file,
+            description: action.description,
+            stage: action.stage,
+            runId,
+            transactional: false,
+            at,
+            durationMs: 0,
+          },
           audit({ before: action.before === undefined ? null : { status: action.before }, after: { status: 'applied', checksum: action.checksum } }),
         );
     }
@@ -258,7 +292,7 @@ export class Runner {
           await tracker.audit({ runId, targetDb: tracker.targetDb, action: 'commit', outcome: 'success', at: new Date(), executedBy: executedBy(), toolVersion: toolVersion(), details: { allowedDrift: drift } });
         }
         events.emit('run:start', { runId, command, targetDb: tracker.targetDb, planned: steps.map((s) => s.change.id) });
-        const ran = await this.#execute(command, steps, { runId, control, lock, history, result });
+        const ran = await this.#execute(command, steps, { runId, control, lock, history, stages: planned.stages, result });
         outcomes.push(...ran.outcomes);
         error = ran.error;
         outcome = outcomeOf(error);
@@ -272,13 +306,22 @@ export class Runner {
   }
 
   /**
-   * Runs the planned steps, with the services and hooks around them, stopping at the first
-   * failure, Ctrl-C or lost lock; every step that did not run is reported `not-run`.
+   * Runs the planned steps, stage by stage, with the services and hooks around
+   * them, stopping at the first failure, Ctrl-C or lost lock. In a parallel
+   * stage the siblings already running finish and are recorded, and nothing
+   * new starts. Every step that did not run is reported `not-run`.
    */
   async #execute(
     command: Direction,
     steps: readonly PlannedStep[],
-    at: { runId: string; control: RunControl; lock: RunLock; history: readonly HistoryEntry[]; result: (outcome: RunOutcome, outcomes: readonly ChangeOutcome[], error?: DeltaError) => RunResult },
+    at: {
+      runId: string;
+      control: RunControl;
+      lock: RunLock;
+      history: readonly HistoryEntry[];
+      stages: readonly StageSpec[];
+      result: (outcome: RunOutcome, outcomes: readonly ChangeOutcome[], error?: DeltaError) => RunResult;
+    },
   ): Promise<{ outcomes: ChangeOutcome[]; error: DeltaError | undefined }> {
     const { tracker, events, hooks, db, client } = this.#options;
     const { runId, control, lock } = at;
@@ -293,47 +336,78 @@ export class Runner {
       if (markedAhead !== undefined) await tracker.removeRecords([markedAhead]).catch(() => undefined);
       markedAhead = undefined;
     };
-    let hookChange: string | undefined;
     let services: Readonly<Record<string, unknown>> = {};
     let context: RunHookContext | undefined;
+
+    /** One step with its hooks; returns the error that stops the run, if any. */
+    const runOne = async (hookContext: RunHookContext, step: PlannedStep, index: number, next: PlannedStep | undefined): Promise<DeltaError | undefined> => {
+      const stop = this.#stopReason(lock, control);
+      if (stop !== undefined) return stop;
+      const change = { id: step.change.id, file: step.change.file, description: step.change.description, stage: step.change.stage };
+      try {
+        await callHook(hooks, 'beforeEach', { ...hookContext, change }, change.id);
+        const markNext =
+          command === 'commit' && next !== undefined && !recorded.has(next.change.id) && !this.transactional(step.change) && !this.transactional(next.change) ? next.change : undefined;
+        const runningRecorded = markedAhead === change.id;
+        if (runningRecorded) markedAhead = undefined;
+        const done = await this.#step(command, step, { runId, index, total: steps.length, control, services, runningRecorded, markNext, assertHeld: () => lock.assertHeld() });
+        outcomes.push(done.outcome);
+        if (done.error === undefined && markNext !== undefined) markedAhead = markNext.id;
+        if (done.error !== undefined) await callHook(hooks, 'onError', { ...hookContext, change, error: done.error }, change.id).catch(log(change.id));
+        // A failing afterEach stops a run that was going well; after a failure it is only reported.
+        await callHook(hooks, 'afterEach', { ...hookContext, change, outcome: done.outcome }, change.id).catch((hookError: unknown) => {
+          if (done.error === undefined) throw hookError;
+          log(change.id)(hookError);
+        });
+        return done.error;
+      } catch (thrown) {
+        if (!(thrown instanceof HookFailedError)) throw thrown;
+        await this.#auditHookFailure(thrown, runId, command, change.id);
+        return thrown;
+      }
+    };
+
     try {
       try {
         services = await buildServices(this.#options.services, { db, client, targetDb: tracker.targetDb, command });
-        context = { runId, command, targetDb: tracker.targetDb, db, client, planned: steps.map((s) => s.change.id), services };
-        await callHook(hooks, 'beforeAll', context);
-        for (const [index, step] of steps.entries()) {
-          error = this.#stopReason(lock, control);
-          if (error !== undefined) break;
-          const change = { id: step.change.id, file: step.change.file, description: step.change.description };
-          hookChange = change.id;
-          await callHook(hooks, 'beforeEach', { ...context, change }, change.id);
-          const next = steps[index + 1]?.change;
-          const markNext =
-            command === 'commit' && next !== undefined && !recorded.has(next.id) && !this.transactional(step.change) && !this.transactional(next) ? next : undefined;
-          const runningRecorded = markedAhead === change.id;
-          markedAhead = undefined;
-          const done = await this.#step(command, step, { runId, index, total: steps.length, control, services, runningRecorded, markNext, assertHeld: () => lock.assertHeld() });
-          outcomes.push(done.outcome);
-          if (done.error === undefined && markNext !== undefined) markedAhead = markNext.id;
-          if (done.error !== undefined) await callHook(hooks, 'onError', { ...context, change, error: done.error }, change.id).catch(log(change.id));
-          // A failing afterEach stops a run that was going well; after a failure it is only reported.
-          await callHook(hooks, 'afterEach', { ...context, change, outcome: done.outcome }, change.id).catch((hookError: unknown) => {
-            if (done.error === undefined) throw hookError;
-            log(change.id)(hookError);
-          });
-          hookChange = undefined;
-          if (done.error !== undefined) {
-            error = done.error;
-            break;
+        const hookContext: RunHookContext = { runId, command, targetDb: tracker.targetDb, db, client, planned: steps.map((s) => s.change.id), services };
+        context = hookContext;
+        await callHook(hooks, 'beforeAll', hookContext);
+        for (const group of stepGroups(steps, at.stages, command)) {
+          const stageStarted = performance.now();
+          const before = outcomes.length;
+          if (group.stage !== undefined) {
+            const { name, concurrency } = group.stage;
+            events.emit('stage:start', { runId, stage: name, direction: command, parallel: group.parallel, concurrency, planned: group.steps.map((g) => g.step.change.id) });
           }
+          if (group.parallel) {
+            error = await runSideBySide(group.stage?.concurrency ?? 1, group.steps, (g) => runOne(hookContext, g.step, g.index, undefined));
+          } else {
+            for (const [position, g] of group.steps.entries()) {
+              // The next change's marker rides along only inside the same stage.
+              error = await runOne(hookContext, g.step, g.index, group.steps[position + 1]?.step);
+              if (error !== undefined) break;
+            }
+          }
+          if (group.stage !== undefined) {
+            const done = outcomes.slice(before).filter((o) => o.status === 'done').length;
+            events.emit('stage:end', { runId, stage: group.stage.name, direction: command, outcome: outcomeOf(error), durationMs: Math.round(performance.now() - stageStarted), done });
+          }
+          if (error !== undefined) break;
         }
       } catch (thrown) {
         if (!(thrown instanceof HookFailedError)) throw thrown;
         error = thrown;
-        await this.#auditHookFailure(thrown, runId, command, hookChange);
+        await this.#auditHookFailure(thrown, runId, command, undefined);
       }
+      // Outcomes in plan order (a parallel stage finishes in any order), then what did not run.
+      const position = new Map(steps.map((s, index) => [s.change.id, index]));
+      outcomes.sort((a, b) => (position.get(a.id) ?? 0) - (position.get(b.id) ?? 0));
       const ran = new Set(outcomes.map((o) => o.id));
-      outcomes.push(...steps.filter((s) => !ran.has(s.change.id)).map((s) => this.#notRun(s.change)));
+      for (const skipped of steps.filter((s) => !ran.has(s.change.id))) {
+        outcomes.push(this.#notRun(skipped.change));
+        events.emit('change:skipped', { runId, changeId: skipped.change.id, stage: skipped.change.stage, direction: command, reason: outcomeOf(error) });
+      }
       await unmarkAhead();
       if (context !== undefined) {
         try {
@@ -404,10 +478,12 @@ export class Runner {
     const transactional = this.transactional(change);
     const fn = direction === 'commit' ? change.commit : change.rollback;
     if (fn === undefined) throw new Error(`planned ${direction} of ${change.id} has no function`);
-    events.emit('change:start', { runId: at.runId, changeId: change.id, direction, transactional, index: at.index, total: at.total });
+    events.emit('change:start', { runId: at.runId, changeId: change.id, stage: change.stage, direction, transactional, index: at.index, total: at.total });
+    if (direction === 'rollback') events.emit('rollback:start', { runId: at.runId, changeId: change.id, reason: 'requested' });
 
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
+    const outcomeOfStep = { id: change.id, file: change.file, stage: change.stage, transactional };
     const record = (status: RecordStatus, extra: Partial<RecordChange> = {}): RecordChange => ({
       changeId: change.id,
       status,
@@ -415,6 +491,7 @@ export class Runner {
       checksum: direction === 'rollback' && step.record !== undefined ? step.record.checksum : change.checksum,
       file: change.file,
       description: change.description,
+      stage: change.stage,
       runId: at.runId,
       transactional,
       at: new Date(),
@@ -423,6 +500,7 @@ export class Runner {
     const audit = (outcome: 'success' | 'failure', error?: unknown): AuditEvent => ({
       runId: at.runId,
       changeId: change.id,
+      ...(change.stage === undefined ? {} : { stage: change.stage }),
       targetDb: tracker.targetDb,
       action: direction,
       outcome,
@@ -469,11 +547,22 @@ export class Runner {
         const marker: RecordChange | undefined =
           next === undefined
             ? undefined
-            : { changeId: next.id, status: 'running', checksum: next.checksum, file: next.file, description: next.description, runId: at.runId, transactional: false, at: new Date() };
+            : {
+                changeId: next.id,
+                status: 'running',
+                checksum: next.checksum,
+                file: next.file,
+                description: next.description,
+                stage: next.stage,
+                runId: at.runId,
+                transactional: false,
+                at: new Date(),
+              };
         await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'), undefined, marker);
       }
       events.emit('change:success', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed() });
-      return { outcome: { id: change.id, file: change.file, status: 'done', transactional, durationMs: elapsed(), error: undefined, compensated: undefined }, error: undefined };
+      if (direction === 'rollback') events.emit('rollback:success', { runId: at.runId, changeId: change.id, reason: 'requested', durationMs: elapsed() });
+      return { outcome: { ...outcomeOfStep, status: 'done', durationMs: elapsed(), error: undefined, compensated: undefined }, error: undefined };
     } catch (thrown) {
       if (thrown instanceof LockLostError) {
         // The transaction was aborted and the lock may be someone else's: write no record
@@ -481,18 +570,24 @@ export class Runner {
         const stored = recordedError(thrown);
         await tracker.audit(audit('failure', stored)).catch(() => undefined);
         events.emit('change:failure', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed(), error: stored, compensated: undefined });
-        return { outcome: { id: change.id, file: change.file, status: 'failed', transactional, durationMs: elapsed(), error: stored, compensated: undefined }, error: thrown };
+        if (direction === 'rollback') events.emit('rollback:failure', { runId: at.runId, changeId: change.id, reason: 'requested', durationMs: elapsed(), error: stored });
+        return { outcome: { ...outcomeOfStep, status: 'failed', durationMs: elapsed(), error: stored, compensated: undefined }, error: thrown };
       }
       const failedIn = phase as 'change' | 'record';
       let compensated: boolean | undefined;
       let compensationError: unknown;
       if (!transactional && direction === 'commit' && failedIn === 'change' && this.#options.autoRollback && change.rollback !== undefined) {
+        const compensationStarted = performance.now();
+        const reported = (reason: RollbackReason) => ({ runId: at.runId, changeId: change.id, reason, durationMs: Math.round(performance.now() - compensationStarted) });
+        events.emit('rollback:start', { runId: at.runId, changeId: change.id, reason: 'compensation' });
         try {
           await execute(undefined, change.rollback);
           compensated = true;
+          events.emit('rollback:success', reported('compensation'));
         } catch (rollbackError) {
           compensated = false;
           compensationError = rollbackError;
+          events.emit('rollback:failure', { ...reported('compensation'), error: recordedError(rollbackError) });
         }
       }
       const interrupted = thrown instanceof InterruptedError;
@@ -514,7 +609,8 @@ export class Runner {
         // (transaction aborted), both of which `status` reports truthfully.
       }
       events.emit('change:failure', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed(), error: stored, compensated });
-      return { outcome: { id: change.id, file: change.file, status: 'failed', transactional, durationMs: elapsed(), error: stored, compensated }, error };
+      if (direction === 'rollback') events.emit('rollback:failure', { runId: at.runId, changeId: change.id, reason: 'requested', durationMs: elapsed(), error: stored });
+      return { outcome: { ...outcomeOfStep, status: 'failed', durationMs: elapsed(), error: stored, compensated }, error };
     }
   }
 
@@ -548,8 +644,29 @@ export class Runner {
     } catch {
       transactional = false;
     }
-    return { id: change.id, file: change.file, status: 'not-run', transactional, durationMs: undefined, error: undefined, compensated: undefined };
+    return { id: change.id, file: change.file, stage: change.stage, status: 'not-run', transactional, durationMs: undefined, error: undefined, compensated: undefined };
   }
+}
+
+/**
+ * Runs `work` over `items` with at most `concurrency` at once; once one returns an error
+ * nothing new starts, the running ones finish, and the first error is returned.
+ */
+async function runSideBySide<T>(concurrency: number, items: readonly T[], work: (item: T) => Promise<DeltaError | undefined>): Promise<DeltaError | undefined> {
+  let first: DeltaError | undefined;
+  let next = 0;
+  const worker = async () => {
+    while (first === undefined && next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      const error = await work(item);
+      first ??= error;
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  const crashed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (crashed !== undefined) throw crashed.reason;
+  return first;
 }
 
 async function commitWithRetry(session: ClientSession): Promise<void> {

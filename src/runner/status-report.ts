@@ -1,23 +1,30 @@
 import type { LockHolder } from '../errors.js';
-import type { ChangeRef } from '../loader/change-types.js';
+import type { ChangeRef, StageSpec } from '../loader/change-types.js';
 import type { HistoryEntry } from '../tracker/records.js';
 import type { ChangeState } from './plan.js';
 import { CHANGE_STATES, computeStatus } from './plan.js';
 import type { StatusResult } from './results.js';
 
 /** The status document (`delta status --json`): every change's state, a summary and the lock. */
-export function statusReport(targetDb: string, changes: readonly ChangeRef[], history: readonly HistoryEntry[], holder: LockHolder | undefined): StatusResult {
-  const statuses = computeStatus(changes, history);
+export function statusReport(
+  targetDb: string,
+  catalog: { readonly changes: readonly ChangeRef[]; readonly stages: readonly StageSpec[] },
+  history: readonly HistoryEntry[],
+  holder: LockHolder | undefined,
+): StatusResult {
+  const statuses = computeStatus(catalog.changes, history, catalog.stages);
   const counts = Object.fromEntries(CHANGE_STATES.map((state) => [state, 0])) as Record<ChangeState, number>;
   for (const status of statuses) counts[status.state] += 1;
   const live = holder !== undefined && holder.expiresAt.getTime() > Date.now();
   return {
     targetDb,
+    stages: catalog.stages.map((stage) => stage.name),
     changes: statuses.map((s) => ({
       id: s.id,
       state: s.state,
       file: s.file,
       description: s.description,
+      stage: s.stage,
       appliedAt: s.appliedAt?.toISOString(),
       rolledBackAt: s.rolledBackAt?.toISOString(),
       durationMs: s.durationMs,

@@ -119,6 +119,7 @@ function recordUpdate(change: RecordChange, targetDb: string): Document {
   const unset: Document = {};
   if (change.file !== undefined) set.file = change.file;
   if (change.description !== undefined) set.description = change.description;
+  if (change.stage !== undefined) set.stage = change.stage;
   if (change.durationMs !== undefined) set.durationMs = change.durationMs;
   switch (change.status) {
     case 'running':

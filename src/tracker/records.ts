@@ -28,6 +28,8 @@ export interface HistoryRecord {
   readonly status: RecordStatus;
   readonly checksum: string;
   readonly file?: string;
+  /** The stage the change ran in, when the project has stages. */
+  readonly stage?: string;
   readonly startedAt?: Date;
   readonly appliedAt?: Date;
   readonly rolledBackAt?: Date;
@@ -42,7 +44,7 @@ export interface HistoryRecord {
 /** The fields of a record that planning and status read: `history()` fetches only these. */
 export type HistoryEntry = Pick<
   HistoryRecord,
-  '_id' | 'changeId' | 'description' | 'status' | 'checksum' | 'file' | 'appliedAt' | 'rolledBackAt' | 'durationMs' | 'transactional' | 'error'
+  '_id' | 'changeId' | 'description' | 'status' | 'checksum' | 'file' | 'stage' | 'appliedAt' | 'rolledBackAt' | 'durationMs' | 'transactional' | 'error'
 >;
 
 /** The projection that reads a HistoryEntry (10,000 records decode in half the memory). */
@@ -52,6 +54,7 @@ export const HISTORY_PROJECTION = {
   status: 1,
   checksum: 1,
   file: 1,
+  stage: 1,
   appliedAt: 1,
   rolledBackAt: 1,
   durationMs: 1,
@@ -63,6 +66,8 @@ export const HISTORY_PROJECTION = {
 export interface AuditEvent {
   readonly runId: string;
   readonly changeId?: string;
+  /** The change's stage, when the project has stages. */
+  readonly stage?: string;
   readonly targetDb: string;
   readonly action: AuditAction;
   readonly outcome: 'success' | 'failure';

@@ -8,6 +8,7 @@ export interface RecordChange {
   readonly checksum: string;
   readonly file: string | undefined;
   readonly description: string | undefined;
+  readonly stage?: string | undefined;
   readonly runId: string;
   readonly transactional: boolean;
   readonly at: Date;

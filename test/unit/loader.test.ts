@@ -22,7 +22,7 @@ async function loadError(name: string): Promise<ChangeFileError> {
 }
 
 describe('loader', () => {
-  it('loads TS, MTS, JS, CJS and MJS files in id order, ignoring subfolders, .d.ts and other files', async () => {
+  it('loads TS, MTS, JS, CJS and MJS files in id order, ignoring _helper folders, .d.ts and other files', async () => {
     const changes = await loadChangeFiles({ path: fixture('loader-mixed') });
     assert.deepEqual(
       changes.map((c) => [c.id, c.file, c.style]),

@@ -5,12 +5,13 @@ import type { ChangeRef, ChangeUnit } from '../../src/loader/index.js';
 import { assertRevertible, computeStatus, planCommit, planRepair, planRollback } from '../../src/runner/index.js';
 import type { HistoryEntry, RecordStatus } from '../../src/tracker/index.js';
 
-function change(id: string, options: { checksum?: string; rollback?: boolean } = {}): ChangeUnit {
+function change(id: string, options: { checksum?: string; rollback?: boolean; stage?: string } = {}): ChangeUnit {
   return {
     id,
-    file: `${id}.ts`,
+    file: options.stage === undefined ? `${id}.ts` : `${options.stage}/${id}.ts`,
     checksum: options.checksum ?? `sum-${id}`,
     description: undefined,
+    stage: options.stage,
     transaction: undefined,
     timeoutMs: undefined,
     backup: undefined,

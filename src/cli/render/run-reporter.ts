@@ -1,9 +1,9 @@
 import type { Delta } from '../../api/create-delta.js';
 import type { DeltaEventName, DeltaEvents } from '../../runner/events.js';
+import { DELTA_EVENT_NAMES } from '../../runner/events.js';
 import type { RunResult } from '../../runner/results.js';
 import type { Output } from '../io.js';
 
-const EVENT_NAMES: readonly DeltaEventName[] = ['run:start', 'lock:acquired', 'lock:lost', 'change:start', 'change:success', 'change:failure', 'change:log', 'run:end'];
 
 interface Spinner {
   start(text: string): Spinner;
@@ -21,7 +21,7 @@ export async function attachRunReporter(delta: Delta, output: Output): Promise<{
   const offs: (() => void)[] = [];
   const { chalk } = output;
   if (output.options.logFormat === 'json') {
-    for (const name of EVENT_NAMES) offs.push(delta.on(name, (payload) => output.event(name, payload)));
+    for (const name of DELTA_EVENT_NAMES) offs.push(delta.on(name, (payload) => output.event(name, payload)));
   }
   const human = !output.options.json && output.options.logFormat === 'human';
   if (human) {

@@ -72,6 +72,7 @@ export async function loadTemplate(entry: TemplateFile, options: TemplateOptions
     file: entry.file,
     checksum: entry.checksum,
     description: template.description,
+    stage: undefined,
     transaction: template.transaction,
     timeoutMs: template.timeoutMs,
     backup: undefined,
