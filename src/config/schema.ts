@@ -134,7 +134,14 @@ export function describeIssue(issue: z.core.$ZodIssue): string {
     case 'invalid_value':
       return `${path} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'too_small':
-      return `${path} must be ${issue.origin === 'string' ? 'a non-empty string' : `at least ${String(issue.minimum)}`}`;
+      if (issue.origin === 'string') return `${path} must be a non-empty string`;
+      return `${path} must be ${issue.inclusive === false ? `greater than ${String(issue.minimum)}` : `at least ${String(issue.minimum)}`}`;
+    case 'invalid_union': {
+      // Name the branch the value was meant for: the first that did not fail on the value's type.
+      const meant = issue.errors.find((branch) => branch[0] !== undefined && !(branch[0].code === 'invalid_type' && branch[0].path.length === 0))?.[0];
+      if (meant !== undefined) return describeIssue({ ...meant, path: [...issue.path, ...meant.path] });
+      return `${path} ${issue.message}`;
+    }
     case 'too_big':
       return `${path} must be at most ${String(issue.maximum)}${issue.origin === 'string' ? ' characters' : ''}`;
     default:

@@ -80,18 +80,24 @@ export async function listStagedFiles(options: ChangeFolderOptions): Promise<{ e
       entries.push(...changeFilesIn(folder, await readdir(folder, { withFileTypes: true }), prefix, spec));
       stages.push(spec);
     }
-    if (!rootClaimed && rootFiles.length > 0) {
+    const claimed = new Set(options.stages.map((declared) => declared.folder));
+    const unclaimed = rootClaimed ? [] : [...rootFiles];
+    for (const directory of stageCandidates(rootEntries)) {
+      const folder = join(root, directory.name);
+      if (!claimed.has(folder)) unclaimed.push(...changeFilesIn(folder, await readdir(folder, { withFileTypes: true }), directory.name, undefined));
+    }
+    if (unclaimed.length > 0) {
       throw new ConfigError(
-        `${root}: ${describeFiles(rootFiles)} ${rootFiles.length === 1 ? 'is' : 'are'} in no stage: move ${rootFiles.length === 1 ? 'it' : 'them'} into a stage's folder, or declare a stage with path '.'`,
+        `${root}: ${describeFiles(unclaimed)} ${unclaimed.length === 1 ? 'is' : 'are'} in no stage: move ${unclaimed.length === 1 ? 'it' : 'them'} into a stage's folder, ` +
+          `declare ${unclaimed.length === 1 ? 'its' : 'their'} folder as a stage (path '.' for the change folder itself), or start a helper folder's name with _`,
       );
     }
     return { entries, stages };
   }
 
-  const candidates = rootEntries.filter((entry) => entry.isDirectory() && !/^[._]/.test(entry.name) && entry.name !== 'node_modules').sort((a, b) => compareIds(a.name, b.name));
   const entries: ChangeFileEntry[] = [];
   const stages: StageSpec[] = [];
-  for (const directory of candidates) {
+  for (const directory of stageCandidates(rootEntries)) {
     const folder = join(root, directory.name);
     const spec: StageSpec = { name: directory.name, transaction: undefined, timeoutMs: undefined, parallel: false, concurrency: DEFAULT_STAGE_CONCURRENCY };
     const files = changeFilesIn(folder, await readdir(folder, { withFileTypes: true }), directory.name, spec);
@@ -138,6 +144,11 @@ async function readFolder(path: string, pathSource: string | undefined): Promise
   }
   if (!info.isDirectory()) throw new ConfigError(`change folder ${path} is not a directory${from}`);
   return readdir(path, { withFileTypes: true });
+}
+
+/** Subfolders that may be stages, in name order: not `_helpers`, `.hidden` or `node_modules`. */
+function stageCandidates(entries: readonly Dirent[]): Dirent[] {
+  return entries.filter((entry) => entry.isDirectory() && !/^[._]/.test(entry.name) && entry.name !== 'node_modules').sort((a, b) => compareIds(a.name, b.name));
 }
 
 function changeFilesIn(folder: string, entries: readonly Dirent[], prefix: string, stage: StageSpec | undefined): ChangeFileEntry[] {

@@ -13,6 +13,7 @@ export async function run(context: CommandContext): Promise<void> {
       dryRun: o.dryRun === true,
       allowDrift: o.allowDrift === true,
       outOfOrder: o.outOfOrder === true,
+      stage: o.stage as string | undefined,
       timeoutMs: o.timeout as number | undefined,
       interrupt: context.interrupt,
     }),

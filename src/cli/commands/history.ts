@@ -21,16 +21,18 @@ export async function run(context: CommandContext): Promise<void> {
       output.info('No audit events match.');
       return;
     }
+    const staged = events.some((e) => e.stage !== undefined);
     const rows = events.map((e) => [
       e.at.toISOString(),
       e.action,
       e.outcome,
+      ...(staged ? [e.stage ?? ''] : []),
       e.changeId ?? '',
       `${e.executedBy.user}@${e.executedBy.host} pid ${e.executedBy.pid}`,
       e.durationMs === undefined ? '' : `${e.durationMs} ms`,
       e.error?.message ?? (e.details === undefined ? '' : JSON.stringify(e.details)),
     ]);
-    for (const line of formatTable(['AT', 'ACTION', 'OUTCOME', 'ID', 'BY', 'DURATION', ''], rows)) output.info(line);
+    for (const line of formatTable(['AT', 'ACTION', 'OUTCOME', ...(staged ? ['STAGE'] : []), 'ID', 'BY', 'DURATION', ''], rows)) output.info(line);
   } finally {
     await delta.close();
   }

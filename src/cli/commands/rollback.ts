@@ -15,6 +15,7 @@ export async function run(context: CommandContext): Promise<void> {
       all: o.all === true,
       dryRun: o.dryRun === true,
       allowDrift: o.allowDrift === true,
+      stage: o.stage as string | undefined,
       timeoutMs: o.timeout as number | undefined,
       interrupt: context.interrupt,
     }),

@@ -38,18 +38,31 @@ export async function attachRunReporter(delta: Delta, output: Output): Promise<{
       if (output.options.verbose) output.info(chalk.dim(`lock ${e.scope} acquired after ${e.waitedMs} ms`));
     });
     on('lock:lost', (e) => output.warn(`delta: lost the lock on ${e.scope}: ${e.reason}`));
+    // One spinner shows one change: a parallel stage prints a line per change instead.
+    let parallel = false;
+    const spinning = () => (parallel ? undefined : spinner);
+    on('stage:start', (e) => {
+      parallel = e.parallel;
+      const how = e.parallel ? `, up to ${e.concurrency} at once` : '';
+      output.info(chalk.bold(`Stage ${e.stage}`) + chalk.dim(` (${plural(e.planned.length, 'change')}${how})`));
+    });
+    on('stage:end', () => {
+      parallel = false;
+    });
     on('change:start', (e) => {
-      spinner?.start(`${e.changeId} ${chalk.dim(`(${e.index + 1}/${e.total})`)}`);
+      spinning()?.start(`${e.changeId} ${chalk.dim(`(${e.index + 1}/${e.total})`)}`);
     });
     on('change:success', (e) => {
       const text = `${e.changeId}  ${chalk.dim(`${e.durationMs} ms`)}  ${mode(e.transactional)}`;
-      if (spinner !== undefined) spinner.succeed(text);
+      const current = spinning();
+      if (current !== undefined) current.succeed(text);
       else output.info(`${chalk.green('✓')} ${verb(e.direction)} ${text}`);
     });
     on('change:failure', (e) => {
       const note = e.compensated === true ? ', its rollback ran to compensate' : e.compensated === false ? ', its compensating rollback failed too' : e.transactional ? ', transaction aborted' : '';
       const text = `${e.changeId}  ${chalk.dim(`${e.durationMs} ms`)}  ${chalk.red(`failed${note}`)}`;
-      if (spinner !== undefined) spinner.fail(text);
+      const current = spinning();
+      if (current !== undefined) current.fail(text);
       else output.info(`${chalk.red('✗')} ${text}`);
     });
     on('change:log', (e) => {
@@ -77,7 +90,7 @@ export function renderRunSummary(result: RunResult, output: Output): void {
     }
     output.info(`Dry run on ${chalk.bold(result.targetDb)}: would ${result.command === 'commit' ? 'apply' : 'revert'} ${plural(result.changes.length, 'change')} (no lock taken, nothing written):`);
     for (const change of result.changes) {
-      output.info(`  ${change.id}  ${chalk.dim(`${change.transactional ? 'in a transaction' : 'without a transaction'}${result.command === 'rollback' ? ', its rollback function' : ''}`)}`);
+      output.info(`  ${change.stage === undefined ? '' : `${change.stage}/`}${change.id}  ${chalk.dim(`${change.transactional ? 'in a transaction' : 'without a transaction'}${result.command === 'rollback' ? ', its rollback function' : ''}`)}`);
     }
     return;
   }

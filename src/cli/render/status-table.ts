@@ -30,8 +30,17 @@ export function renderStatus(status: StatusResult, output: Output): void {
   if (status.changes.length === 0) {
     output.info(`No changes found and no history in ${status.targetDb}.`);
   } else {
-    const rows = status.changes.map((c) => [LABELS[c.state], c.id, c.appliedAt ?? '', c.durationMs === undefined ? '' : `${c.durationMs} ms`, c.error ?? '']);
-    const header = ['STATE', 'ID', 'APPLIED AT', 'DURATION', ''];
+    // The stage column shows only in projects with stages (or history recorded with them).
+    const staged = status.stages.length > 0 || status.changes.some((c) => c.stage !== undefined);
+    const rows = status.changes.map((c) => [
+      LABELS[c.state],
+      ...(staged ? [c.stage ?? ''] : []),
+      c.id,
+      c.appliedAt ?? '',
+      c.durationMs === undefined ? '' : `${c.durationMs} ms`,
+      c.error ?? '',
+    ]);
+    const header = ['STATE', ...(staged ? ['STAGE'] : []), 'ID', 'APPLIED AT', 'DURATION', ''];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
     const line = (cells: readonly string[], color?: (t: string) => string) =>
       cells
