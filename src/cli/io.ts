@@ -14,7 +14,7 @@ export interface OutputOptions {
   readonly color: boolean;
   readonly verbose: boolean;
   /** `json`: one JSON line per event on stderr. */
-  readonly logFormat: 'human' | 'json';
+  readonly logFormat: 'human' | 'json' | 'both';
 }
 
 /**

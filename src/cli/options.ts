@@ -42,4 +42,5 @@ export function parseIsoTime(value: string): Date {
 }
 
 export const TRANSACTION_CHOICES = ['auto', 'always', 'never'] as const;
-export const LOG_FORMATS = ['human', 'json'] as const;
+/** `both`: the human view on stdout and JSON event lines on stderr. */
+export const LOG_FORMATS = ['human', 'json', 'both'] as const;

@@ -12,7 +12,7 @@ export interface GlobalOptions {
   readonly trackerUri?: string;
   readonly trackerDb?: string;
   readonly json?: boolean;
-  readonly logFormat?: 'human' | 'json';
+  readonly logFormat?: 'human' | 'json' | 'both';
   readonly color?: boolean;
   readonly verbose?: boolean;
 }
@@ -71,7 +71,7 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .option('--tracker-uri <uri>', 'keep history on another deployment (env MIGRATIONS_DB_URI)')
     .option('--tracker-db <name>', 'keep history in another database (env DELTA_TRACKER_DB)')
     .option('--json', 'print one JSON document on stdout (diagnostics go to stderr)')
-    .addOption(new Option('--log-format <format>', 'events on stderr as human lines or JSON lines').choices(LOG_FORMATS).default('human'))
+    .addOption(new Option('--log-format <format>', 'human: the human view; json: JSON event lines on stderr instead; both: the two together').choices(LOG_FORMATS).default('human'))
     .option('--no-color', 'no colours or spinners (also NO_COLOR=1 or CI=true)')
     .option('--verbose', 'show stack traces of unexpected errors (also DEBUG=delta)')
     .showSuggestionAfterError(true)

@@ -82,6 +82,12 @@ describe('stages through the CLI', () => {
     );
     assert.deepEqual(await fixture.client.db(db).collection('plans').find({}).toArray(), [{ _id: 'free' }]);
     assert.deepEqual(await fixture.client.db(db).collection('users').indexes().catch(() => []), [], 'the indexes stage did not run');
+    assert.doesNotMatch(seedOnly.stdout, /Stage seed/, 'json replaces the human view');
+
+    const both = await runCli(['commit', '--log-format', 'both'], { cwd: project.dir, env });
+    assert.equal(both.code, 0, both.stderr);
+    assert.match(both.stdout, /^Stage indexes \(2 changes, up to 2 at once\)$/m);
+    assert.match(both.stderr, /^\{"event":"stage:start".*"stage":"indexes"/m);
   });
 
   it('refuses an unknown stage and bad stage settings with one line and exit 2, writing nothing', async () => {

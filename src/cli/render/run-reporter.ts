@@ -20,10 +20,10 @@ interface Spinner {
 export async function attachRunReporter(delta: Delta, output: Output): Promise<{ detach(): void }> {
   const offs: (() => void)[] = [];
   const { chalk } = output;
-  if (output.options.logFormat === 'json') {
+  if (output.options.logFormat !== 'human') {
     for (const name of DELTA_EVENT_NAMES) offs.push(delta.on(name, (payload) => output.event(name, payload)));
   }
-  const human = !output.options.json && output.options.logFormat === 'human';
+  const human = !output.options.json && output.options.logFormat !== 'json';
   if (human) {
     let spinner: Spinner | undefined;
     if (output.interactive) {
