@@ -9,6 +9,7 @@ import type { LockHolder } from '../errors.js';
 import { ConfigError, DatabaseError, DeltaError, LockHeldError, messageOf } from '../errors.js';
 import { redact } from '../config/redact.js';
 import type { ChangeDefinition, ChangeSource, StageSpec } from '../loader/change-types.js';
+import type { ChangeFilter } from '../loader/change-metadata.js';
 import { fileChangeSource, memoryChangeSource } from '../loader/change-catalog.js';
 import { changesFromDefinitions } from '../loader/memory-source.js';
 import { scanChangeFiles, stageSpec } from '../loader/change-folder.js';
@@ -51,8 +52,12 @@ export interface Delta {
   commit(options?: CommitOptions): Promise<RunResult>;
   /** Reverts applied changes (default: the last one). */
   rollback(options?: RollbackOptions): Promise<RunResult>;
-  /** Every change's state, from one history query; takes no lock. */
-  status(): Promise<StatusResult>;
+  /**
+   * Every change's state, from one history query; takes no lock. `env`
+   * (default: the configuration's) and `tags` show which changes a commit
+   * with them would leave out (`skipped`).
+   */
+  status(options?: ChangeFilter): Promise<StatusResult>;
   /**
    * Removes the lock of this target (`delta unlock`): at once when its lease
    * has expired, and only with `force` while it is fresh (else LockHeldError).
@@ -157,18 +162,20 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
   return {
     async commit(commitOptions = {}) {
       const source = await changeSource();
-      return wrapDatabaseErrors(async () => (await runner()).commit(source, commitOptions));
+      const env = commitOptions.env ?? (await config()).env;
+      return wrapDatabaseErrors(async () => (await runner()).commit(source, { ...commitOptions, env }));
     },
     async rollback(rollbackOptions = {}) {
       const source = await changeSource();
       return wrapDatabaseErrors(async () => (await runner()).rollback(source, rollbackOptions));
     },
-    async status() {
+    async status(filter = {}) {
       const source = await changeSource();
+      const env = filter.env ?? (await config()).env;
       return wrapDatabaseErrors(async () => {
         const { tracker, targetDb, lockCollection, lockScope } = await session();
         const [history, holder] = await Promise.all([tracker.history(), LeaseLock.holder(lockCollection, lockScope)]);
-        return statusReport(targetDb, await source.open(history), history, holder);
+        return statusReport(targetDb, await source.open(history), history, holder, { ...filter, env });
       });
     },
     async validate() {

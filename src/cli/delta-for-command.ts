@@ -13,6 +13,7 @@ export function configFlags(options: CommandContext['options']): ConfigFlags {
     uri: options.uri,
     db: options.db,
     path: options.path,
+    env: str('env'),
     trackerUri: options.trackerUri,
     trackerDb: options.trackerDb,
     transaction: str('transaction'),

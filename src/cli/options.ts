@@ -1,3 +1,4 @@
+import { METADATA_NAME_PATTERN } from '../config/names.js';
 import { InvalidArgumentError } from 'commander';
 
 /** `30`, `30s`, `500ms`, `2m` -> milliseconds; a bare number means seconds. */
@@ -44,3 +45,12 @@ export function parseIsoTime(value: string): Date {
 export const TRANSACTION_CHOICES = ['auto', 'always', 'never'] as const;
 /** `both`: the human view on stdout and JSON event lines on stderr. */
 export const LOG_FORMATS = ['human', 'json', 'both'] as const;
+
+/** `--tags billing,search`: names without spaces, at least one. */
+export function parseNameList(value: string): string[] {
+  const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (names.length === 0) throw new InvalidArgumentError('expected one or more names separated by commas');
+  const bad = names.find((name) => !METADATA_NAME_PATTERN.test(name));
+  if (bad !== undefined) throw new InvalidArgumentError(`${JSON.stringify(bad)} is not a name of letters, digits, _ . : -`);
+  return names;
+}

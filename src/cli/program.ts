@@ -1,7 +1,7 @@
 import { Argument, Command, Option } from 'commander';
 import { toolVersion } from '../version.js';
 import { AUDIT_ACTIONS } from '../tracker/records.js';
-import { LOG_FORMATS, TRANSACTION_CHOICES, parseDuration, parseIsoTime, parseMilliseconds, parsePort, parsePositiveInteger } from './options.js';
+import { LOG_FORMATS, TRANSACTION_CHOICES, parseDuration, parseIsoTime, parseMilliseconds, parseNameList, parsePort, parsePositiveInteger } from './options.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -70,6 +70,7 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .option('-p, --path <dir>', 'folder of change files (env DELTA_PATH; default ./migrations)')
     .option('--tracker-uri <uri>', 'keep history on another deployment (env MIGRATIONS_DB_URI)')
     .option('--tracker-db <name>', 'keep history in another database (env DELTA_TRACKER_DB)')
+    .option('--env <name>', 'the environment this run is for: changes with environments run only where it is one of them (env DELTA_ENV)')
     .option('--json', 'print one JSON document on stdout (diagnostics go to stderr)')
     .addOption(new Option('--log-format <format>', 'human: the human view; json: JSON event lines on stderr instead; both: the two together').choices(LOG_FORMATS).default('human'))
     .option('--no-color', 'no colours or spinners (also NO_COLOR=1 or CI=true)')
@@ -100,6 +101,7 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .option('--allow-drift', 'run although applied changes were modified or deleted')
     .option('--out-of-order', 'also apply pending changes older than the newest applied one')
     .option('--stage <name>', 'apply only the pending changes of this stage')
+    .addOption(new Option('--tags <names>', 'apply only changes tagged with one of these (comma-separated)').argParser(parseNameList))
     .addOption(new Option('--timeout <ms>', 'default time limit per change').argParser(parseMilliseconds))
     .addOption(lockWait())
     .addOption(lockLease())
@@ -129,6 +131,8 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .command('status')
     .description('show every change: applied, pending, failed, rolled back, running, modified, missing, out of order')
     .option('--check', 'exit 4 when anything is pending, failed, running, modified or missing (CI gate)')
+    .addOption(new Option('--tags <names>', 'show changes tagged with one of these as they would run (comma-separated)').argParser(parseNameList))
+    .option('--long', 'also show author, tags and environments')
     .addHelpText('after', '\nExamples:\n  $ delta status\n  $ delta status --json | jq .summary\n  $ delta status --check || echo "database is behind"')
     .action(action('status'));
 
@@ -164,6 +168,7 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .addOption(new Option('--since <time>', 'events at or after this ISO time').argParser(parseIsoTime))
     .addOption(new Option('--action <action>', 'events of one kind').choices(AUDIT_ACTIONS))
     .addOption(new Option('--limit <n>', 'at most n events (default 50)').argParser(parsePositiveInteger))
+    .option('--long', 'also show author, tags and environments')
     .addHelpText('after', '\nExamples:\n  $ delta history --limit 20\n  $ delta history --id 20240101120000_users --json')
     .action(action('history'));
   program

@@ -15,6 +15,8 @@ export interface DeltaConfig {
   /** Absolute path of the change folder. */
   readonly path: string;
   readonly pathSource: string;
+  /** The run's environment (`--env`, DELTA_ENV, `env`): changes with `environments` run only where it is one of them. */
+  readonly env: string | undefined;
   /** Stages declared in the configuration, in order; undefined lets subfolders of `path` be the stages. */
   readonly stages: readonly StageConfig[] | undefined;
   readonly tracker: {
@@ -56,6 +58,7 @@ export interface ConfigFlags {
   readonly uri?: string | undefined;
   readonly db?: string | undefined;
   readonly path?: string | undefined;
+  readonly env?: string | undefined;
   readonly trackerUri?: string | undefined;
   readonly trackerDb?: string | undefined;
   readonly transaction?: string | undefined;
@@ -87,6 +90,7 @@ const FLAG_NAMES: Record<string, string> = {
   uri: '--uri',
   db: '--db',
   path: '--path',
+  env: '--env',
   'tracker.uri': '--tracker-uri',
   'tracker.db': '--tracker-db',
   transaction: '--transaction',
@@ -149,6 +153,7 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     db: pick('db', (c) => c.db).value ?? databaseFromUri(uri.value),
     path: changeFolder,
     pathSource: path.source ?? 'default',
+    env: pick('env', (c) => c.env).value,
     stages: fileInput.stages?.map((entry, index): StageConfig => {
       const stage = typeof entry === 'string' ? { name: entry } : entry;
       return {
@@ -192,6 +197,7 @@ const ENV_NAMES: Record<string, string> = {
   uri: 'DELTA_URI',
   db: 'DELTA_DB',
   path: 'DELTA_PATH',
+  env: 'DELTA_ENV',
   'tracker.uri': 'MIGRATIONS_DB_URI',
   'tracker.db': 'DELTA_TRACKER_DB',
 };
@@ -208,6 +214,7 @@ function fromEnv(env: Readonly<Record<string, string | undefined>>): Record<stri
     uri: nonEmpty(env.DELTA_URI) ?? nonEmpty(env.MONGODB_URI),
     db: nonEmpty(env.DELTA_DB),
     path: nonEmpty(env.DELTA_PATH),
+    env: nonEmpty(env.DELTA_ENV),
     tracker: trackerUri === undefined && trackerDb === undefined ? undefined : compact({ uri: trackerUri, db: trackerDb }),
   });
 }
@@ -219,6 +226,7 @@ function fromFlags(flags: ConfigFlags): Record<string, unknown> {
     uri: flags.uri,
     db: flags.db,
     path: flags.path,
+    env: flags.env,
     tracker: Object.keys(tracker).length === 0 ? undefined : tracker,
     transaction: flags.transaction,
     autoRollback: flags.autoRollback,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { OperationRegistration } from '../loader/templates/operation-types.js';
 import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN, isOperationRegistration } from '../loader/templates/operation-registry.js';
 import type { DeltaHooks, HookName, ServicesFactory } from '../runner/hooks.js';
+import { METADATA_NAME_PATTERN, STAGE_NAME_PATTERN } from './names.js';
 
 export const TRANSACTION_MODES = ['auto', 'always', 'never'] as const;
 export type TransactionMode = (typeof TRANSACTION_MODES)[number];
@@ -54,8 +55,6 @@ const hooks = z.strictObject({
   afterAll: hookFunction<'afterAll'>(),
 });
 
-/** A stage's name: also its folder's by default, and shown in status; no spaces or slashes. */
-export const STAGE_NAME_PATTERN = /^[A-Za-z0-9][\w.-]*$/;
 /** How many of a parallel stage's changes run at once unless its `concurrency` says otherwise. */
 export const DEFAULT_STAGE_CONCURRENCY = 4;
 const stageName = z.string().regex(STAGE_NAME_PATTERN, { message: 'must be a name of letters, digits, _ . - (no spaces or slashes) that starts with a letter or digit' });
@@ -92,6 +91,8 @@ export const configFileSchema = z.strictObject({
   db: databaseName.optional(),
   path: z.string().min(1).optional(),
   stages: stages.optional(),
+  /** The environment this run is for: changes with `environments` run only where it is one of them. */
+  env: z.string().regex(METADATA_NAME_PATTERN, { message: 'must be an environment name of letters, digits, _ . : - (no spaces or commas)' }).optional(),
   tracker: z
     .strictObject({
       uri: mongoUri.optional(),

@@ -3,6 +3,7 @@ import type { ChangeCatalog, ChangeRef, ChangeSource, ChangeUnit, KnownRecord, S
 import type { ScannedFile, ScannedFolder } from './change-folder.js';
 import type { TemplateOptions } from './templates/load-template.js';
 import { changeOrder } from './change-order.js';
+import { metadataOf } from './change-metadata.js';
 import { duplicateIdProblems, importChangeFiles, throwProblems } from './file-loader.js';
 
 /**
@@ -37,7 +38,10 @@ export function fileChangeSource(folder: ScannedFolder, options: TemplateOptions
     for (const file of files) {
       const record = appliedByFile.get(file.file);
       if (record !== undefined && record.checksum === file.checksum) {
-        settled.set(record.changeId, { ref: { id: record.changeId, file: file.file, checksum: file.checksum, description: record.description, stage: file.stage?.name }, file });
+        settled.set(record.changeId, {
+          ref: { id: record.changeId, file: file.file, checksum: file.checksum, description: record.description, stage: file.stage?.name, metadata: metadataOf(record) },
+          file,
+        });
       } else unsettled.push(file);
     }
     return { settled, unsettled };

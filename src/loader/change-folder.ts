@@ -1,7 +1,8 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import { DEFAULT_STAGE_CONCURRENCY, STAGE_NAME_PATTERN } from '../config/schema.js';
+import { DEFAULT_STAGE_CONCURRENCY } from '../config/schema.js';
+import { STAGE_NAME_PATTERN } from '../config/names.js';
 import type { StageConfig } from '../config/resolve-config.js';
 import { ConfigError } from '../errors.js';
 import { checksumOf } from './checksum.js';

@@ -1,5 +1,6 @@
 import type { ClientSession, Db, MongoClient } from 'mongodb';
 import type { TransactionMode } from '../config/schema.js';
+import type { ChangeMetadata, RecoveryStrategy, StoredMetadata } from './change-metadata.js';
 
 /** What a change's `commit` and `rollback` receive. */
 export interface ChangeContext {
@@ -30,6 +31,17 @@ export interface ChangeDefinition {
   readonly backup?: boolean | readonly string[];
   /** In-memory changes only: the configured stage this change belongs to (files take their folder's). */
   readonly stage?: string;
+  readonly author?: string;
+  /** Labels; `--tags a,b` runs only changes carrying one of them. */
+  readonly tags?: readonly string[];
+  /** Runs only when the run's environment (`--env`, DELTA_ENV, config `env`) is one of these. */
+  readonly environments?: readonly string[];
+  /** A change left half-done without a transaction: `manual` blocks commit until `delta repair`; `retry` runs it again. */
+  readonly recovery?: RecoveryStrategy;
+  /** Applied again whenever its checksum changes, after the versioned changes (views, validators, reference data). */
+  readonly repeatable?: boolean;
+  /** Applied on every commit, after the versioned changes. */
+  readonly runAlways?: boolean;
   readonly commit: ChangeFunction;
   readonly rollback?: ChangeFunction;
 }
@@ -44,6 +56,7 @@ export interface ChangeRef {
   readonly description: string | undefined;
   /** The stage (a subfolder of the change folder, or a configured stage); undefined without stages. */
   readonly stage: string | undefined;
+  readonly metadata: ChangeMetadata;
 }
 
 /**
@@ -105,7 +118,7 @@ export interface ChangeSource {
 }
 
 /** What a catalog needs to know of a history record (the tracker's records fit). */
-export interface KnownRecord {
+export interface KnownRecord extends StoredMetadata {
   readonly changeId: string;
   readonly status: string;
   readonly checksum: string;

@@ -6,6 +6,8 @@ import { ChangeFileError, messageOf } from '../errors.js';
 import type { ChangeFolderOptions, ChangeFileEntry, ScannedFile } from './change-folder.js';
 import { CODE_EXTENSIONS, scanChangeFiles } from './change-folder.js';
 import { compareIds } from './change-order.js';
+import type { ChangeMetadata } from './change-metadata.js';
+import { parseMetadata } from './change-metadata.js';
 import type { ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction, StageSpec } from './change-types.js';
 import type { TemplateOptions } from './templates/load-template.js';
 
@@ -171,6 +173,9 @@ export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource)
   }
   const description = def.description;
   if (description !== undefined && typeof description !== 'string') fail('description must be a string');
+  const parsedMetadata = parseMetadata(def);
+  if ('problem' in parsedMetadata) fail(parsedMetadata.problem);
+  const { metadata } = parsedMetadata as { metadata: ChangeMetadata };
 
   return {
     id: changeId,
@@ -178,6 +183,7 @@ export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource)
     checksum: source.checksum,
     description: description as string | undefined,
     stage: undefined,
+    metadata,
     transaction: style === 'migrate-mongo' ? 'never' : (transaction as TransactionMode | undefined),
     timeoutMs: timeoutMs as number | undefined,
     backup: backup as ChangeUnit['backup'],

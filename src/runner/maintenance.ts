@@ -2,7 +2,8 @@ import type { ChangeFileError } from '../errors.js';
 import { DriftError, UnknownChangeError } from '../errors.js';
 import type { ChangeRef, StageSpec } from '../loader/change-types.js';
 import { changeOrder } from '../loader/change-order.js';
-import type { HistoryEntry, RecordStatus } from '../tracker/records.js';
+import type { HistoryEntry, RecordStatus, RecordedError } from '../tracker/records.js';
+import type { ChangeMetadata } from '../loader/change-metadata.js';
 import type { ChangeStatus } from './plan.js';
 import { computeStatus } from './plan.js';
 
@@ -48,6 +49,8 @@ export function validationProblems(statuses: readonly ChangeStatus[], fileProble
 export type MaintenanceAction =
   | { readonly kind: 'update-checksum'; readonly changeId: string; readonly before: string; readonly after: string }
   | { readonly kind: 'mark-failed'; readonly changeId: string }
+  /** A failure without a transaction that nothing undid, checked by an operator: it may run again. */
+  | { readonly kind: 'mark-reviewed'; readonly changeId: string; readonly error: RecordedError }
   | { readonly kind: 'remove-interrupted'; readonly changeId: string }
   | { readonly kind: 'remove-missing'; readonly changeId: string; readonly status: RecordStatus }
   | {
@@ -57,6 +60,7 @@ export type MaintenanceAction =
       readonly file: string | undefined;
       readonly description: string | undefined;
       readonly stage: string | undefined;
+      readonly metadata: ChangeMetadata;
       /** The record's state before, when there was one (only with --force). */
       readonly before: RecordStatus | undefined;
     };
@@ -88,6 +92,8 @@ export function planRepair(changes: readonly ChangeRef[], history: readonly Hist
       actions.push({ kind: 'update-checksum', changeId: status.id, before: record.checksum, after: status.change.checksum });
     } else if (status.state === 'running') {
       actions.push(options.removeInterrupted === true ? { kind: 'remove-interrupted', changeId: status.id } : { kind: 'mark-failed', changeId: status.id });
+    } else if (status.state === 'failed' && status.reason !== undefined && record.error !== undefined) {
+      actions.push({ kind: 'mark-reviewed', changeId: status.id, error: record.error });
     } else if (status.state === 'missing') {
       if (options.removeMissing === true) actions.push({ kind: 'remove-missing', changeId: status.id, status: record.status });
       else left.push(`${status.id}: its file is missing (pass --remove-missing to forget its history)`);
@@ -122,6 +128,7 @@ export function planBaseline(changes: readonly ChangeRef[], history: readonly Hi
     file: change.file,
     description: change.description,
     stage: change.stage,
+    metadata: change.metadata,
     before: byId.get(change.id)?.status,
   }));
 }

@@ -3,9 +3,15 @@ import type { Ordered } from '../loader/change-order.js';
 import { changeOrder, compareIds } from '../loader/change-order.js';
 import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../errors.js';
 import type { HistoryEntry } from '../tracker/records.js';
+import type { ChangeFilter, RepeatMode } from '../loader/change-metadata.js';
+import { exclusionReason, isConditional } from '../loader/change-metadata.js';
 
-/** States `status` shows (DESIGN.md section 3), as stable machine names. */
-export const CHANGE_STATES = ['applied', 'pending', 'failed', 'rolled_back', 'running', 'modified', 'missing', 'out_of_order'] as const;
+/**
+ * States `status` shows (DESIGN.md section 3), as stable machine names; a
+ * repeatable change is `up_to_date` or `changed` once applied, and a change
+ * the run's `--env`/`--tags` leave out is `skipped`.
+ */
+export const CHANGE_STATES = ['applied', 'pending', 'failed', 'rolled_back', 'running', 'modified', 'missing', 'out_of_order', 'up_to_date', 'changed', 'skipped'] as const;
 export type ChangeState = (typeof CHANGE_STATES)[number];
 
 export interface ChangeStatus {
@@ -19,8 +25,32 @@ export interface ChangeStatus {
   readonly durationMs: number | undefined;
   readonly transactional: boolean | undefined;
   readonly error: string | undefined;
+  /** Why a `skipped` change is left out; why a failed or running one blocks `commit`. */
+  readonly reason: string | undefined;
   readonly change: ChangeRef | undefined;
   readonly record: HistoryEntry | undefined;
+}
+
+/** How a change repeats: from its file, else from its record. */
+function repeatOf(change: ChangeRef | undefined, record: HistoryEntry | undefined): RepeatMode {
+  return change?.metadata.repeat ?? record?.repeat ?? 'once';
+}
+
+/**
+ * Why a change left half-done blocks `commit` (recovery `manual`), or
+ * undefined: interrupted (`running`), or failed without a transaction with
+ * no successful compensating rollback, and not reviewed by `delta repair`.
+ * A transactional failure never blocks: it left nothing behind.
+ */
+export function blockReason(change: ChangeRef | undefined, record: HistoryEntry | undefined): string | undefined {
+  if (record === undefined) return undefined;
+  const recovery = change?.metadata.recovery ?? record.recovery;
+  if (recovery === 'retry') return undefined;
+  if (record.status === 'running') return 'interrupted: a run died during it without a transaction';
+  if (record.status === 'failed' && !record.transactional && record.error?.compensated !== true && record.error?.reviewed !== true) {
+    return record.error?.compensated === false ? 'failed without a transaction and its compensating rollback failed too' : 'failed without a transaction and nothing undid its effect';
+  }
+  return undefined;
 }
 
 /**
@@ -45,11 +75,11 @@ class RunOrder {
     return { id: record.changeId, stage: this.stageOf(record) };
   }
 
-  /** The newest applied change of each stage (ids order inside a stage). */
-  newestApplied(history: readonly HistoryEntry[]): Map<string | undefined, string> {
+  /** The newest applied versioned change of each stage (ids order inside a stage). */
+  newestApplied(history: readonly HistoryEntry[], changes: ReadonlyMap<string, ChangeRef>): Map<string | undefined, string> {
     const newest = new Map<string | undefined, string>();
     for (const record of history) {
-      if (record.status !== 'applied') continue;
+      if (record.status !== 'applied' || repeatOf(changes.get(record.changeId), record) !== 'once') continue;
       const stage = this.stageOf(record);
       const current = newest.get(stage);
       if (current === undefined || compareIds(record.changeId, current) > 0) newest.set(stage, record.changeId);
@@ -63,41 +93,49 @@ class RunOrder {
  * their order, ids inside each). A pending change is out of order when it is
  * older than the newest applied change of its own stage.
  */
-export function computeStatus(changes: readonly ChangeRef[], history: readonly HistoryEntry[], stages: readonly StageSpec[] = []): ChangeStatus[] {
+export function computeStatus(changes: readonly ChangeRef[], history: readonly HistoryEntry[], stages: readonly StageSpec[] = [], filter: ChangeFilter = {}): ChangeStatus[] {
   const order = new RunOrder(changes, stages);
   const byId = new Map(history.map((record) => [record.changeId, record]));
-  const newestApplied = order.newestApplied(history);
+  const changesById = new Map(changes.map((change) => [change.id, change]));
+  const newestApplied = order.newestApplied(history, changesById);
   const statuses: ChangeStatus[] = [];
   const seen = new Set<string>();
   for (const change of changes) {
     seen.add(change.id);
     const record = byId.get(change.id);
-    statuses.push(status(change.id, stateOf(change, record, newestApplied.get(change.stage)), change, record));
+    const excluded = exclusionReason(change.metadata, filter);
+    const state = stateOf(change, record, newestApplied.get(change.stage), excluded !== undefined);
+    statuses.push(status(change.id, state, change, record, state === 'skipped' ? excluded : blockReason(change, record)));
   }
   for (const record of history) {
     if (seen.has(record.changeId) || record.status === 'rolled_back') continue;
-    statuses.push(status(record.changeId, 'missing', undefined, record));
+    statuses.push(status(record.changeId, 'missing', undefined, record, undefined));
   }
   return statuses.sort(order.compare);
 }
 
-function stateOf(change: ChangeRef, record: HistoryEntry | undefined, newestApplied: string | undefined): ChangeState {
+function stateOf(change: ChangeRef, record: HistoryEntry | undefined, newestApplied: string | undefined, excluded: boolean): ChangeState {
+  const repeat = change.metadata.repeat;
   if (record === undefined) {
+    if (excluded) return 'skipped';
+    // Repeatable and conditional changes are never out of order: they are meant to come and go.
+    if (repeat !== 'once' || isConditional(change.metadata)) return 'pending';
     return newestApplied !== undefined && compareIds(change.id, newestApplied) < 0 ? 'out_of_order' : 'pending';
   }
   switch (record.status) {
     case 'applied':
+      if (repeat !== 'once') return record.checksum === change.checksum ? 'up_to_date' : excluded ? 'skipped' : 'changed';
       return record.checksum === change.checksum ? 'applied' : 'modified';
     case 'failed':
       return 'failed';
     case 'running':
       return 'running';
     case 'rolled_back':
-      return 'rolled_back';
+      return excluded ? 'skipped' : 'rolled_back';
   }
 }
 
-function status(id: string, state: ChangeState, change: ChangeRef | undefined, record: HistoryEntry | undefined): ChangeStatus {
+function status(id: string, state: ChangeState, change: ChangeRef | undefined, record: HistoryEntry | undefined, reason: string | undefined): ChangeStatus {
   return {
     id,
     state,
@@ -109,6 +147,7 @@ function status(id: string, state: ChangeState, change: ChangeRef | undefined, r
     durationMs: record?.durationMs,
     transactional: record?.transactional,
     error: record?.error?.message,
+    reason,
     change,
     record,
   };
@@ -132,6 +171,10 @@ export interface CommitPlanOptions {
   readonly outOfOrder?: boolean;
   /** Apply only the pending changes of this stage. */
   readonly stage?: string;
+  /** The run's environment: changes with `environments` run only when it is one of them. */
+  readonly env?: string;
+  /** Run only changes carrying one of these tags. */
+  readonly tags?: readonly string[];
 }
 
 export interface CommitPlan {
@@ -152,18 +195,18 @@ export function assertKnownIds(changes: readonly ChangeRef[], history: readonly 
 /** What `commit` will apply, or why it refuses. */
 export function planCommit(changes: readonly ChangeRef[], history: readonly HistoryEntry[], options: CommitPlanOptions = {}, stages: readonly StageSpec[] = []): CommitPlan {
   const order = new RunOrder(changes, stages);
-  const statuses = computeStatus(changes, history, stages);
+  const statuses = computeStatus(changes, history, stages, options);
   if (options.to !== undefined && options.only !== undefined) throw new UsageError('--to and --only cannot be used together');
   assertKnownStage(options.stage, stages);
   for (const [flag, id] of [['--to', options.to], ['--only', options.only]] as const) {
     if (id !== undefined && !changes.some((change) => change.id === id)) throw new UnknownChangeError(`${flag} ${id}: no change file has this id`, id);
   }
 
-  const interrupted = statuses.filter((s) => s.state === 'running');
-  if (interrupted.length > 0) {
+  const blocked = statuses.filter((s) => (s.state === 'running' || s.state === 'failed') && s.reason !== undefined);
+  if (blocked.length > 0) {
     throw new DriftError(
-      `${describeList(interrupted)} ${interrupted.length === 1 ? 'was' : 'were'} interrupted (status running): a previous run died during a change made without a transaction. ` +
-        'Check its effect in the database, then run delta repair',
+      `${blocked.map((s) => `${s.id} (${s.reason ?? ''})`).join(', ')}: ${blocked.length === 1 ? 'it may be' : 'they may be'} half-applied, so commit stops here. ` +
+        "Check the database by hand, then run delta repair to let it run again; or, if the change is idempotent, give it recovery: 'retry'",
     );
   }
   const drift = statuses.filter((s) => s.state === 'modified' || (s.state === 'missing' && s.record?.status !== 'rolled_back'));
@@ -172,7 +215,7 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
     throw new DriftError(`history does not match the change files: ${parts.join(', ')}. Restore the files, or run delta repair to accept them, or pass --allow-drift`);
   }
 
-  const newestApplied = order.newestApplied(history);
+  const newestApplied = order.newestApplied(history, new Map(changes.map((change) => [change.id, change])));
   const toStage = options.to === undefined ? undefined : order.stageOf({ changeId: options.to, stage: undefined });
   const newestBeforeTo = newestApplied.get(toStage);
   if (options.to !== undefined && newestBeforeTo !== undefined && compareIds(options.to, newestBeforeTo) < 0) {
@@ -180,9 +223,29 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
   }
   const inScope = (s: ChangeStatus) => options.stage === undefined || s.stage === options.stage;
   const outOfOrder = statuses.filter((s) => s.state === 'out_of_order' && inScope(s));
-  const candidates = statuses.filter(
-    (s) => inScope(s) && (s.state === 'pending' || s.state === 'failed' || s.state === 'rolled_back' || (s.state === 'out_of_order' && (options.outOfOrder === true || s.id === options.only))),
-  );
+  const runs = (s: ChangeStatus): boolean => {
+    switch (s.state) {
+      case 'pending':
+      case 'failed':
+      case 'running': // only with recovery: 'retry' (the others blocked above)
+      case 'rolled_back':
+      case 'changed':
+        return true;
+      case 'up_to_date':
+        return s.change?.metadata.repeat === 'always';
+      case 'out_of_order':
+        return options.outOfOrder === true || s.id === options.only;
+      default:
+        return false;
+    }
+  };
+  const only = statuses.find((s) => s.id === options.only);
+  if (only?.state === 'skipped') throw new UsageError(`--only ${only.id}: left out of this run: ${only.reason ?? ''}`);
+  // Versioned changes first, then the repeatable ones (Flyway's order); a partial run (--to) takes no repeatables.
+  const candidates = [
+    ...statuses.filter((s) => inScope(s) && runs(s) && s.change?.metadata.repeat === 'once'),
+    ...statuses.filter((s) => inScope(s) && runs(s) && s.change?.metadata.repeat !== 'once' && options.to === undefined),
+  ];
   if (outOfOrder.length > 0 && options.outOfOrder !== true && options.only === undefined) {
     const first = outOfOrder[0] as ChangeStatus;
     throw new DriftError(
@@ -229,8 +292,11 @@ export function planRollback(changes: readonly ChangeRef[], history: readonly Hi
   assertKnownIds(changes, history, { '--to': options.to, '--id': options.id });
   if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) throw new UsageError('--steps must be a positive integer');
 
+  const changesById = new Map(changes.map((change) => [change.id, change]));
+  // Repeatable changes are not part of the version history: only --id reverts one.
   const applied = history
     .filter((r) => r.status === 'applied' && (options.stage === undefined || order.stageOf(r) === options.stage))
+    .filter((r) => options.id === r.changeId || repeatOf(changesById.get(r.changeId), r) === 'once')
     .sort((a, b) => order.compare(order.ordered(b), order.ordered(a)));
   let selected: HistoryEntry[];
   if (options.all === true) selected = applied;

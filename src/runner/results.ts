@@ -2,6 +2,7 @@ import type { DeltaError } from '../errors.js';
 import type { RecordedError } from '../tracker/records.js';
 import type { Direction, RunOutcome } from './events.js';
 import type { ChangeState } from './plan.js';
+import type { RecoveryStrategy, RepeatMode } from '../loader/change-metadata.js';
 
 export interface ChangeOutcome {
   readonly id: string;
@@ -34,6 +35,14 @@ export interface StatusEntry {
   readonly file: string | undefined;
   readonly description: string | undefined;
   readonly stage: string | undefined;
+  readonly author: string | undefined;
+  readonly tags: readonly string[];
+  readonly environments: readonly string[];
+  /** `once` (versioned), `on-change` (repeatable), `always` (runAlways). */
+  readonly repeat: RepeatMode;
+  readonly recovery: RecoveryStrategy;
+  /** Why a `skipped` change is left out, or why a failed/running one blocks commit. */
+  readonly reason: string | undefined;
   readonly appliedAt: string | undefined;
   readonly rolledBackAt: string | undefined;
   readonly durationMs: number | undefined;
@@ -43,6 +52,8 @@ export interface StatusEntry {
 
 export interface StatusResult {
   readonly targetDb: string;
+  /** The environment the states were computed for (`skipped` depends on it). */
+  readonly env: string | undefined;
   /** The project's stages in run order; empty without stages. */
   readonly stages: readonly string[];
   readonly changes: readonly StatusEntry[];

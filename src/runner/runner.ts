@@ -10,6 +10,7 @@ import { executedBy } from '../tracker/executed-by.js';
 import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
 import type { RecordChange, Tracker } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
+import { storedMetadata } from '../loader/change-metadata.js';
 import type { DeltaEventEmitter, Direction, RollbackReason, RunOutcome } from './events.js';
 import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
 import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
@@ -190,9 +191,11 @@ export class Runner {
       case 'update-checksum':
         return tracker.amendRecord(action.changeId, { checksum: action.after }, audit({ before: { checksum: action.before }, after: { checksum: action.after } }));
       case 'mark-failed': {
-        const error = { message: 'interrupted: a run died during this change without a transaction; marked failed by delta repair' };
+        const error = { message: 'interrupted: a run died during this change without a transaction; marked failed by delta repair', reviewed: true };
         return tracker.amendRecord(action.changeId, { status: 'failed', error }, audit({ before: { status: 'running' }, after: { status: 'failed' } }));
       }
+      case 'mark-reviewed':
+        return tracker.amendRecord(action.changeId, { error: { ...action.error, reviewed: true } }, audit({ before: { reviewed: false }, after: { reviewed: true } }));
       case 'remove-interrupted':
       case 'remove-missing':
         await tracker.removeRecords([action.changeId]);
@@ -206,6 +209,7 @@ export class Runner {
             file: action.file,
             description: action.description,
             stage: action.stage,
+            metadata: storedMetadata(action.metadata),
             runId,
             transactional: false,
             at,
@@ -492,6 +496,7 @@ export class Runner {
       file: change.file,
       description: change.description,
       stage: change.stage,
+      metadata: storedMetadata(change.metadata),
       runId: at.runId,
       transactional,
       at: new Date(),
@@ -501,6 +506,7 @@ export class Runner {
       runId: at.runId,
       changeId: change.id,
       ...(change.stage === undefined ? {} : { stage: change.stage }),
+      ...storedMetadata(change.metadata),
       targetDb: tracker.targetDb,
       action: direction,
       outcome,
@@ -510,6 +516,8 @@ export class Runner {
       toolVersion: toolVersion(),
       transactional,
       ...(error === undefined ? {} : { error: recordedError(error) }),
+      // Each application of a repeatable change stays in the audit log with the checksum it ran with.
+      ...(change.metadata.repeat === 'once' ? {} : { details: { checksum: change.checksum } }),
     });
     const successStatus: RecordStatus = direction === 'commit' ? 'applied' : 'rolled_back';
     const execute = (session: ClientSession | undefined, signalFn = fn) =>
@@ -554,6 +562,7 @@ export class Runner {
                 file: next.file,
                 description: next.description,
                 stage: next.stage,
+                metadata: storedMetadata(next.metadata),
                 runId: at.runId,
                 transactional: false,
                 at: new Date(),

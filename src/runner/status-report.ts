@@ -1,5 +1,6 @@
 import type { LockHolder } from '../errors.js';
 import type { ChangeRef, StageSpec } from '../loader/change-types.js';
+import type { ChangeFilter } from '../loader/change-metadata.js';
 import type { HistoryEntry } from '../tracker/records.js';
 import type { ChangeState } from './plan.js';
 import { CHANGE_STATES, computeStatus } from './plan.js';
@@ -11,13 +12,15 @@ export function statusReport(
   catalog: { readonly changes: readonly ChangeRef[]; readonly stages: readonly StageSpec[] },
   history: readonly HistoryEntry[],
   holder: LockHolder | undefined,
+  filter: ChangeFilter = {},
 ): StatusResult {
-  const statuses = computeStatus(catalog.changes, history, catalog.stages);
+  const statuses = computeStatus(catalog.changes, history, catalog.stages, filter);
   const counts = Object.fromEntries(CHANGE_STATES.map((state) => [state, 0])) as Record<ChangeState, number>;
   for (const status of statuses) counts[status.state] += 1;
   const live = holder !== undefined && holder.expiresAt.getTime() > Date.now();
   return {
     targetDb,
+    env: filter.env,
     stages: catalog.stages.map((stage) => stage.name),
     changes: statuses.map((s) => ({
       id: s.id,
@@ -25,6 +28,12 @@ export function statusReport(
       file: s.file,
       description: s.description,
       stage: s.stage,
+      author: s.change?.metadata.author ?? s.record?.author,
+      tags: s.change?.metadata.tags ?? s.record?.tags ?? [],
+      environments: s.change?.metadata.environments ?? s.record?.environments ?? [],
+      repeat: s.change?.metadata.repeat ?? s.record?.repeat ?? 'once',
+      recovery: s.change?.metadata.recovery ?? s.record?.recovery ?? 'manual',
+      reason: s.reason,
       appliedAt: s.appliedAt?.toISOString(),
       rolledBackAt: s.rolledBackAt?.toISOString(),
       durationMs: s.durationMs,

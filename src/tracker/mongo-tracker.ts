@@ -2,7 +2,7 @@ import type { AnyClientBulkWriteModel, ClientSession, Collection, Document, Mong
 import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
 import type { AuditEvent, HistoryEntry } from './records.js';
-import { HISTORY_PROJECTION } from './records.js';
+import { HISTORY_PROJECTION, METADATA_FIELDS } from './records.js';
 import type { AuditQuery, RecordAmendment, RecordChange, Tracker } from './tracker.js';
 
 export interface MongoTrackerOptions {
@@ -120,6 +120,14 @@ function recordUpdate(change: RecordChange, targetDb: string): Document {
   if (change.file !== undefined) set.file = change.file;
   if (change.description !== undefined) set.description = change.description;
   if (change.stage !== undefined) set.stage = change.stage;
+  if (change.metadata !== undefined) {
+    // The file's metadata as of this write: keys it no longer sets are removed.
+    const stored: Document = { ...change.metadata };
+    for (const key of METADATA_FIELDS) {
+      if (stored[key] !== undefined) set[key] = stored[key];
+      else unset[key] = '';
+    }
+  }
   if (change.durationMs !== undefined) set.durationMs = change.durationMs;
   switch (change.status) {
     case 'running':

@@ -1,3 +1,5 @@
+import type { StoredMetadata } from '../loader/change-metadata.js';
+
 /** States of a change's history record (DESIGN.md section 3). */
 export const RECORD_STATUSES = ['applied', 'failed', 'rolled_back', 'running'] as const;
 export type RecordStatus = (typeof RECORD_STATUSES)[number];
@@ -16,10 +18,12 @@ export interface RecordedError {
   readonly code?: string | number;
   /** A failed non-transactional commit: whether its own rollback ran to undo it. */
   readonly compensated?: boolean;
+  /** An operator checked the change's effect and ran `delta repair`: it may run again. */
+  readonly reviewed?: boolean;
 }
 
 /** One document of `delta_migrations`: the state of one change in one target database. */
-export interface HistoryRecord {
+export interface HistoryRecord extends StoredMetadata {
   /** The change id (internal tracker) or `<targetDb>/<id>` (a tracker database shared by targets). */
   readonly _id: string;
   readonly changeId: string;
@@ -44,8 +48,23 @@ export interface HistoryRecord {
 /** The fields of a record that planning and status read: `history()` fetches only these. */
 export type HistoryEntry = Pick<
   HistoryRecord,
-  '_id' | 'changeId' | 'description' | 'status' | 'checksum' | 'file' | 'stage' | 'appliedAt' | 'rolledBackAt' | 'durationMs' | 'transactional' | 'error'
+  | '_id'
+  | 'changeId'
+  | 'description'
+  | 'status'
+  | 'checksum'
+  | 'file'
+  | 'stage'
+  | 'appliedAt'
+  | 'rolledBackAt'
+  | 'durationMs'
+  | 'transactional'
+  | 'error'
+  | keyof StoredMetadata
 >;
+
+/** The metadata fields a record and an audit event may hold. */
+export const METADATA_FIELDS = ['author', 'tags', 'environments', 'recovery', 'repeat'] as const satisfies readonly (keyof StoredMetadata)[];
 
 /** The projection that reads a HistoryEntry (10,000 records decode in half the memory). */
 export const HISTORY_PROJECTION = {
@@ -60,10 +79,15 @@ export const HISTORY_PROJECTION = {
   durationMs: 1,
   transactional: 1,
   error: 1,
+  author: 1,
+  tags: 1,
+  environments: 1,
+  recovery: 1,
+  repeat: 1,
 } as const satisfies Partial<Record<keyof HistoryEntry, 1>>;
 
 /** One document of the append-only `delta_audit` log. */
-export interface AuditEvent {
+export interface AuditEvent extends StoredMetadata {
   readonly runId: string;
   readonly changeId?: string;
   /** The change's stage, when the project has stages. */

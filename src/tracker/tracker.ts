@@ -1,4 +1,5 @@
 import type { ClientSession } from 'mongodb';
+import type { StoredMetadata } from '../loader/change-metadata.js';
 import type { AuditEvent, HistoryEntry, RecordStatus, RecordedError } from './records.js';
 
 /** The fields of a change's record that a state change writes. */
@@ -9,6 +10,8 @@ export interface RecordChange {
   readonly file: string | undefined;
   readonly description: string | undefined;
   readonly stage?: string | undefined;
+  /** What the change says about itself (only what differs from the defaults); undefined leaves the record's as it was. */
+  readonly metadata?: StoredMetadata | undefined;
   readonly runId: string;
   readonly transactional: boolean;
   readonly at: Date;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../../src/errors.js';
 import type { ChangeRef, ChangeUnit } from '../../src/loader/index.js';
+import { NO_METADATA } from '../../src/loader/change-metadata.js';
 import { assertRevertible, computeStatus, planCommit, planRepair, planRollback } from '../../src/runner/index.js';
 import type { HistoryEntry, RecordStatus } from '../../src/tracker/index.js';
 
@@ -12,6 +13,7 @@ function change(id: string, options: { checksum?: string; rollback?: boolean; st
     checksum: options.checksum ?? `sum-${id}`,
     description: undefined,
     stage: options.stage,
+    metadata: NO_METADATA,
     transaction: undefined,
     timeoutMs: undefined,
     backup: undefined,
@@ -90,7 +92,7 @@ describe('planCommit', () => {
   });
 
   it('refuses to run over an interrupted change', () => {
-    assert.throws(() => planCommit(files, [record('a', 'running')]), /a was interrupted .*delta repair/);
+    assert.throws(() => planCommit(files, [record('a', 'running')]), /a \(interrupted: a run died during it without a transaction\): it may be half-applied.*delta repair/);
   });
 
   it('refuses out-of-order pending changes unless --out-of-order', () => {

@@ -204,7 +204,7 @@ const BAD: readonly BadCase[] = [
   { name: 'dropTarget', text: 'commit:\n  - renameCollection: { from: a, to: b, dropTarget: "yes" }\n', at: '2: commit[0].renameCollection.dropTarget', expected: /expected true or false/ },
   { name: 'commit missing', text: 'description: nothing\n', at: '1: commit', expected: /expected a list of operations \(got nothing\)/ },
   { name: 'commit not a list', text: 'commit: { createIndex: { collection: a, keys: { a: 1 } } }\n', at: '1: commit', expected: /expected a list of operations \(got an object\)/ },
-  { name: 'unknown top-level key', text: 'commit: []\ndown: []\n', at: '2: down', expected: /unknown key \(expected id, description, transaction, timeoutMs, commit, rollback\)/ },
+  { name: 'unknown top-level key', text: 'commit: []\ndown: []\n', at: '2: down', expected: /unknown key \(expected id, description, transaction, timeoutMs, author, tags, environments, recovery, repeatable, runAlways, commit, rollback\)/ },
   { name: 'transaction value', text: 'transaction: sometimes\ncommit: []\n', at: '1: transaction', expected: /expected one of "auto", "always", "never" \(got a string "sometimes"\)/ },
   { name: 'transaction with DDL', text: 'transaction: auto\ncommit:\n  - updateMany: { collection: a, filter: {}, update: { $set: { x: 1 } } }\n  - createIndex: { collection: a, keys: { x: 1 } }\n', at: '1: transaction', expected: /expected 'never' or no transaction key: commit\[1\] createIndex a\.x_1 cannot run inside a transaction/ },
   { name: 'timeoutMs', text: 'timeoutMs: -5\ncommit: []\n', at: '1: timeoutMs', expected: /expected a positive number of milliseconds \(got the number -5\)/ },

@@ -14,6 +14,7 @@ export async function run(context: CommandContext): Promise<void> {
       allowDrift: o.allowDrift === true,
       outOfOrder: o.outOfOrder === true,
       stage: o.stage as string | undefined,
+      tags: o.tags as string[] | undefined,
       timeoutMs: o.timeout as number | undefined,
       interrupt: context.interrupt,
     }),

@@ -22,6 +22,7 @@ export async function run(context: CommandContext): Promise<void> {
       return;
     }
     const staged = events.some((e) => e.stage !== undefined);
+    const long = options.long === true;
     const rows = events.map((e) => [
       e.at.toISOString(),
       e.action,
@@ -29,10 +30,11 @@ export async function run(context: CommandContext): Promise<void> {
       ...(staged ? [e.stage ?? ''] : []),
       e.changeId ?? '',
       `${e.executedBy.user}@${e.executedBy.host} pid ${e.executedBy.pid}`,
+      ...(long ? [e.author ?? '', (e.tags ?? []).join(','), (e.environments ?? []).join(',')] : []),
       e.durationMs === undefined ? '' : `${e.durationMs} ms`,
       e.error?.message ?? (e.details === undefined ? '' : JSON.stringify(e.details)),
     ]);
-    for (const line of formatTable(['AT', 'ACTION', 'OUTCOME', ...(staged ? ['STAGE'] : []), 'ID', 'BY', 'DURATION', ''], rows)) output.info(line);
+    for (const line of formatTable(['AT', 'ACTION', 'OUTCOME', ...(staged ? ['STAGE'] : []), 'ID', 'BY', ...(long ? ['AUTHOR', 'TAGS', 'ENVIRONMENTS'] : []), 'DURATION', ''], rows)) output.info(line);
   } finally {
     await delta.close();
   }

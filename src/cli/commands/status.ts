@@ -8,9 +8,9 @@ export async function run(context: CommandContext): Promise<void> {
   const { output } = context;
   const delta = await deltaFor(context);
   try {
-    const status = await delta.status();
+    const status = await delta.status({ tags: context.options.tags as string[] | undefined });
     if (output.options.json) output.json(status);
-    else renderStatus(status, output);
+    else renderStatus(status, output, { long: context.options.long === true });
     if (context.options.check === true) {
       const failing = CHECK_FAILS.filter((state) => status.summary[state] > 0);
       if (failing.length > 0) {

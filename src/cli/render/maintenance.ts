@@ -7,7 +7,9 @@ function describe(action: MaintenanceAction): string {
     case 'update-checksum':
       return `${action.changeId}: re-record checksum ${action.before.slice(0, 12)}… -> ${action.after.slice(0, 12)}…`;
     case 'mark-failed':
-      return `${action.changeId}: running -> failed`;
+      return `${action.changeId}: running -> failed, checked (the next commit runs it again)`;
+    case 'mark-reviewed':
+      return `${action.changeId}: failed without a transaction, checked (the next commit runs it again)`;
     case 'remove-interrupted':
       return `${action.changeId}: remove the interrupted (running) record`;
     case 'remove-missing':

@@ -6,6 +6,8 @@ import type { z } from 'zod';
 import type { TransactionMode } from '../../config/schema.js';
 import { ChangeFileError, messageOf } from '../../errors.js';
 import type { ChangeContext, ChangeFunction, ChangeUnit } from '../change-types.js';
+import type { ChangeMetadata } from '../change-metadata.js';
+import { toMetadata } from '../change-metadata.js';
 import type { BuiltInOperationName } from './operation-registry.js';
 import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN } from './operation-registry.js';
 import type { OperationDefinition, OperationRegistration, OperationRegistry, StandardIssue } from './operation-types.js';
@@ -56,6 +58,7 @@ export interface ParsedTemplate {
   readonly description: string | undefined;
   readonly transaction: TransactionMode | undefined;
   readonly timeoutMs: number | undefined;
+  readonly metadata: ChangeMetadata;
   readonly commit: readonly TemplateStep[];
   /** Written in the file, derived from `commit`, or undefined (the change cannot be rolled back). */
   readonly rollback: readonly TemplateStep[] | undefined;
@@ -73,6 +76,7 @@ export async function loadTemplate(entry: TemplateFile, options: TemplateOptions
     checksum: entry.checksum,
     description: template.description,
     stage: undefined,
+    metadata: template.metadata,
     transaction: template.transaction,
     timeoutMs: template.timeoutMs,
     backup: undefined,
@@ -182,6 +186,7 @@ export async function parseTemplate(text: string, file: string, options: Templat
     description: header.data.description,
     transaction,
     timeoutMs: header.data.timeoutMs,
+    metadata: toMetadata(header.data),
     commit,
     rollback,
     rollbackDerived: derived !== undefined,

@@ -1,6 +1,7 @@
 import { EJSON } from 'bson';
 import { z } from 'zod';
 import { TRANSACTION_MODES } from '../../config/schema.js';
+import { CHANGE_METADATA_KEYS, changeMetadataShape } from '../change-metadata.js';
 
 /**
  * The zod schemas of a template's header and of the built-in operations'
@@ -147,7 +148,7 @@ export const BUILT_IN_ARGS = {
 export type BuiltInArgs = { readonly [K in keyof typeof BUILT_IN_ARGS]: z.output<(typeof BUILT_IN_ARGS)[K]> };
 
 /** The keys a template may have, in the order the README lists them. */
-export const TEMPLATE_KEYS = ['id', 'description', 'transaction', 'timeoutMs', 'commit', 'rollback'] as const;
+export const TEMPLATE_KEYS = ['id', 'description', 'transaction', 'timeoutMs', ...CHANGE_METADATA_KEYS, 'commit', 'rollback'] as const;
 
 /** A template's header: everything but the operations, which are checked one by one. */
 export const templateHeaderSchema = z.strictObject({
@@ -155,6 +156,7 @@ export const templateHeaderSchema = z.strictObject({
   description: z.string({ error: 'expected a string' }).optional(),
   transaction: z.enum(TRANSACTION_MODES).optional(),
   timeoutMs: z.number({ error: 'expected a number of milliseconds' }).positive({ error: 'expected a positive number of milliseconds' }).optional(),
+  ...changeMetadataShape,
   commit: z.array(z.unknown(), { error: 'expected a list of operations' }),
   rollback: z.array(z.unknown(), { error: 'expected a list of operations' }).optional(),
 });

@@ -1,0 +1,8 @@
+// Name rules shared by configuration, change files and command-line flags (no dependencies, so
+// `delta --help` can check flags without loading the schema library).
+
+/** A stage's name: also its folder's by default, and shown in status; no spaces or slashes. */
+export const STAGE_NAME_PATTERN = /^[A-Za-z0-9][\w.-]*$/;
+
+/** Tag and environment names: given as `--env`/`--tags a,b` and shown in status, so no spaces or commas. */
+export const METADATA_NAME_PATTERN = /^[A-Za-z0-9][\w.:-]*$/;
