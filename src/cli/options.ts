@@ -41,5 +41,12 @@ export function parseIsoTime(value: string): Date {
   return date;
 }
 
+/** `users,orders` -> ['users', 'orders']: names trimmed, none empty. */
+export function parseNameList(value: string): string[] {
+  const names = value.split(',').map((name) => name.trim());
+  if (names.some((name) => name === '')) throw new InvalidArgumentError('expected comma-separated names such as users,orders');
+  return [...new Set(names)];
+}
+
 export const TRANSACTION_CHOICES = ['auto', 'always', 'never'] as const;
 export const LOG_FORMATS = ['human', 'json'] as const;

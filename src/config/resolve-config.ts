@@ -25,6 +25,15 @@ export interface DeltaConfig {
   readonly autoRollback: boolean;
   readonly lock: { readonly waitMs: number; readonly leaseMs: number; readonly scope: string | undefined };
   readonly connectTimeoutMs: number;
+  readonly backup: {
+    /** Absolute path of the backup folder. */
+    readonly dir: string;
+    /** Back up the whole target database before every commit run with work. */
+    readonly default: boolean;
+    /** Runs whose backups are kept (0: all). */
+    readonly keep: number;
+    readonly warnAboveBytes: number;
+  };
   /** Custom operations for YAML/JSON templates, by name (from a code configuration file or `createDelta()`). */
   readonly operations: OperationRegistry;
   /** Hooks around the run and each change (code configuration only). */
@@ -48,6 +57,7 @@ export interface ConfigFlags {
   readonly lockWaitMs?: number | undefined;
   readonly lockLeaseMs?: number | undefined;
   readonly connectTimeoutMs?: number | undefined;
+  readonly backupDir?: string | undefined;
 }
 
 export interface ResolveConfigOptions {
@@ -66,6 +76,9 @@ export const DEFAULTS = {
   lockWaitMs: 30_000,
   lockLeaseMs: 60_000,
   connectTimeoutMs: 10_000,
+  backupDir: '.delta/backups',
+  backupKeep: 10,
+  backupWarnAboveBytes: 1024 ** 3,
 } as const;
 
 const FLAG_NAMES: Record<string, string> = {
@@ -79,6 +92,7 @@ const FLAG_NAMES: Record<string, string> = {
   'lock.waitMs': '--lock-wait',
   'lock.leaseMs': '--lock-lease',
   connectTimeoutMs: '--connect-timeout',
+  'backup.dir': '--backup-dir',
 };
 
 /**
@@ -126,6 +140,9 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   // A path from a config file is relative to that file; from a flag or the environment, to cwd.
   const pathBase = path.source === fileLabel && configFile !== undefined ? dirname(configFile) : cwd;
   const changePath = path.value ?? DEFAULTS.path;
+  const backupDir = pick('backup.dir', (c) => c.backup?.dir);
+  const backupBase = backupDir.source === fileLabel && configFile !== undefined ? dirname(configFile) : cwd;
+  const backupPath = backupDir.value ?? DEFAULTS.backupDir;
 
   const config: DeltaConfig = {
     uri: uri.value,
@@ -151,6 +168,12 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
       scope: fileInput.lock?.scope,
     },
     connectTimeoutMs: pick('connectTimeoutMs', (c) => c.connectTimeoutMs).value ?? DEFAULTS.connectTimeoutMs,
+    backup: {
+      dir: isAbsolute(backupPath) ? backupPath : resolve(backupBase, backupPath),
+      default: fileInput.backup?.default ?? false,
+      keep: fileInput.backup?.keep ?? DEFAULTS.backupKeep,
+      warnAboveBytes: fileInput.backup?.warnAboveBytes ?? DEFAULTS.backupWarnAboveBytes,
+    },
     // Frozen one level only (deepFreeze skips it): the user's schemas must stay as they are.
     operations: Object.freeze({ ...fileInput.operations }),
     hooks: Object.freeze({ ...fileInput.hooks }),
@@ -187,6 +210,7 @@ function fromEnv(env: Readonly<Record<string, string | undefined>>): Record<stri
 function fromFlags(flags: ConfigFlags): Record<string, unknown> {
   const tracker = compact({ uri: flags.trackerUri, db: flags.trackerDb });
   const lock = compact({ waitMs: flags.lockWaitMs, leaseMs: flags.lockLeaseMs });
+  const backup = compact({ dir: flags.backupDir });
   return compact({
     uri: flags.uri,
     db: flags.db,
@@ -196,6 +220,7 @@ function fromFlags(flags: ConfigFlags): Record<string, unknown> {
     autoRollback: flags.autoRollback,
     lock: Object.keys(lock).length === 0 ? undefined : lock,
     connectTimeoutMs: flags.connectTimeoutMs,
+    backup: Object.keys(backup).length === 0 ? undefined : backup,
   });
 }
 

@@ -4,12 +4,14 @@ import type { ClientSession, Db, MongoClient } from 'mongodb';
 import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
 import type { DeltaError } from '../errors.js';
-import { ChangeFailedError, HookFailedError, InterruptedError, LockLostError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
+import { BackupFailedError, ChangeFailedError, HookFailedError, InterruptedError, LockLostError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
 import type { ChangeCatalog, ChangeSource, ChangeUnit } from '../loader/change-types.js';
 import { executedBy } from '../tracker/executed-by.js';
 import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
 import type { RecordChange, Tracker } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
+import type { RunBackup } from './backup-step.js';
+import { backupRequestOf, runBackup } from './backup-step.js';
 import type { DeltaEventEmitter, Direction, RunOutcome } from './events.js';
 import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
 import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
@@ -55,6 +57,8 @@ export interface RunnerOptions {
   /** Builds what changes receive as `services`, once per run with work; disposed after it. */
   readonly services?: ServicesFactory;
   readonly hooks?: DeltaHooks;
+  /** Takes the backups a commit asks for (`backup` on a change, `backup` on the run), under the lock. */
+  readonly backup?: RunBackup;
 }
 
 export interface RunControl {
@@ -64,6 +68,8 @@ export interface RunControl {
   readonly interrupt?: AbortSignal;
   /** Default per-change time limit (a change's own `timeoutMs` wins). */
   readonly timeoutMs?: number;
+  /** Commit only: back up the whole target database once, before the first change. */
+  readonly backup?: boolean;
 }
 
 export type CommitOptions = CommitPlanOptions & RunControl;
@@ -301,12 +307,23 @@ export class Runner {
         services = await buildServices(this.#options.services, { db, client, targetDb: tracker.targetDb, command });
         context = { runId, command, targetDb: tracker.targetDb, db, client, planned: steps.map((s) => s.change.id), services };
         await callHook(hooks, 'beforeAll', context);
+        const backup = (changeId: string | undefined, collections: readonly string[] | 'database') =>
+          runBackup(this.#options.backup, { runId, changeId, collections }, { tracker, events });
+        if (command === 'commit' && control.backup === true) await backup(undefined, 'database');
         for (const [index, step] of steps.entries()) {
           error = this.#stopReason(lock, control);
           if (error !== undefined) break;
           const change = { id: step.change.id, file: step.change.file, description: step.change.description };
           hookChange = change.id;
           await callHook(hooks, 'beforeEach', { ...context, change }, change.id);
+          const asked = command === 'commit' ? backupRequestOf(step.change) : undefined;
+          if (asked !== undefined) {
+            // A backup that fails throws BackupFailedError: the change does not run. Ctrl-C or a lost
+            // lease during a long backup stop the run here too.
+            await backup(change.id, asked);
+            error = this.#stopReason(lock, control);
+            if (error !== undefined) break;
+          }
           const next = steps[index + 1]?.change;
           const markNext =
             command === 'commit' && next !== undefined && !recorded.has(next.id) && !this.transactional(step.change) && !this.transactional(next) ? next : undefined;
@@ -328,9 +345,10 @@ export class Runner {
           }
         }
       } catch (thrown) {
-        if (!(thrown instanceof HookFailedError)) throw thrown;
+        if (!(thrown instanceof HookFailedError || thrown instanceof BackupFailedError)) throw thrown;
         error = thrown;
-        await this.#auditHookFailure(thrown, runId, command, hookChange);
+        // runBackup has audited its own failure as a failed `backup`.
+        if (thrown instanceof HookFailedError) await this.#auditHookFailure(thrown, runId, command, hookChange);
       }
       const ran = new Set(outcomes.map((o) => o.id));
       outcomes.push(...steps.filter((s) => !ran.has(s.change.id)).map((s) => this.#notRun(s.change)));

@@ -14,6 +14,8 @@ export async function run(context: CommandContext): Promise<void> {
       allowDrift: o.allowDrift === true,
       outOfOrder: o.outOfOrder === true,
       timeoutMs: o.timeout as number | undefined,
+      // --backup / --no-backup; undefined leaves it to the configuration's backup.default.
+      backup: typeof o.backup === 'boolean' ? o.backup : undefined,
       interrupt: context.interrupt,
     }),
   );

@@ -3,7 +3,7 @@ import type { DeltaEventName, DeltaEvents } from '../../runner/events.js';
 import type { RunResult } from '../../runner/results.js';
 import type { Output } from '../io.js';
 
-const EVENT_NAMES: readonly DeltaEventName[] = ['run:start', 'lock:acquired', 'lock:lost', 'change:start', 'change:success', 'change:failure', 'change:log', 'run:end'];
+const EVENT_NAMES: readonly DeltaEventName[] = ['run:start', 'lock:acquired', 'lock:lost', 'backup:done', 'backup:warning', 'change:start', 'change:success', 'change:failure', 'change:log', 'run:end'];
 
 interface Spinner {
   start(text: string): Spinner;
@@ -38,6 +38,11 @@ export async function attachRunReporter(delta: Delta, output: Output): Promise<{
       if (output.options.verbose) output.info(chalk.dim(`lock ${e.scope} acquired after ${e.waitedMs} ms`));
     });
     on('lock:lost', (e) => output.warn(`delta: lost the lock on ${e.scope}: ${e.reason}`));
+    on('backup:done', (e) => {
+      const what = `${e.changeId === undefined ? 'the database' : `before ${e.changeId}`}: ${e.collections.join(', ') || 'no collections'}, ${e.documents} documents`;
+      output.info(`${chalk.green('✓')} backed up ${what}  ${chalk.dim(`${e.durationMs} ms  ${e.backupId}`)}`);
+    });
+    on('backup:warning', (e) => output.warn(`delta: warning: ${e.message}`));
     on('change:start', (e) => {
       spinner?.start(`${e.changeId} ${chalk.dim(`(${e.index + 1}/${e.total})`)}`);
     });
