@@ -68,7 +68,7 @@ describe('delta backup, backups, restore', () => {
     assert.deepEqual((await t.snapshot()).users, original);
     const indexes = await t.users.listIndexes().toArray();
     assert.deepEqual(indexes.find((i) => i.name === 'email_1')?.unique, true);
-    const options = (await fixture.client.db(t.db).listCollections({ name: 'users' }).toArray())[0]?.options;
+    const options = ((await fixture.client.db(t.db).listCollections({ name: 'users' }).toArray())[0] as { options?: { validator?: unknown } } | undefined)?.options;
     assert.deepEqual(options?.validator, { $jsonSchema: { required: ['name'] } });
 
     const history = await t.delta('history', '--json');
