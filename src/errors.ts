@@ -20,6 +20,9 @@ export const DeltaErrorCodes = {
   drift: 'CHECKSUM_DRIFT',
   validationFailed: 'VALIDATION_FAILED',
   interrupted: 'INTERRUPTED',
+  backupFailed: 'BACKUP_FAILED',
+  backupInvalid: 'BACKUP_INVALID',
+  restoreRefused: 'RESTORE_REFUSED',
 } as const;
 
 export type DeltaErrorCode = (typeof DeltaErrorCodes)[keyof typeof DeltaErrorCodes];
@@ -155,6 +158,34 @@ export class ValidationError extends DeltaError {
 /** Ctrl-C: the current change was finished or aborted and recorded. */
 export class InterruptedError extends DeltaError {
   readonly code = DeltaErrorCodes.interrupted;
+}
+
+/** A backup could not be taken (unwritable folder, database error): the change it guarded did not run. */
+export class BackupFailedError extends DeltaError {
+  readonly code = DeltaErrorCodes.backupFailed;
+}
+
+/** A backup named on the command line is missing, unreadable or corrupted; `file` names the file at fault. */
+export class BackupInvalidError extends DeltaError {
+  readonly code = DeltaErrorCodes.backupInvalid;
+  constructor(
+    message: string,
+    readonly file: string | undefined,
+    options: DeltaErrorOptions = {},
+  ) {
+    super(message, options);
+  }
+}
+
+/** A restore would overwrite collections that hold documents (without `--drop`): nothing was written. */
+export class RestoreRefusedError extends DeltaError {
+  readonly code = DeltaErrorCodes.restoreRefused;
+  constructor(
+    message: string,
+    readonly collections: readonly string[],
+  ) {
+    super(message);
+  }
 }
 
 export function isDeltaError(value: unknown): value is DeltaError {

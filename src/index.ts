@@ -7,6 +7,8 @@ import type { Sandbox, SandboxOptions } from './sandbox/index.js';
 export type { CreateDeltaOptions, Delta, UnlockResult } from './api/create-delta.js';
 export type { ImportMigrateMongoOptions, ImportMigrateMongoResult, PendingFile, PlannedRecord } from './adopt/index.js';
 export { createDelta } from './api/create-delta.js';
+export type { BackupCommandResult, BackupOptions, RestoreOptions } from './api/backup-actions.js';
+export type { BackupListResult, BackupManifest, BackupProgress, BackupReason, BackupResult, BackupSummary, RestoredCollection, RestoreResult } from './backup/index.js';
 export type { DeltaConfig, DeltaConfigInput, TransactionMode } from './config/index.js';
 export { defineConfig, redact } from './config/index.js';
 export type { ChangeContext, ChangeDefinition, ChangeFunction, ChangeUnit } from './loader/index.js';
@@ -32,6 +34,9 @@ export type {
   RepairOptions,
   ValidationProblem,
   ValidationReport,
+  BackupDone,
+  BackupRequest,
+  RunBackup,
 } from './runner/index.js';
 export type { DeltaHooks, HookChange, RunHookContext, ServicesContext, ServicesFactory } from './runner/hooks.js';
 export type { AuditEvent, AuditQuery, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
@@ -54,6 +59,9 @@ export {
   DriftError,
   ValidationError,
   InterruptedError,
+  BackupFailedError,
+  BackupInvalidError,
+  RestoreRefusedError,
 } from './errors.js';
 
 /**

@@ -6,7 +6,7 @@ import type { DeltaConfigInput } from '../config/schema.js';
 import type { Connection } from '../connection/connect.js';
 import { adoptClient, openConnection } from '../connection/connect.js';
 import type { LockHolder } from '../errors.js';
-import { ConfigError, DatabaseError, DeltaError, LockHeldError, messageOf } from '../errors.js';
+import { ConfigError, DatabaseError, DeltaError, LockHeldError, UsageError, messageOf } from '../errors.js';
 import { redact } from '../config/redact.js';
 import type { ChangeDefinition, ChangeSource, StageSpec } from '../loader/change-types.js';
 import type { ChangeFilter } from '../loader/change-metadata.js';
@@ -31,6 +31,8 @@ import { MongoTracker } from '../tracker/mongo-tracker.js';
 import { toolVersion } from '../version.js';
 import type { Tracker } from '../tracker/tracker.js';
 import type { AdoptionHost, ImportMigrateMongoOptions, ImportMigrateMongoResult } from '../adopt/index.js';
+import type { BackupListResult, RestoreResult } from '../backup/index.js';
+import type { BackupCommandResult, BackupHost, BackupOptions, RestoreOptions } from './backup-actions.js';
 
 export interface CreateDeltaOptions {
   /** Configuration given in code; when set, no configuration file is searched. */
@@ -80,6 +82,18 @@ export interface Delta {
    * `config` given here); flags and environment still win.
    */
   importMigrateMongo(options?: ImportMigrateMongoOptions): Promise<ImportMigrateMongoResult>;
+  /**
+   * Backs up collections of the target database now (`delta backup`; default: all of them) under
+   * the lock; audited; older backups beyond `backup.keep` runs are pruned afterwards.
+   */
+  backup(options?: BackupOptions): Promise<BackupCommandResult>;
+  /** The backups in the backup folder, oldest first (reads files only; no connection). */
+  backups(): Promise<BackupListResult>;
+  /**
+   * Restores a backup (`delta restore`): checks every file's checksum before connecting, refuses
+   * collections that hold documents unless `drop`, writes under the lock; audited.
+   */
+  restore(options: RestoreOptions): Promise<RestoreResult>;
   on<E extends DeltaEventName>(event: E, listener: DeltaListener<E>): () => void;
   /** The resolved configuration. */
   config(): Promise<DeltaConfig>;
@@ -103,6 +117,8 @@ interface Session {
   /** The lock's collection (in the tracker database) and this target's scope in it. */
   readonly lockCollection: Collection;
   readonly lockScope: string;
+  /** delta's own collections when the tracker lives in the target database (never backed up). */
+  readonly ownCollections: readonly string[];
 }
 
 /**
@@ -141,7 +157,19 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     return sessionPromise;
   };
 
-  const runner = async () => {
+  const backupHost = (opened: Session): BackupHost => ({
+    config: opened.config,
+    targetDb: opened.targetDb,
+    db: (name) => opened.target.db(name),
+    tracker: opened.tracker,
+    ownCollections: opened.ownCollections,
+    lock: (db, command) => (db === opened.targetDb ? leaseLock(opened, command) : leaseLock({ ...opened, lockScope: db }, command)),
+    events,
+  });
+  const backupActions = () => import('./backup-actions.js');
+
+  /** `onBackup` is told of every backup the run takes (retention runs after a successful run that took one). */
+  const runner = async (onBackup?: () => void) => {
     const opened = await session();
     const { config: resolved, target, tracker, targetDb, lockScope: scope } = opened;
     return new Runner({
@@ -156,14 +184,26 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       autoRollback: resolved.autoRollback,
       hooks: resolved.hooks,
       services: resolved.services,
+      backup: async (request) => {
+        onBackup?.();
+        const actions = await backupActions();
+        return actions.takeBackupFor(backupHost(opened), { ...request, reason: request.changeId === undefined ? 'run' : 'change' });
+      },
     });
   };
 
   return {
     async commit(commitOptions = {}) {
       const source = await changeSource();
-      const env = commitOptions.env ?? (await config()).env;
-      return wrapDatabaseErrors(async () => (await runner()).commit(source, { ...commitOptions, env }));
+      const resolved = await config();
+      const env = commitOptions.env ?? resolved.env;
+      return wrapDatabaseErrors(async () => {
+        let backedUp = false;
+        const run = await runner(() => (backedUp = true));
+        const result = await run.commit(source, { ...commitOptions, env, backup: commitOptions.backup ?? resolved.backup.default });
+        if (result.outcome === 'success' && backedUp) await (await backupActions()).prune(backupHost(await session()), result.runId);
+        return result;
+      });
     },
     async rollback(rollbackOptions = {}) {
       const source = await changeSource();
@@ -210,6 +250,24 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       // Loaded on use: applications that never import pay nothing for it.
       const adopt = await import('../adopt/index.js');
       return wrapDatabaseErrors(() => adopt.importMigrateMongo(importOptions, adoptionHost(options)));
+    },
+    async backup(backupOptions = {}) {
+      return wrapDatabaseErrors(async () => (await backupActions()).backupNow(backupHost(await session()), backupOptions));
+    },
+    async backups() {
+      const { listBackups } = await import('../backup/index.js');
+      return listBackups((await config()).backup.dir);
+    },
+    async restore(restoreOptions) {
+      const resolved = await config();
+      const { resolveBackup, verifyBackup } = await import('../backup/index.js');
+      if (restoreOptions.toDb !== undefined && !/^[^/\\. "$*<>:|?]{1,63}$/.test(restoreOptions.toDb)) {
+        throw new UsageError(`--to-db ${restoreOptions.toDb}: not a database name (1 to 63 characters, none of /\\. "$*<>:|?)`);
+      }
+      // Every checksum is checked before connecting: a damaged backup is refused having touched nothing.
+      const folder = await resolveBackup(resolved.backup.dir, restoreOptions.backup, options.cwd ?? process.cwd());
+      const verified = await verifyBackup(folder, restoreOptions.collections);
+      return wrapDatabaseErrors(async () => (await backupActions()).restoreNow(backupHost(await session()), verified, restoreOptions));
     },
     async unlock(unlockOptions = {}) {
       return wrapDatabaseErrors(async () => {
@@ -288,7 +346,9 @@ async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaC
       clientBulkWrite: trackerSide.deployment.clientBulkWrite,
     });
     const lockCollection = trackerSide.client.db(trackerDbName).collection(resolved.tracker.collections.lock);
-    return { config: resolved, target, trackerConnection, targetDb, tracker, lockCollection, lockScope: resolved.lock.scope ?? targetDb };
+    const { migrations, audit, lock } = resolved.tracker.collections;
+    const ownCollections = trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [];
+    return { config: resolved, target, trackerConnection, targetDb, tracker, lockCollection, lockScope: resolved.lock.scope ?? targetDb, ownCollections };
   } catch (error) {
     if (options.client === undefined) await target.close().catch(() => undefined);
     await trackerConnection?.close().catch(() => undefined);

@@ -21,6 +21,7 @@ export function configFlags(options: CommandContext['options']): ConfigFlags {
     autoRollback: options.autoRollback === false ? false : undefined,
     lockWaitMs: num('lockWait'),
     lockLeaseMs: num('lockLease'),
+    backupDir: str('backupDir'),
   };
 }
 

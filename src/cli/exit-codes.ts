@@ -28,6 +28,9 @@ const BY_ERROR_CODE: Record<DeltaErrorCode, ExitCodeValue> = {
   CHECKSUM_DRIFT: ExitCode.validation,
   VALIDATION_FAILED: ExitCode.validation,
   INTERRUPTED: ExitCode.interrupted,
+  BACKUP_FAILED: ExitCode.failure,
+  BACKUP_INVALID: ExitCode.badInput,
+  RESTORE_REFUSED: ExitCode.badInput,
 };
 
 export function exitCodeFor(code: DeltaErrorCode): ExitCodeValue {

@@ -33,20 +33,11 @@ const COMMANDS: Record<CommandName, () => Promise<CommandModule>> = {
   baseline: () => import('./commands/baseline.js'),
   history: () => import('./commands/history.js'),
   unlock: () => import('./commands/unlock.js'),
-  backup: notImplemented('backup'),
-  backups: notImplemented('backups'),
-  restore: notImplemented('restore'),
+  backup: () => import('./commands/backup.js'),
+  backups: () => import('./commands/backups.js'),
+  restore: () => import('./commands/restore.js'),
   import: () => import('./commands/import.js'),
 };
-
-function notImplemented(name: string): () => Promise<CommandModule> {
-  return async () => {
-    const { NotImplementedError } = await import('../errors.js');
-    return {
-      run: () => Promise.reject(new NotImplementedError(`delta ${name} is not implemented yet (planned; see README "Commands")`)),
-    };
-  };
-}
 
 /**
  * Parses `argv`, runs one command and returns the exit code. Only this

@@ -42,14 +42,20 @@ export function parseIsoTime(value: string): Date {
   return date;
 }
 
+/** `users,orders` -> ['users', 'orders']: names trimmed, none empty. */
+export function parseNameList(value: string): string[] {
+  const names = value.split(',').map((name) => name.trim());
+  if (names.some((name) => name === '')) throw new InvalidArgumentError('expected comma-separated names such as users,orders');
+  return [...new Set(names)];
+}
+
 export const TRANSACTION_CHOICES = ['auto', 'always', 'never'] as const;
 /** `both`: the human view on stdout and JSON event lines on stderr. */
 export const LOG_FORMATS = ['human', 'json', 'both'] as const;
 
-/** `--tags billing,search`: names without spaces, at least one. */
-export function parseNameList(value: string): string[] {
-  const names = value.split(',').map((name) => name.trim()).filter((name) => name !== '');
-  if (names.length === 0) throw new InvalidArgumentError('expected one or more names separated by commas');
+/** `--tags billing,search`: a name list whose names have no spaces. */
+export function parseTagList(value: string): string[] {
+  const names = parseNameList(value);
   const bad = names.find((name) => !METADATA_NAME_PATTERN.test(name));
   if (bad !== undefined) throw new InvalidArgumentError(`${JSON.stringify(bad)} is not a name of letters, digits, _ . : -`);
   return names;

@@ -1,7 +1,7 @@
 import { Argument, Command, Option } from 'commander';
 import { toolVersion } from '../version.js';
 import { AUDIT_ACTIONS } from '../tracker/records.js';
-import { LOG_FORMATS, TRANSACTION_CHOICES, parseDuration, parseIsoTime, parseMilliseconds, parseNameList, parsePort, parsePositiveInteger } from './options.js';
+import { LOG_FORMATS, TRANSACTION_CHOICES, parseDuration, parseIsoTime, parseMilliseconds, parseNameList, parsePort, parseTagList, parsePositiveInteger } from './options.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -88,6 +88,8 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
 
   const lockWait = () => new Option('--lock-wait <duration>', 'wait this long for a held lock (30, 30s, 500ms; 0 = fail at once)').argParser(parseDuration);
   const lockLease = () => new Option('--lock-lease <duration>', 'lease of the lock, renewed every third of it (default 60s)').argParser(parseDuration).hideHelp();
+  const backupDir = () => new Option('--backup-dir <dir>', 'folder of backups (config backup.dir; default .delta/backups)');
+  const collections = (what: string) => new Option('--collections <names>', `${what} (comma-separated)`).argParser(parseNameList);
 
   program
     .command('commit')
@@ -101,11 +103,14 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .option('--allow-drift', 'run although applied changes were modified or deleted')
     .option('--out-of-order', 'also apply pending changes older than the newest applied one')
     .option('--stage <name>', 'apply only the pending changes of this stage')
-    .addOption(new Option('--tags <names>', 'apply only changes tagged with one of these (comma-separated)').argParser(parseNameList))
+    .addOption(new Option('--tags <names>', 'apply only changes tagged with one of these (comma-separated)').argParser(parseTagList))
     .addOption(new Option('--timeout <ms>', 'default time limit per change').argParser(parseMilliseconds))
+    .option('--backup', 'back up the whole target database before the first change (config backup.default)')
+    .option('--no-backup', 'no whole-database backup even if backup.default is set (changes asking for one still get it)')
+    .addOption(backupDir())
     .addOption(lockWait())
     .addOption(lockLease())
-    .addHelpText('after', '\nExamples:\n  $ delta commit --path ./migrations\n  $ delta commit --to 20240301090000_orders --dry-run\n  $ delta commit --json > result.json')
+    .addHelpText('after', '\nExamples:\n  $ delta commit --path ./migrations\n  $ delta commit --backup\n  $ delta commit --to 20240301090000_orders --dry-run\n  $ delta commit --json > result.json')
     .action(action('commit'));
 
   program
@@ -131,7 +136,7 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .command('status')
     .description('show every change: applied, pending, failed, rolled back, running, modified, missing, out of order')
     .option('--check', 'exit 4 when anything is pending, failed, running, modified or missing (CI gate)')
-    .addOption(new Option('--tags <names>', 'show changes tagged with one of these as they would run (comma-separated)').argParser(parseNameList))
+    .addOption(new Option('--tags <names>', 'show changes tagged with one of these as they would run (comma-separated)').argParser(parseTagList))
     .option('--long', 'also show author, tags and environments')
     .addHelpText('after', '\nExamples:\n  $ delta status\n  $ delta status --json | jq .summary\n  $ delta status --check || echo "database is behind"')
     .action(action('status'));
@@ -193,9 +198,33 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .addHelpText('after', '\nExample:\n  $ delta init && delta create first_change')
     .action(action('init'));
 
-  program.command('backup').description('snapshot collections now (planned)').action(action('backup'));
-  program.command('backups').description('list backups (planned)').action(action('backups'));
-  program.command('restore').description('restore a backup (planned)').argument('[backup]').action(action('restore'));
+  program
+    .command('backup')
+    .description('back up the target database now (documents, indexes, options), under the lock; audited')
+    .addOption(collections('only these collections'))
+    .addOption(backupDir())
+    .addOption(lockWait())
+    .addOption(lockLease())
+    .addHelpText('after', '\nExamples:\n  $ delta backup\n  $ delta backup --collections users,orders --backup-dir /var/backups/delta')
+    .action(action('backup'));
+  program
+    .command('backups')
+    .description('list the backups in the backup folder, oldest first')
+    .addOption(backupDir())
+    .addHelpText('after', '\nExamples:\n  $ delta backups\n  $ delta backups --json | jq ".backups[-1].id"')
+    .action(action('backups'));
+  program
+    .command('restore')
+    .description('restore a backup: checksums checked first, non-empty collections refused without --drop; audited')
+    .argument('<backup>', 'a backup id (see delta backups) or the path of a backup folder')
+    .addOption(collections('restore only these collections of the backup'))
+    .option('--to-db <name>', 'restore into this database instead of the target database')
+    .option('--drop', 'replace collections that hold documents (dropped first)')
+    .addOption(backupDir())
+    .addOption(lockWait())
+    .addOption(lockLease())
+    .addHelpText('after', '\nExamples:\n  $ delta restore 20240501T101500123Z_1a2b3c4d_001_users\n  $ delta restore <id> --collections users --drop\n  $ delta restore <id> --to-db app_copy')
+    .action(action('restore'));
   program
     .command('import')
     .description('adopt a migrate-mongo project: copy its changelog into delta history and write delta.config.mjs')

@@ -29,6 +29,15 @@ export interface DeltaConfig {
   readonly autoRollback: boolean;
   readonly lock: { readonly waitMs: number; readonly leaseMs: number; readonly scope: string | undefined };
   readonly connectTimeoutMs: number;
+  readonly backup: {
+    /** Absolute path of the backup folder. */
+    readonly dir: string;
+    /** Back up the whole target database before every commit run with work. */
+    readonly default: boolean;
+    /** Runs whose backups are kept (0: all). */
+    readonly keep: number;
+    readonly warnAboveBytes: number;
+  };
   /** Custom operations for YAML/JSON templates, by name (from a code configuration file or `createDelta()`). */
   readonly operations: OperationRegistry;
   /** Hooks around the run and each change (code configuration only). */
@@ -66,6 +75,7 @@ export interface ConfigFlags {
   readonly lockWaitMs?: number | undefined;
   readonly lockLeaseMs?: number | undefined;
   readonly connectTimeoutMs?: number | undefined;
+  readonly backupDir?: string | undefined;
 }
 
 export interface ResolveConfigOptions {
@@ -84,6 +94,9 @@ export const DEFAULTS = {
   lockWaitMs: 30_000,
   lockLeaseMs: 60_000,
   connectTimeoutMs: 10_000,
+  backupDir: '.delta/backups',
+  backupKeep: 10,
+  backupWarnAboveBytes: 1024 ** 3,
 } as const;
 
 const FLAG_NAMES: Record<string, string> = {
@@ -98,6 +111,7 @@ const FLAG_NAMES: Record<string, string> = {
   'lock.waitMs': '--lock-wait',
   'lock.leaseMs': '--lock-lease',
   connectTimeoutMs: '--connect-timeout',
+  'backup.dir': '--backup-dir',
 };
 
 /**
@@ -146,6 +160,9 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   const pathBase = path.source === fileLabel && configFile !== undefined ? dirname(configFile) : cwd;
   const changePath = path.value ?? DEFAULTS.path;
   const changeFolder = isAbsolute(changePath) ? changePath : resolve(pathBase, changePath);
+  const backupDir = pick('backup.dir', (c) => c.backup?.dir);
+  const backupBase = backupDir.source === fileLabel && configFile !== undefined ? dirname(configFile) : cwd;
+  const backupPath = backupDir.value ?? DEFAULTS.backupDir;
 
   const config: DeltaConfig = {
     uri: uri.value,
@@ -184,6 +201,12 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
       scope: fileInput.lock?.scope,
     },
     connectTimeoutMs: pick('connectTimeoutMs', (c) => c.connectTimeoutMs).value ?? DEFAULTS.connectTimeoutMs,
+    backup: {
+      dir: isAbsolute(backupPath) ? backupPath : resolve(backupBase, backupPath),
+      default: fileInput.backup?.default ?? false,
+      keep: fileInput.backup?.keep ?? DEFAULTS.backupKeep,
+      warnAboveBytes: fileInput.backup?.warnAboveBytes ?? DEFAULTS.backupWarnAboveBytes,
+    },
     // Frozen one level only (deepFreeze skips it): the user's schemas must stay as they are.
     operations: Object.freeze({ ...fileInput.operations }),
     hooks: Object.freeze({ ...fileInput.hooks }),
@@ -222,6 +245,7 @@ function fromEnv(env: Readonly<Record<string, string | undefined>>): Record<stri
 function fromFlags(flags: ConfigFlags): Record<string, unknown> {
   const tracker = compact({ uri: flags.trackerUri, db: flags.trackerDb });
   const lock = compact({ waitMs: flags.lockWaitMs, leaseMs: flags.lockLeaseMs });
+  const backup = compact({ dir: flags.backupDir });
   return compact({
     uri: flags.uri,
     db: flags.db,
@@ -232,6 +256,7 @@ function fromFlags(flags: ConfigFlags): Record<string, unknown> {
     autoRollback: flags.autoRollback,
     lock: Object.keys(lock).length === 0 ? undefined : lock,
     connectTimeoutMs: flags.connectTimeoutMs,
+    backup: Object.keys(backup).length === 0 ? undefined : backup,
   });
 }
 

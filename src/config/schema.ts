@@ -116,6 +116,18 @@ export const configFileSchema = z.strictObject({
     })
     .optional(),
   connectTimeoutMs: z.number().int().positive().optional(),
+  backup: z
+    .strictObject({
+      /** Folder of backups; relative to the configuration file. */
+      dir: z.string().min(1).optional(),
+      /** Back up the whole target database before every commit run with work (`commit --backup`). */
+      default: z.boolean().optional(),
+      /** Backups of this many runs are kept; older ones are pruned after a successful run (0 keeps all). */
+      keep: z.number().int().nonnegative().optional(),
+      /** `backup: true` on a database larger than this (dbStats dataSize) emits a `backup:warning` event. */
+      warnAboveBytes: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
   operations: operations.optional(),
   hooks: hooks.optional(),
   services: z.custom<ServicesFactory>(isFunction, { error: 'must be a function (context) => ({ ...services }), async or not' }).optional(),

@@ -42,6 +42,29 @@ export interface DeltaEvents {
   'rollback:success': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason; readonly durationMs: number };
   'rollback:failure': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason; readonly durationMs: number; readonly error: RecordedError };
   'change:log': { readonly runId: string; readonly changeId: string; readonly message: string };
+  /** A backup was written, before `changeId` (or before the run's first change when undefined). */
+  'backup:done': {
+    readonly runId: string;
+    readonly changeId: string | undefined;
+    readonly backupId: string;
+    readonly path: string;
+    readonly collections: readonly string[];
+    readonly documents: number;
+    readonly bytes: number;
+    readonly durationMs: number;
+  };
+  /** Something about a backup worth a look (a whole-database backup of a large database). */
+  'backup:warning': { readonly runId: string; readonly changeId: string | undefined; readonly message: string };
+  /** Where a backup or restore stands: a few times a second per collection, and when it is done. */
+  'backup:progress': {
+    readonly runId: string;
+    readonly phase: 'backup' | 'restore';
+    readonly collection: string;
+    readonly documents: number;
+    readonly totalDocuments: number | undefined;
+    readonly bytes: number;
+    readonly done: boolean;
+  };
   'run:end': {
     readonly runId: string;
     readonly command: Direction;
@@ -60,6 +83,9 @@ const EVENTS: Record<DeltaEventName, true> = {
   'run:start': true,
   'lock:acquired': true,
   'lock:lost': true,
+  'backup:done': true,
+  'backup:warning': true,
+  'backup:progress': true,
   'stage:start': true,
   'stage:end': true,
   'change:start': true,

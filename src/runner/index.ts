@@ -8,3 +8,4 @@ export { Runner } from './runner.js';
 export { statusReport } from './status-report.js';
 export type { BaselineOptions, MaintenanceAction, MaintenanceResult, RepairOptions, ValidationProblem, ValidationReport } from './maintenance.js';
 export { planBaseline, planRepair, validationProblems } from './maintenance.js';
+export type { BackupDone, BackupRequest, RunBackup } from './backup-step.js';

@@ -4,13 +4,15 @@ import type { ClientSession, Db, MongoClient } from 'mongodb';
 import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
 import type { DeltaError } from '../errors.js';
-import { ChangeFailedError, HookFailedError, InterruptedError, LockLostError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
+import { BackupFailedError, ChangeFailedError, HookFailedError, InterruptedError, LockLostError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
 import type { ChangeCatalog, ChangeSource, ChangeUnit, StageSpec } from '../loader/change-types.js';
 import { executedBy } from '../tracker/executed-by.js';
 import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
 import type { RecordChange, Tracker } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
 import { storedMetadata } from '../loader/change-metadata.js';
+import type { RunBackup } from './backup-step.js';
+import { backupRequestOf, runBackup } from './backup-step.js';
 import type { DeltaEventEmitter, Direction, RollbackReason, RunOutcome } from './events.js';
 import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
 import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
@@ -56,6 +58,8 @@ export interface RunnerOptions {
   /** Builds what changes receive as `services`, once per run with work; disposed after it. */
   readonly services?: ServicesFactory;
   readonly hooks?: DeltaHooks;
+  /** Takes the backups a commit asks for (`backup` on a change, `backup` on the run), under the lock. */
+  readonly backup?: RunBackup;
 }
 
 export interface RunControl {
@@ -65,6 +69,8 @@ export interface RunControl {
   readonly interrupt?: AbortSignal;
   /** Default per-change time limit (a change's own `timeoutMs` wins). */
   readonly timeoutMs?: number;
+  /** Commit only: back up the whole target database once, before the first change. */
+  readonly backup?: boolean;
 }
 
 export type CommitOptions = CommitPlanOptions & RunControl;
@@ -350,6 +356,14 @@ export class Runner {
       const change = { id: step.change.id, file: step.change.file, description: step.change.description, stage: step.change.stage };
       try {
         await callHook(hooks, 'beforeEach', { ...hookContext, change }, change.id);
+        const asked = command === 'commit' ? backupRequestOf(step.change) : undefined;
+        if (asked !== undefined) {
+          // A backup that fails throws BackupFailedError: the change does not run. Ctrl-C or a lost
+          // lease during a long backup stop the run here too.
+          await backup(change.id, asked);
+          const stopped = this.#stopReason(lock, control);
+          if (stopped !== undefined) return stopped;
+        }
         const markNext =
           command === 'commit' && next !== undefined && !recorded.has(next.change.id) && !this.transactional(step.change) && !this.transactional(next.change) ? next.change : undefined;
         const runningRecorded = markedAhead === change.id;
@@ -365,11 +379,14 @@ export class Runner {
         });
         return done.error;
       } catch (thrown) {
+        // runBackup has audited its own failure as a failed `backup`.
+        if (thrown instanceof BackupFailedError) return thrown;
         if (!(thrown instanceof HookFailedError)) throw thrown;
         await this.#auditHookFailure(thrown, runId, command, change.id);
         return thrown;
       }
     };
+    const backup = (changeId: string | undefined, collections: readonly string[] | 'database') => runBackup(this.#options.backup, { runId, changeId, collections }, { tracker, events });
 
     try {
       try {
@@ -377,6 +394,7 @@ export class Runner {
         const hookContext: RunHookContext = { runId, command, targetDb: tracker.targetDb, db, client, planned: steps.map((s) => s.change.id), services };
         context = hookContext;
         await callHook(hooks, 'beforeAll', hookContext);
+        if (command === 'commit' && control.backup === true) await backup(undefined, 'database');
         for (const group of stepGroups(steps, at.stages, command)) {
           const stageStarted = performance.now();
           const before = outcomes.length;
@@ -400,9 +418,10 @@ export class Runner {
           if (error !== undefined) break;
         }
       } catch (thrown) {
-        if (!(thrown instanceof HookFailedError)) throw thrown;
+        if (!(thrown instanceof HookFailedError || thrown instanceof BackupFailedError)) throw thrown;
         error = thrown;
-        await this.#auditHookFailure(thrown, runId, command, undefined);
+        // runBackup has audited its own failure as a failed `backup`.
+        if (thrown instanceof HookFailedError) await this.#auditHookFailure(thrown, runId, command, undefined);
       }
       // Outcomes in plan order (a parallel stage finishes in any order), then what did not run.
       const position = new Map(steps.map((s, index) => [s.change.id, index]));

@@ -115,10 +115,11 @@ describe('delta CLI shell', () => {
     assertOneLineError(result.stderr, /change folder .*nowhere does not exist \(from --path\)/);
   });
 
-  it('commands not built yet answer "not implemented yet" with exit 2', async () => {
-    const result = await runCli(['backups']);
+  it('restore of a backup that does not exist exits 2 naming it, before connecting', async () => {
+    const p = project();
+    const result = await runCli(['restore', 'nope', '--uri', 'mongodb://127.0.0.1:9/app'], { cwd: p.dir });
     assert.equal(result.code, 2);
-    assertOneLineError(result.stderr, /delta backups is not implemented yet/);
+    assertOneLineError(result.stderr, /no backup 'nope' in .*\.delta\/backups \(delta backups lists them\)/);
   });
 
   it('init writes a commented delta.config.ts and refuses to overwrite it', async () => {

@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes.js';
 import {
+  BackupFailedError,
+  BackupInvalidError,
   ChangeFailedError,
   ChangeFileError,
   ConfigError,
@@ -12,6 +14,7 @@ import {
   LockHeldError,
   LockLostError,
   NotImplementedError,
+  RestoreRefusedError,
   RollbackUnavailableError,
   TransactionUnsupportedError,
   UnknownChangeError,
@@ -35,6 +38,9 @@ describe('exit codes (DESIGN.md section 7)', () => {
     [new DriftError('x'), 4],
     [new ValidationError('x'), 4],
     [new InterruptedError('x'), 130],
+    [new BackupFailedError('x'), 1],
+    [new BackupInvalidError('x', 'users.bson'), 2],
+    [new RestoreRefusedError('x', ['users']), 2],
   ];
   for (const [error, exit] of cases) {
     it(`${error.name} (${error.code}) -> ${exit}`, () => assert.equal(exitCodeFor(error.code), exit));

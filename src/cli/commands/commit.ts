@@ -16,6 +16,8 @@ export async function run(context: CommandContext): Promise<void> {
       stage: o.stage as string | undefined,
       tags: o.tags as string[] | undefined,
       timeoutMs: o.timeout as number | undefined,
+      // --backup / --no-backup; undefined leaves it to the configuration's backup.default.
+      backup: typeof o.backup === 'boolean' ? o.backup : undefined,
       interrupt: context.interrupt,
     }),
   );

@@ -1,12 +1,14 @@
 import type { Delta } from '../../api/create-delta.js';
 import type { RunResult } from '../../runner/results.js';
 import type { CommandContext } from '../main.js';
+import { attachBackupProgress } from '../render/backup-progress.js';
 import { attachRunReporter, renderRunSummary, runResultJson } from '../render/run-reporter.js';
 
 /** Shared by commit and rollback: render events, print the result, surface its error. */
 export async function runCommand(context: CommandContext, delta: Delta, execute: () => Promise<RunResult>): Promise<void> {
   const { output } = context;
   const reporter = await attachRunReporter(delta, output);
+  const progress = await attachBackupProgress(delta, output);
   try {
     const result = await execute();
     if (output.options.json) output.json(runResultJson(result));
@@ -15,6 +17,7 @@ export async function runCommand(context: CommandContext, delta: Delta, execute:
     if (result.error !== undefined) throw result.error;
   } finally {
     reporter.detach();
+    progress.detach();
     await delta.close();
   }
 }

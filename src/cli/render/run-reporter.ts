@@ -49,6 +49,11 @@ export async function attachRunReporter(delta: Delta, output: Output): Promise<{
     on('stage:end', () => {
       parallel = false;
     });
+    on('backup:done', (e) => {
+      const what = `${e.changeId === undefined ? 'the database' : `before ${e.changeId}`}: ${e.collections.join(', ') || 'no collections'}, ${e.documents} documents`;
+      output.info(`${chalk.green('✓')} backed up ${what}  ${chalk.dim(`${e.durationMs} ms  ${e.backupId}`)}`);
+    });
+    on('backup:warning', (e) => output.warn(`delta: warning: ${e.message}`));
     on('change:start', (e) => {
       spinning()?.start(`${e.changeId} ${chalk.dim(`(${e.index + 1}/${e.total})`)}`);
     });
