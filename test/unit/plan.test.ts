@@ -2,18 +2,20 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../../src/errors.js';
 import type { ChangeRef, ChangeUnit } from '../../src/loader/index.js';
+import type { ChangeMetadata } from '../../src/loader/change-metadata.js';
 import { NO_METADATA } from '../../src/loader/change-metadata.js';
+import type { StageSpec } from '../../src/loader/change-types.js';
 import { assertRevertible, computeStatus, planCommit, planRepair, planRollback } from '../../src/runner/index.js';
 import type { HistoryEntry, RecordStatus } from '../../src/tracker/index.js';
 
-function change(id: string, options: { checksum?: string; rollback?: boolean; stage?: string } = {}): ChangeUnit {
+function change(id: string, options: { checksum?: string; rollback?: boolean; stage?: string; metadata?: Partial<ChangeMetadata> } = {}): ChangeUnit {
   return {
     id,
     file: options.stage === undefined ? `${id}.ts` : `${options.stage}/${id}.ts`,
     checksum: options.checksum ?? `sum-${id}`,
     description: undefined,
     stage: options.stage,
-    metadata: NO_METADATA,
+    metadata: { ...NO_METADATA, ...options.metadata },
     transaction: undefined,
     timeoutMs: undefined,
     backup: undefined,
@@ -23,7 +25,7 @@ function change(id: string, options: { checksum?: string; rollback?: boolean; st
   };
 }
 
-function record(id: string, status: RecordStatus, options: { checksum?: string; appliedAt?: Date } = {}): HistoryEntry {
+function record(id: string, status: RecordStatus, options: { checksum?: string; appliedAt?: Date; transactional?: boolean; error?: HistoryEntry['error'] } = {}): HistoryEntry {
   return {
     _id: id,
     changeId: id,
@@ -31,9 +33,12 @@ function record(id: string, status: RecordStatus, options: { checksum?: string; 
     checksum: options.checksum ?? `sum-${id}`,
     file: `${id}.ts`,
     appliedAt: options.appliedAt ?? new Date('2024-01-01T00:00:00Z'),
-    transactional: true,
+    transactional: options.transactional ?? true,
+    ...(options.error === undefined ? {} : { error: options.error }),
   };
 }
+
+const stage = (name: string): StageSpec => ({ name, transaction: undefined, timeoutMs: undefined, parallel: false, concurrency: 4 });
 
 describe('computeStatus', () => {
   it('derives every state from files and history', () => {
@@ -163,5 +168,56 @@ describe('planRepair', () => {
     const { actions, left } = planRepair(files, history, { removeInterrupted: true, removeMissing: true });
     assert.deepEqual(actions.map((a) => [a.kind, a.changeId]), [['update-checksum', 'a'], ['remove-interrupted', 'b'], ['remove-missing', 'gone']]);
     assert.deepEqual(left, []);
+  });
+});
+
+describe('plans with stages and metadata', () => {
+  it('orders by stage, then id; out of order only inside a stage', () => {
+    const stages = [stage('schema'), stage('data')];
+    const changes = [change('b1', { stage: 'data' }), change('a5', { stage: 'schema' }), change('a1', { stage: 'schema' }), change('b0', { stage: 'data' })];
+    const states = computeStatus(changes, [record('b1', 'applied'), record('a1', 'applied')], stages).map((s) => `${s.id}:${s.state}`);
+    assert.deepEqual(states, ['a1:applied', 'a5:pending', 'b0:out_of_order', 'b1:applied']);
+  });
+
+  it('runs repeatable changes after versioned ones, when changed, and run-always ones every time', () => {
+    const changes = [
+      change('0_view', { metadata: { repeat: 'on-change' }, checksum: 'v2' }),
+      change('0_same', { metadata: { repeat: 'on-change' } }),
+      change('0_always', { metadata: { repeat: 'always' } }),
+      change('1_a'),
+    ];
+    const history = [record('0_view', 'applied', { checksum: 'v1' }), record('0_same', 'applied'), record('0_always', 'applied')];
+    const plan = planCommit(changes, history);
+    assert.deepEqual(plan.pending.map((c) => c.id), ['1_a', '0_always', '0_view']);
+    assert.deepEqual(Object.fromEntries(plan.statuses.map((s) => [s.id, s.state])), { '0_always': 'up_to_date', '0_same': 'up_to_date', '0_view': 'changed', '1_a': 'pending' });
+    assert.deepEqual(planCommit(changes, history, { to: '1_a' }).pending.map((c) => c.id), ['1_a'], 'a partial run takes no repeatables');
+  });
+
+  it('skips changes --env and --tags leave out, with the reason, and never calls them out of order', () => {
+    const changes = [change('1_dev', { metadata: { environments: ['dev'] } }), change('2_billing', { metadata: { tags: ['billing'] } }), change('3_plain')];
+    const prod = planCommit(changes, [record('3_plain', 'applied')], { env: 'prod' });
+    assert.deepEqual(prod.pending.map((c) => c.id), ['2_billing']);
+    assert.equal(prod.statuses.find((s) => s.id === '1_dev')?.reason, 'only for environments dev (running prod)');
+    const billing = planCommit(changes, [], { env: 'dev', tags: ['billing'] });
+    assert.deepEqual(billing.pending.map((c) => c.id), ['2_billing']);
+    assert.throws(() => planCommit(changes, [], { only: '1_dev' }), /--only 1_dev: left out of this run: only for environments dev \(no --env given\)/);
+  });
+
+  it('blocks on a half-applied change unless its recovery is retry; a compensated, reviewed or transactional failure does not block', () => {
+    const failedBare = record('a', 'failed', { transactional: false, error: { message: 'x' } });
+    assert.throws(() => planCommit([change('a')], [failedBare]), /a \(failed without a transaction and nothing undid its effect\)/);
+    assert.deepEqual(planCommit([change('a', { metadata: { recovery: 'retry' } })], [failedBare]).pending.map((c) => c.id), ['a']);
+    for (const error of [{ message: 'x', compensated: true }, { message: 'x', reviewed: true }]) {
+      assert.deepEqual(planCommit([change('a')], [record('a', 'failed', { transactional: false, error })]).pending.map((c) => c.id), ['a']);
+    }
+    assert.deepEqual(planCommit([change('a')], [record('a', 'failed', { error: { message: 'x' } })]).pending.map((c) => c.id), ['a']);
+    assert.deepEqual(planRepair([change('a')], [failedBare]).actions.map((a) => a.kind), ['mark-reviewed']);
+  });
+
+  it('rollback leaves repeatable changes alone unless named with --id', () => {
+    const changes = [change('a'), change('v', { metadata: { repeat: 'on-change' } })];
+    const history = [record('a', 'applied'), record('v', 'applied')];
+    assert.deepEqual(planRollback(changes, history, { all: true }).map((t) => t.change.id), ['a']);
+    assert.deepEqual(planRollback(changes, history, { id: 'v' }).map((t) => t.change.id), ['v']);
   });
 });
