@@ -1,6 +1,8 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -88,4 +90,30 @@ export function runCliSignalledAt(args: readonly string[], marker: string, signa
       }
     },
   });
+}
+
+/**
+ * Runs the CLI's `main()` in this process: the same parsing, configuration, output and exit codes
+ * as `bin/delta.js` without a process start, for sweeps that run the CLI hundreds of times.
+ * Only DELTA_*, MONGODB_URI and MIGRATIONS_DB_URI given in `env` are seen.
+ */
+export async function runCliInProcess(args: readonly string[], options: { readonly cwd: string; readonly env?: Record<string, string> }): Promise<Omit<CliResult, 'signal'>> {
+  const { main } = await import('../../src/cli/main.js');
+  const collect = () => {
+    const stream = new PassThrough();
+    let text = '';
+    stream.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    return { stream, text: () => text };
+  };
+  const stdout = collect();
+  const stderr = collect();
+  const code = await main(args, { stdout: stdout.stream, stderr: stderr.stream, env: { NO_COLOR: '1', ...options.env }, cwd: options.cwd });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** Exactly one line on stderr, matching `pattern` (the flag, key, file or argument at fault). */
+export function assertOneLineError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
+  assert.match(lines[0] ?? '', pattern);
 }
