@@ -7,7 +7,7 @@ import type { Connection } from '../connection/connect.js';
 import { adoptClient, openConnection } from '../connection/connect.js';
 import type { LockHolder } from '../errors.js';
 import { ConfigError, DatabaseError, DeltaError, LockHeldError, messageOf } from '../errors.js';
-import { redact } from '../config/redact.js';
+import { redact, secretsOf } from '../config/redact.js';
 import type { ChangeDefinition, ChangeSource } from '../loader/change-types.js';
 import { fileChangeSource, memoryChangeSource } from '../loader/change-catalog.js';
 import { changesFromDefinitions } from '../loader/memory-source.js';
@@ -275,6 +275,7 @@ async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaC
       collections: resolved.tracker.collections,
       sharesTargetClient: trackerConnection === undefined,
       clientBulkWrite: trackerSide.deployment.clientBulkWrite,
+      secrets: [...secretsOf(resolved.uri), ...secretsOf(resolved.tracker.uri)],
     });
     const lockCollection = trackerSide.client.db(trackerDbName).collection(resolved.tracker.collections.lock);
     return { config: resolved, target, trackerConnection, targetDb, tracker, lockCollection, lockScope: resolved.lock.scope ?? targetDb };
