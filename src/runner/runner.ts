@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientSession, Db, MongoClient } from 'mongodb';
 import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
@@ -11,7 +12,7 @@ import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.
 import type { RecordChange, Tracker } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
 import type { DeltaEventEmitter, Direction, RunOutcome } from './events.js';
-import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
+import { executeChange, hasErrorLabel, recordedError, transientRetryDelay } from './execute-change.js';
 import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
 import { buildServices, callHook, disposeServices } from './hooks.js';
 import type { CommitPlanOptions, RollbackPlanOptions } from './plan.js';
@@ -521,6 +522,7 @@ export class Runner {
   /** Runs `work` in a transaction, retrying transient errors (write conflicts, elections) a few times. */
   async #inTransaction(interrupt: AbortSignal | undefined, work: (session: ClientSession) => Promise<void>): Promise<void> {
     const session = this.#options.client.startSession();
+    const since = Date.now();
     try {
       for (let attempt = 1; ; attempt += 1) {
         // Read concern 'local': MongoDB creates collections and indexes explicitly in a transaction
@@ -532,8 +534,9 @@ export class Runner {
           return;
         } catch (error) {
           if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
-          if (attempt < 3 && interrupt?.aborted !== true && hasErrorLabel(error, 'TransientTransactionError')) continue;
-          throw error;
+          const wait = interrupt?.aborted === true ? undefined : transientRetryDelay(error, attempt, since);
+          if (wait === undefined) throw error;
+          if (wait > 0) await sleep(wait);
         }
       }
     } finally {

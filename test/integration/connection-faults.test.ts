@@ -65,3 +65,31 @@ describe('a connection lost inside the change transaction', () => {
     }
   });
 });
+
+describe("a killed runner's transaction still open on the server", () => {
+  it('holds the history record: the next run waits for the server to abort it, then applies the change once', async () => {
+    const db = uniqueDbName('orphan');
+    const first: ChangeDefinition = { id: '000_first', async commit() {} };
+    const earlier = createDelta({ config: { uri: fixture.server.uri, db }, changes: [first], env: {} });
+    assert.equal((await earlier.commit()).outcome, 'success');
+    await earlier.close();
+    // What a runner killed between its record write and commitTransaction leaves: a transaction
+    // holding the change's record, aborted by the server only at transactionLifetimeLimitSeconds.
+    const orphan = fixture.client.startSession();
+    orphan.startTransaction();
+    await fixture.client.db(db).collection<{ _id: string }>('delta_migrations').updateOne({ _id: '001_insert' }, { $set: { status: 'applied' } }, { upsert: true, session: orphan });
+    const delta = createDelta({ config: { uri: fixture.server.uri, db }, changes: [first, change], env: {} });
+    try {
+      const aborted = new Promise<void>((resolve) => setTimeout(() => void orphan.abortTransaction().finally(resolve), 700));
+      const result = await delta.commit();
+      await aborted;
+      assert.equal(result.outcome, 'success', result.error?.message);
+      assert.deepEqual(await fixture.client.db(db).collection('effects').find({}).toArray(), [{ _id: 'one' }]);
+      const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ _id: 1 }).toArray();
+      assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['000_first', 'applied'], ['001_insert', 'applied']]);
+    } finally {
+      await orphan.endSession();
+      await delta.close();
+    }
+  });
+});
