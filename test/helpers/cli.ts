@@ -22,6 +22,8 @@ export interface RunCliOptions {
   readonly timeoutMs?: number;
   /** Called with everything printed so far after each chunk, and a way to signal the process. */
   readonly onOutput?: (output: { stdout: string; stderr: string }, kill: (signal: NodeJS.Signals) => void) => void;
+  /** Called once the process is started, with a way to signal it (a crash at a moment the test picks). */
+  readonly onSpawn?: (kill: (signal: NodeJS.Signals) => void) => void;
 }
 
 /** Runs `bin/delta.js` as a subprocess, the way users and CI pipelines do. */
@@ -36,7 +38,7 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
-  return runNode([BIN, ...args], { cwd: options.cwd ?? ROOT, env, timeoutMs: options.timeoutMs, onOutput: options.onOutput });
+  return runNode([BIN, ...args], { cwd: options.cwd ?? ROOT, env, timeoutMs: options.timeoutMs, onOutput: options.onOutput, onSpawn: options.onSpawn });
 }
 
 export interface RunNodeOptions {
@@ -45,6 +47,7 @@ export interface RunNodeOptions {
   readonly env: Record<string, string>;
   readonly timeoutMs?: number | undefined;
   readonly onOutput?: RunCliOptions['onOutput'];
+  readonly onSpawn?: RunCliOptions['onSpawn'];
 }
 
 /** Runs `node <argv>` and collects its output; killed after `timeoutMs` (default 60 s). */
@@ -55,6 +58,7 @@ export function runNode(argv: readonly string[], options: RunNodeOptions): Promi
     let stderr = '';
     const kill = (signal: NodeJS.Signals) => child.kill(signal);
     const seen = () => options.onOutput?.({ stdout, stderr }, kill);
+    options.onSpawn?.(kill);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       seen();
