@@ -449,6 +449,9 @@ export class Runner {
       });
 
     let phase: 'change' | 'record' = 'change';
+    // Whether the change's effect is in place for good (its transaction committed, or it ran
+    // without one): from then on a failure is the record's, and the change must not run again.
+    let done = false;
     try {
       if (transactional) {
         await this.#inTransaction(at.control.interrupt, async (session) => {
@@ -460,11 +463,13 @@ export class Runner {
           // Lost the lease while the change ran: another runner may be at work, so abort instead of committing.
           at.assertHeld();
         });
+        done = true;
         if (!tracker.sharesTargetClient) await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'));
       } else {
         // Recorded first so that a crash in the middle shows as `running`, never as nothing.
         if (!at.runningRecorded) await tracker.record(record('running'), undefined);
         await execute(undefined);
+        done = true;
         phase = 'record';
         const next = at.markNext;
         const marker: RecordChange | undefined =
@@ -483,6 +488,15 @@ export class Runner {
         await tracker.audit(audit('failure', stored)).catch(() => undefined);
         events.emit('change:failure', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed(), error: stored, compensated: undefined });
         return { outcome: { id: change.id, file: change.file, status: 'failed', transactional, durationMs: elapsed(), error: stored, compensated: undefined }, error: thrown };
+      }
+      if (done && direction === 'commit') {
+        // The change ran, its record did not: `failed` would make the next commit run it again.
+        // Leave it `running`, which status shows as interrupted and commit refuses until repair.
+        const message = `${change.id} ran, but its history record could not be written (${messageOf(thrown)}); it is left 'running': check its effect, then run delta repair`;
+        const stored = { ...recordedError(thrown), message: message.slice(change.id.length + 1) };
+        await tracker.record(record('running'), audit('failure', stored)).catch(() => undefined);
+        events.emit('change:failure', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed(), error: stored, compensated: undefined });
+        return { outcome: { id: change.id, file: change.file, status: 'failed', transactional, durationMs: elapsed(), error: stored, compensated: undefined }, error: new ChangeFailedError(message, change.id, { cause: thrown }) };
       }
       const failedIn = phase as 'change' | 'record';
       let compensated: boolean | undefined;
