@@ -66,7 +66,11 @@ export class MongoTracker implements Tracker {
         const alsoFilter: Document = { _id: this.#key(also.changeId) };
         models.push({ namespace: this.#migrations.namespace, name: 'updateOne', filter: alsoFilter, update: recordUpdate(also, this.targetDb), upsert: true });
       }
-      await this.#options.client.bulkWrite(models, { session, ordered: true });
+      try {
+        await this.#options.client.bulkWrite(models, { session, ordered: true });
+      } catch (error) {
+        throw commandError(error);
+      }
       return;
     }
     await this.#migrations.updateOne(filter, update, { upsert: true, session });
@@ -151,4 +155,14 @@ function recordUpdate(change: RecordChange, targetDb: string): Document {
   if (change.error !== undefined) set.error = change.error;
   else unset.error = '';
   return Object.keys(unset).length === 0 ? { $set: set } : { $set: set, $unset: unset };
+}
+
+/**
+ * client.bulkWrite reports a failed command as "Mongo client bulk write encountered an error
+ * during execution" with the server's error (its code, labels and message) as `cause`: hand on
+ * the server's error, which says what happened.
+ */
+function commandError(error: unknown): unknown {
+  const cause = (error as { name?: unknown; cause?: unknown }).cause;
+  return (error as { name?: unknown }).name === 'MongoClientBulkWriteError' && cause instanceof Error ? cause : error;
 }
