@@ -3,11 +3,10 @@
 // byte as they were. Each case runs `bin/delta.js` against a database where 001_a is applied and
 // 002_b pending, so a refusal that wrote anything (or ran 002_b) shows in the snapshot.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { assertOneLineError, runCli } from '../helpers/cli.js';
 import { snapshotDatabase } from '../helpers/database.js';
-import { uniqueDbName, useServer } from '../helpers/server.js';
+import { closedPort, hostOf, uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
 
@@ -111,18 +110,6 @@ const CASES: readonly BadInput[] = [
   { name: 'bad credentials', args: ['commit', '--uri', 'mongodb://intruder:guess@{{host}}/app'], exit: 2, culprit: /--uri: authentication failed for mongodb:\/\/intruder:\*\*\*@/ },
 ];
 
-/** A port on this machine that nothing listens on (bound, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 describe('bad input: one line naming the culprit, the exit code, nothing written', { concurrency: 4 }, () => {
   const db = uniqueDbName('bad');
   let uri = '';
@@ -134,7 +121,7 @@ describe('bad input: one line naming the culprit, the exit code, nothing written
 
   before(async () => {
     uri = fixture.uriFor(db);
-    host = /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]+)/.exec(fixture.server.uri)?.[1] ?? '';
+    host = hostOf(fixture.server.uri);
     closed = await closedPort();
     const p = fixture.project(BASE_FILES);
     const applied = await runCli(['commit', '--to', '001_a', '--path', './migrations'], { cwd: p.dir, env: { DELTA_URI: uri } });

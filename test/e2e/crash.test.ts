@@ -9,7 +9,9 @@ import { after, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { twoPartChangeFile } from '../helpers/changes.js';
 import { runCli, runCliInProcess } from '../helpers/cli.js';
+import { effectsPerChange } from '../helpers/database.js';
 import { uriWithDb } from '../helpers/server.js';
 import { STRESS, inPool, spread } from '../helpers/stress.js';
 import { tempProject } from '../helpers/temp.js';
@@ -24,19 +26,6 @@ const LEASE_S = 2;
 /** Every third change runs without a transaction, so a crash can leave it half done. */
 const nonTransactional = (i: number) => i % 3 === 2;
 const idOf = (i: number) => `${String(i).padStart(3, '0')}_change`;
-
-/** Two separate inserts without fixed ids: half a change, or a change run twice, shows in the counts. */
-function changeFile(i: number): string {
-  return `export default {
-  ${nonTransactional(i) ? "transaction: 'never'," : ''}
-  async commit({ db, session }) {
-    await db.collection('effects').insertOne({ change: ${i}, part: 'a' }, { session });
-    await db.collection('effects').insertOne({ change: ${i}, part: 'b' }, { session });
-  },
-  async rollback({ db, session }) { await db.collection('effects').deleteMany({ change: ${i} }, { session }); },
-};
-`;
-}
 
 interface CrashPoint {
   readonly k: number;
@@ -54,7 +43,7 @@ const sandboxOnly = process.env.MONGODB_URI !== undefined && process.env.MONGODB
 describe('SIGKILL at any command of a commit', { skip: sandboxOnly ? 'killing at the k-th command needs the sandbox' : false }, () => {
   const project = tempProject({
     'package.json': JSON.stringify({ name: 'app', type: 'module' }),
-    ...Object.fromEntries(Array.from({ length: CHANGES }, (_, i) => [`migrations/${idOf(i)}.js`, changeFile(i)])),
+    ...Object.fromEntries(Array.from({ length: CHANGES }, (_, i) => [`migrations/${idOf(i)}.js`, twoPartChangeFile(i, nonTransactional(i) ? { transaction: 'never' } : {})])),
   });
   const cli = (sandbox: Sandbox, args: string[]) => runCliInProcess([...args, '--path', './migrations'], { cwd: project.dir, env: { DELTA_URI: uriWithDb(sandbox.uri, DB) } });
 
@@ -88,8 +77,7 @@ describe('SIGKILL at any command of a commit', { skip: sandboxOnly ? 'killing at
       const label = (text: string) => where(`killed at '${commandAtK}': ${text}`);
 
       // What status says must be what the database holds.
-      const effects = new Map<number, number>();
-      for (const { _id, n } of await client.db(DB).collection('effects').aggregate<{ _id: number; n: number }>([{ $group: { _id: '$change', n: { $sum: 1 } } }]).toArray()) effects.set(_id, n);
+      const effects = await effectsPerChange(client, DB);
       const status = await cli(sandbox, ['status', '--json']);
       assert.equal(status.code, 0, label(status.stderr));
       const report = JSON.parse(status.stdout) as StatusJson;
@@ -121,8 +109,8 @@ describe('SIGKILL at any command of a commit', { skip: sandboxOnly ? 'killing at
       const next = await cli(sandbox, ['commit', '--lock-wait', '20s']);
       assert.equal(next.code, 0, label(`the next commit: ${next.stderr}`));
 
-      const perChange = await client.db(DB).collection('effects').aggregate<{ _id: number; n: number }>([{ $group: { _id: '$change', n: { $sum: 1 } } }, { $sort: { _id: 1 } }]).toArray();
-      assert.deepEqual(perChange, Array.from({ length: CHANGES }, (_, i) => ({ _id: i, n: 2 })), label('every effect exactly once'));
+      const perChange = [...(await effectsPerChange(client, DB))].sort((a, b) => a[0] - b[0]);
+      assert.deepEqual(perChange, Array.from({ length: CHANGES }, (_, i) => [i, 2]), label('every effect exactly once'));
       const records = await client.db(DB).collection('delta_migrations').find({}).sort({ _id: 1 }).toArray();
       assert.deepEqual(records.map((r) => [r.changeId, r.status]), Array.from({ length: CHANGES }, (_, i) => [idOf(i), 'applied']), label('every record applied'));
       const successes = await client.db(DB).collection('delta_audit').aggregate<{ _id: string; n: number }>([{ $match: { action: 'commit', outcome: 'success' } }, { $group: { _id: '$changeId', n: { $sum: 1 } } }, { $match: { n: { $ne: 1 } } }]).toArray();

@@ -4,12 +4,11 @@
 // The sandbox has no users, so every URI with a password fails authentication there (and on a
 // real server without that user): the driver's own error is then what must be redacted.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { before, describe, it } from 'node:test';
 import { EJSON } from 'bson';
 import type { CliResult } from '../helpers/cli.js';
 import { runCli } from '../helpers/cli.js';
-import { uniqueDbName, useServer } from '../helpers/server.js';
+import { closedPort, hostOf, uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
 
@@ -41,17 +40,6 @@ function withPassword(uri: string, db: string, user = 'deploy', password = ENCOD
   const match = /^(mongodb(?:\+srv)?:\/\/)(?:[^@/]*@)?([^/?]+)\/?(?:[^?]*)(\?.*)?$/.exec(uri);
   if (match === null) throw new Error(`cannot parse ${uri}`);
   return `${match[1]}${user}:${password}@${match[2]}/${db}${match[3] ?? ''}`;
-}
-
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 function assertNoPassword(result: Pick<CliResult, 'stdout' | 'stderr'>, where: string): void {
@@ -114,7 +102,7 @@ describe('passwords are never printed or stored', { concurrency: 3 }, () => {
       trackerPw: withPassword(fixture.server.uri, `${db}_trk`),
       rawPw: withPassword(fixture.server.uri, db, 'deploy', RAW),
       uri: fixture.uriFor(db),
-      host: /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]+)/.exec(fixture.server.uri)?.[1] ?? '',
+      host: hostOf(fixture.server.uri),
       closed: String(closed),
       db,
     };

@@ -10,7 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChangeDefinition } from '../../src/index.js';
 import { createDelta } from '../../src/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { twoPartChangeFile } from '../helpers/changes.js';
 import { runCliInProcess } from '../helpers/cli.js';
+import { effectsPerChange } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 import { STRESS } from '../helpers/stress.js';
 import { tempProject } from '../helpers/temp.js';
@@ -151,29 +153,10 @@ describe('a fault at every command of a commit (CLI main, sandbox faults)', () =
     'package.json': JSON.stringify({ name: 'app', type: 'module' }),
     // A lock left by a faulted release frees itself within a second.
     'delta.config.json': JSON.stringify({ path: './migrations', lock: { leaseMs: 1000 } }),
-    ...Object.fromEntries(
-      Array.from({ length: SWEEP_CHANGES }, (_, i) => [
-        `migrations/${sweepId(i)}.js`,
-        `export default {
-  ${sweepNonTransactional(i) ? "transaction: 'never'," : ''}
-  async commit({ db, session }) {
-    await db.collection('effects').insertOne({ change: ${i}, part: 'a' }, { session });
-    await db.collection('effects').insertOne({ change: ${i}, part: 'b' }, { session });
-  },
-  async rollback({ db, session }) { await db.collection('effects').deleteMany({ change: ${i} }, { session }); },
-};
-`,
-      ]),
-    ),
+    ...Object.fromEntries(Array.from({ length: SWEEP_CHANGES }, (_, i) => [`migrations/${sweepId(i)}.js`, twoPartChangeFile(i, sweepNonTransactional(i) ? { transaction: 'never' } : {})])),
   });
   after(() => project.cleanup());
   const cli = (db: string, args: string[]) => runCliInProcess(args, { cwd: project.dir, env: { DELTA_URI: fixture.uriFor(db) } });
-
-  async function perChange(db: string): Promise<Map<number, number>> {
-    const counts = new Map<number, number>();
-    for (const { _id, n } of await fixture.client.db(db).collection('effects').aggregate<{ _id: number; n: number }>([{ $group: { _id: '$change', n: { $sum: 1 } } }]).toArray()) counts.set(_id, n);
-    return counts;
-  }
 
   /** One faulted commit on a fresh database, then the checks and the recovery; throws with what was wrong. */
   async function faultAt(sandbox: Sandbox, fault: Fault, k: number): Promise<number> {
@@ -188,7 +171,7 @@ describe('a fault at every command of a commit (CLI main, sandbox faults)', () =
     if (run.code === 1) assert.match(run.stderr, /^delta: error: /m, where('the failure is reported'));
 
     // No record says applied unless the effect is there; nothing ran twice; transactions are whole.
-    const counts = await perChange(db);
+    const counts = await effectsPerChange(fixture.client, db);
     const records = new Map((await fixture.client.db(db).collection('delta_migrations').find({}).toArray()).map((r) => [String(r.changeId), r]));
     const leftovers: number[] = [];
     for (let i = 0; i < SWEEP_CHANGES; i += 1) {
@@ -217,7 +200,7 @@ describe('a fault at every command of a commit (CLI main, sandbox faults)', () =
     }
     const next = await cli(db, ['commit', '--lock-wait', '10s']);
     assert.equal(next.code, 0, where(`the next commit: ${next.stderr}`));
-    assert.deepEqual([...(await perChange(db))].sort((a, b) => a[0] - b[0]), Array.from({ length: SWEEP_CHANGES }, (_, i) => [i, 2]), where('every effect exactly once'));
+    assert.deepEqual([...(await effectsPerChange(fixture.client, db))].sort((a, b) => a[0] - b[0]), Array.from({ length: SWEEP_CHANGES }, (_, i) => [i, 2]), where('every effect exactly once'));
     assert.equal(await fixture.client.db(db).collection('delta_migrations').countDocuments({ status: 'applied' }), SWEEP_CHANGES, where('every record applied'));
     // A release that failed leaves the lock to its lease (a second here): nobody renews it, and
     // once expired a plain `delta unlock` removes it.
