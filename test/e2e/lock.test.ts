@@ -12,7 +12,7 @@ import { STRESS } from '../helpers/stress.js';
 const fixture = useServer();
 
 /** Races per `npm test`; 20 under `npm run test:stress` (or DELTA_STRESS_RACES=n). */
-const RACES = Number(process.env.DELTA_STRESS_RACES ?? (STRESS ? 20 : 3));
+const RACES = Number(process.env.DELTA_STRESS_RACES ?? (STRESS ? 20 : 2));
 /** 8 processes per race: 5 run `commit`, 3 run `status --json` twice each while the commits go on. */
 const COMMITTERS = 5;
 const STATUS_READERS = 3;
