@@ -7,7 +7,7 @@ import type { Connection } from '../connection/connect.js';
 import { adoptClient, openConnection } from '../connection/connect.js';
 import type { LockHolder } from '../errors.js';
 import { ConfigError, DatabaseError, DeltaError, LockHeldError, UsageError, messageOf } from '../errors.js';
-import { redact } from '../config/redact.js';
+import { redact, secretsOf } from '../config/redact.js';
 import type { ChangeDefinition, ChangeSource, StageSpec } from '../loader/change-types.js';
 import type { ChangeFilter } from '../loader/change-metadata.js';
 import { fileChangeSource, memoryChangeSource } from '../loader/change-catalog.js';
@@ -344,6 +344,7 @@ async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaC
       collections: resolved.tracker.collections,
       sharesTargetClient: trackerConnection === undefined,
       clientBulkWrite: trackerSide.deployment.clientBulkWrite,
+      secrets: [...secretsOf(resolved.uri), ...secretsOf(resolved.tracker.uri)],
     });
     const lockCollection = trackerSide.client.db(trackerDbName).collection(resolved.tracker.collections.lock);
     const { migrations, audit, lock } = resolved.tracker.collections;

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Loader, Loaders } from 'cosmiconfig';
 import { ConfigError, messageOf } from '../errors.js';
 import { MODULE_NAME, SEARCH_PLACES } from './search-places.js';
 
@@ -18,11 +19,14 @@ export async function loadConfigFile(cwd: string, explicitPath: string | undefin
   // Most runs have no configuration file (flags and environment only): finding that out
   // costs a few stat calls, not loading cosmiconfig (~60-140 ms at every start-up).
   if (explicitPath === undefined && !mayHoldConfig(cwd)) return undefined;
-  const { cosmiconfig } = await import('cosmiconfig');
+  const { cosmiconfig, defaultLoaders } = await import('cosmiconfig');
+  const loaders: Loaders = { ...defaultLoaders, '.ts': loadTypeScript, '.mts': loadTypeScript, '.cts': loadTypeScript };
   const explorer = cosmiconfig(MODULE_NAME, {
     searchPlaces: SEARCH_PLACES,
     searchStrategy: 'none',
-    loaders: { '.ts': loadTypeScript, '.mts': loadTypeScript, '.cts': loadTypeScript },
+    // A file that throws while it is evaluated (a TS/JS config reading a missing secret) gives an
+    // error that names no file: remember which one was being loaded.
+    loaders: Object.fromEntries(Object.entries(loaders).map(([extension, loader]) => [extension, naming(loader)])),
   });
   if (explicitPath !== undefined) {
     const filepath = resolve(cwd, explicitPath);
@@ -39,8 +43,8 @@ export async function loadConfigFile(cwd: string, explicitPath: string | undefin
     if (result === null || result.isEmpty === true) return undefined;
     return { filepath: result.filepath, config: result.config };
   } catch (error) {
-    const file = fileNamed(error) ?? 'config file';
-    throw new ConfigError(`${file}: cannot be read: ${firstLine(error)}`, { cause: error });
+    const file = error instanceof ConfigLoadError ? basename(error.filepath) : (fileNamed(error) ?? 'config file');
+    throw new ConfigError(`${file}: cannot be read: ${firstLine(error instanceof ConfigLoadError ? error.cause : error)}`, { cause: error });
   }
 }
 
@@ -58,6 +62,26 @@ function mayHoldConfig(cwd: string): boolean {
     }
   }
   return false;
+}
+
+/** What a loader threw, with the file it was loading. */
+class ConfigLoadError extends Error {
+  constructor(
+    readonly filepath: string,
+    override readonly cause: unknown,
+  ) {
+    super(messageOf(cause));
+  }
+}
+
+function naming(loader: Loader): Loader {
+  return async (filepath, content) => {
+    try {
+      return await loader(filepath, content);
+    } catch (error) {
+      throw new ConfigLoadError(filepath, error);
+    }
+  };
 }
 
 async function loadTypeScript(filepath: string): Promise<unknown> {

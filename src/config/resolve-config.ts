@@ -124,7 +124,8 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   const env = options.env ?? process.env;
   const flags = options.flags ?? {};
 
-  const envInput = validate(fromEnv(env), (path) => ENV_NAMES[path] ?? path, true);
+  // Named after the variable the value came from: a bad MONGODB_URI is not reported as DELTA_URI.
+  const envInput = validate(fromEnv(env), (path) => envSource(path, env), true);
   const flagInput = validate(fromFlags(flags), (path) => FLAG_NAMES[path] ?? path, true);
 
   const explicitFile = flags.config ?? nonEmpty(env.DELTA_CONFIG);

@@ -72,7 +72,36 @@ export function recordedError(error: unknown): RecordedError {
 }
 
 export function hasErrorLabel(error: unknown, label: string): boolean {
-  const candidate = error as { hasErrorLabel?: (label: string) => boolean; errorLabels?: unknown };
-  if (typeof candidate.hasErrorLabel === 'function') return candidate.hasErrorLabel(label);
-  return Array.isArray(candidate.errorLabels) && candidate.errorLabels.includes(label);
+  // client.bulkWrite (the tracker's record+audit write on MongoDB 8) wraps the server's error,
+  // labels included, as the `cause` of a MongoClientBulkWriteError: look through causes.
+  for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 4; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const candidate = current as { hasErrorLabel?: (label: string) => boolean; errorLabels?: unknown };
+    if (typeof candidate.hasErrorLabel === 'function' ? candidate.hasErrorLabel(label) : Array.isArray(candidate.errorLabels) && candidate.errorLabels.includes(label)) return true;
+  }
+  return false;
+}
+
+const WRITE_CONFLICT = 112;
+/** mongod's default transactionLifetimeLimitSeconds: the longest an abandoned transaction holds its documents. */
+const WRITE_CONFLICT_RETRY_MS = 60_000;
+
+/**
+ * How long to wait before trying a transaction again after `error` on attempt `attempt` (first
+ * failure at `since`), or undefined to give up. Transient errors get 3 attempts; a write conflict
+ * is retried with back-off for up to a minute, because the usual one is a killed runner's
+ * transaction, which keeps its documents (the change's history record among them) until the
+ * server aborts it, and a lease can expire before that.
+ */
+export function transientRetryDelay(error: unknown, attempt: number, since: number): number | undefined {
+  if (!hasErrorLabel(error, 'TransientTransactionError')) return undefined;
+  if (attempt < 3) return 0;
+  if (!hasErrorCode(error, WRITE_CONFLICT) || Date.now() - since >= WRITE_CONFLICT_RETRY_MS) return undefined;
+  return Math.min(50 * 2 ** (attempt - 3), 1000);
+}
+
+function hasErrorCode(error: unknown, code: number): boolean {
+  for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 4; current = (current as { cause?: unknown }).cause, depth += 1) {
+    if ((current as { code?: unknown }).code === code) return true;
+  }
+  return false;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientSession, Db, MongoClient } from 'mongodb';
 import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
@@ -14,7 +15,7 @@ import { storedMetadata } from '../loader/change-metadata.js';
 import type { RunBackup } from './backup-step.js';
 import { backupRequestOf, runBackup } from './backup-step.js';
 import type { DeltaEventEmitter, Direction, RollbackReason, RunOutcome } from './events.js';
-import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
+import { executeChange, hasErrorLabel, recordedError, transientRetryDelay } from './execute-change.js';
 import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
 import { buildServices, callHook, disposeServices } from './hooks.js';
 import type { CommitPlanOptions, RollbackPlanOptions } from './plan.js';
@@ -553,6 +554,9 @@ export class Runner {
       });
 
     let phase: 'change' | 'record' = 'change';
+    // Whether the change's effect is in place for good (its transaction committed, or it ran
+    // without one): from then on a failure is the record's, and the change must not run again.
+    let done = false;
     try {
       if (transactional) {
         await this.#inTransaction(at.control.interrupt, async (session) => {
@@ -564,11 +568,13 @@ export class Runner {
           // Lost the lease while the change ran: another runner may be at work, so abort instead of committing.
           at.assertHeld();
         });
+        done = true;
         if (!tracker.sharesTargetClient) await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'));
       } else {
         // Recorded first so that a crash in the middle shows as `running`, never as nothing.
         if (!at.runningRecorded) await tracker.record(record('running'), undefined);
         await execute(undefined);
+        done = true;
         phase = 'record';
         const next = at.markNext;
         const marker: RecordChange | undefined =
@@ -600,6 +606,15 @@ export class Runner {
         events.emit('change:failure', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed(), error: stored, compensated: undefined });
         if (direction === 'rollback') events.emit('rollback:failure', { runId: at.runId, changeId: change.id, reason: 'requested', durationMs: elapsed(), error: stored });
         return { outcome: { ...outcomeOfStep, status: 'failed', durationMs: elapsed(), error: stored, compensated: undefined }, error: thrown };
+      }
+      if (done && direction === 'commit') {
+        // The change ran, its record did not: `failed` would make the next commit run it again.
+        // Leave it `running`, which status shows as interrupted and commit refuses until repair.
+        const message = `${change.id} ran, but its history record could not be written (${messageOf(thrown)}); it is left 'running': check its effect, then run delta repair`;
+        const stored = { ...recordedError(thrown), message: message.slice(change.id.length + 1) };
+        await tracker.record(record('running'), audit('failure', stored)).catch(() => undefined);
+        events.emit('change:failure', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed(), error: stored, compensated: undefined });
+        return { outcome: { ...outcomeOfStep, status: 'failed', durationMs: elapsed(), error: stored, compensated: undefined }, error: new ChangeFailedError(message, change.id, { cause: thrown }) };
       }
       const failedIn = phase as 'change' | 'record';
       let compensated: boolean | undefined;
@@ -645,6 +660,7 @@ export class Runner {
   /** Runs `work` in a transaction, retrying transient errors (write conflicts, elections) a few times. */
   async #inTransaction(interrupt: AbortSignal | undefined, work: (session: ClientSession) => Promise<void>): Promise<void> {
     const session = this.#options.client.startSession();
+    const since = Date.now();
     try {
       for (let attempt = 1; ; attempt += 1) {
         // Read concern 'local': MongoDB creates collections and indexes explicitly in a transaction
@@ -656,8 +672,9 @@ export class Runner {
           return;
         } catch (error) {
           if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
-          if (attempt < 3 && interrupt?.aborted !== true && hasErrorLabel(error, 'TransientTransactionError')) continue;
-          throw error;
+          const wait = interrupt?.aborted === true ? undefined : transientRetryDelay(error, attempt, since);
+          if (wait === undefined) throw error;
+          if (wait > 0) await sleep(wait);
         }
       }
     } finally {

@@ -1,7 +1,8 @@
 import type { AnyClientBulkWriteModel, ClientSession, Collection, Document, MongoClient } from 'mongodb';
+import { redact } from '../config/redact.js';
 import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
-import type { AuditEvent, HistoryEntry } from './records.js';
+import type { AuditEvent, HistoryEntry, RecordedError } from './records.js';
 import { HISTORY_PROJECTION, METADATA_FIELDS } from './records.js';
 import type { AuditQuery, RecordAmendment, RecordChange, Tracker } from './tracker.js';
 
@@ -16,6 +17,8 @@ export interface MongoTrackerOptions {
   readonly sharesTargetClient: boolean;
   /** MongoDB 8.0+: write a record and its audit event with one `bulkWrite` command. */
   readonly clientBulkWrite: boolean;
+  /** Passwords of the configured URIs (raw and decoded): never stored, like any URI's password. */
+  readonly secrets?: readonly string[];
 }
 
 /** The tracker kept in MongoDB collections (internal or external mode). */
@@ -53,6 +56,8 @@ export class MongoTracker implements Tracker {
 
   async record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession, also?: RecordChange): Promise<void> {
     const filter: Document = { _id: this.#key(change.changeId) };
+    change = this.#redacted(change);
+    audit = audit === undefined ? undefined : this.#redacted(audit);
     const update = recordUpdate(change, this.targetDb);
     if ((audit !== undefined || also !== undefined) && this.#options.clientBulkWrite) {
       const models: AnyClientBulkWriteModel<Document>[] = [{ namespace: this.#migrations.namespace, name: 'updateOne', filter, update, upsert: true }];
@@ -61,7 +66,11 @@ export class MongoTracker implements Tracker {
         const alsoFilter: Document = { _id: this.#key(also.changeId) };
         models.push({ namespace: this.#migrations.namespace, name: 'updateOne', filter: alsoFilter, update: recordUpdate(also, this.targetDb), upsert: true });
       }
-      await this.#options.client.bulkWrite(models, { session, ordered: true });
+      try {
+        await this.#options.client.bulkWrite(models, { session, ordered: true });
+      } catch (error) {
+        throw commandError(error);
+      }
       return;
     }
     await this.#migrations.updateOne(filter, update, { upsert: true, session });
@@ -73,7 +82,7 @@ export class MongoTracker implements Tracker {
   }
 
   async audit(event: AuditEvent, session?: ClientSession): Promise<void> {
-    await this.#audit.insertOne({ ...event }, { session });
+    await this.#audit.insertOne({ ...this.#redacted(event) }, { session });
   }
 
   async auditLog(query: AuditQuery = {}): Promise<AuditEvent[]> {
@@ -93,11 +102,20 @@ export class MongoTracker implements Tracker {
   }
 
   async amendRecord(changeId: string, fields: RecordAmendment, audit: AuditEvent): Promise<void> {
-    const set: Document = { ...fields };
+    const set: Document = { ...this.#redacted(fields) };
     if (fields.status === 'failed') set.failedAt = audit.at;
     const filter: Document = { _id: this.#key(changeId) };
     await this.#migrations.updateOne(filter, { $set: set });
-    await this.#audit.insertOne({ ...audit });
+    await this.#audit.insertOne({ ...this.#redacted(audit) });
+  }
+
+  /**
+   * An error message is whatever a change, a hook or the driver threw: it may quote a connection
+   * string. History and audit log outlive every terminal, so they get the redaction output gets.
+   */
+  #redacted<T extends { readonly error?: RecordedError | undefined }>(written: T): T {
+    if (written.error === undefined) return written;
+    return { ...written, error: { ...written.error, message: redact(written.error.message, this.#options.secrets) } };
   }
 
   #key(changeId: string): string {
@@ -146,4 +164,14 @@ function recordUpdate(change: RecordChange, targetDb: string): Document {
   if (change.error !== undefined) set.error = change.error;
   else unset.error = '';
   return Object.keys(unset).length === 0 ? { $set: set } : { $set: set, $unset: unset };
+}
+
+/**
+ * client.bulkWrite reports a failed command as "Mongo client bulk write encountered an error
+ * during execution" with the server's error (its code, labels and message) as `cause`: hand on
+ * the server's error, which says what happened.
+ */
+function commandError(error: unknown): unknown {
+  const cause = (error as { name?: unknown; cause?: unknown }).cause;
+  return (error as { name?: unknown }).name === 'MongoClientBulkWriteError' && cause instanceof Error ? cause : error;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { assertOneLineError, runCli } from '../helpers/cli.js';
 import { tempProject } from '../helpers/temp.js';
 
 const projects: { cleanup(): void }[] = [];
@@ -12,13 +12,6 @@ function project(files: Record<string, string> = {}) {
   return p;
 }
 after(() => projects.forEach((p) => p.cleanup()));
-
-/** One line on stderr, naming the culprit. */
-function assertOneLineError(stderr: string, pattern: RegExp): void {
-  const lines = stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
-  assert.match(lines[0] ?? '', pattern);
-}
 
 describe('delta CLI shell', () => {
   it('--help lists the commands with examples and exits 0', async () => {
@@ -51,69 +44,8 @@ describe('delta CLI shell', () => {
     assert.match(result.stderr, /Did you mean commit\?/);
   });
 
-  it('an unknown flag exits 2 naming it', async () => {
-    const result = await runCli(['commit', '--frobnicate']);
-    assert.equal(result.code, 2);
-    assertOneLineError(result.stderr, /unknown option '--frobnicate'/);
-  });
-
-  it('a bad flag value exits 2 naming the flag', async () => {
-    const result = await runCli(['rollback', '--steps', 'many']);
-    assert.equal(result.code, 2);
-    assertOneLineError(result.stderr, /--steps <n>.*positive whole number/);
-  });
-
-  const badArguments: [string[], RegExp][] = [
-    [['baseline'], /required option '--to <id>'/],
-    [['history', '--since', 'yesterday'], /--since <time>.*'yesterday' is invalid.*ISO 8601/],
-    [['history', '--limit', '0'], /--limit <n>.*'0' is invalid.*positive whole number/],
-    [['history', '--action', 'explode'], /--action <action>.*'explode' is invalid/],
-    [['repair', '--bogus'], /unknown option '--bogus'/],
-    [['import', 'npm'], /'npm' is invalid for argument 'tool'.*migrate-mongo/],
-    [['validate', 'extra'], /too many arguments for 'validate'/],
-  ];
-  for (const [args, pattern] of badArguments) {
-    it(`delta ${args.join(' ')}: exit 2, one line naming the argument`, async () => {
-      const result = await runCli(args);
-      assert.equal(result.code, 2, result.stderr);
-      assertOneLineError(result.stderr, pattern);
-    });
-  }
-
-  it('a config file that does not parse exits 2 naming the file', async () => {
-    const p = project({ 'delta.config.json': '{ "uri": ' });
-    const result = await runCli(['status'], { cwd: p.dir });
-    assert.equal(result.code, 2);
-    assertOneLineError(result.stderr, /delta: error: delta\.config\.json: cannot be read/);
-  });
-
-  it('an unknown config key exits 2 naming key and file', async () => {
-    const p = project({ '.deltarc.json': '{ "tracker": { "collection": "x" } }' });
-    const result = await runCli(['status'], { cwd: p.dir });
-    assert.equal(result.code, 2);
-    assertOneLineError(result.stderr, /\.deltarc\.json: unknown key 'tracker\.collection'/);
-  });
-
-  it('a wrong type in the config exits 2 naming key and file', async () => {
-    const p = project({ 'delta.config.json': '{ "lock": { "waitMs": "soon" } }' });
-    const result = await runCli(['status'], { cwd: p.dir });
-    assert.equal(result.code, 2);
-    assertOneLineError(result.stderr, /delta\.config\.json: lock\.waitMs must be a number/);
-  });
-
-  it('a non-mongodb URI exits 2 naming the flag, without printing its password', async () => {
-    const result = await runCli(['status', '--uri', 'postgres://admin:hunter22@db/app']);
-    assert.equal(result.code, 2);
-    assertOneLineError(result.stderr, /--uri must be a mongodb:\/\/ or mongodb\+srv:\/\/ connection string/);
-    assert.ok(!result.stderr.includes('hunter22'));
-  });
-
-  it('a --path that does not exist exits 2 naming it', async () => {
-    const p = project();
-    const result = await runCli(['status', '--path', 'nowhere', '--uri', 'mongodb://127.0.0.1:9/app'], { cwd: p.dir });
-    assert.equal(result.code, 2);
-    assertOneLineError(result.stderr, /change folder .*nowhere does not exist \(from --path\)/);
-  });
+  // Bad flags, arguments, configuration files and URIs: test/e2e/bad-input.test.ts (one table,
+  // with the database checked unchanged).
 
   it('restore of a backup that does not exist exits 2 naming it, before connecting', async () => {
     const p = project();

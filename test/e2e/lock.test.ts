@@ -7,12 +7,15 @@ import { describe, it } from 'node:test';
 import type { CliResult } from '../helpers/cli.js';
 import { runCli } from '../helpers/cli.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
+import { STRESS } from '../helpers/stress.js';
 
 const fixture = useServer();
 
-/** Races per `npm test`; `DELTA_STRESS_RACES=20 node --import tsx --test test/e2e/lock.test.ts` for more. */
-const RACES = Number(process.env.DELTA_STRESS_RACES ?? 3);
-const RACERS = 8;
+/** Races per `npm test`; 20 under `npm run test:stress` (or DELTA_STRESS_RACES=n). */
+const RACES = Number(process.env.DELTA_STRESS_RACES ?? (STRESS ? 20 : 2));
+/** 8 processes per race: 5 run `commit`, 3 run `status --json` twice each while the commits go on. */
+const COMMITTERS = 5;
+const STATUS_READERS = 3;
 const RACE_CHANGES = 200;
 
 const uriFor = (db: string) => fixture.uriFor(db);
@@ -68,14 +71,28 @@ describe('the lock with real processes', () => {
   const raceFiles = Object.fromEntries(Array.from({ length: RACE_CHANGES }, (_, i) => [`migrations/${String(i).padStart(4, '0')}_change.js`, countedChange(i)]));
 
   for (let race = 1; race <= RACES; race += 1) {
-    it(`race ${race}/${RACES}: ${RACERS} commit processes over ${RACE_CHANGES} changes apply each exactly once`, async () => {
+    it(`race ${race}/${RACES}: ${COMMITTERS} commit and ${STATUS_READERS} status processes over ${RACE_CHANGES} changes: each applied exactly once, no deadlock, no lock left`, async () => {
       const p = project(raceFiles);
       const db = await freshDb('race');
-      const results = await Promise.all(
-        Array.from({ length: RACERS }, () => runCli(['commit', '--path', './migrations', '--lock-wait', '60s'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } })),
-      );
-      for (const result of results) assert.ok(result.code === 0 || result.code === 3, `exit ${result.code}: ${result.stderr}`);
+      const env = { DELTA_URI: uriFor(db) };
+      const reader = async () => [
+        await runCli(['status', '--json', '--path', './migrations'], { cwd: p.dir, env }),
+        await runCli(['status', '--json', '--path', './migrations'], { cwd: p.dir, env }),
+      ];
+      const [results, statuses] = await Promise.all([
+        Promise.all(Array.from({ length: COMMITTERS }, () => runCli(['commit', '--path', './migrations', '--lock-wait', '60s'], { cwd: p.dir, env }))),
+        Promise.all(Array.from({ length: STATUS_READERS }, reader)).then((runs) => runs.flat()),
+      ]);
+      // A process still running at runCli's time limit is killed: signal set, exit code null.
+      for (const result of results) assert.ok(result.code === 0 || result.code === 3, `exit ${result.code} (${result.signal}): ${result.stderr}`);
       assert.ok(results.some((r) => /Done: applied \d+ changes/.test(r.stdout)), 'one runner applied the changes');
+      for (const status of statuses) {
+        assert.equal(status.code, 0, `status during the race: exit ${status.code} (${status.signal}): ${status.stderr}`);
+        const report = JSON.parse(status.stdout) as { changes: { state: string }[]; summary: { applied: number; pending: number; total: number } };
+        const states = new Set(report.changes.map((c) => c.state));
+        assert.ok([...states].every((state) => state === 'applied' || state === 'pending'), `status saw only applied and pending changes, not ${[...states].join(', ')}`);
+        assert.equal(report.summary.applied + report.summary.pending, RACE_CHANGES);
+      }
 
       const perChange = await fixture.client
         .db(db)

@@ -1,6 +1,8 @@
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -20,6 +22,8 @@ export interface RunCliOptions {
   readonly timeoutMs?: number;
   /** Called with everything printed so far after each chunk, and a way to signal the process. */
   readonly onOutput?: (output: { stdout: string; stderr: string }, kill: (signal: NodeJS.Signals) => void) => void;
+  /** Called once the process is started, with a way to signal it (a crash at a moment the test picks). */
+  readonly onSpawn?: (kill: (signal: NodeJS.Signals) => void) => void;
 }
 
 /** Runs `bin/delta.js` as a subprocess, the way users and CI pipelines do. */
@@ -34,7 +38,7 @@ export function runCli(args: readonly string[], options: RunCliOptions = {}): Pr
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
-  return runNode([BIN, ...args], { cwd: options.cwd ?? ROOT, env, timeoutMs: options.timeoutMs, onOutput: options.onOutput });
+  return runNode([BIN, ...args], { cwd: options.cwd ?? ROOT, env, timeoutMs: options.timeoutMs, onOutput: options.onOutput, onSpawn: options.onSpawn });
 }
 
 export interface RunNodeOptions {
@@ -43,6 +47,7 @@ export interface RunNodeOptions {
   readonly env: Record<string, string>;
   readonly timeoutMs?: number | undefined;
   readonly onOutput?: RunCliOptions['onOutput'];
+  readonly onSpawn?: RunCliOptions['onSpawn'];
 }
 
 /** Runs `node <argv>` and collects its output; killed after `timeoutMs` (default 60 s). */
@@ -53,6 +58,7 @@ export function runNode(argv: readonly string[], options: RunNodeOptions): Promi
     let stderr = '';
     const kill = (signal: NodeJS.Signals) => child.kill(signal);
     const seen = () => options.onOutput?.({ stdout, stderr }, kill);
+    options.onSpawn?.(kill);
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk;
       seen();
@@ -88,4 +94,30 @@ export function runCliSignalledAt(args: readonly string[], marker: string, signa
       }
     },
   });
+}
+
+/**
+ * Runs the CLI's `main()` in this process: the same parsing, configuration, output and exit codes
+ * as `bin/delta.js` without a process start, for sweeps that run the CLI hundreds of times.
+ * Only DELTA_*, MONGODB_URI and MIGRATIONS_DB_URI given in `env` are seen.
+ */
+export async function runCliInProcess(args: readonly string[], options: { readonly cwd: string; readonly env?: Record<string, string> }): Promise<Omit<CliResult, 'signal'>> {
+  const { main } = await import('../../src/cli/main.js');
+  const collect = () => {
+    const stream = new PassThrough();
+    let text = '';
+    stream.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    return { stream, text: () => text };
+  };
+  const stdout = collect();
+  const stderr = collect();
+  const code = await main(args, { stdout: stdout.stream, stderr: stderr.stream, env: { NO_COLOR: '1', ...options.env }, cwd: options.cwd });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/** Exactly one line on stderr, matching `pattern` (the flag, key, file or argument at fault). */
+export function assertOneLineError(stderr: string, pattern: RegExp): void {
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line on stderr, got:\n${stderr}`);
+  assert.match(lines[0] ?? '', pattern);
 }

@@ -1,6 +1,7 @@
 // The database every test runs against: the real server named by MONGODB_URI, or a fresh
 // in-memory sandbox on an ephemeral port.
 import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
 import { after, before } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { startSandbox } from '../../src/sandbox/index.js';
@@ -82,4 +83,21 @@ export function useServer(): ServerFixture {
       return p;
     },
   };
+}
+
+/** `host:port` (or the host list) of a connection string, without credentials. */
+export function hostOf(uri: string): string {
+  return /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]+)/.exec(uri)?.[1] ?? '';
+}
+
+/** A port on this machine that nothing listens on (bound, then released): an unreachable server. */
+export function closedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
 }
