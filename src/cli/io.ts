@@ -34,10 +34,15 @@ export class Output {
     this.chalk = chalk;
   }
 
-  /** Whether live progress (spinners) may be drawn: a TTY, not CI, colours allowed, human output. */
+  /**
+   * Whether live progress (spinners) may be drawn: a TTY that reports its width (ora's line
+   * clearing loops forever on a pseudo-terminal of 0 columns), not CI, colours allowed, human output.
+   */
   get interactive(): boolean {
     const env = this.#streams.env;
-    return this.#streams.stdout.isTTY === true && this.options.color && !this.options.json && env.CI !== 'true' && env.CI !== '1';
+    const { stdout } = this.#streams;
+    const columns = (stdout as { columns?: number }).columns ?? 0;
+    return stdout.isTTY === true && columns > 0 && this.options.color && !this.options.json && env.CI !== 'true' && env.CI !== '1';
   }
 
   get stdout(): NodeJS.WritableStream {

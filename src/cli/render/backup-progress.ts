@@ -16,9 +16,7 @@ const BAR_WIDTH = 20;
  * elsewhere it draws nothing (the command's summary names every collection).
  */
 export async function attachBackupProgress(delta: Delta, output: Output): Promise<{ detach(): void }> {
-  // A pseudo-terminal that reports no width (0 columns) makes ora's line clearing loop forever.
-  const columns = (output.stdout as { columns?: number }).columns ?? 0;
-  if (!output.interactive || !(columns > 0)) return { detach: () => undefined };
+  if (!output.interactive) return { detach: () => undefined };
   const { default: ora } = await import('ora');
   const spinner: Spinner = ora({ stream: output.stdout, discardStdin: false });
   let current: { key: string; started: number } | undefined;
