@@ -11,7 +11,7 @@ export type { BackupCommandResult, BackupOptions, RestoreOptions } from './api/b
 export type { BackupListResult, BackupManifest, BackupProgress, BackupReason, BackupResult, BackupSummary, RestoredCollection, RestoreResult } from './backup/index.js';
 export type { DeltaConfig, DeltaConfigInput, TransactionMode } from './config/index.js';
 export { defineConfig, redact } from './config/index.js';
-export type { ChangeContext, ChangeDefinition, ChangeFunction, ChangeUnit } from './loader/index.js';
+export type { BatchContext, BatchOptions, BatchWalk, BatchWalkResult, ChangeContext, ChangeDefinition, ChangeFunction, ChangeUnit } from './loader/index.js';
 export { defineMigration, checksumOf } from './loader/index.js';
 export type { OperationDefinition, OperationFunction, OperationRegistration, StandardSchemaV1 } from './loader/index.js';
 export { defineOperation } from './loader/index.js';
@@ -39,7 +39,7 @@ export type {
   RunBackup,
 } from './runner/index.js';
 export type { DeltaHooks, HookChange, RunHookContext, ServicesContext, ServicesFactory } from './runner/hooks.js';
-export type { AuditEvent, AuditQuery, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
+export type { AuditEvent, AuditQuery, BatchCheckpoint, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
 export type { DeltaErrorCode, LockHolder } from './errors.js';
 export {
   DeltaError,

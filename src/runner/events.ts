@@ -42,6 +42,17 @@ export interface DeltaEvents {
   'rollback:success': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason; readonly durationMs: number };
   'rollback:failure': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason; readonly durationMs: number; readonly error: RecordedError };
   'change:log': { readonly runId: string; readonly changeId: string; readonly message: string };
+  /** A `ctx.batches` walk finished a batch: documents done over every run of it, and this run's rate. */
+  'change:progress': {
+    readonly runId: string;
+    readonly changeId: string;
+    readonly walk: string;
+    readonly collection: string;
+    readonly done: number;
+    readonly batches: number;
+    readonly ratePerSecond: number;
+    readonly complete: boolean;
+  };
   /** A backup was written, before `changeId` (or before the run's first change when undefined). */
   'backup:done': {
     readonly runId: string;
@@ -96,6 +107,7 @@ const EVENTS: Record<DeltaEventName, true> = {
   'rollback:success': true,
   'rollback:failure': true,
   'change:log': true,
+  'change:progress': true,
   'run:end': true,
 };
 

@@ -13,6 +13,7 @@ import { toolVersion } from '../version.js';
 import { storedMetadata } from '../loader/change-metadata.js';
 import type { RunBackup } from './backup-step.js';
 import { backupRequestOf, runBackup } from './backup-step.js';
+import { batchWalker } from './batches.js';
 import type { DeltaEventEmitter, Direction, RollbackReason, RunOutcome } from './events.js';
 import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
 import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
@@ -228,6 +229,8 @@ export class Runner {
 
   /** Whether a change runs in a transaction here; throws when it demands one the deployment lacks. */
   transactional(change: ChangeUnit): boolean {
+    // A batched change runs a short transaction per batch, never one around the whole walk.
+    if (change.metadata.batches) return false;
     const mode = change.transaction ?? this.#options.transaction;
     if (mode === 'never') return false;
     if (this.#options.deployment.transactions) return true;
@@ -550,6 +553,19 @@ export class Runner {
         timeoutMs: change.timeoutMs ?? at.control.timeoutMs,
         interrupt: at.control.interrupt,
         log: (message) => events.emit('change:log', { runId: at.runId, changeId: change.id, message }),
+        batches: change.metadata.batches
+          ? (signal) =>
+              batchWalker({
+                changeId: change.id,
+                db,
+                client,
+                tracker,
+                transactions: this.#options.deployment.transactions && (change.transaction ?? this.#options.transaction) !== 'never',
+                checkpointed: direction === 'commit',
+                signal,
+                progress: (progress) => events.emit('change:progress', { runId: at.runId, changeId: change.id, ...progress }),
+              })
+          : undefined,
       });
 
     let phase: 'change' | 'record' = 'change';
@@ -604,7 +620,8 @@ export class Runner {
       const failedIn = phase as 'change' | 'record';
       let compensated: boolean | undefined;
       let compensationError: unknown;
-      if (!transactional && direction === 'commit' && failedIn === 'change' && this.#options.autoRollback && change.rollback !== undefined) {
+      // A batched change is not undone: its checkpoints say how far it got, and the next commit resumes it.
+      if (!transactional && direction === 'commit' && failedIn === 'change' && this.#options.autoRollback && change.rollback !== undefined && !change.metadata.batches) {
         const compensationStarted = performance.now();
         const reported = (reason: RollbackReason) => ({ runId: at.runId, changeId: change.id, reason, durationMs: Math.round(performance.now() - compensationStarted) });
         events.emit('rollback:start', { runId: at.runId, changeId: change.id, reason: 'compensation' });
