@@ -8,6 +8,8 @@ export type { CreateDeltaOptions, Delta, UnlockResult } from './api/create-delta
 export type { ImportMigrateMongoOptions, ImportMigrateMongoResult, PendingFile, PlannedRecord } from './adopt/index.js';
 export { createDelta } from './api/create-delta.js';
 export type { BackupCommandResult, BackupOptions, RestoreOptions } from './api/backup-actions.js';
+export type { FleetCommitOptions, FleetOptions, FleetRollbackOptions, FleetStatusOptions } from './api/fleet-actions.js';
+export type { FleetRunResult, FleetStatusResult, FleetStatusTarget, FleetTargetResult } from './fleet/index.js';
 export type { BackupListResult, BackupManifest, BackupProgress, BackupReason, BackupResult, BackupSummary, RestoredCollection, RestoreResult } from './backup/index.js';
 export type { DeltaConfig, DeltaConfigInput, TransactionMode } from './config/index.js';
 export { defineConfig, redact } from './config/index.js';
@@ -62,6 +64,7 @@ export {
   BackupFailedError,
   BackupInvalidError,
   RestoreRefusedError,
+  FleetFailedError,
 } from './errors.js';
 
 /**

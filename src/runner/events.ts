@@ -76,6 +76,19 @@ export interface DeltaEvents {
     readonly bytes: number;
     readonly done: boolean;
   };
+  /** A fleet run (`--targets`) starts on one target; its own run's events follow. */
+  'target:start': { readonly command: Direction; readonly target: string; readonly index: number; readonly total: number };
+  /** A fleet run is done with one target: how many changes it applied/reverted, failed and left pending. */
+  'target:end': {
+    readonly command: Direction;
+    readonly target: string;
+    readonly outcome: RunOutcome | 'error' | 'not-run';
+    readonly done: number;
+    readonly failed: number;
+    readonly pending: number | undefined;
+    readonly durationMs: number;
+    readonly error: { readonly code: string; readonly message: string } | undefined;
+  };
   'run:end': {
     readonly runId: string;
     readonly command: Direction;
@@ -108,6 +121,8 @@ const EVENTS: Record<DeltaEventName, true> = {
   'rollback:failure': true,
   'change:log': true,
   'change:progress': true,
+  'target:start': true,
+  'target:end': true,
   'run:end': true,
 };
 
