@@ -132,7 +132,7 @@ export const configFileSchema = z.strictObject({
    * The databases a fleet run (`--targets`) goes over: a comma list of names and globs
    * (`tenant_*`), `@file` (one name per line, relative to the configuration file), or a list.
    */
-  targets: z.union([z.string().min(1), z.array(databaseName).min(1)]).optional(),
+  targets: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   fleet: z
     .strictObject({
       /** Targets run at once (default 4). */
