@@ -23,6 +23,7 @@ export const DeltaErrorCodes = {
   backupFailed: 'BACKUP_FAILED',
   backupInvalid: 'BACKUP_INVALID',
   restoreRefused: 'RESTORE_REFUSED',
+  fleetFailed: 'FLEET_FAILED',
 } as const;
 
 export type DeltaErrorCode = (typeof DeltaErrorCodes)[keyof typeof DeltaErrorCodes];
@@ -196,4 +197,17 @@ export function isDeltaError(value: unknown): value is DeltaError {
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** A fleet run (`--targets`) ended with one or more targets failed; the others ran. */
+export class FleetFailedError extends DeltaError {
+  readonly code = DeltaErrorCodes.fleetFailed;
+  constructor(
+    message: string,
+    /** The targets that failed, in name order. */
+    readonly targets: readonly string[],
+    options: DeltaErrorOptions = {},
+  ) {
+    super(message, options);
+  }
 }

@@ -8,10 +8,12 @@ export type { CreateDeltaOptions, Delta, UnlockResult } from './api/create-delta
 export type { ImportMigrateMongoOptions, ImportMigrateMongoResult, PendingFile, PlannedRecord } from './adopt/index.js';
 export { createDelta } from './api/create-delta.js';
 export type { BackupCommandResult, BackupOptions, RestoreOptions } from './api/backup-actions.js';
+export type { FleetCommitOptions, FleetOptions, FleetRollbackOptions, FleetStatusOptions } from './api/fleet-actions.js';
+export type { FleetRunResult, FleetStatusResult, FleetStatusTarget, FleetTargetResult } from './fleet/index.js';
 export type { BackupListResult, BackupManifest, BackupProgress, BackupReason, BackupResult, BackupSummary, RestoredCollection, RestoreResult } from './backup/index.js';
 export type { DeltaConfig, DeltaConfigInput, TransactionMode } from './config/index.js';
 export { defineConfig, redact } from './config/index.js';
-export type { ChangeContext, ChangeDefinition, ChangeFunction, ChangeUnit } from './loader/index.js';
+export type { BatchContext, BatchOptions, BatchWalk, BatchWalkResult, ChangeContext, ChangeDefinition, ChangeFunction, ChangeUnit } from './loader/index.js';
 export { defineMigration, checksumOf } from './loader/index.js';
 export type { OperationDefinition, OperationFunction, OperationRegistration, StandardSchemaV1 } from './loader/index.js';
 export { defineOperation } from './loader/index.js';
@@ -39,7 +41,7 @@ export type {
   RunBackup,
 } from './runner/index.js';
 export type { DeltaHooks, HookChange, RunHookContext, ServicesContext, ServicesFactory } from './runner/hooks.js';
-export type { AuditEvent, AuditQuery, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
+export type { AuditEvent, AuditQuery, BatchCheckpoint, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
 export type { DeltaErrorCode, LockHolder } from './errors.js';
 export {
   DeltaError,
@@ -62,6 +64,7 @@ export {
   BackupFailedError,
   BackupInvalidError,
   RestoreRefusedError,
+  FleetFailedError,
 } from './errors.js';
 
 /**

@@ -33,6 +33,8 @@ import type { Tracker } from '../tracker/tracker.js';
 import type { AdoptionHost, ImportMigrateMongoOptions, ImportMigrateMongoResult } from '../adopt/index.js';
 import type { BackupListResult, RestoreResult } from '../backup/index.js';
 import type { BackupCommandResult, BackupHost, BackupOptions, RestoreOptions } from './backup-actions.js';
+import type { FleetCommitOptions, FleetRollbackOptions, FleetStatusOptions, FleetHost } from './fleet-actions.js';
+import type { FleetRunResult, FleetStatusResult } from '../fleet/index.js';
 
 export interface CreateDeltaOptions {
   /** Configuration given in code; when set, no configuration file is searched. */
@@ -94,6 +96,16 @@ export interface Delta {
    * collections that hold documents unless `drop`, writes under the lock; audited.
    */
   restore(options: RestoreOptions): Promise<RestoreResult>;
+  /**
+   * Applies pending changes to every target of a fleet (`commit --targets`): each target with
+   * its own history and lock, `concurrency` at once over one shared connection pool. A target
+   * that fails does not stop the others (unless `failFast`); the result has a row per target.
+   */
+  commitFleet(options?: FleetCommitOptions): Promise<FleetRunResult>;
+  /** Reverts changes on every target of a fleet (`rollback --targets`), as `commitFleet` runs commits. */
+  rollbackFleet(options?: FleetRollbackOptions): Promise<FleetRunResult>;
+  /** Where every target of a fleet stands (`status --targets`); takes no lock. */
+  statusFleet(options?: FleetStatusOptions): Promise<FleetStatusResult>;
   on<E extends DeltaEventName>(event: E, listener: DeltaListener<E>): () => void;
   /** The resolved configuration. */
   config(): Promise<DeltaConfig>;
@@ -130,6 +142,8 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
   const events = new DeltaEventEmitter();
   let configPromise: Promise<DeltaConfig> | undefined;
   let sessionPromise: Promise<Session> | undefined;
+  /** A fleet's connections, opened once and shared by all its targets. */
+  let fleetPromise: Promise<FleetConnections> | undefined;
   let closed = false;
 
   const config = () => {
@@ -169,8 +183,8 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
   const backupActions = () => import('./backup-actions.js');
 
   /** `onBackup` is told of every backup the run takes (retention runs after a successful run that took one). */
-  const runner = async (onBackup?: () => void) => {
-    const opened = await session();
+  const runner = async (onBackup?: () => void, given?: Session) => {
+    const opened = given ?? (await session());
     const { config: resolved, target, tracker, targetDb, lockScope: scope } = opened;
     return new Runner({
       client: target.client,
@@ -192,7 +206,50 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     });
   };
 
+  /** What src/api/fleet-actions.ts needs: a Session per target over the fleet's shared connections. */
+  const fleetHost = async (): Promise<FleetHost> => {
+    if (closed) throw new ConfigError('this delta instance is closed');
+    const resolved = await config();
+    fleetPromise ??= openFleetConnections(options, resolved);
+    const connections = await fleetPromise;
+    return {
+      config: resolved,
+      cwd: options.cwd ?? process.cwd(),
+      events,
+      changeSource,
+      listDatabases: () => wrapDatabaseErrors(async () => (await connections.target.client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name)),
+      trackerDb: resolved.tracker.db,
+      target(targetDb) {
+        const opened = targetSession(resolved, connections, targetDb);
+        return {
+          commit: async (source, commitOptions) => {
+            let backedUp = false;
+            const run = await runner(() => (backedUp = true), opened);
+            const result = await run.commit(source, commitOptions);
+            if (result.outcome === 'success' && backedUp) await (await backupActions()).prune(backupHost(opened), result.runId);
+            return result;
+          },
+          rollback: async (source, rollbackOptions) => (await runner(undefined, opened)).rollback(source, rollbackOptions),
+          status: async (source, filter) => {
+            const [history, holder] = await Promise.all([opened.tracker.history(), LeaseLock.holder(opened.lockCollection, opened.lockScope)]);
+            return statusReport(targetDb, await source.open(history), history, holder, filter);
+          },
+        };
+      },
+    };
+  };
+  const fleetActions = () => import('./fleet-actions.js');
+
   return {
+    async commitFleet(fleetOptions = {}) {
+      return (await fleetActions()).commitFleet(await fleetHost(), fleetOptions);
+    },
+    async rollbackFleet(fleetOptions = {}) {
+      return (await fleetActions()).rollbackFleet(await fleetHost(), fleetOptions);
+    },
+    async statusFleet(fleetOptions = {}) {
+      return (await fleetActions()).statusFleet(await fleetHost(), fleetOptions);
+    },
     async commit(commitOptions = {}) {
       const source = await changeSource();
       const resolved = await config();
@@ -305,6 +362,13 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     config,
     async close() {
       closed = true;
+      const fleet = fleetPromise;
+      fleetPromise = undefined;
+      const fleetOpened = await fleet?.catch(() => undefined);
+      if (fleetOpened !== undefined) {
+        if (options.client === undefined) await fleetOpened.target.close();
+        await fleetOpened.trackerConnection?.close();
+      }
       const pending = sessionPromise;
       sessionPromise = undefined;
       if (pending === undefined) return;
@@ -355,6 +419,63 @@ async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaC
     await trackerConnection?.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** The connections a fleet run shares between its targets: one pool each for targets and tracker. */
+interface FleetConnections {
+  readonly target: Connection;
+  readonly trackerConnection: Connection | undefined;
+}
+
+async function openFleetConnections(options: CreateDeltaOptions, resolved: DeltaConfig): Promise<FleetConnections> {
+  if (resolved.uri === undefined && options.client === undefined) {
+    throw new ConfigError('no connection string: pass --uri, set DELTA_URI (or MONGODB_URI), or set uri in the config file');
+  }
+  const target = options.client !== undefined ? await adoptClient(options.client) : await openConnection({ uri: resolved.uri ?? '', source: resolved.uriSource ?? 'uri', connectTimeoutMs: resolved.connectTimeoutMs });
+  try {
+    const separateTracker = resolved.tracker.uri !== undefined && resolved.tracker.uri !== resolved.uri;
+    if (separateTracker && resolved.tracker.db === undefined) {
+      throw new ConfigError(`no tracker database: put it in ${resolved.tracker.uriSource ?? 'the tracker URI'} (mongodb://host/<db>) or pass --tracker-db`);
+    }
+    const trackerConnection = separateTracker
+      ? await openConnection({ uri: resolved.tracker.uri ?? '', source: resolved.tracker.uriSource ?? 'tracker.uri', connectTimeoutMs: resolved.connectTimeoutMs })
+      : undefined;
+    return { target, trackerConnection };
+  } catch (error) {
+    if (options.client === undefined) await target.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * One target of a fleet over the fleet's connections: its own tracker scope (its own
+ * collections in its own database, or records keyed `<targetDb>/<id>` in a shared tracker
+ * database) and its own lock (scope: the target database).
+ */
+function targetSession(resolved: DeltaConfig, connections: FleetConnections, targetDb: string): Session {
+  const { target, trackerConnection } = connections;
+  const trackerDbName = resolved.tracker.db ?? targetDb;
+  const trackerSide = trackerConnection ?? target;
+  const tracker = new MongoTracker({
+    client: trackerSide.client,
+    trackerDb: trackerDbName,
+    targetDb,
+    collections: resolved.tracker.collections,
+    sharesTargetClient: trackerConnection === undefined,
+    clientBulkWrite: trackerSide.deployment.clientBulkWrite,
+  });
+  const { migrations, audit, lock } = resolved.tracker.collections;
+  return {
+    config: resolved,
+    target,
+    trackerConnection,
+    targetDb,
+    tracker,
+    lockCollection: trackerSide.client.db(trackerDbName).collection(lock),
+    // One lock per target: targets of a fleet never wait on each other.
+    lockScope: targetDb,
+    ownCollections: trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [],
+  };
 }
 
 /** Configuration and connections for src/adopt, built from an inline layer apart from this instance's own. */

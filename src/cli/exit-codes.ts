@@ -31,6 +31,7 @@ const BY_ERROR_CODE: Record<DeltaErrorCode, ExitCodeValue> = {
   BACKUP_FAILED: ExitCode.failure,
   BACKUP_INVALID: ExitCode.badInput,
   RESTORE_REFUSED: ExitCode.badInput,
+  FLEET_FAILED: ExitCode.failure,
 };
 
 export function exitCodeFor(code: DeltaErrorCode): ExitCodeValue {

@@ -89,6 +89,9 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
   const lockWait = () => new Option('--lock-wait <duration>', 'wait this long for a held lock (30, 30s, 500ms; 0 = fail at once)').argParser(parseDuration);
   const lockLease = () => new Option('--lock-lease <duration>', 'lease of the lock, renewed every third of it (default 60s)').argParser(parseDuration).hideHelp();
   const backupDir = () => new Option('--backup-dir <dir>', 'folder of backups (config backup.dir; default .delta/backups)');
+  const targets = () => new Option('--targets <spec>', "run over many databases: names (a,b), a glob over listDatabases ('tenant_*'), or @file (one per line); config targets");
+  const concurrency = () => new Option('--concurrency <n>', 'with --targets: targets run at once (default 4; config fleet.concurrency)').argParser(parsePositiveInteger);
+  const failFast = () => new Option('--fail-fast', 'with --targets: start no new target once one failed (config fleet.failFast)');
   const collections = (what: string) => new Option('--collections <names>', `${what} (comma-separated)`).argParser(parseNameList);
 
   program
@@ -108,9 +111,12 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .option('--backup', 'back up the whole target database before the first change (config backup.default)')
     .option('--no-backup', 'no whole-database backup even if backup.default is set (changes asking for one still get it)')
     .addOption(backupDir())
+    .addOption(targets())
+    .addOption(concurrency())
+    .addOption(failFast())
     .addOption(lockWait())
     .addOption(lockLease())
-    .addHelpText('after', '\nExamples:\n  $ delta commit --path ./migrations\n  $ delta commit --backup\n  $ delta commit --to 20240301090000_orders --dry-run\n  $ delta commit --json > result.json')
+    .addHelpText('after', '\nExamples:\n  $ delta commit --path ./migrations\n  $ delta commit --targets "tenant_*" --concurrency 8\n  $ delta commit --backup\n  $ delta commit --to 20240301090000_orders --dry-run\n  $ delta commit --json > result.json')
     .action(action('commit'));
 
   program
@@ -127,6 +133,9 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .option('--allow-drift', 'revert with a file modified since it was applied')
     .option('--stage <name>', 'revert only changes of this stage (the options above apply inside it)')
     .addOption(new Option('--timeout <ms>', 'default time limit per change').argParser(parseMilliseconds))
+    .addOption(targets())
+    .addOption(concurrency())
+    .addOption(failFast())
     .addOption(lockWait())
     .addOption(lockLease())
     .addHelpText('after', '\nExamples:\n  $ delta rollback\n  $ delta rollback --to 20240101120000_users\n  $ delta rollback --steps 3 --dry-run')
@@ -138,7 +147,9 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .option('--check', 'exit 4 when anything is pending, failed, running, modified or missing (CI gate)')
     .addOption(new Option('--tags <names>', 'show changes tagged with one of these as they would run (comma-separated)').argParser(parseTagList))
     .option('--long', 'also show author, tags and environments')
-    .addHelpText('after', '\nExamples:\n  $ delta status\n  $ delta status --json | jq .summary\n  $ delta status --check || echo "database is behind"')
+    .addOption(targets())
+    .addOption(concurrency())
+    .addHelpText('after', '\nExamples:\n  $ delta status\n  $ delta status --targets "tenant_*" --json | jq .summary\n  $ delta status --json | jq .summary\n  $ delta status --check || echo "database is behind"')
     .action(action('status'));
 
   program

@@ -46,6 +46,9 @@ export interface DeltaConfig {
   readonly services: ServicesFactory | undefined;
   /** Absolute path of the configuration file used, if any. */
   readonly configFile: string | undefined;
+  /** The configuration's `targets` (a fleet): the spec, and the folder an `@file` in it is relative to. */
+  readonly targets: { readonly spec: string; readonly source: string; readonly base: string } | undefined;
+  readonly fleet: { readonly concurrency: number; readonly failFast: boolean };
 }
 
 /** A declared stage, its folder resolved. */
@@ -213,6 +216,15 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     hooks: Object.freeze({ ...fileInput.hooks }),
     services: fileInput.services,
     configFile,
+    targets:
+      fileInput.targets === undefined
+        ? undefined
+        : {
+            spec: typeof fileInput.targets === 'string' ? fileInput.targets : fileInput.targets.join(','),
+            source: `${fileLabel}: targets`,
+            base: configFile === undefined ? cwd : dirname(configFile),
+          },
+    fleet: { concurrency: fileInput.fleet?.concurrency ?? 4, failFast: fileInput.fleet?.failFast ?? false },
   };
   return deepFreeze(config);
 }

@@ -128,6 +128,19 @@ export const configFileSchema = z.strictObject({
       warnAboveBytes: z.number().int().nonnegative().optional(),
     })
     .optional(),
+  /**
+   * The databases a fleet run (`--targets`) goes over: a comma list of names and globs
+   * (`tenant_*`), `@file` (one name per line, relative to the configuration file), or a list.
+   */
+  targets: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  fleet: z
+    .strictObject({
+      /** Targets run at once (default 4). */
+      concurrency: z.number().int().positive().optional(),
+      /** Start no new target once one failed. */
+      failFast: z.boolean().optional(),
+    })
+    .optional(),
   operations: operations.optional(),
   hooks: hooks.optional(),
   services: z.custom<ServicesFactory>(isFunction, { error: 'must be a function (context) => ({ ...services }), async or not' }).optional(),

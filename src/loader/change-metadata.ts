@@ -16,9 +16,14 @@ export interface ChangeMetadata {
   /** Undefined means the default: `manual`. */
   readonly recovery: RecoveryStrategy | undefined;
   readonly repeat: RepeatMode;
+  /**
+   * `batches: true`: the change walks collections with `ctx.batches`, runs without an
+   * outer transaction and keeps its progress in checkpoints, so an interrupted run resumes.
+   */
+  readonly batches: boolean;
 }
 
-export const NO_METADATA: ChangeMetadata = Object.freeze({ author: undefined, tags: Object.freeze([]), environments: Object.freeze([]), recovery: undefined, repeat: 'once' });
+export const NO_METADATA: ChangeMetadata = Object.freeze({ author: undefined, tags: Object.freeze([]), environments: Object.freeze([]), recovery: undefined, repeat: 'once', batches: false });
 
 const NAME_RULE = 'letters, digits, _ . : - (no spaces or commas)';
 
@@ -49,6 +54,8 @@ export function toMetadata(input: ChangeMetadataInput): ChangeMetadata {
     environments: [...new Set(input.environments ?? [])],
     recovery: input.recovery,
     repeat: input.runAlways === true ? 'always' : input.repeatable === true ? 'on-change' : 'once',
+    // Code changes only (see normaliseDefinition): a template cannot call ctx.batches.
+    batches: false,
   };
 }
 
@@ -69,6 +76,7 @@ export function storedMetadata(metadata: ChangeMetadata): StoredMetadata {
     ...(metadata.environments.length === 0 ? {} : { environments: metadata.environments }),
     ...(metadata.recovery === undefined ? {} : { recovery: metadata.recovery }),
     ...(metadata.repeat === 'once' ? {} : { repeat: metadata.repeat }),
+    ...(metadata.batches ? { batches: true } : {}),
   };
 }
 
@@ -79,6 +87,8 @@ export interface StoredMetadata {
   readonly environments?: readonly string[];
   readonly recovery?: RecoveryStrategy;
   readonly repeat?: RepeatMode;
+  /** The change walks collections in checkpointed batches (resumable when interrupted). */
+  readonly batches?: boolean;
 }
 
 /** Metadata back from a record (a file applied and unchanged is known from it). */
@@ -89,6 +99,7 @@ export function metadataOf(stored: StoredMetadata): ChangeMetadata {
     environments: stored.environments ?? [],
     recovery: stored.recovery,
     repeat: stored.repeat ?? 'once',
+    batches: stored.batches === true,
   };
 }
 

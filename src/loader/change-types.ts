@@ -1,4 +1,4 @@
-import type { ClientSession, Db, MongoClient } from 'mongodb';
+import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
 import type { TransactionMode } from '../config/schema.js';
 import type { ChangeMetadata, RecoveryStrategy, StoredMetadata } from './change-metadata.js';
 
@@ -15,7 +15,49 @@ export interface ChangeContext {
   readonly signal: AbortSignal;
   /** Whatever the configuration's `services` factory returned. */
   readonly services: Readonly<Record<string, unknown>>;
+  /**
+   * Walks `collection` in `_id` order, `batchSize` documents at a time, each batch in its own
+   * short transaction where the deployment has them, with a checkpoint after each batch so an
+   * interrupted run resumes where it stopped. Only in changes that declare `batches: true`.
+   */
+  readonly batches: BatchWalk;
 }
+
+/** What `ctx.batches` takes: which documents, how many per batch, how fast. */
+export interface BatchOptions {
+  /** Which documents of the collection to visit (default: all). */
+  readonly filter?: Document;
+  /** `_id` order: 1 ascending (default), -1 descending. The walk always goes by `_id`. */
+  readonly sort?: 1 | -1;
+  readonly batchSize: number;
+  /** Pause between batches, to spare a busy primary (default 0). */
+  readonly throttleMs?: number;
+  /** Names the checkpoint when one change walks the same collection twice (default: the collection). */
+  readonly name?: string;
+}
+
+/** What the callback receives with each batch. */
+export interface BatchContext {
+  /** The batch's transaction session; undefined where the deployment has no transactions. */
+  readonly session: ClientSession | undefined;
+  /** 0-based, counted across resumed runs. */
+  readonly batch: number;
+}
+
+/** How a walk ended: documents and batches over every run of it, and whether it resumed. */
+export interface BatchWalkResult {
+  readonly done: number;
+  readonly batches: number;
+  /** Documents this run visited (`done` minus what earlier runs had done). */
+  readonly doneThisRun: number;
+  readonly resumed: boolean;
+}
+
+export type BatchWalk = (
+  collection: string,
+  options: BatchOptions,
+  each: (docs: Document[], batch: BatchContext) => Promise<void> | void,
+) => Promise<BatchWalkResult>;
 
 export type ChangeFunction = (context: ChangeContext) => Promise<void> | void;
 /** migrate-mongo's signature, `up(db, client)`, accepted so its files run unchanged. */
@@ -42,6 +84,11 @@ export interface ChangeDefinition {
   readonly repeatable?: boolean;
   /** Applied on every commit, after the versioned changes. */
   readonly runAlways?: boolean;
+  /**
+   * The change walks collections with `ctx.batches`: it runs without an outer transaction (each
+   * batch gets its own), and an interrupted run resumes from its checkpoint instead of blocking.
+   */
+  readonly batches?: boolean;
   readonly commit: ChangeFunction;
   readonly rollback?: ChangeFunction;
 }

@@ -175,7 +175,13 @@ export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource)
   if (description !== undefined && typeof description !== 'string') fail('description must be a string');
   const parsedMetadata = parseMetadata(def);
   if ('problem' in parsedMetadata) fail(parsedMetadata.problem);
-  const { metadata } = parsedMetadata as { metadata: ChangeMetadata };
+  const batches = def.batches;
+  if (batches !== undefined && typeof batches !== 'boolean') fail('batches must be true or false');
+  if (batches === true && style === 'migrate-mongo') fail('batches: true needs commit/rollback (up(db, client) cannot receive ctx.batches)');
+  if (batches === true && transaction === 'always') {
+    fail("batches: true runs each batch in its own transaction and cannot ask for transaction: 'always' around the whole change");
+  }
+  const metadata: ChangeMetadata = { ...(parsedMetadata as { metadata: ChangeMetadata }).metadata, batches: batches === true };
 
   return {
     id: changeId,

@@ -1,4 +1,4 @@
-export type { ChangeCatalog, ChangeSource, KnownRecord, ChangeContext, ChangeDefinition, ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction, StageSpec } from './change-types.js';
+export type { BatchContext, BatchOptions, BatchWalk, BatchWalkResult, ChangeCatalog, ChangeSource, KnownRecord, ChangeContext, ChangeDefinition, ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction, StageSpec } from './change-types.js';
 export { defineMigration } from './change-types.js';
 export type { ChangeFileEntry, ChangeFolderOptions, ScannedFile, ScannedFolder } from './change-folder.js';
 export { scanChangeFiles, listChangeFiles, listStagedFiles, CODE_EXTENSIONS, TEMPLATE_EXTENSIONS } from './change-folder.js';

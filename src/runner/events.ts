@@ -42,6 +42,17 @@ export interface DeltaEvents {
   'rollback:success': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason; readonly durationMs: number };
   'rollback:failure': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason; readonly durationMs: number; readonly error: RecordedError };
   'change:log': { readonly runId: string; readonly changeId: string; readonly message: string };
+  /** A `ctx.batches` walk finished a batch: documents done over every run of it, and this run's rate. */
+  'change:progress': {
+    readonly runId: string;
+    readonly changeId: string;
+    readonly walk: string;
+    readonly collection: string;
+    readonly done: number;
+    readonly batches: number;
+    readonly ratePerSecond: number;
+    readonly complete: boolean;
+  };
   /** A backup was written, before `changeId` (or before the run's first change when undefined). */
   'backup:done': {
     readonly runId: string;
@@ -64,6 +75,19 @@ export interface DeltaEvents {
     readonly totalDocuments: number | undefined;
     readonly bytes: number;
     readonly done: boolean;
+  };
+  /** A fleet run (`--targets`) starts on one target; its own run's events follow. */
+  'target:start': { readonly command: Direction; readonly target: string; readonly index: number; readonly total: number };
+  /** A fleet run is done with one target: how many changes it applied/reverted, failed and left pending. */
+  'target:end': {
+    readonly command: Direction;
+    readonly target: string;
+    readonly outcome: RunOutcome | 'error' | 'not-run';
+    readonly done: number;
+    readonly failed: number;
+    readonly pending: number | undefined;
+    readonly durationMs: number;
+    readonly error: { readonly code: string; readonly message: string } | undefined;
   };
   'run:end': {
     readonly runId: string;
@@ -96,6 +120,9 @@ const EVENTS: Record<DeltaEventName, true> = {
   'rollback:success': true,
   'rollback:failure': true,
   'change:log': true,
+  'change:progress': true,
+  'target:start': true,
+  'target:end': true,
   'run:end': true,
 };
 

@@ -1,6 +1,7 @@
 import type { ClientSession, Db, MongoClient } from 'mongodb';
 import { ChangeFailedError, InterruptedError, messageOf } from '../errors.js';
-import type { ChangeContext, ChangeFunction } from '../loader/change-types.js';
+import type { BatchWalk, ChangeContext, ChangeFunction } from '../loader/change-types.js';
+import { undeclaredBatches } from './batches.js';
 import type { RecordedError } from '../tracker/records.js';
 
 export interface ExecuteOptions {
@@ -14,6 +15,8 @@ export interface ExecuteOptions {
   /** The run's interrupt signal (Ctrl-C). */
   readonly interrupt: AbortSignal | undefined;
   readonly log: (message: string) => void;
+  /** `ctx.batches` for a change that declares `batches: true`, bound to the change's signal. */
+  readonly batches?: (signal: AbortSignal) => BatchWalk;
 }
 
 /**
@@ -56,6 +59,7 @@ export async function executeChange(options: ExecuteOptions): Promise<void> {
     log: options.log,
     signal: controller.signal,
     services: options.services,
+    batches: options.batches?.(controller.signal) ?? undeclaredBatches(options.changeId),
   };
   try {
     await Promise.race([Promise.resolve().then(() => options.fn(context)), stop]);

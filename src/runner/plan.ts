@@ -46,6 +46,10 @@ export function blockReason(change: ChangeRef | undefined, record: HistoryEntry 
   if (record === undefined) return undefined;
   const recovery = change?.metadata.recovery ?? record.recovery;
   if (recovery === 'retry') return undefined;
+  // A batched change keeps its progress in checkpoints: resuming it is its recovery (declared in
+  // the file, and stored in the record so that it holds before the file is imported), unless it
+  // asks for a person to look with an explicit recovery: 'manual'.
+  if (recovery === undefined && (change?.metadata.batches ?? record.batches === true)) return undefined;
   if (record.status === 'running') return 'interrupted: a run died during it without a transaction';
   if (record.status === 'failed' && !record.transactional && record.error?.compensated !== true && record.error?.reviewed !== true) {
     return record.error?.compensated === false ? 'failed without a transaction and its compensating rollback failed too' : 'failed without a transaction and nothing undid its effect';
@@ -227,7 +231,7 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
     switch (s.state) {
       case 'pending':
       case 'failed':
-      case 'running': // only with recovery: 'retry' (the others blocked above)
+      case 'running': // only with recovery: 'retry' or batches: true (the others blocked above)
       case 'rolled_back':
       case 'changed':
         return true;

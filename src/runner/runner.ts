@@ -14,6 +14,7 @@ import { toolVersion } from '../version.js';
 import { storedMetadata } from '../loader/change-metadata.js';
 import type { RunBackup } from './backup-step.js';
 import { backupRequestOf, runBackup } from './backup-step.js';
+import { batchWalker } from './batches.js';
 import type { DeltaEventEmitter, Direction, RollbackReason, RunOutcome } from './events.js';
 import { executeChange, hasErrorLabel, recordedError, transientRetryDelay } from './execute-change.js';
 import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
@@ -229,6 +230,8 @@ export class Runner {
 
   /** Whether a change runs in a transaction here; throws when it demands one the deployment lacks. */
   transactional(change: ChangeUnit): boolean {
+    // A batched change runs a short transaction per batch, never one around the whole walk.
+    if (change.metadata.batches) return false;
     const mode = change.transaction ?? this.#options.transaction;
     if (mode === 'never') return false;
     if (this.#options.deployment.transactions) return true;
@@ -551,6 +554,19 @@ export class Runner {
         timeoutMs: change.timeoutMs ?? at.control.timeoutMs,
         interrupt: at.control.interrupt,
         log: (message) => events.emit('change:log', { runId: at.runId, changeId: change.id, message }),
+        batches: change.metadata.batches
+          ? (signal) =>
+              batchWalker({
+                changeId: change.id,
+                db,
+                client,
+                tracker,
+                transactions: this.#options.deployment.transactions && (change.transaction ?? this.#options.transaction) !== 'never',
+                checkpointed: direction === 'commit',
+                signal,
+                progress: (progress) => events.emit('change:progress', { runId: at.runId, changeId: change.id, ...progress }),
+              })
+          : undefined,
       });
 
     let phase: 'change' | 'record' = 'change';
@@ -619,7 +635,8 @@ export class Runner {
       const failedIn = phase as 'change' | 'record';
       let compensated: boolean | undefined;
       let compensationError: unknown;
-      if (!transactional && direction === 'commit' && failedIn === 'change' && this.#options.autoRollback && change.rollback !== undefined) {
+      // A batched change is not undone: its checkpoints say how far it got, and the next commit resumes it.
+      if (!transactional && direction === 'commit' && failedIn === 'change' && this.#options.autoRollback && change.rollback !== undefined && !change.metadata.batches) {
         const compensationStarted = performance.now();
         const reported = (reason: RollbackReason) => ({ runId: at.runId, changeId: change.id, reason, durationMs: Math.round(performance.now() - compensationStarted) });
         events.emit('rollback:start', { runId: at.runId, changeId: change.id, reason: 'compensation' });

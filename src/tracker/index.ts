@@ -1,4 +1,4 @@
-export type { AuditAction, AuditEvent, ExecutedBy, HistoryEntry, HistoryRecord, RecordStatus, RecordedError } from './records.js';
+export type { AuditAction, AuditEvent, BatchCheckpoint, ExecutedBy, HistoryEntry, HistoryRecord, RecordStatus, RecordedError } from './records.js';
 export { AUDIT_ACTIONS, RECORD_STATUSES } from './records.js';
 export type { AuditQuery, RecordChange, Tracker } from './tracker.js';
 export type { MongoTrackerOptions } from './mongo-tracker.js';

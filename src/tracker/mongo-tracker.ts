@@ -2,7 +2,7 @@ import type { AnyClientBulkWriteModel, ClientSession, Collection, Document, Mong
 import { redact } from '../config/redact.js';
 import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
-import type { AuditEvent, HistoryEntry, RecordedError } from './records.js';
+import type { AuditEvent, BatchCheckpoint, HistoryEntry, RecordedError } from './records.js';
 import { HISTORY_PROJECTION, METADATA_FIELDS } from './records.js';
 import type { AuditQuery, RecordAmendment, RecordChange, Tracker } from './tracker.js';
 
@@ -81,6 +81,18 @@ export class MongoTracker implements Tracker {
     }
   }
 
+  async checkpoints(changeId: string): Promise<BatchCheckpoint[]> {
+    const filter: Document = { _id: this.#key(changeId) };
+    const record = await this.#migrations.findOne(filter, { projection: { checkpoints: 1 } });
+    return Array.isArray(record?.checkpoints) ? (record.checkpoints as BatchCheckpoint[]) : [];
+  }
+
+  async saveCheckpoints(changeId: string, checkpoints: readonly BatchCheckpoint[], session?: ClientSession): Promise<void> {
+    const filter: Document = { _id: this.#key(changeId) };
+    // The record exists: the change's `running` marker was written before it ran.
+    await this.#migrations.updateOne(filter, { $set: { checkpoints: [...checkpoints] } }, { session });
+  }
+
   async audit(event: AuditEvent, session?: ClientSession): Promise<void> {
     await this.#audit.insertOne({ ...this.#redacted(event) }, { session });
   }
@@ -153,9 +165,13 @@ function recordUpdate(change: RecordChange, targetDb: string): Document {
       break;
     case 'applied':
       set.appliedAt = change.at;
+      // A finished application keeps no checkpoint: the next one (after a rollback, or a
+      // repeatable change's edit) walks from the start.
+      unset.checkpoints = '';
       break;
     case 'rolled_back':
       set.rolledBackAt = change.at;
+      unset.checkpoints = '';
       break;
     case 'failed':
       set.failedAt = change.at;

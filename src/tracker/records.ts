@@ -45,6 +45,24 @@ export interface HistoryRecord extends StoredMetadata {
   readonly error?: RecordedError;
 }
 
+/**
+ * Where a `ctx.batches` walk stands, kept in its change's record (`checkpoints`) after every
+ * batch; removed when the change is recorded applied or rolled back (its next application
+ * walks from the start).
+ */
+export interface BatchCheckpoint {
+  /** The walk's name: its collection, or the `name` it was given. */
+  readonly walk: string;
+  readonly collection: string;
+  /** The `_id` of the last document done; undefined before the first batch. */
+  readonly lastId: unknown;
+  readonly done: number;
+  readonly batches: number;
+  /** The walk reached the end of its collection (a resumed run skips it). */
+  readonly complete: boolean;
+  readonly at: Date;
+}
+
 /** The fields of a record that planning and status read: `history()` fetches only these. */
 export type HistoryEntry = Pick<
   HistoryRecord,
@@ -64,7 +82,7 @@ export type HistoryEntry = Pick<
 >;
 
 /** The metadata fields a record and an audit event may hold. */
-export const METADATA_FIELDS = ['author', 'tags', 'environments', 'recovery', 'repeat'] as const satisfies readonly (keyof StoredMetadata)[];
+export const METADATA_FIELDS = ['author', 'tags', 'environments', 'recovery', 'repeat', 'batches'] as const satisfies readonly (keyof StoredMetadata)[];
 
 /** The projection that reads a HistoryEntry (10,000 records decode in half the memory). */
 export const HISTORY_PROJECTION = {
@@ -84,6 +102,7 @@ export const HISTORY_PROJECTION = {
   environments: 1,
   recovery: 1,
   repeat: 1,
+  batches: 1,
 } as const satisfies Partial<Record<keyof HistoryEntry, 1>>;
 
 /** One document of the append-only `delta_audit` log. */

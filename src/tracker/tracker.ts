@@ -1,6 +1,6 @@
 import type { ClientSession } from 'mongodb';
 import type { StoredMetadata } from '../loader/change-metadata.js';
-import type { AuditEvent, HistoryEntry, RecordStatus, RecordedError } from './records.js';
+import type { AuditEvent, BatchCheckpoint, HistoryEntry, RecordStatus, RecordedError } from './records.js';
 
 /** The fields of a change's record that a state change writes. */
 export interface RecordChange {
@@ -42,6 +42,10 @@ export interface Tracker {
    * given); `also` is a second record written in the same command (the next change's `running`).
    */
   record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession, also?: RecordChange): Promise<void>;
+  /** The `ctx.batches` checkpoints of a change's unfinished application (empty when none). */
+  checkpoints(changeId: string): Promise<BatchCheckpoint[]>;
+  /** Replaces a change's checkpoints (in `session` when given: the batch and its checkpoint commit together). */
+  saveCheckpoints(changeId: string, checkpoints: readonly BatchCheckpoint[], session?: ClientSession): Promise<void>;
   /** Appends an event that concerns no single record's state (unlock, backup...). */
   audit(event: AuditEvent, session?: ClientSession): Promise<void>;
   /** Audit events, newest first. */

@@ -1,23 +1,27 @@
 import type { CommandContext } from '../main.js';
 import { deltaFor } from '../delta-for-command.js';
 import { runCommand } from './run-command.js';
+import { fleetOptions, isFleetRun, runFleetCommand } from './fleet-command.js';
 
 /** `delta rollback`: revert applied changes, newest first. */
 export async function run(context: CommandContext): Promise<void> {
   const o = context.options;
   const delta = await deltaFor(context);
-  await runCommand(context, delta, () =>
-    delta.rollback({
-      to: o.to as string | undefined,
-      steps: o.steps as number | undefined,
-      id: o.id as string | undefined,
-      since: o.since as Date | undefined,
-      all: o.all === true,
-      dryRun: o.dryRun === true,
-      allowDrift: o.allowDrift === true,
-      stage: o.stage as string | undefined,
-      timeoutMs: o.timeout as number | undefined,
-      interrupt: context.interrupt,
-    }),
-  );
+  const options = {
+    to: o.to as string | undefined,
+    steps: o.steps as number | undefined,
+    id: o.id as string | undefined,
+    since: o.since as Date | undefined,
+    all: o.all === true,
+    dryRun: o.dryRun === true,
+    allowDrift: o.allowDrift === true,
+    stage: o.stage as string | undefined,
+    timeoutMs: o.timeout as number | undefined,
+    interrupt: context.interrupt,
+  };
+  if (await isFleetRun(context, delta)) {
+    await runFleetCommand(context, delta, () => delta.rollbackFleet({ ...options, ...fleetOptions(context), failFast: o.failFast === true ? true : undefined }));
+  } else {
+    await runCommand(context, delta, () => delta.rollback(options));
+  }
 }

@@ -70,6 +70,21 @@ export async function attachRunReporter(delta: Delta, output: Output): Promise<{
       if (current !== undefined) current.fail(text);
       else output.info(`${chalk.red('✗')} ${text}`);
     });
+    // Plain output gets a progress line at most once a second per walk, and its last one.
+    const lastLine = new Map<string, number>();
+    on('change:progress', (e) => {
+      const text = `${e.changeId}: ${e.collection}${e.walk === e.collection ? '' : ` (${e.walk})`} ${e.done} documents, ${e.batches} batches, ${e.ratePerSecond} docs/s${e.complete ? ', done' : ''}`;
+      const current = spinning();
+      if (current !== undefined && !e.complete) {
+        current.start(text);
+        return;
+      }
+      const key = `${e.changeId}/${e.walk}`;
+      const now = Date.now();
+      if (!e.complete && now - (lastLine.get(key) ?? 0) < 1000) return;
+      lastLine.set(key, now);
+      output.info(chalk.dim(`  ${text}`));
+    });
     on('change:log', (e) => {
       spinner?.stop();
       output.info(chalk.dim(`  ${e.changeId}: ${e.message}`));

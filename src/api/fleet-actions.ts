@@ -1,0 +1,112 @@
+import type { DeltaConfig } from '../config/resolve-config.js';
+import { ConfigError } from '../errors.js';
+import type { FleetRunResult, FleetStatusResult, TargetSpec } from '../fleet/index.js';
+import { fleetStatus, mapWithConcurrency, resolveTargets, runFleet } from '../fleet/index.js';
+import type { ChangeFilter } from '../loader/change-metadata.js';
+import type { ChangeSource } from '../loader/change-types.js';
+import type { DeltaEventEmitter, Direction } from '../runner/events.js';
+import type { RunResult, StatusResult } from '../runner/results.js';
+import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
+
+/** Which targets a fleet call goes over, and how. */
+export interface FleetOptions {
+  /**
+   * A comma list of database names and globs (`tenant_*`, matched against `listDatabases`), or
+   * `@file` (one name per line); a list of names and globs. Default: the configuration's `targets`.
+   */
+  readonly targets?: string | readonly string[];
+  /** Targets run at once (default: configuration `fleet.concurrency`, else 4). */
+  readonly concurrency?: number;
+  /** Start no new target once one failed (default: configuration `fleet.failFast`, else false). */
+  readonly failFast?: boolean;
+}
+
+export type FleetCommitOptions = CommitOptions & FleetOptions;
+export type FleetRollbackOptions = RollbackOptions & FleetOptions;
+export type FleetStatusOptions = ChangeFilter & Omit<FleetOptions, 'failFast'>;
+
+/** One target of a fleet, wired by createDelta over the fleet's shared connections. */
+export interface FleetTarget {
+  commit(source: ChangeSource, options: CommitOptions): Promise<RunResult>;
+  rollback(source: ChangeSource, options: RollbackOptions): Promise<RunResult>;
+  status(source: ChangeSource, filter: ChangeFilter): Promise<StatusResult>;
+}
+
+/** What the fleet actions need from a `Delta`. */
+export interface FleetHost {
+  readonly config: DeltaConfig;
+  readonly cwd: string;
+  readonly events: DeltaEventEmitter;
+  changeSource(): Promise<ChangeSource>;
+  listDatabases(): Promise<string[]>;
+  /** The tracker database when it is set apart (a glob never selects it). */
+  readonly trackerDb: string | undefined;
+  target(targetDb: string): FleetTarget;
+}
+
+export async function commitFleet(host: FleetHost, options: FleetCommitOptions): Promise<FleetRunResult> {
+  const env = options.env ?? host.config.env;
+  return runOverFleet(host, 'commit', options, (target, source) => target.commit(source, { ...options, env, backup: options.backup ?? host.config.backup.default }));
+}
+
+export async function rollbackFleet(host: FleetHost, options: FleetRollbackOptions): Promise<FleetRunResult> {
+  return runOverFleet(host, 'rollback', options, (target, source) => target.rollback(source, options));
+}
+
+export async function statusFleet(host: FleetHost, options: FleetStatusOptions): Promise<FleetStatusResult> {
+  const source = await host.changeSource();
+  const targets = await targetsOf(host, options);
+  const filter: ChangeFilter = { env: options.env ?? host.config.env, tags: options.tags };
+  const statuses = await mapWithConcurrency(targets, options.concurrency ?? host.config.fleet.concurrency, async (target) => {
+    try {
+      return { target, status: await host.target(target).status(source, filter) };
+    } catch (error) {
+      return { target, error: error instanceof Error ? error : new Error(String(error)) };
+    }
+  });
+  return fleetStatus(statuses);
+}
+
+async function runOverFleet(
+  host: FleetHost,
+  command: Direction,
+  options: FleetOptions & { readonly interrupt?: AbortSignal },
+  run: (target: FleetTarget, source: ChangeSource) => Promise<RunResult>,
+): Promise<FleetRunResult> {
+  // Change files are read (and refused when bad) before any target is touched.
+  const source = await host.changeSource();
+  const targets = await targetsOf(host, options);
+  const { events } = host;
+  return runFleet(
+    targets,
+    {
+      command,
+      concurrency: options.concurrency ?? host.config.fleet.concurrency,
+      failFast: options.failFast ?? host.config.fleet.failFast,
+      interrupt: options.interrupt,
+      onStart: (target) => events.emit('target:start', { command, target, index: targets.indexOf(target), total: targets.length }),
+      onEnd: (r) =>
+        events.emit('target:end', {
+          command,
+          target: r.target,
+          outcome: r.outcome,
+          done: r.done,
+          failed: r.failed,
+          pending: r.pending,
+          durationMs: r.durationMs,
+          error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message },
+        }),
+    },
+    (target) => run(host.target(target), source),
+  );
+}
+
+async function targetsOf(host: FleetHost, options: FleetOptions): Promise<string[]> {
+  const spec: TargetSpec | undefined =
+    options.targets !== undefined
+      ? { spec: typeof options.targets === 'string' ? options.targets : options.targets.join(','), source: '--targets', base: host.cwd }
+      : host.config.targets;
+  if (spec === undefined) throw new ConfigError('no targets: pass --targets (names, a glob such as tenant_*, or @file) or set targets in the configuration');
+  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) throw new ConfigError('concurrency must be a positive whole number');
+  return resolveTargets(spec, { listDatabases: () => host.listDatabases(), exclude: host.trackerDb === undefined ? [] : [host.trackerDb] });
+}

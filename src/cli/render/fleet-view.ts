@@ -1,0 +1,96 @@
+import type { FleetRunResult, FleetStatusResult, FleetTargetResult } from '../../fleet/index.js';
+import type { Delta } from '../../api/create-delta.js';
+import type { Output } from '../io.js';
+import { plural } from './run-reporter.js';
+import { formatTable } from './table.js';
+
+const OUTCOME_LABELS: Record<FleetTargetResult['outcome'], string> = {
+  success: 'done',
+  'nothing-to-do': 'up to date',
+  failed: 'failed',
+  interrupted: 'interrupted',
+  'lock-lost': 'lock lost',
+  error: 'failed',
+  'not-run': 'not run',
+};
+
+/** A line per target as it finishes (human output); targets run side by side, so no spinners. */
+export function attachFleetReporter(delta: Delta, output: Output): { detach(): void } {
+  if (output.options.json || output.options.logFormat === 'json') return { detach: () => undefined };
+  const { chalk } = output;
+  const off = delta.on('target:end', (e) => {
+    const ok = e.outcome === 'success' || e.outcome === 'nothing-to-do';
+    const verb = e.command === 'commit' ? 'applied' : 'reverted';
+    const what = e.outcome === 'nothing-to-do' ? 'up to date' : `${verb} ${e.done}${e.failed > 0 ? `, ${e.failed} failed` : ''}`;
+    const why = e.error === undefined ? '' : `: ${e.error.message}`;
+    output.info(`${ok ? chalk.green('✓') : chalk.red('✗')} ${e.target}  ${what}  ${chalk.dim(`${e.durationMs} ms`)}${ok ? '' : chalk.red(why)}`);
+  });
+  return { detach: off };
+}
+
+/** The table that ends a fleet run: one row per target. */
+export function renderFleetRun(result: FleetRunResult, output: Output): void {
+  const { chalk } = output;
+  const verb = result.command === 'commit' ? 'APPLIED' : 'REVERTED';
+  const rows = result.targets.map((t) => [
+    t.target,
+    OUTCOME_LABELS[t.outcome],
+    String(t.done),
+    String(t.failed),
+    t.pending === undefined ? '-' : String(t.pending),
+    t.outcome === 'not-run' ? '-' : `${t.durationMs} ms`,
+    t.error === undefined || t.outcome === 'interrupted' ? '' : t.error.message,
+  ]);
+  output.info('');
+  for (const line of formatTable(['TARGET', 'OUTCOME', verb, 'FAILED', 'PENDING', 'DURATION', ''], rows)) output.info(line);
+  const failed = result.targets.filter((t) => t.outcome === 'failed' || t.outcome === 'error' || t.outcome === 'lock-lost').length;
+  const summary = `${plural(result.targets.length, 'target')} in ${result.durationMs} ms: ${result.targets.length - failed} ok, ${failed} failed`;
+  output.info('');
+  output.info(failed > 0 || result.outcome === 'interrupted' ? chalk.red(summary) : chalk.green(summary));
+}
+
+/** The `--json` document of a fleet run. */
+export function fleetRunJson(result: FleetRunResult): object {
+  return {
+    command: result.command,
+    outcome: result.outcome,
+    durationMs: result.durationMs,
+    targets: result.targets.map((t) => ({
+      target: t.target,
+      outcome: t.outcome,
+      done: t.done,
+      failed: t.failed,
+      pending: t.pending ?? null,
+      durationMs: t.durationMs,
+      runId: t.result?.runId ?? null,
+      changes: t.result?.changes ?? [],
+      error: t.error === undefined ? null : { code: t.error.code, message: t.error.message },
+    })),
+    error: result.error === undefined ? null : { code: result.error.code, message: result.error.message },
+  };
+}
+
+/** `status --targets`: a row per target, then how many stand where. */
+export function renderFleetStatus(status: FleetStatusResult, output: Output): void {
+  const { chalk } = output;
+  const rows = status.targets.map((t) => [
+    t.target,
+    t.error !== undefined ? 'error' : t.failed > 0 ? 'failed' : t.behind ? 'behind' : 'up to date',
+    t.newest ?? '(none)',
+    String(t.applied),
+    String(t.pending),
+    String(t.failed),
+    [t.error, t.locked ? 'locked: a run is going on' : undefined].filter((part) => part !== undefined).join('; '),
+  ]);
+  for (const line of formatTable(['TARGET', 'STATE', 'NEWEST APPLIED', 'APPLIED', 'PENDING', 'FAILED', ''], rows)) output.info(line);
+  output.info('');
+  const { summary } = status;
+  output.info(
+    `${plural(summary.total, 'target')}: ${summary.upToDate} up to date, ${summary.behind} behind, ${summary.failed} failed` +
+      (status.latest === undefined ? '' : ` (newest change: ${status.latest})`),
+  );
+  const at = Object.entries(summary.atNewest).sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0));
+  for (const [id, count] of at) output.info(`  ${plural(count, 'target')} at ${id}`);
+  const behind = status.targets.filter((t) => t.behind).map((t) => t.target);
+  if (behind.length > 0) output.info(chalk.yellow(`behind or failed: ${behind.join(', ')}`));
+}

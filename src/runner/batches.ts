@@ -1,0 +1,192 @@
+import { performance } from 'node:perf_hooks';
+import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
+import { UsageError } from '../errors.js';
+import type { BatchContext, BatchOptions, BatchWalk, BatchWalkResult } from '../loader/change-types.js';
+import type { BatchCheckpoint } from '../tracker/records.js';
+import type { Tracker } from '../tracker/tracker.js';
+import { hasErrorLabel } from './execute-change.js';
+
+/** Where a walk stands, after each batch (the `change:progress` event's payload, without the run's ids). */
+export interface BatchProgress {
+  readonly walk: string;
+  readonly collection: string;
+  /** Documents done over every run of this walk. */
+  readonly done: number;
+  readonly batches: number;
+  /** Documents per second in this run. */
+  readonly ratePerSecond: number;
+  readonly complete: boolean;
+}
+
+export interface BatchWalkerOptions {
+  readonly changeId: string;
+  readonly db: Db;
+  readonly client: MongoClient;
+  readonly tracker: Tracker;
+  /** Each batch in its own transaction (the deployment has them and the change does not say `never`). */
+  readonly transactions: boolean;
+  /** Commit only: checkpoints are kept and resumed; a rollback walks from the start every time. */
+  readonly checkpointed: boolean;
+  /** The change's signal (timeout, Ctrl-C): the walk stops at the next batch boundary. */
+  readonly signal: AbortSignal;
+  readonly progress: (progress: BatchProgress) => void;
+}
+
+/**
+ * The `ctx.batches` of one change execution. Each batch reads the next
+ * `batchSize` documents after the checkpoint in `_id` order, runs the callback
+ * and writes the checkpoint: inside one transaction when the deployment has
+ * them, and with the tracker on the same client the checkpoint joins it, so a
+ * batch and its checkpoint commit together (each document is done exactly
+ * once across runs). Otherwise the checkpoint follows the batch, and a crash
+ * between the two repeats that one batch: the callback must then be idempotent.
+ */
+export function batchWalker(options: BatchWalkerOptions): BatchWalk {
+  let checkpoints: BatchCheckpoint[] | undefined;
+  const loadCheckpoints = async () => {
+    checkpoints ??= options.checkpointed ? await options.tracker.checkpoints(options.changeId) : [];
+    return checkpoints;
+  };
+  const running = new Set<string>();
+
+  return async (collection, walkOptions, each) => {
+    checkOptions(options.changeId, collection, walkOptions);
+    const walk = walkOptions.name ?? collection;
+    if (running.has(walk)) throw new UsageError(`${options.changeId}: ctx.batches walk ${JSON.stringify(walk)} is already running; give concurrent walks of one collection different names`);
+    running.add(walk);
+    try {
+      const saved = (await loadCheckpoints()).find((c) => c.walk === walk);
+      if (saved?.complete === true) return { done: saved.done, batches: saved.batches, doneThisRun: 0, resumed: true };
+      return await runWalk(options, { walk, collection, options: walkOptions, each, saved, save: saveWith(options, walk) });
+    } finally {
+      running.delete(walk);
+    }
+  };
+
+  /** Replaces this walk's checkpoint in the list and writes the list (in the batch's session when given). */
+  function saveWith(walker: BatchWalkerOptions, walk: string) {
+    return async (checkpoint: BatchCheckpoint, session: ClientSession | undefined) => {
+      if (!walker.checkpointed) return;
+      const next = [...(checkpoints ?? []).filter((c) => c.walk !== walk), checkpoint];
+      await walker.tracker.saveCheckpoints(walker.changeId, next, session);
+      checkpoints = next;
+    };
+  }
+}
+
+interface Walk {
+  readonly walk: string;
+  readonly collection: string;
+  readonly options: BatchOptions;
+  readonly each: (docs: Document[], batch: BatchContext) => Promise<void> | void;
+  readonly saved: BatchCheckpoint | undefined;
+  readonly save: (checkpoint: BatchCheckpoint, session: ClientSession | undefined) => Promise<void>;
+}
+
+async function runWalk(walker: BatchWalkerOptions, w: Walk): Promise<BatchWalkResult> {
+  const { signal, tracker } = walker;
+  const direction = w.options.sort ?? 1;
+  const target = walker.db.collection(w.collection);
+  let state: BatchCheckpoint = w.saved ?? { walk: w.walk, collection: w.collection, lastId: undefined, done: 0, batches: 0, complete: false, at: new Date() };
+  const doneBefore = state.done;
+  const started = performance.now();
+  const rate = () => Math.round(((state.done - doneBefore) * 1000) / Math.max(1, performance.now() - started));
+
+  /** One batch: read after the checkpoint, call back, write the checkpoint. True when the walk is over. */
+  const batch = async (session: ClientSession | undefined): Promise<BatchCheckpoint> => {
+    const after = state.lastId === undefined ? {} : { _id: { [direction === 1 ? '$gt' : '$lt']: state.lastId } };
+    const filter = w.options.filter === undefined ? after : { $and: [w.options.filter, after] };
+    const docs = await target.find(filter, { session, sort: { _id: direction }, limit: w.options.batchSize }).toArray();
+    const last = docs.at(-1);
+    if (last === undefined) return { ...state, complete: true, at: new Date() };
+    await w.each(docs, { session, batch: state.batches });
+    return { ...state, lastId: last._id, done: state.done + docs.length, batches: state.batches + 1, complete: docs.length < w.options.batchSize, at: new Date() };
+  };
+
+  for (;;) {
+    // A batch boundary is the one clean place to stop a walk: the checkpoint says where it was.
+    if (signal.aborted) throw signal.reason;
+    let next: BatchCheckpoint;
+    if (walker.transactions) {
+      next = await inTransaction(walker.client, signal, async (session) => {
+        const done = await batch(session);
+        if (tracker.sharesTargetClient) await w.save(done, session);
+        return done;
+      });
+      if (!tracker.sharesTargetClient) await w.save(next, undefined);
+    } else {
+      next = await batch(undefined);
+      await w.save(next, undefined);
+    }
+    const moved = next.done !== state.done;
+    state = next;
+    if (moved || state.complete) walker.progress({ walk: w.walk, collection: w.collection, done: state.done, batches: state.batches, ratePerSecond: rate(), complete: state.complete });
+    if (state.complete) return { done: state.done, batches: state.batches, doneThisRun: state.done - doneBefore, resumed: w.saved !== undefined };
+    if ((w.options.throttleMs ?? 0) > 0) await sleep(w.options.throttleMs ?? 0, signal);
+  }
+}
+
+/** A short transaction for one batch, retried on transient errors (write conflicts, elections). */
+async function inTransaction<T>(client: MongoClient, signal: AbortSignal, work: (session: ClientSession) => Promise<T>): Promise<T> {
+  const session = client.startSession();
+  try {
+    for (let attempt = 1; ; attempt += 1) {
+      session.startTransaction({ readConcern: { level: 'local' }, writeConcern: { w: 'majority' } });
+      try {
+        const value = await work(session);
+        await commit(session);
+        return value;
+      } catch (error) {
+        if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+        if (attempt < 3 && !signal.aborted && hasErrorLabel(error, 'TransientTransactionError')) continue;
+        throw error;
+      }
+    }
+  } finally {
+    await session.endSession().catch(() => undefined);
+  }
+}
+
+async function commit(session: ClientSession): Promise<void> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await session.commitTransaction();
+      return;
+    } catch (error) {
+      // MongoDB: the commit may have happened; committing again is safe and tells.
+      if (attempt < 3 && hasErrorLabel(error, 'UnknownTransactionCommitResult')) continue;
+      throw error;
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+function checkOptions(changeId: string, collection: unknown, options: BatchOptions | undefined): void {
+  const fail = (message: string): never => {
+    throw new UsageError(`${changeId}: ctx.batches: ${message}`);
+  };
+  if (typeof collection !== 'string' || collection === '') fail('the first argument must be a collection name');
+  if (options === undefined || typeof options !== 'object') return fail('options { batchSize } are required');
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) fail('batchSize must be a positive whole number');
+  if (options.sort !== undefined && options.sort !== 1 && options.sort !== -1) fail('sort must be 1 (ascending _id) or -1 (descending _id)');
+  if (options.throttleMs !== undefined && (!Number.isFinite(options.throttleMs) || options.throttleMs < 0)) fail('throttleMs must be a number of milliseconds, 0 or more');
+}
+
+/** The `ctx.batches` of a change that did not declare `batches: true`: refuses with the fix. */
+export function undeclaredBatches(changeId: string): BatchWalk {
+  return () =>
+    Promise.reject(
+      new UsageError(`${changeId} calls ctx.batches but does not declare batches: true; add it to the change so that delta runs it without an outer transaction and resumes it from checkpoints`),
+    );
+}

@@ -1,0 +1,98 @@
+// ctx.batches through createDelta(): a walk that fails part-way resumes from its checkpoint, the
+// non-transactional path, progress events, and the declarations it needs.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ChangeDefinition, DeltaEvents } from '../../src/index.js';
+import { ChangeFileError, createDelta } from '../../src/index.js';
+import { uniqueDbName, useServer } from '../helpers/server.js';
+
+const fixture = useServer();
+
+async function seed(db: string, count: number): Promise<void> {
+  await fixture.client.db(db).collection('items').insertMany(Array.from({ length: count }, (_, i) => ({ _id: i as never, n: i })));
+}
+
+async function commit(db: string, changes: ChangeDefinition[], progress: DeltaEvents['change:progress'][] = []) {
+  const delta = createDelta({ config: { uri: fixture.server.uri, db }, changes, env: {} });
+  delta.on('change:progress', (e) => progress.push(e));
+  try {
+    return await delta.commit();
+  } finally {
+    await delta.close();
+  }
+}
+
+/** Marks visited documents (`seen` +1) in batches of 100; throws after `failAfter` batches of this run. */
+function backfill(options: { failAfter?: number; transaction?: 'never' } = {}): ChangeDefinition {
+  let batchesThisRun = 0;
+  return {
+    id: '001_backfill',
+    batches: true,
+    ...(options.transaction === undefined ? {} : { transaction: options.transaction }),
+    async commit({ db, batches }) {
+      await batches('items', { batchSize: 100, sort: -1 }, async (docs, { session }) => {
+        if (options.failAfter !== undefined && batchesThisRun === options.failAfter) throw new Error('disk full');
+        batchesThisRun += 1;
+        await db.collection('items').updateMany({ _id: { $in: docs.map((d) => d._id) } }, { $inc: { seen: 1 } }, { session });
+      });
+    },
+    // Present, yet not called to compensate: the checkpoint is how a batched change recovers.
+    async rollback({ db }) {
+      await db.collection('items').updateMany({}, { $unset: { seen: '' } });
+    },
+  };
+}
+
+const seenCounts = async (db: string) => {
+  const items = fixture.client.db(db).collection('items');
+  return { once: await items.countDocuments({ seen: 1 }), more: await items.countDocuments({ seen: { $gt: 1 } }) };
+};
+
+describe('ctx.batches', () => {
+  for (const transaction of [undefined, 'never'] as const) {
+    it(`a walk that fails part-way is recorded failed with its checkpoint, not compensated, and the next commit resumes it (${transaction ?? 'per-batch transactions'})`, async () => {
+      const db = uniqueDbName('batches');
+      await seed(db, 1000);
+      const failed = await commit(db, [backfill({ failAfter: 3, transaction })]);
+      assert.equal(failed.outcome, 'failed');
+      assert.match(failed.error?.message ?? '', /001_backfill failed: disk full/);
+      const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_backfill' as never });
+      assert.equal(record?.status, 'failed');
+      assert.deepEqual(
+        (record?.checkpoints as { walk: string; lastId: number; done: number; complete: boolean }[]).map((c) => [c.walk, c.lastId, c.done, c.complete]),
+        [['items', 700, 300, false]],
+      );
+      assert.deepEqual(await seenCounts(db), { once: 300, more: 0 });
+
+      const progress: DeltaEvents['change:progress'][] = [];
+      const resumed = await commit(db, [backfill({ transaction })], progress);
+      assert.equal(resumed.outcome, 'success', resumed.error?.message);
+      assert.deepEqual(await seenCounts(db), { once: 1000, more: 0 });
+      assert.deepEqual(
+        progress.map((p) => [p.done, p.batches, p.complete]),
+        [...[400, 500, 600, 700, 800, 900].map((done) => [done, done / 100, false]), [1000, 10, false], [1000, 10, true]],
+      );
+      const applied = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_backfill' as never });
+      assert.equal(applied?.status, 'applied');
+      assert.equal(applied?.transactional, false);
+      assert.equal(applied?.checkpoints, undefined);
+    });
+  }
+
+  it('refuses ctx.batches in a change that does not declare batches: true', async () => {
+    const db = uniqueDbName('batches');
+    await seed(db, 10);
+    const result = await commit(db, [{ id: '001_undeclared', async commit({ batches }) { await batches('items', { batchSize: 5 }, () => undefined); } }]);
+    assert.equal(result.outcome, 'failed');
+    assert.match(result.error?.message ?? '', /001_undeclared calls ctx.batches but does not declare batches: true/);
+  });
+
+  it("refuses batches: true with transaction: 'always' before touching the database", async () => {
+    const db = uniqueDbName('batches');
+    await assert.rejects(
+      commit(db, [{ id: '001_both', batches: true, transaction: 'always', commit: () => undefined }]),
+      (error: unknown) => error instanceof ChangeFileError && /batches: true runs each batch in its own transaction/.test(error.message),
+    );
+    assert.deepEqual(await fixture.client.db(db).listCollections().toArray(), []);
+  });
+});

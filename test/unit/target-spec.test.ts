@@ -1,0 +1,52 @@
+// Resolving a fleet's --targets spec: names, globs over the deployment's databases, @file.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, UsageError } from '../../src/index.js';
+import { resolveConfig } from '../../src/config/resolve-config.js';
+import { resolveTargets } from '../../src/fleet/index.js';
+import { tempProject } from '../helpers/temp.js';
+
+const databases = ['admin', 'config', 'local', 'tenant_a', 'tenant_b', 'tenant.x', 'tenantc', 'shared_tracker', 'tenant_tracker'];
+const resolve = (spec: string, base = '/nowhere', exclude: string[] = []) =>
+  resolveTargets({ spec, source: '--targets', base }, { listDatabases: () => Promise.resolve(databases), exclude });
+
+describe('fleet target specs', () => {
+  it('takes names as written, matches globs literally except * and ?, and sorts without repeats', async () => {
+    assert.deepEqual(await resolve('tenant_b, new_tenant ,tenant_b'), ['new_tenant', 'tenant_b']);
+    assert.deepEqual(await resolve('tenant_*', '/nowhere', ['tenant_tracker']), ['tenant_a', 'tenant_b']);
+    // `.` in a database name is not a wildcard; `?` is one character.
+    assert.deepEqual(await resolve('tenan?c,tenant_?'), ['tenant_a', 'tenant_b', 'tenantc']);
+    assert.deepEqual(await resolve('*'), ['shared_tracker', 'tenant.x', 'tenant_a', 'tenant_b', 'tenant_tracker', 'tenantc']);
+  });
+
+  it('reads @file relative to its base, skipping blank lines and # comments', async () => {
+    const p = tempProject({ 'fleet/tenants.txt': '# customers\ntenant_b\r\n\n  tenant_a  \n' });
+    try {
+      assert.deepEqual(await resolve('@fleet/tenants.txt', p.dir), ['tenant_a', 'tenant_b']);
+      await assert.rejects(resolve('@fleet/none.txt', p.dir), (e: unknown) => e instanceof UsageError && /--targets @fleet\/none\.txt: no such file/.test(e.message));
+      p.write('empty.txt', '# nobody yet\n');
+      await assert.rejects(resolve('@empty.txt', p.dir), /--targets @empty\.txt: the file lists no database/);
+    } finally {
+      p.cleanup();
+    }
+  });
+
+  it('refuses empty items, bad names and globs that match nothing', async () => {
+    await assert.rejects(resolve('a,,b'), (e: unknown) => e instanceof UsageError && /expected database names or globs separated by commas/.test(e.message));
+    await assert.rejects(resolve('bad/name'), /"bad\/name" is not a database name/);
+    await assert.rejects(resolve('nobody_*'), /--targets: no database matches "nobody_\*"/);
+    await assert.rejects(resolve('adm*'), /no database matches "adm\*"/);
+  });
+});
+
+describe('fleet configuration', () => {
+  it('takes targets as a spec or a list, with fleet.concurrency and fleet.failFast, and names a wrong key', async () => {
+    const config = await resolveConfig({ env: {}, cwd: '/project', inline: { targets: ['tenant_a', 'tenant_*'], fleet: { concurrency: 8, failFast: true } } });
+    assert.deepEqual(config.targets, { spec: 'tenant_a,tenant_*', source: 'config: targets', base: '/project' });
+    assert.deepEqual(config.fleet, { concurrency: 8, failFast: true });
+    const defaults = await resolveConfig({ env: {}, cwd: '/project', inline: {} });
+    assert.equal(defaults.targets, undefined);
+    assert.deepEqual(defaults.fleet, { concurrency: 4, failFast: false });
+    await assert.rejects(resolveConfig({ env: {}, cwd: '/project', inline: { fleet: { concurrency: 0 } } }), (e: unknown) => e instanceof ConfigError && /fleet\.concurrency/.test(e.message));
+  });
+});
