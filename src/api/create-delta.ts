@@ -13,6 +13,7 @@ import type { ChangeFilter } from '../loader/change-metadata.js';
 import { fileChangeSource, memoryChangeSource } from '../loader/change-catalog.js';
 import { changesFromDefinitions } from '../loader/memory-source.js';
 import { scanChangeFiles, stageSpec } from '../loader/change-folder.js';
+import { runnerRegistry } from '../loader/runners/runner-registry.js';
 import { duplicateIdProblems, tryImportChangeFiles } from '../loader/file-loader.js';
 import type { BaselineOptions, MaintenanceResult, RepairOptions, ValidationReport } from '../runner/maintenance.js';
 import { validationProblems } from '../runner/maintenance.js';
@@ -148,7 +149,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       const stages = configuredStages(resolved);
       return memoryChangeSource(changesFromDefinitions(options.changes, stages), stages);
     }
-    return fileChangeSource(await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource, stages: resolved.stages }), { operations: resolved.operations });
+    return fileChangeSource(await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource, stages: resolved.stages, runners: projectRunners(resolved, options) }), { operations: resolved.operations });
   };
 
   const session = () => {
@@ -225,7 +226,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
         options.changes !== undefined
           ? { units: { units: changesFromDefinitions(options.changes, configuredStages(resolved)), problems: [] }, stages: configuredStages(resolved) }
           : await (async () => {
-              const folder = await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource, stages: resolved.stages });
+              const folder = await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource, stages: resolved.stages, runners: projectRunners(resolved, options) });
               return { units: await tryImportChangeFiles(folder.files, { operations: resolved.operations }), stages: folder.stages };
             })();
       return wrapDatabaseErrors(async () => {
@@ -376,6 +377,11 @@ function adoptionHost(options: CreateDeltaOptions): AdoptionHost {
       };
     },
   };
+}
+
+/** The built-in runners and the configured ones; shell changes get the target's URI and run in the project's folder. */
+function projectRunners(config: DeltaConfig, options: CreateDeltaOptions) {
+  return runnerRegistry({ runners: config.runners, programs: config.programs, uri: config.uri, cwd: options.cwd ?? process.cwd() });
 }
 
 /** The configuration's stages as the runner sees them (for changes given in memory). */

@@ -15,6 +15,8 @@ export interface ChangeContext {
   readonly signal: AbortSignal;
   /** Whatever the configuration's `services` factory returned. */
   readonly services: Readonly<Record<string, unknown>>;
+  /** The run's id (as in records and audit events). */
+  readonly runId: string;
 }
 
 export type ChangeFunction = (context: ChangeContext) => Promise<void> | void;
@@ -57,6 +59,8 @@ export interface ChangeRef {
   /** The stage (a subfolder of the change folder, or a configured stage); undefined without stages. */
   readonly stage: string | undefined;
   readonly metadata: ChangeMetadata;
+  /** The runner that loaded it (`driver`, `template`, `shell`...); undefined for changes given in memory (driver code). */
+  readonly runner?: string | undefined;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { RecordedError } from '../tracker/records.js';
 export interface ExecuteOptions {
   readonly fn: ChangeFunction;
   readonly changeId: string;
+  readonly runId: string;
   readonly db: Db;
   readonly client: MongoClient;
   readonly session: ClientSession | undefined;
@@ -56,6 +57,7 @@ export async function executeChange(options: ExecuteOptions): Promise<void> {
     log: options.log,
     signal: controller.signal,
     services: options.services,
+    runId: options.runId,
   };
   try {
     await Promise.race([Promise.resolve().then(() => options.fn(context)), stop]);

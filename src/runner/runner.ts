@@ -506,7 +506,7 @@ export class Runner {
 
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    const outcomeOfStep = { id: change.id, file: change.file, stage: change.stage, transactional };
+    const outcomeOfStep = { id: change.id, file: change.file, stage: change.stage, runner: change.runner, transactional };
     const record = (status: RecordStatus, extra: Partial<RecordChange> = {}): RecordChange => ({
       changeId: change.id,
       status,
@@ -516,6 +516,7 @@ export class Runner {
       description: change.description,
       stage: change.stage,
       metadata: storedMetadata(change.metadata),
+      runner: change.runner,
       runId: at.runId,
       transactional,
       at: new Date(),
@@ -527,6 +528,7 @@ export class Runner {
       ...(change.stage === undefined ? {} : { stage: change.stage }),
       ...storedMetadata(change.metadata),
       targetDb: tracker.targetDb,
+      ...(change.runner === undefined ? {} : { runner: change.runner }),
       action: direction,
       outcome,
       at: new Date(),
@@ -543,6 +545,7 @@ export class Runner {
       executeChange({
         fn: signalFn,
         changeId: change.id,
+        runId: at.runId,
         db,
         client,
         session,
@@ -582,6 +585,7 @@ export class Runner {
                 description: next.description,
                 stage: next.stage,
                 metadata: storedMetadata(next.metadata),
+                runner: next.runner,
                 runId: at.runId,
                 transactional: false,
                 at: new Date(),
@@ -672,7 +676,7 @@ export class Runner {
     } catch {
       transactional = false;
     }
-    return { id: change.id, file: change.file, stage: change.stage, status: 'not-run', transactional, durationMs: undefined, error: undefined, compensated: undefined };
+    return { id: change.id, file: change.file, stage: change.stage, runner: change.runner, status: 'not-run', transactional, durationMs: undefined, error: undefined, compensated: undefined };
   }
 }
 

@@ -120,6 +120,7 @@ function recordUpdate(change: RecordChange, targetDb: string): Document {
   if (change.file !== undefined) set.file = change.file;
   if (change.description !== undefined) set.description = change.description;
   if (change.stage !== undefined) set.stage = change.stage;
+  if (change.runner !== undefined) set.runner = change.runner;
   if (change.metadata !== undefined) {
     // The file's metadata as of this write: keys it no longer sets are removed.
     const stored: Document = { ...change.metadata };

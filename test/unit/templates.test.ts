@@ -36,7 +36,7 @@ async function shape(text: string, options: TemplateOptions = {}) {
 
 /** A context good enough for custom operations that touch no database. */
 function fakeContext(): ChangeContext {
-  return { db: undefined as never, client: undefined as never, session: undefined, log: () => undefined, signal: new AbortController().signal, services: {} };
+  return { db: undefined as never, client: undefined as never, session: undefined, log: () => undefined, signal: new AbortController().signal, services: {}, runId: 'test-run' };
 }
 
 describe('templates: parsing', () => {
