@@ -192,7 +192,7 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     tracker: {
       uri: trackerUri.value,
       uriSource: trackerUri.source,
-      db: pick('tracker.db', (c) => c.tracker?.db).value ?? (trackerUri.value === undefined ? undefined : databaseFromUri(trackerUri.value)),
+      db: pick('tracker.db', (c) => c.tracker?.db).value ?? (trackerUri.value === undefined || /^sqlite:/i.test(trackerUri.value) ? undefined : databaseFromUri(trackerUri.value)),
       collections: {
         migrations: fileInput.tracker?.collections?.migrations ?? DEFAULTS.collections.migrations,
         audit: fileInput.tracker?.collections?.audit ?? DEFAULTS.collections.audit,

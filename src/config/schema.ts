@@ -14,6 +14,13 @@ const mongoUri = z
     message: 'must be a mongodb:// or mongodb+srv:// connection string',
   });
 
+/** A tracker's store: a MongoDB connection string, or a SQLite file (`sqlite:./.delta/delta.sqlite`). */
+const trackerUri = z
+  .string()
+  .refine((value) => /^mongodb(\+srv)?:\/\//i.test(value) || /^sqlite:.+/i.test(value), {
+    message: 'must be a mongodb:// or mongodb+srv:// connection string, or sqlite:<path of a file>',
+  });
+
 const collectionName = z
   .string()
   .min(1)
@@ -117,7 +124,7 @@ export const configFileSchema = z.strictObject({
   env: z.string().regex(METADATA_NAME_PATTERN, { message: 'must be an environment name of letters, digits, _ . : - (no spaces or commas)' }).optional(),
   tracker: z
     .strictObject({
-      uri: mongoUri.optional(),
+      uri: trackerUri.optional(),
       db: databaseName.optional(),
       collections: z
         .strictObject({

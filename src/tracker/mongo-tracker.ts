@@ -105,7 +105,8 @@ export class MongoTracker implements Tracker {
   }
 }
 
-function recordUpdate(change: RecordChange, targetDb: string): Document {
+/** The `$set`/`$unset` a state change makes to a record (shared with the SQLite tracker, which applies it to a JSON document). */
+export function recordUpdate(change: RecordChange, targetDb: string): Document {
   const set: Document = {
     changeId: change.changeId,
     targetDb,
