@@ -15,6 +15,7 @@ export type { ChangeContext, ChangeDefinition, ChangeFunction, ChangeUnit } from
 export { defineMigration, checksumOf } from './loader/index.js';
 export type { OperationDefinition, OperationFunction, OperationRegistration, StandardSchemaV1 } from './loader/index.js';
 export { defineOperation } from './loader/index.js';
+export type { ChangeFileRole, ChangeRunner, CompanionFile, ProgramCommand, RunnerFile, RunnerLoadContext, RunnerMatch } from './loader/index.js';
 export type {
   ChangeOutcome,
   ChangeState,
