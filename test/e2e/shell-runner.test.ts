@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ROOT, runCli } from '../helpers/cli.js';
+import { ROOT, runCli, runCliSignalledAt } from '../helpers/cli.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
@@ -110,6 +110,19 @@ describe('shell-command changes', () => {
     }
     const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_slow' as never });
     assert.equal(record?.status, 'failed');
+  });
+
+  it('Ctrl-C kills the running script, records the change interrupted and exits 130', async () => {
+    const p = project({ 'migrations/001_slow.commit.sh': 'echo $$ > script.pid\necho started\nsleep 30\n' });
+    const db = uniqueDbName('shellint');
+    const result = await runCliSignalledAt(['commit'], '001_slow: started', 'SIGINT', { cwd: p.dir, env: { DELTA_URI: fixture.uriFor(db) } });
+    assert.equal(result.code, 130, result.stdout + result.stderr);
+    const pid = Number(readFileSync(join(p.dir, 'script.pid'), 'utf8').trim());
+    assert.ok(await gone(pid), `the script (pid ${pid}) was killed`);
+    const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_slow' as never });
+    assert.equal(record?.status, 'failed');
+    assert.match(String(record?.error?.message), /interrupted/);
+    assert.equal(await fixture.client.db(db).collection('delta_lock').countDocuments(), 0, 'the lock was released');
   });
 
   it('programs maps another extension to a program (config programs: .cjs runs with node)', async () => {
