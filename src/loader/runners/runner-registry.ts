@@ -17,7 +17,7 @@ export function runnerRegistry(options: RunnerRegistryOptions = {}): RunnerRegis
   const runners: readonly ChangeRunner[] = [
     ...(options.runners ?? []),
     mongoshRunner,
-    shellRunner({ programs: options.programs ?? {}, uri: options.uri, cwd: options.cwd ?? process.cwd() }),
+    shellRunner({ programs: options.programs ?? {}, uri: options.uri, cwd: options.cwd }),
     templateRunner,
     driverRunner,
   ];
