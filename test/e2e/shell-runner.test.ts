@@ -44,7 +44,7 @@ describe('shell-command changes', () => {
     const dryRun = await runCli(['commit', '--dry-run'], { cwd: p.dir, env });
     assert.equal(dryRun.code, 0, dryRun.stderr);
     assert.match(dryRun.stdout, /002_flags {2}shell, without a transaction/);
-    assert.match(dryRun.stdout, /001_users {2}driver, /);
+    assert.match(dryRun.stdout, /001_users {2}(in|without) a transaction/, 'driver changes read as before');
 
     const commit = await runCli(['commit'], { cwd: p.dir, env });
     assert.equal(commit.code, 0, commit.stderr);

@@ -23,7 +23,7 @@ export async function run(context: CommandContext): Promise<void> {
     }
     const staged = events.some((e) => e.stage !== undefined);
     const long = options.long === true;
-    const runners = long || events.some((e) => e.runner !== undefined && e.runner !== 'driver');
+    const runners = events.some((e) => e.runner !== undefined && e.runner !== 'driver');
     const rows = events.map((e) => [
       e.at.toISOString(),
       e.action,

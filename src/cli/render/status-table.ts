@@ -39,8 +39,8 @@ export function renderStatus(status: StatusResult, output: Output, options: { lo
     // The stage column shows only in projects with stages (or history recorded with them).
     const staged = status.stages.length > 0 || status.changes.some((c) => c.stage !== undefined);
     const long = options.long === true;
-    // The runner column shows with --long, or when a change runs with something other than the driver.
-    const runners = long || status.changes.some((c) => c.runner !== undefined && c.runner !== 'driver');
+    // The runner column shows when a change runs with something other than the driver (JSON always has it).
+    const runners = status.changes.some((c) => c.runner !== undefined && c.runner !== 'driver');
     const note = (c: StatusResult['changes'][number]) => {
       if (c.state === 'skipped') return c.reason ?? '';
       const kind = c.repeat === 'always' ? 'runs on every commit' : c.repeat === 'on-change' ? 'repeatable' : '';
