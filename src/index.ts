@@ -15,8 +15,12 @@ export type { DeltaConfig, DeltaConfigInput, TransactionMode } from './config/in
 export { defineConfig, redact } from './config/index.js';
 export type { BatchContext, BatchOptions, BatchWalk, BatchWalkResult, ChangeContext, ChangeDefinition, ChangeFunction, ChangeUnit } from './loader/index.js';
 export { defineMigration, checksumOf } from './loader/index.js';
+/** Metadata with every default (versioned, no author, tags or environments): for your own runners' changes. */
+export { NO_METADATA } from './loader/change-metadata.js';
+export type { ChangeMetadata, RecoveryStrategy, RepeatMode } from './loader/change-metadata.js';
 export type { OperationDefinition, OperationFunction, OperationRegistration, StandardSchemaV1 } from './loader/index.js';
 export { defineOperation } from './loader/index.js';
+export type { ChangeFileRole, ChangeRunner, CompanionFile, ProgramCommand, RunnerFile, RunnerLoadContext, RunnerMatch } from './loader/index.js';
 export type {
   ChangeOutcome,
   ChangeState,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Collection, MongoClient } from 'mongodb';
+import type { MongoClient } from 'mongodb';
 import type { ConfigFlags, DeltaConfig } from '../config/resolve-config.js';
 import { resolveConfig } from '../config/resolve-config.js';
 import type { DeltaConfigInput } from '../config/schema.js';
@@ -13,13 +13,16 @@ import type { ChangeFilter } from '../loader/change-metadata.js';
 import { fileChangeSource, memoryChangeSource } from '../loader/change-catalog.js';
 import { changesFromDefinitions } from '../loader/memory-source.js';
 import { scanChangeFiles, stageSpec } from '../loader/change-folder.js';
+import { runnerRegistry } from '../loader/runners/runner-registry.js';
 import { duplicateIdProblems, tryImportChangeFiles } from '../loader/file-loader.js';
 import type { BaselineOptions, MaintenanceResult, RepairOptions, ValidationReport } from '../runner/maintenance.js';
 import { validationProblems } from '../runner/maintenance.js';
 import { computeStatus } from '../runner/plan.js';
 import type { AuditEvent } from '../tracker/records.js';
 import type { AuditQuery } from '../tracker/tracker.js';
-import { LeaseLock } from '../lock/lease-lock.js';
+import type { Lease, LockStore } from '../lock/lock-store.js';
+import { mongoLockStore, sqliteLockStore } from '../lock/lock-store.js';
+import { isSqliteUri, openSqliteFile, sqlitePath } from '../sqlite/sqlite-file.js';
 import type { DeltaEventName, DeltaListener } from '../runner/events.js';
 import { DeltaEventEmitter } from '../runner/events.js';
 import type { RunResult, StatusResult } from '../runner/results.js';
@@ -126,9 +129,11 @@ interface Session {
   readonly trackerConnection: Connection | undefined;
   readonly targetDb: string;
   readonly tracker: Tracker;
-  /** The lock's collection (in the tracker database) and this target's scope in it. */
-  readonly lockCollection: Collection;
+  /** Where the locks live (beside the tracker) and this target's scope there. */
+  readonly locks: LockStore;
   readonly lockScope: string;
+  /** Closes a tracker store that is not a MongoDB connection (the SQLite file). */
+  readonly closeTracker?: () => void;
   /** delta's own collections when the tracker lives in the target database (never backed up). */
   readonly ownCollections: readonly string[];
 }
@@ -162,7 +167,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       const stages = configuredStages(resolved);
       return memoryChangeSource(changesFromDefinitions(options.changes, stages), stages);
     }
-    return fileChangeSource(await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource, stages: resolved.stages }), { operations: resolved.operations });
+    return fileChangeSource(await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource, stages: resolved.stages, runners: projectRunners(resolved, options) }), { operations: resolved.operations });
   };
 
   const session = () => {
@@ -231,7 +236,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
           },
           rollback: async (source, rollbackOptions) => (await runner(undefined, opened)).rollback(source, rollbackOptions),
           status: async (source, filter) => {
-            const [history, holder] = await Promise.all([opened.tracker.history(), LeaseLock.holder(opened.lockCollection, opened.lockScope)]);
+            const [history, holder] = await Promise.all([opened.tracker.history(), opened.locks.holder(opened.lockScope)]);
             return statusReport(targetDb, await source.open(history), history, holder, filter);
           },
         };
@@ -270,8 +275,8 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       const source = await changeSource();
       const env = filter.env ?? (await config()).env;
       return wrapDatabaseErrors(async () => {
-        const { tracker, targetDb, lockCollection, lockScope } = await session();
-        const [history, holder] = await Promise.all([tracker.history(), LeaseLock.holder(lockCollection, lockScope)]);
+        const { tracker, targetDb, locks, lockScope } = await session();
+        const [history, holder] = await Promise.all([tracker.history(), locks.holder(lockScope)]);
         return statusReport(targetDb, await source.open(history), history, holder, { ...filter, env });
       });
     },
@@ -282,7 +287,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
         options.changes !== undefined
           ? { units: { units: changesFromDefinitions(options.changes, configuredStages(resolved)), problems: [] }, stages: configuredStages(resolved) }
           : await (async () => {
-              const folder = await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource, stages: resolved.stages });
+              const folder = await scanChangeFiles({ path: resolved.path, pathSource: resolved.pathSource, stages: resolved.stages, runners: projectRunners(resolved, options) });
               return { units: await tryImportChangeFiles(folder.files, { operations: resolved.operations }), stages: folder.stages };
             })();
       return wrapDatabaseErrors(async () => {
@@ -328,13 +333,13 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     },
     async unlock(unlockOptions = {}) {
       return wrapDatabaseErrors(async () => {
-        const { tracker, targetDb, lockCollection: collection, lockScope: scope } = await session();
-        const holder = await LeaseLock.holder(collection, scope);
+        const { tracker, targetDb, locks, lockScope: scope } = await session();
+        const holder = await locks.holder(scope);
         if (holder === undefined) return { scope, holder, removed: false };
         const force = unlockOptions.force === true;
-        const removed = await LeaseLock.remove(collection, scope, holder.owner, force);
+        const removed = await locks.remove(scope, holder.owner, force);
         if (!removed) {
-          const still = await LeaseLock.holder(collection, scope);
+          const still = await locks.holder(scope);
           if (still?.owner === holder.owner) {
             throw new LockHeldError(
               `lock ${scope} is held by ${holder.host} pid ${holder.pid} (${holder.command}) since ${holder.acquiredAt.toISOString()}, lease until ${holder.expiresAt.toISOString()}: ` +
@@ -376,6 +381,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       if (opened === undefined) return;
       if (options.client === undefined) await opened.target.close();
       await opened.trackerConnection?.close();
+      opened.closeTracker?.();
     },
   };
 }
@@ -389,9 +395,23 @@ async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaC
   if (targetDb === undefined) {
     throw new ConfigError('no database name: pass --db, set DELTA_DB, or put it in the connection string (mongodb://host/<db>)');
   }
-  const target = options.client !== undefined ? await adoptClient(options.client) : await openConnection({ uri: resolved.uri ?? '', source: resolved.uriSource ?? 'uri', connectTimeoutMs: resolved.connectTimeoutMs });
+  // A SQLite tracker's file is opened first: a missing better-sqlite3 is bad input, whatever the target's state.
+  const sqliteFile = isSqliteUri(resolved.tracker.uri) ? await openSqliteFile(sqlitePath(resolved.tracker.uri, options.cwd ?? process.cwd()), resolved.tracker.uriSource ?? 'tracker.uri') : undefined;
+  const target = await (options.client !== undefined
+    ? adoptClient(options.client)
+    : openConnection({ uri: resolved.uri ?? '', source: resolved.uriSource ?? 'uri', connectTimeoutMs: resolved.connectTimeoutMs })
+  ).catch((error: unknown) => {
+    sqliteFile?.close();
+    throw error;
+  });
   let trackerConnection: Connection | undefined;
   try {
+    if (sqliteFile !== undefined) {
+      // History, audit and lock in a SQLite file: an external tracker whose writes never join a MongoDB transaction.
+      const { SqliteTracker } = await import('../tracker/sqlite-tracker.js');
+      const tracker = new SqliteTracker({ db: sqliteFile, targetDb });
+      return { config: resolved, target, trackerConnection, targetDb, tracker, locks: sqliteLockStore(sqliteFile), lockScope: resolved.lock.scope ?? targetDb, ownCollections: [], closeTracker: () => sqliteFile.close() };
+    }
     const separateTracker = resolved.tracker.uri !== undefined && resolved.tracker.uri !== resolved.uri;
     if (separateTracker) {
       trackerConnection = await openConnection({ uri: resolved.tracker.uri ?? '', source: resolved.tracker.uriSource ?? 'tracker.uri', connectTimeoutMs: resolved.connectTimeoutMs });
@@ -410,13 +430,14 @@ async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaC
       clientBulkWrite: trackerSide.deployment.clientBulkWrite,
       secrets: [...secretsOf(resolved.uri), ...secretsOf(resolved.tracker.uri)],
     });
-    const lockCollection = trackerSide.client.db(trackerDbName).collection(resolved.tracker.collections.lock);
+    const locks = mongoLockStore(trackerSide.client.db(trackerDbName).collection(resolved.tracker.collections.lock));
     const { migrations, audit, lock } = resolved.tracker.collections;
     const ownCollections = trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [];
-    return { config: resolved, target, trackerConnection, targetDb, tracker, lockCollection, lockScope: resolved.lock.scope ?? targetDb, ownCollections };
+    return { config: resolved, target, trackerConnection, targetDb, tracker, locks, lockScope: resolved.lock.scope ?? targetDb, ownCollections };
   } catch (error) {
     if (options.client === undefined) await target.close().catch(() => undefined);
     await trackerConnection?.close().catch(() => undefined);
+    sqliteFile?.close();
     throw error;
   }
 }
@@ -471,7 +492,7 @@ function targetSession(resolved: DeltaConfig, connections: FleetConnections, tar
     trackerConnection,
     targetDb,
     tracker,
-    lockCollection: trackerSide.client.db(trackerDbName).collection(lock),
+    locks: mongoLockStore(trackerSide.client.db(trackerDbName).collection(lock)),
     // One lock per target: targets of a fleet never wait on each other.
     lockScope: targetDb,
     ownCollections: trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [],
@@ -494,10 +515,16 @@ function adoptionHost(options: CreateDeltaOptions): AdoptionHost {
         async close() {
           if (options.client === undefined) await opened.target.close();
           await opened.trackerConnection?.close();
+          opened.closeTracker?.();
         },
       };
     },
   };
+}
+
+/** The built-in runners and the configured ones; shell changes get the target's URI and run in the project's folder. */
+function projectRunners(config: DeltaConfig, options: CreateDeltaOptions) {
+  return runnerRegistry({ runners: config.runners, programs: config.programs, uri: config.uri, cwd: options.cwd ?? process.cwd() });
 }
 
 /** The configuration's stages as the runner sees them (for changes given in memory). */
@@ -506,9 +533,9 @@ function configuredStages(config: DeltaConfig): StageSpec[] {
 }
 
 /** The lock of a connected target, as its configuration sets it. */
-function leaseLock(opened: Session, command: string, onLost?: (reason: string) => void): LeaseLock {
+function leaseLock(opened: Session, command: string, onLost?: (reason: string) => void): Lease {
   const { lock } = opened.config;
-  return new LeaseLock({ collection: opened.lockCollection, scope: opened.lockScope, leaseMs: lock.leaseMs, waitMs: lock.waitMs, command, onLost });
+  return opened.locks.lease({ scope: opened.lockScope, leaseMs: lock.leaseMs, waitMs: lock.waitMs, command, onLost });
 }
 
 /** Driver errors outside a change (history read, lock) become DatabaseErrors; DeltaErrors pass. */

@@ -5,6 +5,8 @@ import { loadConfigFile } from './config-file.js';
 import type { DeltaConfigInput, TransactionMode } from './schema.js';
 import { DEFAULT_STAGE_CONCURRENCY, configFileSchema, describeIssue } from './schema.js';
 import type { DeltaHooks, ServicesFactory } from '../runner/hooks.js';
+import type { ChangeRunner } from '../loader/runners/runner-types.js';
+import type { ProgramCommand } from '../loader/runners/shell-runner.js';
 
 /** The resolved, validated and frozen configuration every command runs with. */
 export interface DeltaConfig {
@@ -40,6 +42,10 @@ export interface DeltaConfig {
   };
   /** Custom operations for YAML/JSON templates, by name (from a code configuration file or `createDelta()`). */
   readonly operations: OperationRegistry;
+  /** Extra change runners, matched before the built-in ones (code configuration only). */
+  readonly runners: readonly ChangeRunner[];
+  /** Programs of shell-command changes by extension, over the default `{ '.sh': 'sh' }`. */
+  readonly programs: Readonly<Record<string, ProgramCommand>>;
   /** Hooks around the run and each change (code configuration only). */
   readonly hooks: DeltaHooks;
   /** Builds what changes receive as `services` (code configuration only). */
@@ -190,7 +196,7 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     tracker: {
       uri: trackerUri.value,
       uriSource: trackerUri.source,
-      db: pick('tracker.db', (c) => c.tracker?.db).value ?? (trackerUri.value === undefined ? undefined : databaseFromUri(trackerUri.value)),
+      db: pick('tracker.db', (c) => c.tracker?.db).value ?? (trackerUri.value === undefined || /^sqlite:/i.test(trackerUri.value) ? undefined : databaseFromUri(trackerUri.value)),
       collections: {
         migrations: fileInput.tracker?.collections?.migrations ?? DEFAULTS.collections.migrations,
         audit: fileInput.tracker?.collections?.audit ?? DEFAULTS.collections.audit,
@@ -213,6 +219,8 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     },
     // Frozen one level only (deepFreeze skips it): the user's schemas must stay as they are.
     operations: Object.freeze({ ...fileInput.operations }),
+    runners: Object.freeze([...(fileInput.runners ?? [])]),
+    programs: Object.freeze({ ...fileInput.programs }),
     hooks: Object.freeze({ ...fileInput.hooks }),
     services: fileInput.services,
     configFile,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { OperationRegistration } from '../loader/templates/operation-types.js';
 import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN, isOperationRegistration } from '../loader/templates/operation-registry.js';
 import type { DeltaHooks, HookName, ServicesFactory } from '../runner/hooks.js';
+import type { ChangeRunner } from '../loader/runners/runner-types.js';
 import { METADATA_NAME_PATTERN, STAGE_NAME_PATTERN } from './names.js';
 
 export const TRANSACTION_MODES = ['auto', 'always', 'never'] as const;
@@ -11,6 +12,13 @@ const mongoUri = z
   .string()
   .refine((value) => /^mongodb(\+srv)?:\/\//i.test(value), {
     message: 'must be a mongodb:// or mongodb+srv:// connection string',
+  });
+
+/** A tracker's store: a MongoDB connection string, or a SQLite file (`sqlite:./.delta/delta.sqlite`). */
+const trackerUri = z
+  .string()
+  .refine((value) => /^mongodb(\+srv)?:\/\//i.test(value) || /^sqlite:.+/i.test(value), {
+    message: 'must be a mongodb:// or mongodb+srv:// connection string, or sqlite:<path of a file>',
   });
 
 const collectionName = z
@@ -44,6 +52,27 @@ const operations = z
   });
 
 const isFunction = (value: unknown): boolean => typeof value === 'function';
+
+/** Extra change runners (code configuration only): matched before the built-in ones. */
+const runners = z.array(
+  z.custom<ChangeRunner>(
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      typeof (value as ChangeRunner).name === 'string' &&
+      /^[a-z][a-z0-9-]*$/.test((value as ChangeRunner).name) &&
+      typeof (value as ChangeRunner).match === 'function' &&
+      typeof (value as ChangeRunner).load === 'function' &&
+      typeof (value as ChangeRunner).paired === 'boolean',
+    { error: 'must be a runner: { name (lower-case letters, digits, -), paired: boolean, match(fileName), load(file, context) }' },
+  ),
+);
+
+/** Programs for shell-command changes, by extension: `{ '.py': 'python3', '.sh': ['bash', '-e'] }`. */
+const programs = z.record(
+  z.string().regex(/^\.[A-Za-z0-9_-]+$/, { message: 'must be a file extension with its dot, e.g. .py' }),
+  z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], { error: 'must be a program name or an array [program, ...arguments]' }),
+);
 const hookFunction = <N extends HookName>() => z.custom<NonNullable<DeltaHooks[N]>>(isFunction, { error: 'must be a function (context) => ...' }).optional();
 
 /** Hooks around a run and its changes (code configuration only). */
@@ -95,7 +124,7 @@ export const configFileSchema = z.strictObject({
   env: z.string().regex(METADATA_NAME_PATTERN, { message: 'must be an environment name of letters, digits, _ . : - (no spaces or commas)' }).optional(),
   tracker: z
     .strictObject({
-      uri: mongoUri.optional(),
+      uri: trackerUri.optional(),
       db: databaseName.optional(),
       collections: z
         .strictObject({
@@ -142,6 +171,8 @@ export const configFileSchema = z.strictObject({
     })
     .optional(),
   operations: operations.optional(),
+  runners: runners.optional(),
+  programs: programs.optional(),
   hooks: hooks.optional(),
   services: z.custom<ServicesFactory>(isFunction, { error: 'must be a function (context) => ({ ...services }), async or not' }).optional(),
 });

@@ -39,7 +39,7 @@ export function fileChangeSource(folder: ScannedFolder, options: TemplateOptions
       const record = appliedByFile.get(file.file);
       if (record !== undefined && record.checksum === file.checksum) {
         settled.set(record.changeId, {
-          ref: { id: record.changeId, file: file.file, checksum: file.checksum, description: record.description, stage: file.stage?.name, metadata: metadataOf(record) },
+          ref: { id: record.changeId, file: file.file, checksum: file.checksum, description: record.description, stage: file.stage?.name, metadata: metadataOf(record), runner: file.runner.name },
           file,
         });
       } else unsettled.push(file);

@@ -21,6 +21,8 @@ export interface ChangeContext {
    * interrupted run resumes where it stopped. Only in changes that declare `batches: true`.
    */
   readonly batches: BatchWalk;
+  /** The run's id (as in records and audit events). */
+  readonly runId: string;
 }
 
 /** What `ctx.batches` takes: which documents, how many per batch, how fast. */
@@ -104,6 +106,8 @@ export interface ChangeRef {
   /** The stage (a subfolder of the change folder, or a configured stage); undefined without stages. */
   readonly stage: string | undefined;
   readonly metadata: ChangeMetadata;
+  /** The runner that loaded it (`driver`, `template`, `shell`...); undefined for changes given in memory (driver code). */
+  readonly runner?: string | undefined;
 }
 
 /**

@@ -1,15 +1,15 @@
-import { basename } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { TransactionMode } from '../config/schema.js';
 import { TRANSACTION_MODES } from '../config/schema.js';
 import { ChangeFileError, messageOf } from '../errors.js';
 import type { ChangeFolderOptions, ChangeFileEntry, ScannedFile } from './change-folder.js';
-import { CODE_EXTENSIONS, scanChangeFiles } from './change-folder.js';
+import { scanChangeFiles } from './change-folder.js';
 import { compareIds } from './change-order.js';
 import type { ChangeMetadata } from './change-metadata.js';
 import { parseMetadata } from './change-metadata.js';
 import type { ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction, StageSpec } from './change-types.js';
 import type { TemplateOptions } from './templates/load-template.js';
+import type { RunnerLoadContext } from './runners/runner-types.js';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
 
@@ -46,14 +46,19 @@ export async function tryImportChangeFiles(files: readonly ScannedFile[], option
   const tsx = files.some((file) => TYPESCRIPT.has(file.extension)) ? await registerTypeScript() : undefined;
   let units: (ChangeUnit | undefined)[];
   try {
+    const context: RunnerLoadContext = {
+      importModule: (path, extension) => {
+        const url = pathToFileURL(path).href;
+        return (tsx !== undefined && TYPESCRIPT.has(extension) ? tsx.import(url, import.meta.url) : import(url)) as Promise<unknown>;
+      },
+      operations: options.operations,
+    };
     units = await Promise.all(
       files.map(async (entry) => {
         try {
-          // Loaded on first use: a folder without templates never pays for the YAML parser.
-          if (!CODE_EXTENSIONS.some((ext) => ext === entry.extension)) return inStage(await (await import('./templates/load-template.js')).loadTemplate(entry, options), entry.stage);
-          const url = pathToFileURL(entry.absolutePath).href;
-          const mod = (await (tsx !== undefined && TYPESCRIPT.has(entry.extension) ? tsx.import(url, import.meta.url) : import(url))) as unknown;
-          return inStage(normaliseModule(mod, entry, entry.checksum), entry.stage);
+          // The runner that claimed the file's name turns it into a change; the record keeps its name.
+          const unit = await entry.runner.load(entry, context);
+          return inStage({ ...unit, runner: unit.runner ?? entry.runner.name }, entry.stage);
         } catch (error) {
           problems.push(error instanceof ChangeFileError ? error : importError(entry.file, error));
           return undefined;
@@ -120,12 +125,13 @@ function escapeRegExp(text: string): string {
 
 type ModuleRecord = Record<string, unknown>;
 
-function normaliseModule(mod: unknown, entry: ChangeFileEntry, checksum: string): ChangeUnit {
+/** A code file's exports as a change (the driver runner's load); errors name the file. */
+export function normaliseModule(mod: unknown, entry: Pick<ChangeFileEntry, 'file' | 'id'>, checksum: string): ChangeUnit {
   const definition = exportedDefinition(mod as ModuleRecord);
   if (definition === undefined) {
     throw new ChangeFileError(`${entry.file}: exports no change: export default defineMigration({ commit, rollback }) or named commit/rollback functions`, entry.file);
   }
-  return normaliseDefinition(definition as ModuleRecord, { label: entry.file, file: entry.file, defaultId: basename(entry.file, entry.extension), checksum });
+  return normaliseDefinition(definition as ModuleRecord, { label: entry.file, file: entry.file, defaultId: entry.id, checksum });
 }
 
 interface DefinitionSource {

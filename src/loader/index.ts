@@ -10,3 +10,6 @@ export { changesFromDefinitions } from './memory-source.js';
 export { fileChangeSource, memoryChangeSource } from './change-catalog.js';
 export type { OperationDefinition, OperationFunction, OperationRegistration, OperationRegistry, StandardSchemaV1, TemplateOptions } from './templates/index.js';
 export { defineOperation } from './templates/operation-types.js';
+export type { ChangeFileRole, ChangeRunner, CompanionFile, RunnerFile, RunnerLoadContext, RunnerMatch, RunnerRegistry } from './runners/runner-types.js';
+export type { ProgramCommand } from './runners/shell-runner.js';
+export { runnerRegistry } from './runners/runner-registry.js';

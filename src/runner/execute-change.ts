@@ -7,6 +7,7 @@ import type { RecordedError } from '../tracker/records.js';
 export interface ExecuteOptions {
   readonly fn: ChangeFunction;
   readonly changeId: string;
+  readonly runId: string;
   readonly db: Db;
   readonly client: MongoClient;
   readonly session: ClientSession | undefined;
@@ -60,6 +61,7 @@ export async function executeChange(options: ExecuteOptions): Promise<void> {
     signal: controller.signal,
     services: options.services,
     batches: options.batches?.(controller.signal) ?? undeclaredBatches(options.changeId),
+    runId: options.runId,
   };
   try {
     await Promise.race([Promise.resolve().then(() => options.fn(context)), stop]);

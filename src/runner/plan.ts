@@ -20,6 +20,8 @@ export interface ChangeStatus {
   readonly file: string | undefined;
   readonly description: string | undefined;
   readonly stage: string | undefined;
+  /** The runner of the change (from its file, else its record). */
+  readonly runner: string | undefined;
   readonly appliedAt: Date | undefined;
   readonly rolledBackAt: Date | undefined;
   readonly durationMs: number | undefined;
@@ -146,6 +148,7 @@ function status(id: string, state: ChangeState, change: ChangeRef | undefined, r
     file: change?.file ?? record?.file,
     description: change?.description ?? record?.description,
     stage: change === undefined ? record?.stage : change.stage,
+    runner: change?.runner ?? record?.runner,
     appliedAt: record?.status === 'applied' || record?.status === 'rolled_back' ? record.appliedAt : undefined,
     rolledBackAt: record?.status === 'rolled_back' ? record.rolledBackAt : undefined,
     durationMs: record?.durationMs,

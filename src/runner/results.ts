@@ -8,6 +8,8 @@ export interface ChangeOutcome {
   readonly id: string;
   readonly file: string | undefined;
   readonly stage: string | undefined;
+  /** The runner of the change (`driver`, `template`, `shell`...); undefined for changes given in memory. */
+  readonly runner: string | undefined;
   /** `done`: applied (commit) or reverted (rollback); `not-run`: planned but the run stopped first. */
   readonly status: 'done' | 'failed' | 'not-run';
   readonly transactional: boolean;
@@ -35,6 +37,8 @@ export interface StatusEntry {
   readonly file: string | undefined;
   readonly description: string | undefined;
   readonly stage: string | undefined;
+  /** The runner of the change: from its file, else from its record. */
+  readonly runner: string | undefined;
   readonly author: string | undefined;
   readonly tags: readonly string[];
   readonly environments: readonly string[];

@@ -510,7 +510,7 @@ export class Runner {
 
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
-    const outcomeOfStep = { id: change.id, file: change.file, stage: change.stage, transactional };
+    const outcomeOfStep = { id: change.id, file: change.file, stage: change.stage, runner: change.runner, transactional };
     const record = (status: RecordStatus, extra: Partial<RecordChange> = {}): RecordChange => ({
       changeId: change.id,
       status,
@@ -520,6 +520,7 @@ export class Runner {
       description: change.description,
       stage: change.stage,
       metadata: storedMetadata(change.metadata),
+      runner: change.runner,
       runId: at.runId,
       transactional,
       at: new Date(),
@@ -531,6 +532,7 @@ export class Runner {
       ...(change.stage === undefined ? {} : { stage: change.stage }),
       ...storedMetadata(change.metadata),
       targetDb: tracker.targetDb,
+      ...(change.runner === undefined ? {} : { runner: change.runner }),
       action: direction,
       outcome,
       at: new Date(),
@@ -547,6 +549,7 @@ export class Runner {
       executeChange({
         fn: signalFn,
         changeId: change.id,
+        runId: at.runId,
         db,
         client,
         session,
@@ -604,6 +607,7 @@ export class Runner {
                 description: next.description,
                 stage: next.stage,
                 metadata: storedMetadata(next.metadata),
+                runner: next.runner,
                 runId: at.runId,
                 transactional: false,
                 at: new Date(),
@@ -706,7 +710,7 @@ export class Runner {
     } catch {
       transactional = false;
     }
-    return { id: change.id, file: change.file, stage: change.stage, status: 'not-run', transactional, durationMs: undefined, error: undefined, compensated: undefined };
+    return { id: change.id, file: change.file, stage: change.stage, runner: change.runner, status: 'not-run', transactional, durationMs: undefined, error: undefined, compensated: undefined };
   }
 }
 

@@ -28,6 +28,7 @@ export function statusReport(
       file: s.file,
       description: s.description,
       stage: s.stage,
+      runner: s.runner,
       author: s.change?.metadata.author ?? s.record?.author,
       tags: s.change?.metadata.tags ?? s.record?.tags ?? [],
       environments: s.change?.metadata.environments ?? s.record?.environments ?? [],

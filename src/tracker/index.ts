@@ -3,4 +3,6 @@ export { AUDIT_ACTIONS, RECORD_STATUSES } from './records.js';
 export type { AuditQuery, RecordChange, Tracker } from './tracker.js';
 export type { MongoTrackerOptions } from './mongo-tracker.js';
 export { MongoTracker } from './mongo-tracker.js';
+export type { SqliteTrackerOptions } from './sqlite-tracker.js';
+export { SqliteTracker } from './sqlite-tracker.js';
 export { executedBy } from './executed-by.js';

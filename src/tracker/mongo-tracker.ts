@@ -135,7 +135,8 @@ export class MongoTracker implements Tracker {
   }
 }
 
-function recordUpdate(change: RecordChange, targetDb: string): Document {
+/** The `$set`/`$unset` a state change makes to a record (shared with the SQLite tracker, which applies it to a JSON document). */
+export function recordUpdate(change: RecordChange, targetDb: string): Document {
   const set: Document = {
     changeId: change.changeId,
     targetDb,
@@ -150,6 +151,7 @@ function recordUpdate(change: RecordChange, targetDb: string): Document {
   if (change.file !== undefined) set.file = change.file;
   if (change.description !== undefined) set.description = change.description;
   if (change.stage !== undefined) set.stage = change.stage;
+  if (change.runner !== undefined) set.runner = change.runner;
   if (change.metadata !== undefined) {
     // The file's metadata as of this write: keys it no longer sets are removed.
     const stored: Document = { ...change.metadata };

@@ -34,6 +34,8 @@ export interface HistoryRecord extends StoredMetadata {
   readonly file?: string;
   /** The stage the change ran in, when the project has stages. */
   readonly stage?: string;
+  /** The runner that ran it: `driver`, `template`, `shell`, or a configured one. */
+  readonly runner?: string;
   readonly startedAt?: Date;
   readonly appliedAt?: Date;
   readonly rolledBackAt?: Date;
@@ -73,6 +75,7 @@ export type HistoryEntry = Pick<
   | 'checksum'
   | 'file'
   | 'stage'
+  | 'runner'
   | 'appliedAt'
   | 'rolledBackAt'
   | 'durationMs'
@@ -92,6 +95,7 @@ export const HISTORY_PROJECTION = {
   checksum: 1,
   file: 1,
   stage: 1,
+  runner: 1,
   appliedAt: 1,
   rolledBackAt: 1,
   durationMs: 1,
@@ -111,6 +115,8 @@ export interface AuditEvent extends StoredMetadata {
   readonly changeId?: string;
   /** The change's stage, when the project has stages. */
   readonly stage?: string;
+  /** The runner of the change (commit and rollback events). */
+  readonly runner?: string;
   readonly targetDb: string;
   readonly action: AuditAction;
   readonly outcome: 'success' | 'failure';

@@ -12,6 +12,8 @@ export interface RecordChange {
   readonly stage?: string | undefined;
   /** What the change says about itself (only what differs from the defaults); undefined leaves the record's as it was. */
   readonly metadata?: StoredMetadata | undefined;
+  /** The runner that ran it (`driver`, `template`, `shell`...). */
+  readonly runner?: string | undefined;
   readonly runId: string;
   readonly transactional: boolean;
   readonly at: Date;

@@ -36,7 +36,16 @@ async function shape(text: string, options: TemplateOptions = {}) {
 
 /** A context good enough for custom operations that touch no database. */
 function fakeContext(): ChangeContext {
-  return { db: undefined as never, client: undefined as never, session: undefined, log: () => undefined, signal: new AbortController().signal, services: {}, batches: () => Promise.reject(new Error('no batches here')) };
+  return {
+    db: undefined as never,
+    client: undefined as never,
+    session: undefined,
+    log: () => undefined,
+    signal: new AbortController().signal,
+    services: {},
+    batches: () => Promise.reject(new Error('no batches here')),
+    runId: 'test-run',
+  };
 }
 
 describe('templates: parsing', () => {

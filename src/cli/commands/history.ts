@@ -23,18 +23,20 @@ export async function run(context: CommandContext): Promise<void> {
     }
     const staged = events.some((e) => e.stage !== undefined);
     const long = options.long === true;
+    const runners = events.some((e) => e.runner !== undefined && e.runner !== 'driver');
     const rows = events.map((e) => [
       e.at.toISOString(),
       e.action,
       e.outcome,
       ...(staged ? [e.stage ?? ''] : []),
       e.changeId ?? '',
+      ...(runners ? [e.runner ?? ''] : []),
       `${e.executedBy.user}@${e.executedBy.host} pid ${e.executedBy.pid}`,
       ...(long ? [e.author ?? '', (e.tags ?? []).join(','), (e.environments ?? []).join(',')] : []),
       e.durationMs === undefined ? '' : `${e.durationMs} ms`,
       e.error?.message ?? (e.details === undefined ? '' : JSON.stringify(e.details)),
     ]);
-    for (const line of formatTable(['AT', 'ACTION', 'OUTCOME', ...(staged ? ['STAGE'] : []), 'ID', 'BY', ...(long ? ['AUTHOR', 'TAGS', 'ENVIRONMENTS'] : []), 'DURATION', ''], rows)) output.info(line);
+    for (const line of formatTable(['AT', 'ACTION', 'OUTCOME', ...(staged ? ['STAGE'] : []), 'ID', ...(runners ? ['RUNNER'] : []), 'BY', ...(long ? ['AUTHOR', 'TAGS', 'ENVIRONMENTS'] : []), 'DURATION', ''], rows)) output.info(line);
   } finally {
     await delta.close();
   }

@@ -110,7 +110,7 @@ export function renderRunSummary(result: RunResult, output: Output): void {
     }
     output.info(`Dry run on ${chalk.bold(result.targetDb)}: would ${result.command === 'commit' ? 'apply' : 'revert'} ${plural(result.changes.length, 'change')} (no lock taken, nothing written):`);
     for (const change of result.changes) {
-      output.info(`  ${change.stage === undefined ? '' : `${change.stage}/`}${change.id}  ${chalk.dim(`${change.transactional ? 'in a transaction' : 'without a transaction'}${result.command === 'rollback' ? ', its rollback function' : ''}`)}`);
+      output.info(`  ${change.stage === undefined ? '' : `${change.stage}/`}${change.id}  ${chalk.dim(`${change.runner === undefined || change.runner === 'driver' ? '' : `${change.runner}, `}${change.transactional ? 'in a transaction' : 'without a transaction'}${result.command === 'rollback' ? ', its rollback function' : ''}`)}`);
     }
     return;
   }

@@ -39,6 +39,8 @@ export function renderStatus(status: StatusResult, output: Output, options: { lo
     // The stage column shows only in projects with stages (or history recorded with them).
     const staged = status.stages.length > 0 || status.changes.some((c) => c.stage !== undefined);
     const long = options.long === true;
+    // The runner column shows when a change runs with something other than the driver (JSON always has it).
+    const runners = status.changes.some((c) => c.runner !== undefined && c.runner !== 'driver');
     const note = (c: StatusResult['changes'][number]) => {
       if (c.state === 'skipped') return c.reason ?? '';
       const kind = c.repeat === 'always' ? 'runs on every commit' : c.repeat === 'on-change' ? 'repeatable' : '';
@@ -49,12 +51,13 @@ export function renderStatus(status: StatusResult, output: Output, options: { lo
       LABELS[c.state],
       ...(staged ? [c.stage ?? ''] : []),
       c.id,
+      ...(runners ? [c.runner ?? ''] : []),
       c.appliedAt ?? '',
       c.durationMs === undefined ? '' : `${c.durationMs} ms`,
       ...(long ? [c.author ?? '', c.tags.join(','), c.environments.join(','), c.repeat === 'once' ? '' : c.repeat] : []),
       note(c),
     ]);
-    const header = ['STATE', ...(staged ? ['STAGE'] : []), 'ID', 'APPLIED AT', 'DURATION', ...(long ? ['AUTHOR', 'TAGS', 'ENVIRONMENTS', 'REPEAT'] : []), ''];
+    const header = ['STATE', ...(staged ? ['STAGE'] : []), 'ID', ...(runners ? ['RUNNER'] : []), 'APPLIED AT', 'DURATION', ...(long ? ['AUTHOR', 'TAGS', 'ENVIRONMENTS', 'REPEAT'] : []), ''];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
     const line = (cells: readonly string[], color?: (t: string) => string) =>
       cells

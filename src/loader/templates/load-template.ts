@@ -40,6 +40,8 @@ export interface TemplateFile {
   readonly extension: string;
   /** Of the file's bytes, computed when the folder was scanned (as for code files). */
   readonly checksum: string;
+  /** The id its name gives (the file name without its extension). */
+  readonly id?: string;
 }
 
 /** One operation of a template, checked and bound to its arguments. */
@@ -71,7 +73,7 @@ export async function loadTemplate(entry: TemplateFile, options: TemplateOptions
   const template = await parseTemplate(text, entry.file, options);
   const steps = (list: readonly TemplateStep[]): ChangeFunction => (context) => runSteps(list, context);
   return {
-    id: template.id ?? basename(entry.file, entry.extension),
+    id: template.id ?? entry.id ?? basename(entry.file, entry.extension),
     file: entry.file,
     checksum: entry.checksum,
     description: template.description,
