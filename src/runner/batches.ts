@@ -15,6 +15,10 @@ export interface BatchProgress {
   readonly batches: number;
   /** Documents per second in this run. */
   readonly ratePerSecond: number;
+  /** Documents still to walk: counted once when the walk (re)starts, less those done since. */
+  readonly remaining: number;
+  /** At this run's rate; undefined until a batch is done. */
+  readonly etaSeconds: number | undefined;
   readonly complete: boolean;
 }
 
@@ -91,12 +95,14 @@ async function runWalk(walker: BatchWalkerOptions, w: Walk): Promise<BatchWalkRe
   const doneBefore = state.done;
   const started = performance.now();
   const rate = () => Math.round(((state.done - doneBefore) * 1000) / Math.max(1, performance.now() - started));
+  const after = (lastId: unknown) => (lastId === undefined ? {} : { _id: { [direction === 1 ? '$gt' : '$lt']: lastId } });
+  const matching = (lastId: unknown) => (w.options.filter === undefined ? after(lastId) : { $and: [w.options.filter, after(lastId)] });
+  // One count per walk start, for the estimate of time left (what the callback changes can make it shrink faster).
+  const remainingAtStart = await target.countDocuments(matching(state.lastId));
 
   /** One batch: read after the checkpoint, call back, write the checkpoint. True when the walk is over. */
   const batch = async (session: ClientSession | undefined): Promise<BatchCheckpoint> => {
-    const after = state.lastId === undefined ? {} : { _id: { [direction === 1 ? '$gt' : '$lt']: state.lastId } };
-    const filter = w.options.filter === undefined ? after : { $and: [w.options.filter, after] };
-    const docs = await target.find(filter, { session, sort: { _id: direction }, limit: w.options.batchSize }).toArray();
+    const docs = await target.find(matching(state.lastId), { session, sort: { _id: direction }, limit: w.options.batchSize }).toArray();
     const last = docs.at(-1);
     if (last === undefined) return { ...state, complete: true, at: new Date() };
     await w.each(docs, { session, batch: state.batches });
@@ -120,7 +126,12 @@ async function runWalk(walker: BatchWalkerOptions, w: Walk): Promise<BatchWalkRe
     }
     const moved = next.done !== state.done;
     state = next;
-    if (moved || state.complete) walker.progress({ walk: w.walk, collection: w.collection, done: state.done, batches: state.batches, ratePerSecond: rate(), complete: state.complete });
+    if (moved || state.complete) {
+      const remaining = state.complete ? 0 : Math.max(0, remainingAtStart - (state.done - doneBefore));
+      const perSecond = rate();
+      const etaSeconds = perSecond > 0 ? Math.ceil(remaining / perSecond) : undefined;
+      walker.progress({ walk: w.walk, collection: w.collection, done: state.done, batches: state.batches, ratePerSecond: perSecond, remaining, etaSeconds, complete: state.complete });
+    }
     if (state.complete) return { done: state.done, batches: state.batches, doneThisRun: state.done - doneBefore, resumed: w.saved !== undefined };
     if ((w.options.throttleMs ?? 0) > 0) await sleep(w.options.throttleMs ?? 0, signal);
   }

@@ -51,6 +51,9 @@ export interface DeltaEvents {
     readonly done: number;
     readonly batches: number;
     readonly ratePerSecond: number;
+    /** Documents still to walk (an estimate: counted when the walk started). */
+    readonly remaining: number;
+    readonly etaSeconds: number | undefined;
     readonly complete: boolean;
   };
   /** A backup was written, before `changeId` (or before the run's first change when undefined). */

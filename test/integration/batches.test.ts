@@ -72,6 +72,9 @@ describe('ctx.batches', () => {
         progress.map((p) => [p.done, p.batches, p.complete]),
         [...[400, 500, 600, 700, 800, 900].map((done) => [done, done / 100, false]), [1000, 10, false], [1000, 10, true]],
       );
+      // Counted once when the walk resumed (700 left), less what was done since; an estimate of time left with each.
+      assert.deepEqual(progress.map((p) => p.remaining), [600, 500, 400, 300, 200, 100, 0, 0]);
+      assert.ok(progress.filter((p) => !p.complete && p.remaining > 0).every((p) => typeof p.etaSeconds === 'number' && p.etaSeconds >= 1));
       const applied = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_backfill' as never });
       assert.equal(applied?.status, 'applied');
       assert.equal(applied?.transactional, false);

@@ -73,7 +73,7 @@ export async function attachRunReporter(delta: Delta, output: Output): Promise<{
     // Plain output gets a progress line at most once a second per walk, and its last one.
     const lastLine = new Map<string, number>();
     on('change:progress', (e) => {
-      const text = `${e.changeId}: ${e.collection}${e.walk === e.collection ? '' : ` (${e.walk})`} ${e.done} documents, ${e.batches} batches, ${e.ratePerSecond} docs/s${e.complete ? ', done' : ''}`;
+      const text = `${e.changeId}: ${e.collection}${e.walk === e.collection ? '' : ` (${e.walk})`} ${e.done} documents, ${e.batches} batches, ${e.ratePerSecond} docs/s${e.complete ? ', done' : `, ${e.remaining} left${e.etaSeconds === undefined ? '' : ` (about ${e.etaSeconds} s)`}`}`;
       const current = spinning();
       if (current !== undefined && !e.complete) {
         current.start(text);
