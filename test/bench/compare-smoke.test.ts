@@ -1,6 +1,7 @@
 // `npm run bench` in tiny mode (1 repetition, 10 changes, no 1,000/10,000 scenarios), only to
 // check that the harness still runs both tools end to end and writes its report. No timing is
-// asserted: the figures of a tiny run on a busy test machine mean nothing.
+// asserted: the figures of a tiny run on a busy test machine mean nothing. About a minute of process
+// spawning, so it runs with `npm run test:stress` (scripts/run-tests.mjs leaves test/bench out).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
