@@ -148,7 +148,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
   let configPromise: Promise<DeltaConfig> | undefined;
   let sessionPromise: Promise<Session> | undefined;
   /** A fleet's connections, opened once and shared by all its targets. */
-  let fleetPromise: Promise<FleetConnections> | undefined;
+  let fleetPromise: Promise<OpenConnections> | undefined;
   let closed = false;
 
   const config = () => {
@@ -215,7 +215,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
   const fleetHost = async (): Promise<FleetHost> => {
     if (closed) throw new ConfigError('this delta instance is closed');
     const resolved = await config();
-    fleetPromise ??= openFleetConnections(options, resolved);
+    fleetPromise ??= openOpenConnections(options, resolved);
     const connections = await fleetPromise;
     return {
       config: resolved,
@@ -225,7 +225,8 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       listDatabases: () => wrapDatabaseErrors(async () => (await connections.target.client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name)),
       trackerDb: resolved.tracker.db,
       target(targetDb) {
-        const opened = targetSession(resolved, connections, targetDb);
+        // One lock per target (its database name): targets of a fleet never wait on each other.
+        const opened = mongoSession(resolved, connections, targetDb, targetDb);
         return {
           commit: async (source, commitOptions) => {
             let backedUp = false;
@@ -420,20 +421,7 @@ async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaC
     if (trackerDbName === undefined) {
       throw new ConfigError(`no tracker database: put it in ${resolved.tracker.uriSource ?? 'the tracker URI'} (mongodb://host/<db>) or pass --tracker-db`);
     }
-    const trackerSide = trackerConnection ?? target;
-    const tracker = new MongoTracker({
-      client: trackerSide.client,
-      trackerDb: trackerDbName,
-      targetDb,
-      collections: resolved.tracker.collections,
-      sharesTargetClient: trackerConnection === undefined,
-      clientBulkWrite: trackerSide.deployment.clientBulkWrite,
-      secrets: [...secretsOf(resolved.uri), ...secretsOf(resolved.tracker.uri)],
-    });
-    const locks = mongoLockStore(trackerSide.client.db(trackerDbName).collection(resolved.tracker.collections.lock));
-    const { migrations, audit, lock } = resolved.tracker.collections;
-    const ownCollections = trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [];
-    return { config: resolved, target, trackerConnection, targetDb, tracker, locks, lockScope: resolved.lock.scope ?? targetDb, ownCollections };
+    return mongoSession(resolved, { target, trackerConnection }, targetDb, resolved.lock.scope ?? targetDb);
   } catch (error) {
     if (options.client === undefined) await target.close().catch(() => undefined);
     await trackerConnection?.close().catch(() => undefined);
@@ -442,13 +430,13 @@ async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaC
   }
 }
 
-/** The connections a fleet run shares between its targets: one pool each for targets and tracker. */
-interface FleetConnections {
+/** A target connection and, for a tracker on another deployment, its own: one pool each, shared by all targets of a fleet. */
+interface OpenConnections {
   readonly target: Connection;
   readonly trackerConnection: Connection | undefined;
 }
 
-async function openFleetConnections(options: CreateDeltaOptions, resolved: DeltaConfig): Promise<FleetConnections> {
+async function openOpenConnections(options: CreateDeltaOptions, resolved: DeltaConfig): Promise<OpenConnections> {
   if (resolved.uri === undefined && options.client === undefined) {
     throw new ConfigError('no connection string: pass --uri, set DELTA_URI (or MONGODB_URI), or set uri in the config file');
   }
@@ -469,11 +457,11 @@ async function openFleetConnections(options: CreateDeltaOptions, resolved: Delta
 }
 
 /**
- * One target of a fleet over the fleet's connections: its own tracker scope (its own
+ * A target over open connections, history and lock in MongoDB: its own tracker scope (its own
  * collections in its own database, or records keyed `<targetDb>/<id>` in a shared tracker
- * database) and its own lock (scope: the target database).
+ * database) and its lock under `lockScope`. Used by single runs and by each target of a fleet.
  */
-function targetSession(resolved: DeltaConfig, connections: FleetConnections, targetDb: string): Session {
+function mongoSession(resolved: DeltaConfig, connections: OpenConnections, targetDb: string, lockScope: string): Session {
   const { target, trackerConnection } = connections;
   const trackerDbName = resolved.tracker.db ?? targetDb;
   const trackerSide = trackerConnection ?? target;
@@ -484,6 +472,7 @@ function targetSession(resolved: DeltaConfig, connections: FleetConnections, tar
     collections: resolved.tracker.collections,
     sharesTargetClient: trackerConnection === undefined,
     clientBulkWrite: trackerSide.deployment.clientBulkWrite,
+    secrets: [...secretsOf(resolved.uri), ...secretsOf(resolved.tracker.uri)],
   });
   const { migrations, audit, lock } = resolved.tracker.collections;
   return {
@@ -493,8 +482,7 @@ function targetSession(resolved: DeltaConfig, connections: FleetConnections, tar
     targetDb,
     tracker,
     locks: mongoLockStore(trackerSide.client.db(trackerDbName).collection(lock)),
-    // One lock per target: targets of a fleet never wait on each other.
-    lockScope: targetDb,
+    lockScope,
     ownCollections: trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [],
   };
 }
