@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import type { BatchContext, BatchOptions, BatchWalk, BatchWalkResult } from '../loader/change-types.js';
 import type { BatchCheckpoint } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
-import { hasErrorLabel } from './execute-change.js';
+import { inTransaction } from './transactions.js';
 
 /** Where a walk stands, after each batch (the `change:progress` event's payload, without the run's ids). */
 export interface BatchProgress {
@@ -134,40 +134,6 @@ async function runWalk(walker: BatchWalkerOptions, w: Walk): Promise<BatchWalkRe
     }
     if (state.complete) return { done: state.done, batches: state.batches, doneThisRun: state.done - doneBefore, resumed: w.saved !== undefined };
     if ((w.options.throttleMs ?? 0) > 0) await sleep(w.options.throttleMs ?? 0, signal);
-  }
-}
-
-/** A short transaction for one batch, retried on transient errors (write conflicts, elections). */
-async function inTransaction<T>(client: MongoClient, signal: AbortSignal, work: (session: ClientSession) => Promise<T>): Promise<T> {
-  const session = client.startSession();
-  try {
-    for (let attempt = 1; ; attempt += 1) {
-      session.startTransaction({ readConcern: { level: 'local' }, writeConcern: { w: 'majority' } });
-      try {
-        const value = await work(session);
-        await commit(session);
-        return value;
-      } catch (error) {
-        if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
-        if (attempt < 3 && !signal.aborted && hasErrorLabel(error, 'TransientTransactionError')) continue;
-        throw error;
-      }
-    }
-  } finally {
-    await session.endSession().catch(() => undefined);
-  }
-}
-
-async function commit(session: ClientSession): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await session.commitTransaction();
-      return;
-    } catch (error) {
-      // MongoDB: the commit may have happened; committing again is safe and tells.
-      if (attempt < 3 && hasErrorLabel(error, 'UnknownTransactionCommitResult')) continue;
-      throw error;
-    }
   }
 }
 

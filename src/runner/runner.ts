@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientSession, Db, MongoClient } from 'mongodb';
 import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
@@ -16,7 +15,8 @@ import type { RunBackup } from './backup-step.js';
 import { backupRequestOf, runBackup } from './backup-step.js';
 import { batchWalker } from './batches.js';
 import type { DeltaEventEmitter, Direction, RollbackReason, RunOutcome } from './events.js';
-import { executeChange, hasErrorLabel, recordedError, transientRetryDelay } from './execute-change.js';
+import { executeChange, recordedError } from './execute-change.js';
+import { inTransaction } from './transactions.js';
 import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
 import { buildServices, callHook, disposeServices } from './hooks.js';
 import type { CommitPlanOptions, RollbackPlanOptions } from './plan.js';
@@ -578,7 +578,7 @@ export class Runner {
     let done = false;
     try {
       if (transactional) {
-        await this.#inTransaction(at.control.interrupt, async (session) => {
+        await inTransaction(this.#options.client, at.control.interrupt, async (session) => {
           phase = 'change';
           await execute(session);
           phase = 'record';
@@ -678,31 +678,6 @@ export class Runner {
     }
   }
 
-  /** Runs `work` in a transaction, retrying transient errors (write conflicts, elections) a few times. */
-  async #inTransaction(interrupt: AbortSignal | undefined, work: (session: ClientSession) => Promise<void>): Promise<void> {
-    const session = this.#options.client.startSession();
-    const since = Date.now();
-    try {
-      for (let attempt = 1; ; attempt += 1) {
-        // Read concern 'local': MongoDB creates collections and indexes explicitly in a transaction
-        // only under it (and reads still come from the transaction's snapshot on a replica set).
-        session.startTransaction({ readConcern: { level: 'local' }, writeConcern: { w: 'majority' } });
-        try {
-          await work(session);
-          await commitWithRetry(session);
-          return;
-        } catch (error) {
-          if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
-          const wait = interrupt?.aborted === true ? undefined : transientRetryDelay(error, attempt, since);
-          if (wait === undefined) throw error;
-          if (wait > 0) await sleep(wait);
-        }
-      }
-    } finally {
-      await session.endSession().catch(() => undefined);
-    }
-  }
-
   #notRun(change: ChangeUnit): ChangeOutcome {
     let transactional = false;
     try {
@@ -735,15 +710,3 @@ async function runSideBySide<T>(concurrency: number, items: readonly T[], work: 
   return first;
 }
 
-async function commitWithRetry(session: ClientSession): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await session.commitTransaction();
-      return;
-    } catch (error) {
-      // MongoDB: the commit may have happened; committing again is safe and tells.
-      if (attempt < 3 && hasErrorLabel(error, 'UnknownTransactionCommitResult')) continue;
-      throw error;
-    }
-  }
-}
