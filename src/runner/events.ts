@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { RecordedError } from '../tracker/records.js';
+import type { BatchProgress } from './batches.js';
 
 export type Direction = 'commit' | 'rollback';
 
@@ -43,19 +44,7 @@ export interface DeltaEvents {
   'rollback:failure': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason; readonly durationMs: number; readonly error: RecordedError };
   'change:log': { readonly runId: string; readonly changeId: string; readonly message: string };
   /** A `ctx.batches` walk finished a batch: documents done over every run of it, and this run's rate. */
-  'change:progress': {
-    readonly runId: string;
-    readonly changeId: string;
-    readonly walk: string;
-    readonly collection: string;
-    readonly done: number;
-    readonly batches: number;
-    readonly ratePerSecond: number;
-    /** Documents still to walk (an estimate: counted when the walk started). */
-    readonly remaining: number;
-    readonly etaSeconds: number | undefined;
-    readonly complete: boolean;
-  };
+  'change:progress': { readonly runId: string; readonly changeId: string } & BatchProgress;
   /** A backup was written, before `changeId` (or before the run's first change when undefined). */
   'backup:done': {
     readonly runId: string;
