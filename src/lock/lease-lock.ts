@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Collection, Document } from 'mongodb';
 import type { LockHolder } from '../errors.js';
-import { InterruptedError, LockHeldError, LockLostError, messageOf } from '../errors.js';
+import { LockLostError, messageOf } from '../errors.js';
+import { waitForLock } from './wait-for-lock.js';
 
 export interface LeaseLockOptions {
   /** The lock collection (in the tracker database). */
@@ -45,31 +45,12 @@ export class LeaseLock {
 
   /** Takes the lock, waiting with jittered back-off up to `waitMs`; throws `LockHeldError` after. */
   async acquire(signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + this.#options.waitMs;
-    let delay = 50;
-    for (;;) {
-      if (signal?.aborted === true) throw new InterruptedError('interrupted while waiting for the lock');
-      if (await this.#tryAcquire()) {
-        this.#held = true;
-        this.#startHeartbeat();
-        return;
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        const holder = await LeaseLock.holder(this.#options.collection, this.#options.scope);
-        throw new LockHeldError(heldMessage(this.#options.scope, holder, this.#options.waitMs), holder);
-      }
-      // Full jitter keeps racing runners from retrying in lock-step.
-      const pause = Math.min(remaining, Math.round(delay / 2 + Math.random() * delay));
-      try {
-        await sleep(pause, undefined, { signal });
-      } catch {
-        throw new InterruptedError('interrupted while waiting for the lock');
-      }
-      // A short cap: a waiter notices a released lock within a quarter second.
-      delay = Math.min(delay * 2, 250);
-    }
+    const { scope, waitMs } = this.#options;
+    await waitForLock({ scope, waitMs, tryAcquire: () => this.#tryAcquire(), holder: () => LeaseLock.holder(this.#options.collection, this.#options.scope) }, signal);
+    this.#held = true;
+    this.#startHeartbeat();
   }
+
 
   /** Whether someone else holds a lease that has not expired (by this machine's clock: a hint, not a guarantee). */
   async heldByOther(): Promise<boolean> {
@@ -182,17 +163,4 @@ export class LeaseLock {
     this.#stopHeartbeat();
     this.#options.onLost?.(reason);
   }
-}
-
-function heldMessage(scope: string, holder: LockHolder | undefined, waitMs: number): string {
-  const waited = waitMs === 0 ? 'not waiting (--lock-wait 0)' : `waited ${formatSeconds(waitMs)}`;
-  if (holder === undefined) return `lock ${scope} is held by another runner; ${waited}`;
-  return (
-    `lock ${scope} is held by ${holder.host} pid ${holder.pid} (${holder.command}) since ${holder.acquiredAt.toISOString()}, ` +
-    `lease until ${holder.expiresAt.toISOString()}; ${waited}. If that run is dead, the lock frees itself at expiry, or run delta unlock`
-  );
-}
-
-function formatSeconds(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${(ms / 1000).toFixed(1)}s`;
 }

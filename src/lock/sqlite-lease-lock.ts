@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { LockHolder } from '../errors.js';
-import { InterruptedError, LockHeldError, LockLostError, messageOf } from '../errors.js';
+import { LockLostError, messageOf } from '../errors.js';
+import { waitForLock } from './wait-for-lock.js';
 import type { SqliteDatabase } from '../sqlite/sqlite-file.js';
 import { isBusy } from '../sqlite/sqlite-file.js';
 
@@ -51,35 +51,12 @@ export class SqliteLeaseLock {
 
   /** Takes the lock, waiting with jittered back-off up to `waitMs`; throws `LockHeldError` after. */
   async acquire(signal?: AbortSignal): Promise<void> {
-    const deadline = Date.now() + this.#options.waitMs;
-    let delay = 50;
-    for (;;) {
-      if (signal?.aborted === true) throw new InterruptedError('interrupted while waiting for the lock');
-      if (this.#tryAcquire()) {
-        this.#held = true;
-        this.#startHeartbeat();
-        return;
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) {
-        const holder = SqliteLeaseLock.holder(this.#options.db, this.#options.scope);
-        const waited = this.#options.waitMs === 0 ? 'not waiting (--lock-wait 0)' : `waited ${Math.round(this.#options.waitMs / 100) / 10}s`;
-        throw new LockHeldError(
-          holder === undefined
-            ? `lock ${this.#options.scope} is held by another runner; ${waited}`
-            : `lock ${this.#options.scope} is held by ${holder.host} pid ${holder.pid} (${holder.command}) since ${holder.acquiredAt.toISOString()}, ` +
-                `lease until ${holder.expiresAt.toISOString()}; ${waited}. If that run is dead, the lock frees itself at expiry, or run delta unlock`,
-          holder,
-        );
-      }
-      try {
-        await sleep(Math.min(remaining, Math.round(delay / 2 + Math.random() * delay)), undefined, { signal });
-      } catch {
-        throw new InterruptedError('interrupted while waiting for the lock');
-      }
-      delay = Math.min(delay * 2, 250);
-    }
+    const { scope, waitMs } = this.#options;
+    await waitForLock({ scope, waitMs, tryAcquire: () => this.#tryAcquire(), holder: () => SqliteLeaseLock.holder(this.#options.db, this.#options.scope) }, signal);
+    this.#held = true;
+    this.#startHeartbeat();
   }
+
 
   heldByOther(): Promise<boolean> {
     const holder = SqliteLeaseLock.holder(this.#options.db, this.#options.scope);
