@@ -7,6 +7,8 @@
 //
 // Environment: BENCH_REPS (default 5), MONGODB_URI (a real server instead of the sandbox; round
 // trips then go unmeasured), BENCH_OUT (where the JSON goes; default bench/results/latest.json),
+// BENCH_ONLY (a comma-separated list of help, commit, status, rollback, race, trips: only those;
+// the JSON then goes to BENCH_OUT or a temp file, never to latest.json),
 // BENCH_TINY=1 (1 repetition, 10 changes, 3 racers, no 1,000/10,000 scenarios: a smoke check for
 // npm test, written to BENCH_OUT or a temp file, never to latest.json).
 import { randomBytes } from 'node:crypto';
@@ -28,6 +30,9 @@ import type { MigrateMongoProject, Project } from './tool-projects.js';
 import { countCommands } from './command-counts.js';
 
 const TINY = process.env.BENCH_TINY === '1';
+/** BENCH_ONLY=status,trips runs only those parts (help, commit, status, rollback, race, trips): for working on one goal. */
+const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((part) => part.trim()).filter((part) => part !== '');
+const wanted = (part: string): boolean => ONLY.length === 0 || ONLY.includes(part);
 const REPS = TINY ? 1 : Number(process.env.BENCH_REPS ?? 5);
 if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
 /** --help takes ~0.1 s, so it gets more repetitions to steady its median. */
@@ -43,7 +48,7 @@ const ROUND_TRIP_BASE = 10;
 const ROUND_TRIP_STEP = TINY ? 10 : 100;
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const OUT = process.env.BENCH_OUT !== undefined && process.env.BENCH_OUT !== '' ? process.env.BENCH_OUT : TINY ? join(tmpdir(), `delta-bench-tiny-${process.pid}.json`) : join(ROOT, 'bench', 'results', 'latest.json');
+const OUT = process.env.BENCH_OUT !== undefined && process.env.BENCH_OUT !== '' ? process.env.BENCH_OUT : TINY || ONLY.length > 0 ? join(tmpdir(), `delta-bench-${TINY ? 'tiny' : 'partial'}-${process.pid}.json`) : join(ROOT, 'bench', 'results', 'latest.json');
 
 const progress = (line: string) => process.stderr.write(`  ${line}\n`);
 
@@ -429,12 +434,12 @@ async function main(): Promise<void> {
   const scenarios: ScenarioResult[] = [];
   let trips: RoundTripResult[] = [];
   try {
-    scenarios.push(await helpScenario());
-    for (const size of COMMIT_SIZES) scenarios.push(...(await commitScenarios(server, size)));
-    scenarios.push(await statusScenario(server));
-    scenarios.push(await rollbackScenario(server));
-    scenarios.push(await raceScenario(server));
-    if (server.sandbox !== undefined) trips = await roundTrips(server, server.sandbox);
+    if (wanted('help')) scenarios.push(await helpScenario());
+    if (wanted('commit')) for (const size of COMMIT_SIZES) scenarios.push(...(await commitScenarios(server, size)));
+    if (wanted('status')) scenarios.push(await statusScenario(server));
+    if (wanted('rollback')) scenarios.push(await rollbackScenario(server));
+    if (wanted('race')) scenarios.push(await raceScenario(server));
+    if (wanted('trips') && server.sandbox !== undefined) trips = await roundTrips(server, server.sandbox);
   } finally {
     await server.close();
   }

@@ -201,6 +201,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       events,
       transaction: resolved.transaction,
       autoRollback: resolved.autoRollback,
+      groupTransactions: resolved.groupTransactions,
       hooks: resolved.hooks,
       services: resolved.services,
       backup: async (request) => {

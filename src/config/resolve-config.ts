@@ -29,6 +29,8 @@ export interface DeltaConfig {
   };
   readonly transaction: TransactionMode;
   readonly autoRollback: boolean;
+  /** Consecutive quick transactional changes share one transaction (README, "How a run works"). */
+  readonly groupTransactions: boolean;
   readonly lock: { readonly waitMs: number; readonly leaseMs: number; readonly scope: string | undefined };
   readonly connectTimeoutMs: number;
   readonly backup: {
@@ -100,6 +102,7 @@ export const DEFAULTS = {
   collections: { migrations: 'delta_migrations', audit: 'delta_audit', lock: 'delta_lock' },
   transaction: 'auto',
   autoRollback: true,
+  groupTransactions: true,
   lockWaitMs: 30_000,
   lockLeaseMs: 60_000,
   connectTimeoutMs: 10_000,
@@ -205,6 +208,7 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     },
     transaction: pick('transaction', (c) => c.transaction).value ?? DEFAULTS.transaction,
     autoRollback: pick('autoRollback', (c) => c.autoRollback).value ?? DEFAULTS.autoRollback,
+    groupTransactions: fileInput.groupTransactions ?? DEFAULTS.groupTransactions,
     lock: {
       waitMs: pick('lock.waitMs', (c) => c.lock?.waitMs).value ?? DEFAULTS.lockWaitMs,
       leaseMs: pick('lock.leaseMs', (c) => c.lock?.leaseMs).value ?? DEFAULTS.lockLeaseMs,

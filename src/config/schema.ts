@@ -137,6 +137,7 @@ export const configFileSchema = z.strictObject({
     .optional(),
   transaction: z.enum(TRANSACTION_MODES).optional(),
   autoRollback: z.boolean().optional(),
+  groupTransactions: z.boolean().optional(),
   lock: z
     .strictObject({
       waitMs: z.number().int().nonnegative().optional(),

@@ -5,18 +5,20 @@ import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
 import type { DeltaError } from '../errors.js';
 import { BackupFailedError, ChangeFailedError, HookFailedError, InterruptedError, LockLostError, TransactionUnsupportedError, isDeltaError, messageOf } from '../errors.js';
-import type { ChangeCatalog, ChangeSource, ChangeUnit, StageSpec } from '../loader/change-types.js';
+import type { ChangeCatalog, ChangeFunction, ChangeSource, ChangeUnit, StageSpec } from '../loader/change-types.js';
 import { executedBy } from '../tracker/executed-by.js';
 import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
-import type { RecordChange, Tracker } from '../tracker/tracker.js';
+import type { Tracker } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
 import { storedMetadata } from '../loader/change-metadata.js';
 import type { RunBackup } from './backup-step.js';
 import { backupRequestOf, runBackup } from './backup-step.js';
 import { batchWalker } from './batches.js';
 import type { DeltaEventEmitter, Direction, RollbackReason, RunOutcome } from './events.js';
-import { executeChange, recordedError } from './execute-change.js';
-import { inTransaction } from './transactions.js';
+import { executeChange, hasErrorLabel, recordedError } from './execute-change.js';
+import { commitWithRetry, inTransaction, startTransaction } from './transactions.js';
+import type { Finished, StepWrites } from './step-writes.js';
+import { runningMarker, stepWrites } from './step-writes.js';
 import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
 import { buildServices, callHook, disposeServices } from './hooks.js';
 import type { CommitPlanOptions, RollbackPlanOptions } from './plan.js';
@@ -24,6 +26,11 @@ import type { BaselineOptions, MaintenanceAction, MaintenanceResult, RepairOptio
 import { planBaseline, planRepair } from './maintenance.js';
 import { assertRevertible, planCommit, planRollback } from './plan.js';
 import type { ChangeOutcome, RunResult } from './results.js';
+
+/** At most this many changes share one transaction (`groupTransactions`). */
+export const GROUP_MAX_CHANGES = 100;
+/** No change joins a group whose transaction has been open this long (milliseconds). */
+export const GROUP_MAX_MS = 100;
 
 /** How a run that had work ended, from the error that stopped it. */
 function outcomeOf(error: DeltaError | undefined): RunOutcome {
@@ -57,6 +64,11 @@ export interface RunnerOptions {
   readonly transaction: TransactionMode;
   /** Call a non-transactional change's rollback when its commit fails. */
   readonly autoRollback: boolean;
+  /**
+   * Let consecutive quick transactional commits share one transaction, their records committed
+   * with them (one commit for up to GROUP_MAX_CHANGES changes); off: one transaction per change.
+   */
+  readonly groupTransactions?: boolean;
   /** Builds what changes receive as `services`, once per run with work; disposed after it. */
   readonly services?: ServicesFactory;
   readonly hooks?: DeltaHooks;
@@ -409,10 +421,25 @@ export class Runner {
           if (group.parallel) {
             error = await runSideBySide(group.stage?.concurrency ?? 1, group.steps, (g) => runOne(hookContext, g.step, g.index, undefined));
           } else {
-            for (const [position, g] of group.steps.entries()) {
+            let position = 0;
+            while (position < group.steps.length && error === undefined) {
+              const groupable = this.#groupableRun(command, group.steps, position);
+              if (groupable >= 2) {
+                const grouped = await this.#commitGroup(group.steps.slice(position, position + groupable), { runId, control, lock, services, total: steps.length });
+                outcomes.push(...grouped.outcomes);
+                error = grouped.error;
+                position += grouped.outcomes.length;
+                // Aborted: what the group started runs again, one change per transaction, as if never grouped.
+                for (let again = 0; again < grouped.again && error === undefined; again += 1, position += 1) {
+                  const g = group.steps[position] as (typeof group.steps)[number];
+                  error = await runOne(hookContext, g.step, g.index, undefined);
+                }
+                continue;
+              }
+              const g = group.steps[position] as (typeof group.steps)[number];
               // The next change's marker rides along only inside the same stage.
               error = await runOne(hookContext, g.step, g.index, group.steps[position + 1]?.step);
-              if (error !== undefined) break;
+              position += 1;
             }
           }
           if (group.stage !== undefined) {
@@ -500,7 +527,7 @@ export class Runner {
       assertHeld: () => void;
     },
   ): Promise<{ outcome: ChangeOutcome; error: DeltaError | undefined }> {
-    const { tracker, events, client, db } = this.#options;
+    const { tracker, events } = this.#options;
     const { change } = step;
     const transactional = this.transactional(change);
     const fn = direction === 'commit' ? change.commit : change.rollback;
@@ -508,69 +535,11 @@ export class Runner {
     events.emit('change:start', { runId: at.runId, changeId: change.id, stage: change.stage, direction, transactional, index: at.index, total: at.total });
     if (direction === 'rollback') events.emit('rollback:start', { runId: at.runId, changeId: change.id, reason: 'requested' });
 
-    const started = performance.now();
-    const elapsed = () => Math.round(performance.now() - started);
+    const writes = stepWrites({ change, direction, before: step.record, runId: at.runId, targetDb: tracker.targetDb, transactional });
+    const { elapsed, record, audit } = writes;
     const outcomeOfStep = { id: change.id, file: change.file, stage: change.stage, runner: change.runner, transactional };
-    const record = (status: RecordStatus, extra: Partial<RecordChange> = {}): RecordChange => ({
-      changeId: change.id,
-      status,
-      // A rollback keeps the checksum the change was applied with.
-      checksum: direction === 'rollback' && step.record !== undefined ? step.record.checksum : change.checksum,
-      file: change.file,
-      description: change.description,
-      stage: change.stage,
-      metadata: storedMetadata(change.metadata),
-      runner: change.runner,
-      runId: at.runId,
-      transactional,
-      at: new Date(),
-      ...extra,
-    });
-    const audit = (outcome: 'success' | 'failure', error?: unknown): AuditEvent => ({
-      runId: at.runId,
-      changeId: change.id,
-      ...(change.stage === undefined ? {} : { stage: change.stage }),
-      ...storedMetadata(change.metadata),
-      targetDb: tracker.targetDb,
-      ...(change.runner === undefined ? {} : { runner: change.runner }),
-      action: direction,
-      outcome,
-      at: new Date(),
-      durationMs: elapsed(),
-      executedBy: executedBy(),
-      toolVersion: toolVersion(),
-      transactional,
-      ...(error === undefined ? {} : { error: recordedError(error) }),
-      // Each application of a repeatable change stays in the audit log with the checksum it ran with.
-      ...(change.metadata.repeat === 'once' ? {} : { details: { checksum: change.checksum } }),
-    });
     const successStatus: RecordStatus = direction === 'commit' ? 'applied' : 'rolled_back';
-    const execute = (session: ClientSession | undefined, signalFn = fn) =>
-      executeChange({
-        fn: signalFn,
-        changeId: change.id,
-        runId: at.runId,
-        db,
-        client,
-        session,
-        services: at.services,
-        timeoutMs: change.timeoutMs ?? at.control.timeoutMs,
-        interrupt: at.control.interrupt,
-        log: (message) => events.emit('change:log', { runId: at.runId, changeId: change.id, message }),
-        batches: change.metadata.batches
-          ? (signal) =>
-              batchWalker({
-                changeId: change.id,
-                db,
-                client,
-                tracker,
-                transactions: this.#options.deployment.transactions && (change.transaction ?? this.#options.transaction) !== 'never',
-                checkpointed: direction === 'commit',
-                signal,
-                progress: (progress) => events.emit('change:progress', { runId: at.runId, changeId: change.id, ...progress }),
-              })
-          : undefined,
-      });
+    const execute = (session: ClientSession | undefined, signalFn = fn) => this.#executeStep(change, direction, signalFn, session, at);
 
     let phase: 'change' | 'record' = 'change';
     // Whether the change's effect is in place for good (its transaction committed, or it ran
@@ -596,23 +565,8 @@ export class Runner {
         done = true;
         phase = 'record';
         const next = at.markNext;
-        const marker: RecordChange | undefined =
-          next === undefined
-            ? undefined
-            : {
-                changeId: next.id,
-                status: 'running',
-                checksum: next.checksum,
-                file: next.file,
-                description: next.description,
-                stage: next.stage,
-                metadata: storedMetadata(next.metadata),
-                runner: next.runner,
-                runId: at.runId,
-                transactional: false,
-                at: new Date(),
-              };
-        await tracker.record(record(successStatus, { durationMs: elapsed() }), audit('success'), undefined, marker);
+        const applied = { change: record(successStatus, { durationMs: elapsed() }), audit: audit('success') };
+        await tracker.recordAll(next === undefined ? [applied] : [applied, { change: runningMarker(next, at.runId) }]);
       }
       events.emit('change:success', { runId: at.runId, changeId: change.id, direction, transactional, durationMs: elapsed() });
       if (direction === 'rollback') events.emit('rollback:success', { runId: at.runId, changeId: change.id, reason: 'requested', durationMs: elapsed() });
@@ -676,6 +630,131 @@ export class Runner {
       if (direction === 'rollback') events.emit('rollback:failure', { runId: at.runId, changeId: change.id, reason: 'requested', durationMs: elapsed(), error: stored });
       return { outcome: { ...outcomeOfStep, status: 'failed', durationMs: elapsed(), error: stored, compensated }, error };
     }
+  }
+
+  /**
+   * How many steps from `position` on may share one transaction: commits of transactional
+   * changes whose records live beside them, with nothing that must happen between two changes
+   * (per-change hooks, a backup, a batched walk with its own transactions).
+   */
+  #groupableRun(command: Direction, steps: readonly { readonly step: PlannedStep }[], position: number): number {
+    const { hooks, tracker } = this.#options;
+    if (command !== 'commit' || this.#options.groupTransactions === false || !tracker.sharesTargetClient) return 0;
+    if (hooks?.beforeEach !== undefined || hooks?.afterEach !== undefined || hooks?.onError !== undefined) return 0;
+    let count = 0;
+    for (const { step } of steps.slice(position, position + GROUP_MAX_CHANGES)) {
+      const change = step.change;
+      if (change.metadata.batches || backupRequestOf(change) !== undefined || !this.transactional(change)) break;
+      count += 1;
+    }
+    return count;
+  }
+
+  /**
+   * Commits consecutive changes in one transaction with their records and audit events: one
+   * `commitTransaction` for the group instead of one per change. Changes join while the group is
+   * younger than GROUP_MAX_MS, so a group holds its documents about as long as one slow change
+   * would. Each change keeps its own record, duration and events; all of the group commit or
+   * none. When anything fails, the group is aborted and `again` says how many of its changes the
+   * caller must run again one by one, so a failure is found, recorded and reported exactly as
+   * without grouping (a change function may therefore run twice, as on a transient error).
+   */
+  async #commitGroup(
+    candidates: readonly { readonly step: PlannedStep; readonly index: number }[],
+    at: { runId: string; control: RunControl; lock: RunLock; services: Readonly<Record<string, unknown>>; total: number },
+  ): Promise<{ outcomes: ChangeOutcome[]; error: DeltaError | undefined; again: number }> {
+    const { client, tracker, events } = this.#options;
+    const ran: { step: PlannedStep; writes: StepWrites; finished: Finished }[] = [];
+    const started = performance.now();
+    const session = client.startSession();
+    try {
+      startTransaction(session);
+      for (const { step, index } of candidates) {
+        if (ran.length > 0 && (performance.now() - started >= GROUP_MAX_MS || this.#stopReason(at.lock, at.control) !== undefined)) break;
+        const { change } = step;
+        events.emit('change:start', { runId: at.runId, changeId: change.id, stage: change.stage, direction: 'commit', transactional: true, index, total: at.total });
+        const writes = stepWrites({ change, direction: 'commit', before: step.record, runId: at.runId, targetDb: tracker.targetDb, transactional: true });
+        try {
+          await this.#executeStep(change, 'commit', change.commit as ChangeFunction, session, at);
+        } catch (thrown) {
+          await session.abortTransaction().catch(() => undefined);
+          if (!(thrown instanceof InterruptedError)) return { outcomes: [], error: undefined, again: ran.length + 1 };
+          // Ctrl-C: nothing of the group is applied; the change that was running is reported as an interrupted one is.
+          const shared = ran.map((r) => r.step.change.id);
+          const error = new InterruptedError(`${change.id} was interrupted and its transaction aborted${shared.length === 0 ? '' : `, with ${shared.join(', ')}, which shared it: none of them is applied`}`, { cause: thrown });
+          const stored = { ...recordedError(thrown), message: error.message };
+          await tracker.record(writes.record('failed', { durationMs: writes.elapsed(), error: stored }), writes.audit('failure', stored)).catch(() => undefined);
+          events.emit('change:failure', { runId: at.runId, changeId: change.id, direction: 'commit', transactional: true, durationMs: writes.elapsed(), error: stored, compensated: undefined });
+          return { outcomes: [{ id: change.id, file: change.file, stage: change.stage, runner: change.runner, transactional: true, status: 'failed', durationMs: writes.elapsed(), error: stored, compensated: undefined }], error, again: 0 };
+        }
+        ran.push({ step, writes, finished: { at: new Date(), durationMs: writes.elapsed() } });
+      }
+      await tracker.recordAll(
+        ran.map(({ writes, finished }) => ({ change: writes.record('applied', finished), audit: writes.audit('success', undefined, finished) })),
+        session,
+      );
+      // Lost the lease while the group ran: abort instead of committing (the retry one by one stops at once).
+      at.lock.assertHeld();
+      try {
+        await commitWithRetry(session);
+      } catch (thrown) {
+        // Without TransientTransactionError the commit may have happened: running the changes again
+        // could apply them twice. Their records committed with them or not at all, so status tells.
+        if (hasErrorLabel(thrown, 'TransientTransactionError')) throw thrown;
+        const first = ran[0]?.step.change.id ?? '';
+        const ids = ran.map((r) => r.step.change.id);
+        const message = `${first} failed: MongoDB could not confirm the commit of the transaction shared by ${ids.join(', ')} (${messageOf(thrown)}); run delta status to see whether they are applied`;
+        return { outcomes: [], error: new ChangeFailedError(message, first, { cause: thrown }), again: 0 };
+      }
+    } catch {
+      if (session.inTransaction()) await session.abortTransaction().catch(() => undefined);
+      return { outcomes: [], error: undefined, again: ran.length };
+    } finally {
+      await session.endSession().catch(() => undefined);
+    }
+    const outcomes: ChangeOutcome[] = [];
+    for (const { step, finished } of ran) {
+      const { change } = step;
+      events.emit('change:success', { runId: at.runId, changeId: change.id, direction: 'commit', transactional: true, durationMs: finished.durationMs });
+      outcomes.push({ id: change.id, file: change.file, stage: change.stage, runner: change.runner, transactional: true, status: 'done', durationMs: finished.durationMs, error: undefined, compensated: undefined });
+    }
+    return { outcomes, error: undefined, again: 0 };
+  }
+
+  /** Runs a change's commit or rollback function with its context (timeout, Ctrl-C, log, batches). */
+  #executeStep(
+    change: ChangeUnit,
+    direction: Direction,
+    fn: ChangeFunction,
+    session: ClientSession | undefined,
+    at: { runId: string; control: RunControl; services: Readonly<Record<string, unknown>> },
+  ): Promise<void> {
+    const { tracker, events, client, db } = this.#options;
+    return executeChange({
+      fn,
+      changeId: change.id,
+      runId: at.runId,
+      db,
+      client,
+      session,
+      services: at.services,
+      timeoutMs: change.timeoutMs ?? at.control.timeoutMs,
+      interrupt: at.control.interrupt,
+      log: (message) => events.emit('change:log', { runId: at.runId, changeId: change.id, message }),
+      batches: change.metadata.batches
+        ? (signal) =>
+            batchWalker({
+              changeId: change.id,
+              db,
+              client,
+              tracker,
+              transactions: this.#options.deployment.transactions && (change.transaction ?? this.#options.transaction) !== 'never',
+              checkpointed: direction === 'commit',
+              signal,
+              progress: (progress) => events.emit('change:progress', { runId: at.runId, changeId: change.id, ...progress }),
+            })
+        : undefined,
+    });
   }
 
   #notRun(change: ChangeUnit): ChangeOutcome {

@@ -13,9 +13,7 @@ export async function inTransaction<T>(client: MongoClient, interrupt: AbortSign
   const since = Date.now();
   try {
     for (let attempt = 1; ; attempt += 1) {
-      // Read concern 'local': MongoDB creates collections and indexes explicitly in a transaction
-      // only under it (and reads still come from the transaction's snapshot on a replica set).
-      session.startTransaction({ readConcern: { level: 'local' }, writeConcern: { w: 'majority' } });
+      startTransaction(session);
       try {
         const value = await work(session);
         await commitWithRetry(session);
@@ -32,7 +30,8 @@ export async function inTransaction<T>(client: MongoClient, interrupt: AbortSign
   }
 }
 
-async function commitWithRetry(session: ClientSession): Promise<void> {
+/** Commits, committing again when MongoDB cannot tell whether the commit happened. */
+export async function commitWithRetry(session: ClientSession): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       await session.commitTransaction();
@@ -43,4 +42,12 @@ async function commitWithRetry(session: ClientSession): Promise<void> {
       throw error;
     }
   }
+}
+
+/**
+ * Read concern 'local': MongoDB creates collections and indexes explicitly in a transaction only
+ * under it (and reads still come from the transaction's snapshot on a replica set).
+ */
+export function startTransaction(session: ClientSession): void {
+  session.startTransaction({ readConcern: { level: 'local' }, writeConcern: { w: 'majority' } });
 }

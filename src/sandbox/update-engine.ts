@@ -308,6 +308,17 @@ function updatePaths(modifier: Document): string[] {
   return paths;
 }
 
+/** Only `$set`/`$unset` of top-level fields (no dots, no `$`, not `_id`): applied without mingo. */
+function isTopLevelSetUnset(modifier: Document): boolean {
+  for (const op of Object.keys(modifier)) {
+    if (op !== '$set' && op !== '$unset') return false;
+    for (const field of Object.keys(modifier[op] as Document)) {
+      if (field === '_id' || field.includes('.') || field.startsWith('$')) return false;
+    }
+  }
+  return true;
+}
+
 /** `$set: { _id: <same value> }` is a no-op for mongod (mingo refuses any `_id` path). */
 function withoutNoOpIdSet(modifier: Document, current: Document): Document {
   const set = modifier.$set as Document | undefined;
@@ -483,6 +494,14 @@ export function applyUpdate(current: Document, parsed: ParsedUpdate, context: Up
       after = cloneDocument(current);
       let modifier = isInsert && parsed.setOnInsert !== undefined ? { ...parsed.modifier, $set: { ...(parsed.modifier.$set as Document | undefined), ...parsed.setOnInsert } } : parsed.modifier;
       modifier = withoutNoOpIdSet(modifier, current);
+      if (isTopLevelSetUnset(modifier)) {
+        // The common case (records, flags, counters reset): plain top-level $set/$unset need no
+        // operator engine, only mongod's field order for what they create.
+        for (const [field, value] of Object.entries((modifier.$set as Document | undefined) ?? {})) after[field] = cloneDocument({ value }).value;
+        for (const field of Object.keys((modifier.$unset as Document | undefined) ?? {})) delete after[field];
+        after = withIdFirst(orderCreatedFields(current, after, '', updatePaths(modifier)) as Document);
+        break;
+      }
       assertArraysForPositionals(after, updatePaths(modifier));
       precheckOperators(after, modifier);
       modifier = resolveTypedOperators(after, modifier, context.evaluation?.now ?? new Date());

@@ -1,6 +1,6 @@
 export type { AuditAction, AuditEvent, BatchCheckpoint, ExecutedBy, HistoryEntry, HistoryRecord, RecordStatus, RecordedError } from './records.js';
 export { AUDIT_ACTIONS, RECORD_STATUSES } from './records.js';
-export type { AuditQuery, RecordChange, Tracker } from './tracker.js';
+export type { AuditQuery, RecordChange, RecordWrite, Tracker } from './tracker.js';
 export type { MongoTrackerOptions } from './mongo-tracker.js';
 export { MongoTracker } from './mongo-tracker.js';
 export type { SqliteTrackerOptions } from './sqlite-tracker.js';

@@ -4,7 +4,7 @@ import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
 import type { AuditEvent, BatchCheckpoint, HistoryEntry, RecordedError } from './records.js';
 import { HISTORY_PROJECTION, METADATA_FIELDS } from './records.js';
-import type { AuditQuery, RecordAmendment, RecordChange, Tracker } from './tracker.js';
+import type { AuditQuery, RecordAmendment, RecordChange, RecordWrite, Tracker } from './tracker.js';
 
 export interface MongoTrackerOptions {
   /** The client that holds the tracker database (the target's client in internal mode). */
@@ -54,18 +54,27 @@ export class MongoTracker implements Tracker {
     return (await this.#migrations.find({ targetDb: this.targetDb }, { batchSize: 1000, projection: HISTORY_PROJECTION }).toArray()) as unknown as HistoryEntry[];
   }
 
-  async record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession, also?: RecordChange): Promise<void> {
-    const filter: Document = { _id: this.#key(change.changeId) };
-    change = this.#redacted(change);
-    audit = audit === undefined ? undefined : this.#redacted(audit);
-    const update = recordUpdate(change, this.targetDb);
-    if ((audit !== undefined || also !== undefined) && this.#options.clientBulkWrite) {
-      const models: AnyClientBulkWriteModel<Document>[] = [{ namespace: this.#migrations.namespace, name: 'updateOne', filter, update, upsert: true }];
-      if (audit !== undefined) models.push({ namespace: this.#audit.namespace, name: 'insertOne', document: { ...audit } });
-      if (also !== undefined) {
-        const alsoFilter: Document = { _id: this.#key(also.changeId) };
-        models.push({ namespace: this.#migrations.namespace, name: 'updateOne', filter: alsoFilter, update: recordUpdate(also, this.targetDb), upsert: true });
+  record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession): Promise<void> {
+    return this.recordAll([{ change, audit }], session);
+  }
+
+  async recordAll(writes: readonly RecordWrite[], session?: ClientSession): Promise<void> {
+    const records: { filter: Document; update: Document }[] = [];
+    const events: Document[] = [];
+    const models: AnyClientBulkWriteModel<Document>[] = [];
+    for (const write of writes) {
+      const change = this.#redacted(write.change);
+      const record: { filter: Document; update: Document } = { filter: { _id: this.#key(change.changeId) }, update: recordUpdate(change, this.targetDb) };
+      records.push(record);
+      models.push({ namespace: this.#migrations.namespace, name: 'updateOne', ...record, upsert: true });
+      if (write.audit !== undefined) {
+        const event = { ...this.#redacted(write.audit) };
+        events.push(event);
+        models.push({ namespace: this.#audit.namespace, name: 'insertOne', document: event });
       }
+    }
+    if (models.length > 1 && this.#options.clientBulkWrite) {
+      // MongoDB 8.0+: records and audit events, in order, in one command.
       try {
         await this.#options.client.bulkWrite(models, { session, ordered: true });
       } catch (error) {
@@ -73,12 +82,11 @@ export class MongoTracker implements Tracker {
       }
       return;
     }
-    await this.#migrations.updateOne(filter, update, { upsert: true, session });
-    if (audit !== undefined) await this.#audit.insertOne({ ...audit }, { session });
-    if (also !== undefined) {
-      const alsoFilter: Document = { _id: this.#key(also.changeId) };
-      await this.#migrations.updateOne(alsoFilter, recordUpdate(also, this.targetDb), { upsert: true, session });
-    }
+    // Before 8.0: the records in one command, their audit events in another.
+    if (records.length === 1) await this.#migrations.updateOne(records[0]?.filter ?? {}, records[0]?.update ?? {}, { upsert: true, session });
+    else if (records.length > 1) await this.#migrations.bulkWrite(records.map((r) => ({ updateOne: { ...r, upsert: true } })), { session, ordered: true });
+    if (events.length === 1) await this.#audit.insertOne(events[0] ?? {}, { session });
+    else if (events.length > 1) await this.#audit.insertMany(events, { session, ordered: true });
   }
 
   async checkpoints(changeId: string): Promise<BatchCheckpoint[]> {

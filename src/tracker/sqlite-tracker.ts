@@ -3,7 +3,7 @@ import { recordUpdate } from './mongo-tracker.js';
 import { EJSON } from 'bson';
 import type { AuditEvent, BatchCheckpoint, HistoryEntry } from './records.js';
 import { HISTORY_PROJECTION } from './records.js';
-import type { AuditQuery, RecordAmendment, RecordChange, Tracker } from './tracker.js';
+import type { AuditQuery, RecordAmendment, RecordChange, RecordWrite, Tracker } from './tracker.js';
 
 /** Fields stored as ISO strings in the JSON documents and read back as Dates. */
 const DATE_FIELDS = ['appliedAt', 'rolledBackAt', 'startedAt', 'failedAt', 'at'] as const;
@@ -47,11 +47,16 @@ export class SqliteTracker implements Tracker {
     return Promise.resolve(rows.map((row) => pick(revive(JSON.parse(row.doc) as Record<string, unknown>), HISTORY_FIELDS) as unknown as HistoryEntry));
   }
 
-  record(change: RecordChange, audit: AuditEvent | undefined, _session?: unknown, also?: RecordChange): Promise<void> {
+  record(change: RecordChange, audit: AuditEvent | undefined): Promise<void> {
+    return this.recordAll([{ change, audit }]);
+  }
+
+  recordAll(writes: readonly RecordWrite[]): Promise<void> {
     this.#db.transaction(() => {
-      this.#apply(change);
-      if (audit !== undefined) this.#insertAudit(audit);
-      if (also !== undefined) this.#apply(also);
+      for (const write of writes) {
+        this.#apply(write.change);
+        if (write.audit !== undefined) this.#insertAudit(write.audit);
+      }
     }).immediate();
     return Promise.resolve();
   }

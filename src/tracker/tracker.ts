@@ -39,11 +39,14 @@ export interface Tracker {
   prepare(): Promise<void>;
   /** The whole history of the target, in one query. */
   history(): Promise<HistoryEntry[]>;
+  /** Writes the record's new state and, when given, its audit event (in `session` if one is given). */
+  record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession): Promise<void>;
   /**
-   * Writes the record's new state and, when given, its audit event (in `session` if one is
-   * given); `also` is a second record written in the same command (the next change's `running`).
+   * Writes several records' new states, each with its audit event when given, in order and in
+   * one command where the server allows (a change's record beside the next change's `running`
+   * marker; the records of a group of changes that share one transaction).
    */
-  record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession, also?: RecordChange): Promise<void>;
+  recordAll(writes: readonly RecordWrite[], session?: ClientSession): Promise<void>;
   /** The `ctx.batches` checkpoints of a change's unfinished application (empty when none). */
   checkpoints(changeId: string): Promise<BatchCheckpoint[]>;
   /** Replaces a change's checkpoints (in `session` when given: the batch and its checkpoint commit together). */
@@ -59,6 +62,12 @@ export interface Tracker {
    * event; the record's times and authorship stay as they were.
    */
   amendRecord(changeId: string, fields: RecordAmendment, audit: AuditEvent): Promise<void>;
+}
+
+/** One record's new state and the audit event that says why, written together. */
+export interface RecordWrite {
+  readonly change: RecordChange;
+  readonly audit?: AuditEvent | undefined;
 }
 
 /** What repair may change in a record. */

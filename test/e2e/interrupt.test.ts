@@ -1,6 +1,8 @@
 // Ctrl-C during a run, as a user presses it: the current change's transaction is aborted, the
 // interruption is recorded, the lock is released and the process exits 130.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCliSignalledAt } from '../helpers/cli.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
@@ -47,9 +49,24 @@ async function effects(db: string): Promise<string[]> {
 }
 
 describe('Ctrl-C during commit', () => {
-  it('aborts the running transaction, records the interruption, releases the lock, exits 130', async () => {
+  it('aborts the running transaction with the changes that shared it, records the interruption, releases the lock, exits 130', async () => {
     const db = uniqueDbName('sigint');
     const p = project(slow('auto'));
+    const result = await runCliSignalledAt(['commit', '--path', './migrations'], '002_slow: waiting', 'SIGINT', { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
+    assert.equal(result.code, 130, result.stderr);
+    assert.match(result.stderr, /002_slow was interrupted and its transaction aborted, with 001_fast, which shared it: none of them is applied/);
+    assert.doesNotMatch(result.stdout, /✓|applied 001_fast/, 'no change was reported applied');
+    assert.deepEqual(await effects(db), [], 'the aborted transaction left nothing of either change');
+    const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
+    assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['002_slow', 'failed']]);
+    assert.match(String(records[0]?.error?.message), /interrupted/);
+    assert.equal(await fixture.client.db(db).collection('delta_lock').countDocuments({}), 0, 'the lock was released');
+  });
+
+  it('with groupTransactions off, only the running change is aborted: the one before it stays applied', async () => {
+    const db = uniqueDbName('sigint');
+    const p = project(slow('auto'));
+    writeFileSync(join(p.dir, 'delta.config.json'), JSON.stringify({ groupTransactions: false }));
     const result = await runCliSignalledAt(['commit', '--path', './migrations'], '002_slow: waiting', 'SIGINT', { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
     assert.equal(result.code, 130, result.stderr);
     assert.match(result.stderr, /002_slow was interrupted and its transaction aborted/);

@@ -1,0 +1,92 @@
+import { performance } from 'node:perf_hooks';
+import { storedMetadata } from '../loader/change-metadata.js';
+import type { ChangeUnit } from '../loader/change-types.js';
+import { executedBy } from '../tracker/executed-by.js';
+import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
+import type { RecordChange } from '../tracker/tracker.js';
+import { toolVersion } from '../version.js';
+import type { Direction } from './events.js';
+import { recordedError } from './execute-change.js';
+
+/** The history writes of one change's step: its record's states and its audit events, timed from its start. */
+export interface StepWrites {
+  /** Milliseconds since the step started. */
+  elapsed(): number;
+  record(status: RecordStatus, extra?: Partial<RecordChange>): RecordChange;
+  /** `finished` when the event is written later than the change ended (a group's records, written at its commit). */
+  audit(outcome: 'success' | 'failure', error?: unknown, finished?: Finished): AuditEvent;
+}
+
+/** When a change ended, and how long it took. */
+export interface Finished {
+  readonly at: Date;
+  readonly durationMs: number;
+}
+
+export interface StepFacts {
+  readonly change: ChangeUnit;
+  readonly direction: Direction;
+  /** The change's record before the step (a rollback keeps the checksum it was applied with). */
+  readonly before: HistoryEntry | undefined;
+  readonly runId: string;
+  readonly targetDb: string;
+  readonly transactional: boolean;
+}
+
+export function stepWrites(facts: StepFacts): StepWrites {
+  const { change, direction, runId, transactional } = facts;
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  return {
+    elapsed,
+    record: (status, extra = {}) => ({
+      changeId: change.id,
+      status,
+      checksum: direction === 'rollback' && facts.before !== undefined ? facts.before.checksum : change.checksum,
+      file: change.file,
+      description: change.description,
+      stage: change.stage,
+      metadata: storedMetadata(change.metadata),
+      runner: change.runner,
+      runId,
+      transactional,
+      at: new Date(),
+      ...extra,
+    }),
+    audit: (outcome, error, finished) => ({
+      runId,
+      changeId: change.id,
+      ...(change.stage === undefined ? {} : { stage: change.stage }),
+      ...storedMetadata(change.metadata),
+      targetDb: facts.targetDb,
+      ...(change.runner === undefined ? {} : { runner: change.runner }),
+      action: direction,
+      outcome,
+      at: finished?.at ?? new Date(),
+      durationMs: finished?.durationMs ?? elapsed(),
+      executedBy: executedBy(),
+      toolVersion: toolVersion(),
+      transactional,
+      ...(error === undefined ? {} : { error: recordedError(error) }),
+      // Each application of a repeatable change stays in the audit log with the checksum it ran with.
+      ...(change.metadata.repeat === 'once' ? {} : { details: { checksum: change.checksum } }),
+    }),
+  };
+}
+
+/** The `running` marker of a change about to run without a transaction. */
+export function runningMarker(change: ChangeUnit, runId: string): RecordChange {
+  return {
+    changeId: change.id,
+    status: 'running',
+    checksum: change.checksum,
+    file: change.file,
+    description: change.description,
+    stage: change.stage,
+    metadata: storedMetadata(change.metadata),
+    runner: change.runner,
+    runId,
+    transactional: false,
+    at: new Date(),
+  };
+}
