@@ -2,8 +2,9 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { OperationRegistry } from '../loader/templates/operation-types.js';
 import { loadConfigFile } from './config-file.js';
-import type { DeltaConfigInput, TransactionMode } from './schema.js';
-import { DEFAULT_STAGE_CONCURRENCY, configFileSchema, describeIssue } from './schema.js';
+import type { DeltaConfigInput } from './schema.js';
+import type { TransactionMode } from './rules.js';
+import { DEFAULT_STAGE_CONCURRENCY, plainlyValid } from './rules.js';
 import type { DeltaHooks, ServicesFactory } from '../runner/hooks.js';
 import type { ChangeRunner } from '../loader/runners/runner-types.js';
 import type { ProgramCommand } from '../loader/runners/shell-runner.js';
@@ -137,8 +138,8 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   const flags = options.flags ?? {};
 
   // Named after the variable the value came from: a bad MONGODB_URI is not reported as DELTA_URI.
-  const envInput = validate(fromEnv(env), (path) => envSource(path, env), true);
-  const flagInput = validate(fromFlags(flags), (path) => FLAG_NAMES[path] ?? path, true);
+  const envInput = await validate(fromEnv(env), (path) => envSource(path, env), true);
+  const flagInput = await validate(fromFlags(flags), (path) => FLAG_NAMES[path] ?? path, true);
 
   const explicitFile = flags.config ?? nonEmpty(env.DELTA_CONFIG);
   const fileOrigin = flags.config !== undefined ? '--config' : 'DELTA_CONFIG';
@@ -146,13 +147,13 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   let configFile: string | undefined;
   let fileLabel = 'config';
   if (options.inline !== undefined) {
-    fileInput = validate(options.inline, (path) => path, false, 'config');
+    fileInput = await validate(options.inline, (path) => path, false, 'config');
   } else {
     const loaded = await loadConfigFile(cwd, explicitFile, fileOrigin);
     if (loaded !== undefined) {
       configFile = loaded.filepath;
       fileLabel = relativeLabel(cwd, loaded.filepath);
-      fileInput = validate(loaded.config, (path) => path, false, fileLabel);
+      fileInput = await validate(loaded.config, (path) => path, false, fileLabel);
     }
   }
 
@@ -285,12 +286,16 @@ function fromFlags(flags: ConfigFlags): Record<string, unknown> {
   });
 }
 
-function validate(
+async function validate(
   input: unknown,
   nameOf: (path: string) => string,
   namedByPath: boolean,
   label?: string,
-): DeltaConfigInput {
+): Promise<DeltaConfigInput> {
+  // Flags and variables are checked without the schema when they are plainly valid (they always
+  // are in a working setup): a configuration file or bad input loads it.
+  if (namedByPath && plainlyValid(input as Record<string, unknown>)) return input as DeltaConfigInput;
+  const { configFileSchema, describeIssue } = await import('./schema.js');
   const parsed = configFileSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];

@@ -3,23 +3,16 @@ import type { OperationRegistration } from '../loader/templates/operation-types.
 import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN, isOperationRegistration } from '../loader/templates/operation-registry.js';
 import type { DeltaHooks, HookName, ServicesFactory } from '../runner/hooks.js';
 import type { ChangeRunner } from '../loader/runners/runner-types.js';
-import { METADATA_NAME_PATTERN, STAGE_NAME_PATTERN } from './names.js';
+import { STAGE_NAME_PATTERN } from './names.js';
+import type { StringRule } from './rules.js';
+import { DATABASE_NAME, ENVIRONMENT_NAME, MONGO_URI, TRACKER_URI, TRANSACTION_MODES } from './rules.js';
 
-export const TRANSACTION_MODES = ['auto', 'always', 'never'] as const;
-export type TransactionMode = (typeof TRANSACTION_MODES)[number];
+export { DEFAULT_STAGE_CONCURRENCY, TRANSACTION_MODES } from './rules.js';
+export type { TransactionMode } from './rules.js';
 
-const mongoUri = z
-  .string()
-  .refine((value) => /^mongodb(\+srv)?:\/\//i.test(value), {
-    message: 'must be a mongodb:// or mongodb+srv:// connection string',
-  });
-
-/** A tracker's store: a MongoDB connection string, or a SQLite file (`sqlite:./.delta/delta.sqlite`). */
-const trackerUri = z
-  .string()
-  .refine((value) => /^mongodb(\+srv)?:\/\//i.test(value) || /^sqlite:.+/i.test(value), {
-    message: 'must be a mongodb:// or mongodb+srv:// connection string, or sqlite:<path of a file>',
-  });
+const rule = (checked: StringRule) => z.string().refine(checked.test, { message: checked.message });
+const mongoUri = rule(MONGO_URI);
+const trackerUri = rule(TRACKER_URI);
 
 const collectionName = z
   .string()
@@ -28,13 +21,7 @@ const collectionName = z
     message: "must be a collection name without '$' and not starting with 'system.'",
   });
 
-const databaseName = z
-  .string()
-  .min(1)
-  .max(63)
-  .refine((value) => !/[/\\. "$*<>:|?]/.test(value), {
-    message: 'must be a database name without /\\. "$*<>:|? or spaces',
-  });
+const databaseName = z.string().min(1).max(63).refine(DATABASE_NAME.test, { message: DATABASE_NAME.message });
 
 /** Custom template operations: a function, or `{ run, args?, transactional? }` (code configuration only). */
 const operations = z
@@ -84,8 +71,6 @@ const hooks = z.strictObject({
   afterAll: hookFunction<'afterAll'>(),
 });
 
-/** How many of a parallel stage's changes run at once unless its `concurrency` says otherwise. */
-export const DEFAULT_STAGE_CONCURRENCY = 4;
 const stageName = z.string().regex(STAGE_NAME_PATTERN, { message: 'must be a name of letters, digits, _ . - (no spaces or slashes) that starts with a letter or digit' });
 
 /** One stage: a name (its folder under `path`), or the name with options. */
@@ -121,7 +106,7 @@ export const configFileSchema = z.strictObject({
   path: z.string().min(1).optional(),
   stages: stages.optional(),
   /** The environment this run is for: changes with `environments` run only where it is one of them. */
-  env: z.string().regex(METADATA_NAME_PATTERN, { message: 'must be an environment name of letters, digits, _ . : - (no spaces or commas)' }).optional(),
+  env: rule(ENVIRONMENT_NAME).optional(),
   tracker: z
     .strictObject({
       uri: trackerUri.optional(),

@@ -2,7 +2,7 @@ import type { Dirent } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import { DEFAULT_STAGE_CONCURRENCY } from '../config/schema.js';
+import { DEFAULT_STAGE_CONCURRENCY } from '../config/rules.js';
 import { STAGE_NAME_PATTERN } from '../config/names.js';
 import type { StageConfig } from '../config/resolve-config.js';
 import { ChangeFileError, ConfigError } from '../errors.js';

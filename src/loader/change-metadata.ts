@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { METADATA_NAME_PATTERN } from '../config/names.js';
 
 /** How a change left half-done (interrupted, or failed without a transaction and not undone) is recovered. */
@@ -27,45 +26,61 @@ export const NO_METADATA: ChangeMetadata = Object.freeze({ author: undefined, ta
 
 const NAME_RULE = 'letters, digits, _ . : - (no spaces or commas)';
 
-const names = (what: string) =>
-  z.array(z.string({ error: `expected ${what} names as strings` }).regex(METADATA_NAME_PATTERN, { error: `expected ${what} names of ${NAME_RULE}` }), {
-    error: `expected a list of ${what} names, e.g. ['${what === 'tag' ? 'billing' : 'prod'}']`,
-  });
+/** The metadata keys of a change file or template, in the order problems are looked for. */
+export const CHANGE_METADATA_KEYS = ['author', 'tags', 'environments', 'recovery', 'repeatable', 'runAlways'] as const;
+export type ChangeMetadataKey = (typeof CHANGE_METADATA_KEYS)[number];
 
-/** The metadata keys of a change file or template, as written (shared by code files and templates). */
-export const changeMetadataShape = {
-  author: z.string({ error: 'expected a string' }).min(1, { error: 'expected a non-empty string' }).optional(),
-  tags: names('tag').optional(),
-  environments: names('environment').optional(),
-  recovery: z.enum(RECOVERY_STRATEGIES, { error: "expected 'manual' or 'retry'" }).optional(),
-  repeatable: z.boolean({ error: 'expected true or false' }).optional(),
-  runAlways: z.boolean({ error: 'expected true or false' }).optional(),
-};
-export const CHANGE_METADATA_KEYS = Object.keys(changeMetadataShape) as (keyof typeof changeMetadataShape)[];
+/** The first problem with a change's metadata: where (`['tags', 1]`) and what was expected. */
+export interface MetadataProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
 
-const metadataSchema = z.object(changeMetadataShape);
-export type ChangeMetadataInput = z.output<typeof metadataSchema>;
-
-/** Turns checked input into metadata; `runAlways` implies repeatable. */
-export function toMetadata(input: ChangeMetadataInput): ChangeMetadata {
+/**
+ * Checks the metadata keys of a change file's export or a template (one set of rules for both;
+ * plain code, so that loading a change never loads the schema library). Returns the metadata,
+ * `runAlways` implying repeatable, or the first problem.
+ */
+export function checkMetadata(input: Readonly<Record<string, unknown>>): { metadata: ChangeMetadata } | { problem: MetadataProblem } {
+  const problem = (path: readonly (string | number)[], message: string) => ({ problem: { path, message } });
+  const { author, recovery, repeatable, runAlways } = input;
+  if (author !== undefined && typeof author !== 'string') return problem(['author'], 'expected a string');
+  if (author === '') return problem(['author'], 'expected a non-empty string');
+  const lists: Record<'tags' | 'environments', string[]> = { tags: [], environments: [] };
+  for (const key of ['tags', 'environments'] as const) {
+    const value = input[key];
+    if (value === undefined) continue;
+    const what = key === 'tags' ? 'tag' : 'environment';
+    if (!Array.isArray(value)) return problem([key], `expected a list of ${what} names, e.g. ['${what === 'tag' ? 'billing' : 'prod'}']`);
+    for (const [index, name] of (value as unknown[]).entries()) {
+      if (typeof name !== 'string') return problem([key, index], `expected ${what} names as strings`);
+      if (!METADATA_NAME_PATTERN.test(name)) return problem([key, index], `expected ${what} names of ${NAME_RULE}`);
+    }
+    lists[key] = [...new Set(value as string[])];
+  }
+  if (recovery !== undefined && !(RECOVERY_STRATEGIES as readonly unknown[]).includes(recovery)) return problem(['recovery'], "expected 'manual' or 'retry'");
+  for (const [key, value] of [['repeatable', repeatable], ['runAlways', runAlways]] as const) {
+    if (value !== undefined && typeof value !== 'boolean') return problem([key], 'expected true or false');
+  }
   return {
-    author: input.author,
-    tags: [...new Set(input.tags ?? [])],
-    environments: [...new Set(input.environments ?? [])],
-    recovery: input.recovery,
-    repeat: input.runAlways === true ? 'always' : input.repeatable === true ? 'on-change' : 'once',
-    // Code changes only (see normaliseDefinition): a template cannot call ctx.batches.
-    batches: false,
+    metadata: {
+      author: author as string | undefined,
+      tags: lists.tags,
+      environments: lists.environments,
+      recovery: recovery as RecoveryStrategy | undefined,
+      repeat: runAlways === true ? 'always' : repeatable === true ? 'on-change' : 'once',
+      // Code changes only (see normaliseDefinition): a template cannot call ctx.batches.
+      batches: false,
+    },
   };
 }
 
 /** Checks the metadata keys of a code change's export; the problem names the key: `tags[1]: expected ...`. */
 export function parseMetadata(definition: Readonly<Record<string, unknown>>): { metadata: ChangeMetadata } | { problem: string } {
-  const parsed = metadataSchema.safeParse(Object.fromEntries(CHANGE_METADATA_KEYS.map((key) => [key, definition[key]])));
-  if (parsed.success) return { metadata: toMetadata(parsed.data) };
-  const issue = parsed.error.issues[0];
-  const path = (issue?.path ?? []).map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${String(segment)}`)).join('').replace(/^\./, '');
-  return { problem: `${path}: ${issue?.message ?? 'invalid'}` };
+  const checked = checkMetadata(definition);
+  if ('metadata' in checked) return checked;
+  const path = checked.problem.path.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${segment}`)).join('').replace(/^\./, '');
+  return { problem: `${path}: ${checked.problem.message}` };
 }
 
 /** Metadata as the tracker keeps it: only what differs from the defaults. */

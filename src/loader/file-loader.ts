@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
-import type { TransactionMode } from '../config/schema.js';
-import { TRANSACTION_MODES } from '../config/schema.js';
+import type { TransactionMode } from '../config/rules.js';
+import { TRANSACTION_MODES } from '../config/rules.js';
 import { ChangeFileError, messageOf } from '../errors.js';
 import type { ChangeFolderOptions, ChangeFileEntry, ScannedFile } from './change-folder.js';
 import { scanChangeFiles } from './change-folder.js';

@@ -58,7 +58,7 @@ describe('transaction groups', () => {
     const counting = (change: ChangeDefinition): ChangeDefinition => ({
       ...change,
       async commit(context) {
-        calls.set(change.id, (calls.get(change.id) ?? 0) + 1);
+        calls.set(change.id ?? '', (calls.get(change.id ?? '') ?? 0) + 1);
         await change.commit(context);
       },
     });

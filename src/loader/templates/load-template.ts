@@ -7,7 +7,7 @@ import type { TransactionMode } from '../../config/schema.js';
 import { ChangeFileError, messageOf } from '../../errors.js';
 import type { ChangeContext, ChangeFunction, ChangeUnit } from '../change-types.js';
 import type { ChangeMetadata } from '../change-metadata.js';
-import { toMetadata } from '../change-metadata.js';
+import { checkMetadata } from '../change-metadata.js';
 import type { BuiltInOperationName } from './operation-registry.js';
 import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN } from './operation-registry.js';
 import type { OperationDefinition, OperationRegistration, OperationRegistry, StandardIssue } from './operation-types.js';
@@ -134,6 +134,8 @@ export async function parseTemplate(text: string, file: string, options: Templat
   if (input.rollback === null) delete input.rollback;
   const header = templateHeaderSchema.safeParse(input);
   if (!header.success) return failWithIssue([], firstIssue(header.error), TEMPLATE_KEYS);
+  const checkedMetadata = checkMetadata(header.data);
+  if ('problem' in checkedMetadata) return fail([...checkedMetadata.problem.path], checkedMetadata.problem.message);
 
   const registry = options.operations ?? {};
   const bind = async (list: 'commit' | 'rollback', items: readonly unknown[]): Promise<TemplateStep[]> => {
@@ -188,7 +190,7 @@ export async function parseTemplate(text: string, file: string, options: Templat
     description: header.data.description,
     transaction,
     timeoutMs: header.data.timeoutMs,
-    metadata: toMetadata(header.data),
+    metadata: checkedMetadata.metadata,
     commit,
     rollback,
     rollbackDerived: derived !== undefined,

@@ -1,7 +1,7 @@
 import { EJSON } from 'bson';
 import { z } from 'zod';
 import { TRANSACTION_MODES } from '../../config/schema.js';
-import { CHANGE_METADATA_KEYS, changeMetadataShape } from '../change-metadata.js';
+import { CHANGE_METADATA_KEYS } from '../change-metadata.js';
 
 /**
  * The zod schemas of a template's header and of the built-in operations'
@@ -156,7 +156,8 @@ export const templateHeaderSchema = z.strictObject({
   description: z.string({ error: 'expected a string' }).optional(),
   transaction: z.enum(TRANSACTION_MODES).optional(),
   timeoutMs: z.number({ error: 'expected a number of milliseconds' }).positive({ error: 'expected a positive number of milliseconds' }).optional(),
-  ...changeMetadataShape,
+  // Checked by checkMetadata, the rules code change files follow too.
+  ...Object.fromEntries(CHANGE_METADATA_KEYS.map((key) => [key, z.unknown().optional()])),
   commit: z.array(z.unknown(), { error: 'expected a list of operations' }),
   rollback: z.array(z.unknown(), { error: 'expected a list of operations' }).optional(),
 });
