@@ -170,3 +170,40 @@ describe('databaseFromUri', () => {
   ];
   for (const [uri, db] of cases) it(`${uri} -> ${String(db)}`, () => assert.equal(databaseFromUri(uri), db));
 });
+
+describe('the plain check of flags and environment variables', () => {
+  // plainlyValid lets values skip the schema: it must never pass what the schema refuses.
+  const cases: Record<string, unknown>[] = [
+    { uri: 'mongodb://h/app' },
+    { uri: 'mongodb+srv://u:p@h/app?x=1', db: 'app', path: './m', env: 'prod' },
+    { uri: 'postgres://h/app' },
+    { db: 'a.b' },
+    { db: '' },
+    { db: 'x'.repeat(64) },
+    { env: 'has space' },
+    { path: '' },
+    { transaction: 'never', autoRollback: false, connectTimeoutMs: 5000 },
+    { transaction: 'sometimes' },
+    { connectTimeoutMs: 0 },
+    { connectTimeoutMs: 1.5 },
+    { tracker: { uri: 'sqlite:./t.sqlite', db: 'trk' } },
+    { tracker: { uri: 'sqlite:' } },
+    { tracker: { collections: { migrations: 'm' } } },
+    { lock: { waitMs: 0, leaseMs: 1000 } },
+    { lock: { leaseMs: 999 } },
+    { lock: { waitMs: -1 } },
+    { backup: { dir: '.delta' } },
+    { backup: { dir: '' } },
+    { stages: ['a'] },
+    { unknown: 1 },
+  ];
+  it('passes only what the schema accepts, and passes the usual values', async () => {
+    const { plainlyValid } = await import('../../src/config/rules.js');
+    const { configFileSchema } = await import('../../src/config/schema.js');
+    for (const input of cases) {
+      if (plainlyValid(input)) assert.ok(configFileSchema.safeParse(input).success, `plainly valid but refused by the schema: ${JSON.stringify(input)}`);
+    }
+    assert.ok(plainlyValid({ uri: 'mongodb://h/app', db: 'app', path: './m', env: 'prod', transaction: 'auto', lock: { waitMs: 30_000 }, tracker: { db: 'trk' } }));
+    assert.equal(plainlyValid({ uri: 'postgres://h/app' }), false);
+  });
+});
