@@ -89,8 +89,14 @@ interface ScopedTypeScript {
  * `await`, an ESM-only import that itself awaits) and every `.mts` file go through tsx's ESM
  * hooks, registered only then.
  */
+let loads = 0;
+
 async function registerTypeScript(): Promise<ScopedTypeScript> {
-  const namespace = `delta-changes-${process.pid}-${Date.now()}`;
+  // A namespace of its own gives each load fresh modules (a file edited since the last load in this
+  // process is read again); numbering them, rather than naming them after the process, lets every
+  // process's first load find tsx's cache of compiled files (which the namespace is part of).
+  loads += 1;
+  const namespace = `delta-changes-${loads}`;
   const cjs = (await import('tsx/cjs/api')).register({ namespace });
   let esm: { import(specifier: string, parent: string): Promise<unknown>; unregister(): Promise<void> } | undefined;
   const viaEsm = async (path: string): Promise<unknown> => {
