@@ -1,6 +1,7 @@
 import type { ShellRunnerOptions } from './shell-runner.js';
 import { shellRunner } from './shell-runner.js';
-import { driverRunner, mongoshRunner, templateRunner } from './built-in-runners.js';
+import { driverRunner, templateRunner } from './built-in-runners.js';
+import { mongoshRunner } from './mongosh-runner.js';
 import type { ChangeRunner, RunnerRegistry } from './runner-types.js';
 
 export interface RunnerRegistryOptions extends Partial<ShellRunnerOptions> {

@@ -1,0 +1,56 @@
+import { readFile } from 'node:fs/promises';
+import { NO_METADATA } from '../change-metadata.js';
+import type { ChangeFunction } from '../change-types.js';
+import type { MongoshScript } from './mongosh-shell.js';
+import type { ChangeRunner } from './runner-types.js';
+
+const MONGOSH_PAIR = /^(.+)\.(commit|rollback)\.mongosh\.js$/;
+
+/**
+ * mongosh scripts: `<id>.commit.mongosh.js` and `<id>.rollback.mongosh.js`,
+ * written in mongosh's syntax (`db.users.createIndex(...)`, `print`, `sleep`)
+ * and evaluated in-process with `@mongosh/shell-api` (optional peer
+ * packages, loaded only when a folder has such a file) over delta's own
+ * connection. Unlike a shell change, the script's operations join the
+ * change's session, so it runs in the change's transaction when the mode
+ * allows; `// delta:transaction=never` at the top of the commit file opts out.
+ */
+export const mongoshRunner: ChangeRunner = {
+  name: 'mongosh',
+  paired: true,
+  match(fileName) {
+    const found = MONGOSH_PAIR.exec(fileName);
+    return found === null ? undefined : { id: found[1] as string, role: found[2] as 'commit' | 'rollback' };
+  },
+  async load(file) {
+    // Loaded on first use: a folder without mongosh scripts never loads the shell (nor Babel).
+    const { loadMongoshShell, prepareScript, runScript, transactionDirective } = await import('./mongosh-shell.js');
+    const shell = loadMongoshShell(file.file);
+    const commitSource = await readFile(file.absolutePath, 'utf8');
+    const transaction = transactionDirective(commitSource, file.file);
+    // Both files are checked now, so a syntax error in either stops the run before anything runs.
+    const commitScript = prepareScript(shell, commitSource, file.file);
+    const rollbackFile = file.rollbackFile;
+    const rollbackScript = rollbackFile === undefined ? undefined : prepareScript(shell, await readFile(rollbackFile.absolutePath, 'utf8'), rollbackFile.file);
+    const run =
+      (script: MongoshScript): ChangeFunction =>
+      (context) =>
+        runScript(shell, script, context);
+    return {
+      id: file.id,
+      file: file.file,
+      checksum: file.checksum,
+      description: undefined,
+      stage: undefined,
+      metadata: NO_METADATA,
+      runner: 'mongosh',
+      // The file's // delta:transaction=..., else (undefined) the stage's or the run's mode, as for code changes.
+      transaction,
+      timeoutMs: undefined,
+      backup: undefined,
+      style: 'delta',
+      commit: run(commitScript),
+      rollback: rollbackScript === undefined ? undefined : run(rollbackScript),
+    };
+  },
+};
