@@ -154,7 +154,6 @@ describe('shell-command changes', () => {
       { 'delta.config.json': JSON.stringify({ programs: { '.py': 'python3' } }), 'migrations/001_users.commit.sh': 'exit 0\n', 'migrations/001_users.commit.py': 'pass\n' },
       /001_users\.commit\.py, 001_users\.commit\.sh: two commit files for change "001_users"/,
     ],
-    ['a mongosh script', { 'migrations/001_users.commit.mongosh.js': 'db.users.createIndex({ email: 1 })\n' }, /001_users\.commit\.mongosh\.js: mongosh scripts are not supported/],
   ] as const) {
     it(`${name} is bad input (exit 2) naming the files; nothing is written`, async () => {
       const p = project({ ...files, 'migrations/000_first.mjs': "export default { async commit({ db }) { await db.collection('users').insertOne({ _id: 1 }); } };\n" });
