@@ -193,6 +193,20 @@ db.getCollectionNames().filter((name) => name === 'copies').map((name) => db[nam
     assert.equal(Array.prototype.map, nativeMap, 'Array.prototype.map is the native one again');
   });
 
+  it('quit() ends a script: quit() or quit(0) as a success, quit(n) as a failure', async () => {
+    const { db, delta } = setup(
+      {
+        'migrations/001_stop.commit.mongosh.js': "db.done.insertOne({ _id: 1 });\nquit();\ndb.done.insertOne({ _id: 2 });\n",
+        'migrations/002_refuse.commit.mongosh.js': "if (db.done.countDocuments() === 1) quit(3);\ndb.done.insertOne({ _id: 3 });\n",
+      },
+      'mongosh_quit',
+    );
+    const result = await delta.commit();
+    assert.equal(result.outcome, 'failed');
+    assert.match(String(result.error?.message), /002_refuse\.commit\.mongosh\.js: quit\(3\)/);
+    assert.deepEqual(await fixture.client.db(db).collection('done').find().toArray(), [{ _id: 1 }] as never);
+  });
+
   for (const [name, files, expected] of [
     ['a syntax error in the rollback file', { 'migrations/001_x.commit.mongosh.js': 'db.x.insertOne({ a: 1 });\n', 'migrations/001_x.rollback.mongosh.js': 'db.x.deleteMany({}\n' }, /^001_x\.rollback\.mongosh\.js:2:1: syntax error: /],
     ['an unknown setting', { 'migrations/001_x.commit.mongosh.js': '// delta:timeoutMs=10\ndb.x.insertOne({ a: 1 });\n' }, /^001_x\.commit\.mongosh\.js:1: unknown setting delta:timeoutMs; a mongosh change can set only delta:transaction$/],

@@ -192,12 +192,18 @@ export async function runScript(shell: MongoshShell, script: MongoshScript, cont
   const leave = enterHostSupport(shell, provider.bsonLibrary);
   let state: ShellInstanceState | undefined;
   const onAbort = () => void state?.interrupted.set();
+  // quit(code) / exit(code): the script ends there, a failure unless the code is 0.
+  let exitCode: number | undefined;
+  const onExit = (code?: number): Promise<never> => {
+    exitCode = code ?? 0;
+    return Promise.reject(new Error(`quit(${exitCode})`));
+  };
   try {
     // deepInspect off: results are plain driver values, printed by delta.
     state = new shell.ShellInstanceState(provider, new EventEmitter(), { deepInspect: false });
     // The shell's background fetch of collection and database names (for completion) would share the session.
     state.setPreFetchCollectionAndDatabaseNames(false);
-    state.setEvaluationListener({ onPrint: (values: ShellResult[]) => logPrinted(values, context.log) });
+    state.setEvaluationListener({ onPrint: (values: ShellResult[]) => logPrinted(values, context.log), onExit });
     // Its own realm: the script's globals and the rewriter's helpers stay out of delta's.
     const sandbox = vm.createContext({});
     state.setCtx(sandbox);
@@ -206,7 +212,8 @@ export async function runScript(shell: MongoshShell, script: MongoshScript, cont
     await script.compiled.runInContext(sandbox);
   } catch (error) {
     if (context.signal.aborted) throw context.signal.reason;
-    throw new MongoshScriptError(script.label, error);
+    if (exitCode === 0) return;
+    throw new MongoshScriptError(script.label, exitCode === undefined ? error : new Error(`quit(${exitCode})`));
   } finally {
     context.signal.removeEventListener('abort', onAbort);
     leave();
