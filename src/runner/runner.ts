@@ -118,6 +118,14 @@ function stepGroups(steps: readonly PlannedStep[], stages: readonly StageSpec[],
   return groups;
 }
 
+/** A change whose commit threw inside a transaction group: recorded once the changes before it are re-applied. */
+interface GroupMemberFailure {
+  readonly step: PlannedStep;
+  readonly writes: StepWrites;
+  readonly thrown: unknown;
+  readonly finished: Finished;
+}
+
 interface PlannedStep {
   readonly change: ChangeUnit;
   readonly record: HistoryEntry | undefined;
@@ -429,10 +437,18 @@ export class Runner {
                 outcomes.push(...grouped.outcomes);
                 error = grouped.error;
                 position += grouped.outcomes.length;
-                // Aborted: what the group started runs again, one change per transaction, as if never grouped.
+                // Aborted: the changes it had run run again, one per transaction, as if never grouped;
+                // then the change that failed in it is recorded failed (it is not run a second time).
                 for (let again = 0; again < grouped.again && error === undefined; again += 1, position += 1) {
                   const g = group.steps[position] as (typeof group.steps)[number];
                   error = await runOne(hookContext, g.step, g.index, undefined);
+                }
+                if (error === undefined && grouped.failed !== undefined) {
+                  const { failed } = grouped;
+                  const message = `${failed.step.change.id} failed: ${messageOf(failed.thrown)}`;
+                  error = new ChangeFailedError(message, failed.step.change.id, { cause: failed.thrown });
+                  outcomes.push(await this.#groupMemberFailed(failed, error, message.slice(failed.step.change.id.length + 1), runId));
+                  position += 1;
                 }
                 continue;
               }
@@ -662,7 +678,7 @@ export class Runner {
   async #commitGroup(
     candidates: readonly { readonly step: PlannedStep; readonly index: number }[],
     at: { runId: string; control: RunControl; lock: RunLock; services: Readonly<Record<string, unknown>>; total: number },
-  ): Promise<{ outcomes: ChangeOutcome[]; error: DeltaError | undefined; again: number }> {
+  ): Promise<{ outcomes: ChangeOutcome[]; error: DeltaError | undefined; again: number; failed?: GroupMemberFailure }> {
     const { client, tracker, events } = this.#options;
     const ran: { step: PlannedStep; writes: StepWrites; finished: Finished }[] = [];
     const started = performance.now();
@@ -678,14 +694,15 @@ export class Runner {
           await this.#executeStep(change, 'commit', change.commit as ChangeFunction, session, at);
         } catch (thrown) {
           await session.abortTransaction().catch(() => undefined);
-          if (!(thrown instanceof InterruptedError)) return { outcomes: [], error: undefined, again: ran.length + 1 };
-          // Ctrl-C: nothing of the group is applied; the change that was running is reported as an interrupted one is.
-          const shared = ran.map((r) => r.step.change.id);
-          const error = new InterruptedError(`${change.id} was interrupted and its transaction aborted${shared.length === 0 ? '' : `, with ${shared.join(', ')}, which shared it: none of them is applied`}`, { cause: thrown });
-          const stored = { ...recordedError(thrown), message: error.message };
-          await tracker.record(writes.record('failed', { durationMs: writes.elapsed(), error: stored }), writes.audit('failure', stored)).catch(() => undefined);
-          events.emit('change:failure', { runId: at.runId, changeId: change.id, direction: 'commit', transactional: true, durationMs: writes.elapsed(), error: stored, compensated: undefined });
-          return { outcomes: [{ id: change.id, file: change.file, stage: change.stage, runner: change.runner, transactional: true, status: 'failed', durationMs: writes.elapsed(), error: stored, compensated: undefined }], error, again: 0 };
+          const failed = { step, writes, thrown, finished: { at: new Date(), durationMs: writes.elapsed() } };
+          if (thrown instanceof InterruptedError) {
+            // Ctrl-C: nothing of the group is applied; the change that was running is recorded interrupted.
+            const shared = ran.map((r) => r.step.change.id);
+            const error = new InterruptedError(`${change.id} was interrupted and its transaction aborted${shared.length === 0 ? '' : `, with ${shared.join(', ')}, which shared it: none of them is applied`}`, { cause: thrown });
+            return { outcomes: [await this.#groupMemberFailed(failed, error, error.message, at.runId)], error, again: 0 };
+          }
+          // A transient error may be the group's doing (a conflict, its size): that change runs again too.
+          return hasErrorLabel(thrown, 'TransientTransactionError') ? { outcomes: [], error: undefined, again: ran.length + 1 } : { outcomes: [], error: undefined, again: ran.length, failed };
         }
         ran.push({ step, writes, finished: { at: new Date(), durationMs: writes.elapsed() } });
       }
@@ -719,6 +736,20 @@ export class Runner {
       outcomes.push({ id: change.id, file: change.file, stage: change.stage, runner: change.runner, transactional: true, status: 'done', durationMs: finished.durationMs, error: undefined, compensated: undefined });
     }
     return { outcomes, error: undefined, again: 0 };
+  }
+
+  /**
+   * Records a change that failed in a group, as its own transaction's failure is recorded (the
+   * aborted group left nothing of it), dated when it is recorded: after the changes before it.
+   */
+  async #groupMemberFailed(failed: GroupMemberFailure, error: DeltaError, message: string, runId: string): Promise<ChangeOutcome> {
+    const { tracker, events } = this.#options;
+    const { step, writes, thrown, finished } = failed;
+    const { change } = step;
+    const stored = { ...recordedError(thrown), message };
+    await tracker.record(writes.record('failed', { durationMs: finished.durationMs, error: stored }), writes.audit('failure', stored, { at: new Date(), durationMs: finished.durationMs })).catch(() => undefined);
+    events.emit('change:failure', { runId, changeId: change.id, direction: 'commit', transactional: true, durationMs: finished.durationMs, error: stored, compensated: undefined });
+    return { id: change.id, file: change.file, stage: change.stage, runner: change.runner, transactional: true, status: 'failed', durationMs: finished.durationMs, error: stored, compensated: undefined };
   }
 
   /** Runs a change's commit or rollback function with its context (timeout, Ctrl-C, log, batches). */

@@ -31,12 +31,13 @@ describe('transaction groups', () => {
   const records = (db: string) => fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
   const audit = (db: string) => fixture.client.db(db).collection('delta_audit').find({ changeId: { $exists: true } }).sort({ at: 1, _id: 1 }).toArray();
 
-  it('twelve quick changes commit in one transaction, each with its own record and audit event', async () => {
+  it('twelve quick changes share transactions (one on a quiet machine), each with its own record and audit event', async () => {
     const db = uniqueDbName('grp');
     const { delta, commits } = await counted(db, ids(12).map((id) => insertChange(id)));
     const result = await delta.commit();
     assert.equal(result.outcome, 'success');
-    assert.equal(commits(), 1, 'one commitTransaction for the group');
+    // One group on a quiet machine; a loaded one may close a group at 100 ms before all twelve joined.
+    assert.ok(commits() >= 1 && commits() <= 4, `twelve changes in at most 4 commits (groups of 3 or more), got ${commits()}`);
     assert.deepEqual(await effects(db), ids(12));
     const stored = await records(db);
     assert.deepEqual(stored.map((r) => [r.changeId, r.status, r.transactional]), ids(12).map((id) => [id, 'applied', true]));
@@ -52,7 +53,7 @@ describe('transaction groups', () => {
     assert.deepEqual(await effects(db), ids(5));
   });
 
-  it('a change failing inside a group: the group is re-run one change at a time, so the ones before it are applied and it is recorded failed', async () => {
+  it('a change failing inside a group: the changes before it are re-run one per transaction and applied, and it is recorded failed without running again', async () => {
     const db = uniqueDbName('grp');
     const calls = new Map<string, number>();
     const counting = (change: ChangeDefinition): ChangeDefinition => ({
@@ -78,7 +79,7 @@ describe('transaction groups', () => {
     assert.deepEqual((await records(db)).map((r) => [r.changeId, r.status]), [['001_c', 'applied'], ['002_c', 'applied'], ['003_c', 'failed']]);
     // The aborted group's records and events went with it: each change is in the audit log once.
     assert.deepEqual((await audit(db)).map((a) => [a.changeId, a.outcome]), [['001_c', 'success'], ['002_c', 'success'], ['003_c', 'failure']]);
-    assert.deepEqual(Object.fromEntries(calls), { '001_c': 2, '002_c': 2, '003_c': 2 }, 'the group ran once, then each change alone');
+    assert.deepEqual(Object.fromEntries(calls), { '001_c': 2, '002_c': 2, '003_c': 1 }, 'the group ran once, then the changes before the failure alone; the failing one is not run again');
     assert.equal(commits(), 2, 'the two changes before the failure, committed alone');
   });
 
