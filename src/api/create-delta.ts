@@ -216,7 +216,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
   const fleetHost = async (): Promise<FleetHost> => {
     if (closed) throw new ConfigError('this delta instance is closed');
     const resolved = await config();
-    fleetPromise ??= openOpenConnections(options, resolved);
+    fleetPromise ??= openConnections(options, resolved);
     const connections = await fleetPromise;
     return {
       config: resolved,
@@ -390,45 +390,39 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
 
 async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaConfig>): Promise<Session> {
   const resolved = await config();
-  if (resolved.uri === undefined && options.client === undefined) {
-    throw new ConfigError('no connection string: pass --uri, set DELTA_URI (or MONGODB_URI), or set uri in the config file');
-  }
+  assertConnectionString(options, resolved);
   const targetDb = resolved.db ?? options.client?.db().databaseName;
   if (targetDb === undefined) {
     throw new ConfigError('no database name: pass --db, set DELTA_DB, or put it in the connection string (mongodb://host/<db>)');
   }
+  const lockScope = resolved.lock.scope ?? targetDb;
+  if (!isSqliteUri(resolved.tracker.uri)) return mongoSession(resolved, await openConnections(options, resolved), targetDb, lockScope);
   // A SQLite tracker's file is opened first: a missing better-sqlite3 is bad input, whatever the target's state.
-  const sqliteFile = isSqliteUri(resolved.tracker.uri) ? await openSqliteFile(sqlitePath(resolved.tracker.uri, options.cwd ?? process.cwd()), resolved.tracker.uriSource ?? 'tracker.uri') : undefined;
-  const target = await (options.client !== undefined
-    ? adoptClient(options.client)
-    : openConnection({ uri: resolved.uri ?? '', source: resolved.uriSource ?? 'uri', connectTimeoutMs: resolved.connectTimeoutMs })
-  ).catch((error: unknown) => {
-    sqliteFile?.close();
-    throw error;
-  });
-  let trackerConnection: Connection | undefined;
+  const sqliteFile = await openSqliteFile(sqlitePath(resolved.tracker.uri, options.cwd ?? process.cwd()), resolved.tracker.uriSource ?? 'tracker.uri');
+  let target: Connection | undefined;
   try {
-    if (sqliteFile !== undefined) {
-      // History, audit and lock in a SQLite file: an external tracker whose writes never join a MongoDB transaction.
-      const { SqliteTracker } = await import('../tracker/sqlite-tracker.js');
-      const tracker = new SqliteTracker({ db: sqliteFile, targetDb });
-      return { config: resolved, target, trackerConnection, targetDb, tracker, locks: sqliteLockStore(sqliteFile), lockScope: resolved.lock.scope ?? targetDb, ownCollections: [], closeTracker: () => sqliteFile.close() };
-    }
-    const separateTracker = resolved.tracker.uri !== undefined && resolved.tracker.uri !== resolved.uri;
-    if (separateTracker) {
-      trackerConnection = await openConnection({ uri: resolved.tracker.uri ?? '', source: resolved.tracker.uriSource ?? 'tracker.uri', connectTimeoutMs: resolved.connectTimeoutMs });
-    }
-    const trackerDbName = resolved.tracker.db ?? (separateTracker ? undefined : targetDb);
-    if (trackerDbName === undefined) {
-      throw new ConfigError(`no tracker database: put it in ${resolved.tracker.uriSource ?? 'the tracker URI'} (mongodb://host/<db>) or pass --tracker-db`);
-    }
-    return mongoSession(resolved, { target, trackerConnection }, targetDb, resolved.lock.scope ?? targetDb);
+    target = await openTarget(options, resolved);
+    // History, audit and lock in a SQLite file: an external tracker whose writes never join a MongoDB transaction.
+    const { SqliteTracker } = await import('../tracker/sqlite-tracker.js');
+    const tracker = new SqliteTracker({ db: sqliteFile, targetDb });
+    return { config: resolved, target, trackerConnection: undefined, targetDb, tracker, locks: sqliteLockStore(sqliteFile), lockScope, ownCollections: [], closeTracker: () => sqliteFile.close() };
   } catch (error) {
-    if (options.client === undefined) await target.close().catch(() => undefined);
-    await trackerConnection?.close().catch(() => undefined);
-    sqliteFile?.close();
+    if (options.client === undefined) await target?.close().catch(() => undefined);
+    sqliteFile.close();
     throw error;
   }
+}
+
+function assertConnectionString(options: CreateDeltaOptions, resolved: DeltaConfig): void {
+  if (resolved.uri === undefined && options.client === undefined) {
+    throw new ConfigError('no connection string: pass --uri, set DELTA_URI (or MONGODB_URI), or set uri in the config file');
+  }
+}
+
+/** The target's connection: the application's own client, or one opened from the configured URI. */
+function openTarget(options: CreateDeltaOptions, resolved: DeltaConfig): Promise<Connection> {
+  assertConnectionString(options, resolved);
+  return options.client !== undefined ? adoptClient(options.client) : openConnection({ uri: resolved.uri ?? '', source: resolved.uriSource ?? 'uri', connectTimeoutMs: resolved.connectTimeoutMs });
 }
 
 /** A target connection and, for a tracker on another deployment, its own: one pool each, shared by all targets of a fleet. */
@@ -437,11 +431,9 @@ interface OpenConnections {
   readonly trackerConnection: Connection | undefined;
 }
 
-async function openOpenConnections(options: CreateDeltaOptions, resolved: DeltaConfig): Promise<OpenConnections> {
-  if (resolved.uri === undefined && options.client === undefined) {
-    throw new ConfigError('no connection string: pass --uri, set DELTA_URI (or MONGODB_URI), or set uri in the config file');
-  }
-  const target = options.client !== undefined ? await adoptClient(options.client) : await openConnection({ uri: resolved.uri ?? '', source: resolved.uriSource ?? 'uri', connectTimeoutMs: resolved.connectTimeoutMs });
+/** The target's connection and, for a MongoDB tracker on another deployment (which must name its database), the tracker's. */
+async function openConnections(options: CreateDeltaOptions, resolved: DeltaConfig): Promise<OpenConnections> {
+  const target = await openTarget(options, resolved);
   try {
     const separateTracker = resolved.tracker.uri !== undefined && resolved.tracker.uri !== resolved.uri;
     if (separateTracker && resolved.tracker.db === undefined) {
