@@ -1,22 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Collection, Document } from 'mongodb';
 import type { LockHolder } from '../errors.js';
-import { LockLostError, messageOf } from '../errors.js';
-import { waitForLock } from './wait-for-lock.js';
+import type { HeartbeatLeaseOptions } from './heartbeat-lease.js';
+import { HeartbeatLease } from './heartbeat-lease.js';
 
-export interface LeaseLockOptions {
+export interface LeaseLockOptions extends HeartbeatLeaseOptions {
   /** The lock collection (in the tracker database). */
   readonly collection: Collection;
-  /** One lock per scope: the target database, or a configured name. */
-  readonly scope: string;
-  readonly leaseMs: number;
-  /** How long `acquire` waits for a held lock; 0 fails at once. */
-  readonly waitMs: number;
-  /** What the holder is doing (`commit`, `rollback`...), shown to whoever waits. */
-  readonly command: string;
-  /** Called once when the heartbeat finds the lease gone or cannot renew it. */
-  readonly onLost?: (reason: string) => void;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -26,51 +16,12 @@ const DUPLICATE_KEY = 11000;
  * atomic conditional upsert (never check-then-insert), kept alive by a
  * heartbeat, expiring on the server's clock so a crashed holder frees it.
  */
-export class LeaseLock {
-  readonly owner = randomBytes(12).toString('hex');
+export class LeaseLock extends HeartbeatLease {
   readonly #options: LeaseLockOptions;
-  #heartbeat: NodeJS.Timeout | undefined;
-  #held = false;
-  #lost: string | undefined;
-  #renewing: Promise<void> | undefined;
 
   constructor(options: LeaseLockOptions) {
+    super(options);
     this.#options = options;
-  }
-
-  /** Why the lease was lost, or undefined while it holds. */
-  get lostReason(): string | undefined {
-    return this.#lost;
-  }
-
-  /** Takes the lock, waiting with jittered back-off up to `waitMs`; throws `LockHeldError` after. */
-  async acquire(signal?: AbortSignal): Promise<void> {
-    const { scope, waitMs } = this.#options;
-    await waitForLock({ scope, waitMs, tryAcquire: () => this.#tryAcquire(), holder: () => LeaseLock.holder(this.#options.collection, this.#options.scope) }, signal);
-    this.#held = true;
-    this.#startHeartbeat();
-  }
-
-
-  /** Whether someone else holds a lease that has not expired (by this machine's clock: a hint, not a guarantee). */
-  async heldByOther(): Promise<boolean> {
-    const holder = await LeaseLock.holder(this.#options.collection, this.#options.scope);
-    return holder !== undefined && holder.owner !== this.owner && holder.expiresAt.getTime() > Date.now();
-  }
-
-  /** Throws `LockLostError` when the heartbeat has found the lease gone. */
-  assertHeld(): void {
-    if (this.#lost !== undefined) throw new LockLostError(`lost the lock on ${this.#options.scope}: ${this.#lost}; stopped before the next change`);
-  }
-
-  /** Releases the lock if (and only if) it is still ours. */
-  async release(): Promise<void> {
-    this.#stopHeartbeat();
-    await this.#renewing?.catch(() => undefined);
-    if (!this.#held) return;
-    this.#held = false;
-    const filter: Document = { _id: this.#options.scope, owner: this.owner };
-    await this.#options.collection.deleteOne(filter);
   }
 
   /** The current holder of a scope's lock, if any (expired or not). */
@@ -98,7 +49,7 @@ export class LeaseLock {
     return (await collection.deleteOne(filter)).deletedCount === 1;
   }
 
-  async #tryAcquire(): Promise<boolean> {
+  protected async tryAcquire(): Promise<boolean> {
     const { collection, scope, leaseMs, command } = this.#options;
     // Matches only a free (expired) lock or our own; otherwise the upsert
     // inserts `_id: scope` and the unique _id answers 11000: held. Expiry
@@ -128,39 +79,18 @@ export class LeaseLock {
     }
   }
 
-  #startHeartbeat(): void {
-    const every = Math.max(200, Math.floor(this.#options.leaseMs / 3));
-    this.#heartbeat = setInterval(() => {
-      if (this.#renewing !== undefined) return;
-      this.#renewing = this.#renew().finally(() => {
-        this.#renewing = undefined;
-      });
-    }, every);
-    // The heartbeat must never keep a finished process alive.
-    this.#heartbeat.unref();
+  protected currentHolder(): Promise<LockHolder | undefined> {
+    return LeaseLock.holder(this.#options.collection, this.#options.scope);
   }
 
-  #stopHeartbeat(): void {
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
-  }
-
-  async #renew(): Promise<void> {
+  protected async renew(): Promise<boolean> {
     const { collection, scope, leaseMs } = this.#options;
-    try {
-      const filter: Document = { _id: scope, owner: this.owner };
-      const result = await collection.updateOne(filter, [{ $set: { expiresAt: { $add: ['$$NOW', leaseMs] } } }]);
-      if (result.matchedCount === 0) this.#markLost('the lock was taken or removed by someone else');
-    } catch (error) {
-      this.#markLost(`the heartbeat failed: ${messageOf(error)}`);
-    }
+    const filter: Document = { _id: scope, owner: this.owner };
+    return (await collection.updateOne(filter, [{ $set: { expiresAt: { $add: ['$$NOW', leaseMs] } } }])).matchedCount === 1;
   }
 
-  #markLost(reason: string): void {
-    if (this.#lost !== undefined || !this.#held) return;
-    this.#lost = reason;
-    this.#held = false;
-    this.#stopHeartbeat();
-    this.#options.onLost?.(reason);
+  protected async removeOwn(): Promise<void> {
+    const filter: Document = { _id: this.#options.scope, owner: this.owner };
+    await this.#options.collection.deleteOne(filter);
   }
 }

@@ -1,19 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { LockHolder } from '../errors.js';
-import { LockLostError, messageOf } from '../errors.js';
-import { waitForLock } from './wait-for-lock.js';
 import type { SqliteDatabase } from '../sqlite/sqlite-file.js';
 import { isBusy } from '../sqlite/sqlite-file.js';
+import type { HeartbeatLeaseOptions } from './heartbeat-lease.js';
+import { HeartbeatLease } from './heartbeat-lease.js';
 
-export interface SqliteLeaseLockOptions {
+export interface SqliteLeaseLockOptions extends HeartbeatLeaseOptions {
   /** The tracker's SQLite file. */
   readonly db: SqliteDatabase;
-  readonly scope: string;
-  readonly leaseMs: number;
-  readonly waitMs: number;
-  readonly command: string;
-  readonly onLost?: (reason: string) => void;
 }
 
 interface LockRow {
@@ -34,46 +28,12 @@ interface LockRow {
  * reliable on network file systems (NFS, SMB), where two hosts could both
  * take it. A crashed holder's lease expires after `leaseMs`.
  */
-export class SqliteLeaseLock {
-  readonly owner = randomBytes(12).toString('hex');
+export class SqliteLeaseLock extends HeartbeatLease {
   readonly #options: SqliteLeaseLockOptions;
-  #heartbeat: NodeJS.Timeout | undefined;
-  #held = false;
-  #lost: string | undefined;
 
   constructor(options: SqliteLeaseLockOptions) {
+    super(options);
     this.#options = options;
-  }
-
-  get lostReason(): string | undefined {
-    return this.#lost;
-  }
-
-  /** Takes the lock, waiting with jittered back-off up to `waitMs`; throws `LockHeldError` after. */
-  async acquire(signal?: AbortSignal): Promise<void> {
-    const { scope, waitMs } = this.#options;
-    await waitForLock({ scope, waitMs, tryAcquire: () => this.#tryAcquire(), holder: () => SqliteLeaseLock.holder(this.#options.db, this.#options.scope) }, signal);
-    this.#held = true;
-    this.#startHeartbeat();
-  }
-
-
-  heldByOther(): Promise<boolean> {
-    const holder = SqliteLeaseLock.holder(this.#options.db, this.#options.scope);
-    return Promise.resolve(holder !== undefined && holder.owner !== this.owner && holder.expiresAt.getTime() > Date.now());
-  }
-
-  assertHeld(): void {
-    if (this.#lost !== undefined) throw new LockLostError(`lost the lock on ${this.#options.scope}: ${this.#lost}; stopped before the next change`);
-  }
-
-  /** Releases the lock if (and only if) it is still ours. */
-  release(): Promise<void> {
-    this.#stopHeartbeat();
-    if (!this.#held) return Promise.resolve();
-    this.#held = false;
-    this.#options.db.prepare('DELETE FROM delta_lock WHERE scope = ? AND owner = ?').run(this.#options.scope, this.owner);
-    return Promise.resolve();
   }
 
   /** The current holder of a scope's lock, if any (expired or not). */
@@ -89,7 +49,7 @@ export class SqliteLeaseLock {
     return (force ? db.prepare(sql).run(scope, owner) : db.prepare(sql).run(scope, owner, Date.now())).changes === 1;
   }
 
-  #tryAcquire(): boolean {
+  protected tryAcquire(): boolean {
     const { db, scope, leaseMs, command } = this.#options;
     try {
       // IMMEDIATE: the file's write lock is taken before the read, so no other process can take the row in between.
@@ -117,33 +77,21 @@ export class SqliteLeaseLock {
     }
   }
 
-  #startHeartbeat(): void {
-    const every = Math.max(200, Math.floor(this.#options.leaseMs / 3));
-    this.#heartbeat = setInterval(() => this.#renew(), every);
-    this.#heartbeat.unref();
+  protected currentHolder(): LockHolder | undefined {
+    return SqliteLeaseLock.holder(this.#options.db, this.#options.scope);
   }
 
-  #stopHeartbeat(): void {
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
-  }
-
-  #renew(): void {
+  protected renew(): boolean {
     const { db, scope, leaseMs } = this.#options;
-    try {
-      const result = db.prepare('UPDATE delta_lock SET expires_at = ? WHERE scope = ? AND owner = ?').run(Date.now() + leaseMs, scope, this.owner);
-      if (result.changes === 0) this.#markLost('the lock was taken or removed by someone else');
-    } catch (error) {
-      // A busy file is not a lost lease: the next beat tries again (the lease outlives three beats).
-      if (!isBusy(error)) this.#markLost(`the heartbeat failed: ${messageOf(error)}`);
-    }
+    return db.prepare('UPDATE delta_lock SET expires_at = ? WHERE scope = ? AND owner = ?').run(Date.now() + leaseMs, scope, this.owner).changes === 1;
   }
 
-  #markLost(reason: string): void {
-    if (this.#lost !== undefined || !this.#held) return;
-    this.#lost = reason;
-    this.#held = false;
-    this.#stopHeartbeat();
-    this.#options.onLost?.(reason);
+  /** A busy file is not a lost lease. */
+  protected override renewalMayRetry(error: unknown): boolean {
+    return isBusy(error);
+  }
+
+  protected removeOwn(): void {
+    this.#options.db.prepare('DELETE FROM delta_lock WHERE scope = ? AND owner = ?').run(this.#options.scope, this.owner);
   }
 }
