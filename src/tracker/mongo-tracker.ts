@@ -68,7 +68,7 @@ export class MongoTracker implements Tracker {
       records.push(record);
       models.push({ namespace: this.#migrations.namespace, name: 'updateOne', ...record, upsert: true });
       if (write.audit !== undefined) {
-        const event = { ...this.#redacted(write.audit) };
+        const event = this.#auditDocument(write.audit);
         events.push(event);
         models.push({ namespace: this.#audit.namespace, name: 'insertOne', document: event });
       }
@@ -102,7 +102,7 @@ export class MongoTracker implements Tracker {
   }
 
   async audit(event: AuditEvent, session?: ClientSession): Promise<void> {
-    await this.#audit.insertOne({ ...this.#redacted(event) }, { session });
+    await this.#audit.insertOne(this.#auditDocument(event), { session });
   }
 
   async auditLog(query: AuditQuery = {}): Promise<AuditEvent[]> {
@@ -126,7 +126,7 @@ export class MongoTracker implements Tracker {
     if (fields.status === 'failed') set.failedAt = audit.at;
     const filter: Document = { _id: this.#key(changeId) };
     await this.#migrations.updateOne(filter, { $set: set });
-    await this.#audit.insertOne({ ...this.#redacted(audit) });
+    await this.#audit.insertOne(this.#auditDocument(audit));
   }
 
   /**
@@ -136,6 +136,11 @@ export class MongoTracker implements Tracker {
   #redacted<T extends { readonly error?: RecordedError | undefined }>(written: T): T {
     if (written.error === undefined) return written;
     return { ...written, error: { ...written.error, message: redact(written.error.message, this.#options.secrets) } };
+  }
+
+  /** An audit event as stored: redacted, and without its unset fields (the driver would store them as null). */
+  #auditDocument(event: AuditEvent): Document {
+    return Object.fromEntries(Object.entries(this.#redacted(event)).filter(([, value]) => value !== undefined));
   }
 
   #key(changeId: string): string {
