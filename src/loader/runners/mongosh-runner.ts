@@ -1,10 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { NO_METADATA } from '../change-metadata.js';
 import type { ChangeFunction } from '../change-types.js';
 import type { MongoshScript } from './mongosh-shell.js';
+import { matchPair, pairedChange } from './paired-change.js';
 import type { ChangeRunner } from './runner-types.js';
-
-const MONGOSH_PAIR = /^(.+)\.(commit|rollback)\.mongosh\.js$/;
 
 /**
  * mongosh scripts: `<id>.commit.mongosh.js` and `<id>.rollback.mongosh.js`,
@@ -18,10 +16,7 @@ const MONGOSH_PAIR = /^(.+)\.(commit|rollback)\.mongosh\.js$/;
 export const mongoshRunner: ChangeRunner = {
   name: 'mongosh',
   paired: true,
-  match(fileName) {
-    const found = MONGOSH_PAIR.exec(fileName);
-    return found === null ? undefined : { id: found[1] as string, role: found[2] as 'commit' | 'rollback' };
-  },
+  match: (fileName) => matchPair(fileName, '\\.mongosh\\.js'),
   async load(file) {
     // Loaded on first use: a folder without mongosh scripts never loads the shell (nor Babel).
     const { loadMongoshShell, prepareScript, runScript, transactionDirective } = await import('./mongosh-shell.js');
@@ -36,21 +31,7 @@ export const mongoshRunner: ChangeRunner = {
       (script: MongoshScript): ChangeFunction =>
       (context) =>
         runScript(shell, script, context);
-    return {
-      id: file.id,
-      file: file.file,
-      checksum: file.checksum,
-      description: undefined,
-      stage: undefined,
-      metadata: NO_METADATA,
-      runner: 'mongosh',
-      // The file's // delta:transaction=..., else (undefined) the stage's or the run's mode, as for code changes.
-      transaction,
-      timeoutMs: undefined,
-      backup: undefined,
-      style: 'delta',
-      commit: run(commitScript),
-      rollback: rollbackScript === undefined ? undefined : run(rollbackScript),
-    };
+    // The file's // delta:transaction=..., else (undefined) the stage's or the run's mode, as for code changes.
+    return pairedChange(file, { runner: 'mongosh', transaction, commit: run(commitScript), rollback: rollbackScript === undefined ? undefined : run(rollbackScript) });
   },
 };

@@ -2,8 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { ChangeFileError } from '../../errors.js';
 import { redact, secretsOf } from '../../config/redact.js';
-import { NO_METADATA } from '../change-metadata.js';
 import type { ChangeContext, ChangeFunction } from '../change-types.js';
+import { matchPair, pairedChange } from './paired-change.js';
 import type { ChangeRunner } from './runner-types.js';
 
 /** A program and its leading arguments; the change file's path is appended. */
@@ -23,7 +23,6 @@ export const DEFAULT_PROGRAMS: Readonly<Record<string, ProgramCommand>> = Object
 export const CAPTURED_OUTPUT_BYTES = 4096;
 /** How long a program gets between SIGTERM and SIGKILL once its change is stopped. */
 const KILL_GRACE_MS = 2000;
-const PAIR = /^(.+)\.(commit|rollback)(\.[A-Za-z0-9_-]+)$/;
 
 /**
  * Shell-command changes: `<id>.commit<ext>` and `<id>.rollback<ext>`, where
@@ -37,11 +36,7 @@ export function shellRunner(options: ShellRunnerOptions): ChangeRunner {
   return {
     name: 'shell',
     paired: true,
-    match(fileName) {
-      const found = PAIR.exec(fileName);
-      if (found === null || !Object.hasOwn(programs, found[3] as string)) return undefined;
-      return { id: found[1] as string, role: found[2] as 'commit' | 'rollback' };
-    },
+    match: (fileName) => matchPair(fileName, '\\.[A-Za-z0-9_-]+', (extension) => Object.hasOwn(programs, extension)),
     load(file) {
       const program = programs[file.extension];
       if (program === undefined) return Promise.reject(new ChangeFileError(`${file.file}: no program is configured for ${file.extension}`, file.file));
@@ -50,22 +45,15 @@ export function shellRunner(options: ShellRunnerOptions): ChangeRunner {
         (path: string, label: string): ChangeFunction =>
         (context) =>
           runProgram({ command, path, label, changeId: file.id, uri: options.uri, cwd: options.cwd ?? process.cwd(), context });
-      return Promise.resolve({
-        id: file.id,
-        file: file.file,
-        checksum: file.checksum,
-        description: undefined,
-        stage: undefined,
-        metadata: NO_METADATA,
-        runner: 'shell',
-        // A program's writes cannot join delta's session: always without a transaction.
-        transaction: 'never',
-        timeoutMs: undefined,
-        backup: undefined,
-        style: 'delta',
-        commit: run(file.absolutePath, file.file),
-        rollback: file.rollbackFile === undefined ? undefined : run(file.rollbackFile.absolutePath, file.rollbackFile.file),
-      });
+      // A program's writes cannot join delta's session: always without a transaction.
+      return Promise.resolve(
+        pairedChange(file, {
+          runner: 'shell',
+          transaction: 'never',
+          commit: run(file.absolutePath, file.file),
+          rollback: file.rollbackFile === undefined ? undefined : run(file.rollbackFile.absolutePath, file.rollbackFile.file),
+        }),
+      );
     },
   };
 }
