@@ -40,17 +40,9 @@ export function stepWrites(facts: StepFacts): StepWrites {
   return {
     elapsed,
     record: (status, extra = {}) => ({
-      changeId: change.id,
-      status,
-      checksum: direction === 'rollback' && facts.before !== undefined ? facts.before.checksum : change.checksum,
-      file: change.file,
-      description: change.description,
-      stage: change.stage,
-      metadata: storedMetadata(change.metadata),
-      runner: change.runner,
-      runId,
-      transactional,
-      at: new Date(),
+      ...changeRecord(change, status, runId, transactional),
+      // A rollback keeps the checksum the change was applied with.
+      ...(direction === 'rollback' && facts.before !== undefined ? { checksum: facts.before.checksum } : {}),
       ...extra,
     }),
     audit: (outcome, error, finished) => ({
@@ -76,9 +68,14 @@ export function stepWrites(facts: StepFacts): StepWrites {
 
 /** The `running` marker of a change about to run without a transaction. */
 export function runningMarker(change: ChangeUnit, runId: string): RecordChange {
+  return changeRecord(change, 'running', runId, false);
+}
+
+/** A change's record in a state, as of now. */
+function changeRecord(change: ChangeUnit, status: RecordStatus, runId: string, transactional: boolean): RecordChange {
   return {
     changeId: change.id,
-    status: 'running',
+    status,
     checksum: change.checksum,
     file: change.file,
     description: change.description,
@@ -86,7 +83,7 @@ export function runningMarker(change: ChangeUnit, runId: string): RecordChange {
     metadata: storedMetadata(change.metadata),
     runner: change.runner,
     runId,
-    transactional: false,
+    transactional,
     at: new Date(),
   };
 }
