@@ -6,25 +6,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ROOT, runCli, runCliSignalledAt } from '../helpers/cli.js';
+import { driverShellScript } from '../helpers/changes.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
-// Scripts reach the database with the project's own driver, found through NODE_PATH.
+// A `.cjs` change program finds the driver through NODE_PATH, as one in a project finds its own.
 const NODE_PATH = join(ROOT, 'node_modules');
-
-/** A shell script that runs `node -e` to apply one write with the driver, using only DELTA_* variables. */
-const nodeWrite = (statement: string) => `set -e
-echo "change $DELTA_CHANGE_ID on $DELTA_DB"
-node -e '
-const { MongoClient } = require("mongodb");
-(async () => {
-  const client = await MongoClient.connect(process.env.DELTA_URI);
-  const db = client.db(process.env.DELTA_DB);
-  try { ${statement} } finally { await client.close(); }
-})().catch((error) => { console.error(error.message); process.exit(1); });
-'
-`;
 
 function project(files: Record<string, string>) {
   const dir = fixture.project(files);
@@ -35,8 +23,8 @@ describe('shell-command changes', () => {
   it('a commit/rollback pair is applied and rolled back; status, --dry-run and history show the shell runner', async () => {
     const p = project({
       'migrations/001_users.mjs': "export default { async commit({ db }) { await db.collection('users').insertOne({ _id: 1 }); }, async rollback({ db }) { await db.collection('users').deleteOne({ _id: 1 }); } };\n",
-      'migrations/002_flags.commit.sh': nodeWrite('await db.collection("flags").insertOne({ _id: process.env.DELTA_CHANGE_ID, runId: process.env.DELTA_RUN_ID });'),
-      'migrations/002_flags.rollback.sh': nodeWrite('await db.collection("flags").deleteOne({ _id: process.env.DELTA_CHANGE_ID });'),
+      'migrations/002_flags.commit.sh': driverShellScript('await db.collection("flags").insertOne({ _id: process.env.DELTA_CHANGE_ID, runId: process.env.DELTA_RUN_ID });'),
+      'migrations/002_flags.rollback.sh': driverShellScript('await db.collection("flags").deleteOne({ _id: process.env.DELTA_CHANGE_ID });'),
     });
     const db = uniqueDbName('shell');
     const env = { DELTA_URI: fixture.uriFor(db), NODE_PATH };

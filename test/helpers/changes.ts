@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import type { ChangeDefinition } from '../../src/index.js';
+import { ROOT } from './cli.js';
 
 /** An in-memory change that inserts `{ _id: id }` into `effects` (in its session) and removes it on rollback. */
 export function insertChange(id: string, extra: Partial<ChangeDefinition> = {}): ChangeDefinition {
@@ -27,5 +29,23 @@ export function twoPartChangeFile(n: number, options: { readonly transaction?: '
   },
   async rollback({ db, session }) { await db.collection('effects').deleteMany({ change: ${n} }, { session }); },
 };
+`;
+}
+
+/**
+ * A shell-command change (`sh`) that applies `statement` with this checkout's driver through
+ * DELTA_URI and DELTA_DB only, saying first which change it is and where.
+ */
+export function driverShellScript(statement: string): string {
+  return `set -e
+echo "change $DELTA_CHANGE_ID on $DELTA_DB"
+node -e '
+const { MongoClient } = require(${JSON.stringify(join(ROOT, 'node_modules', 'mongodb'))});
+(async () => {
+  const client = await MongoClient.connect(process.env.DELTA_URI);
+  const db = client.db(process.env.DELTA_DB);
+  try { ${statement} } finally { await client.close(); }
+})().catch((error) => { console.error(error.message); process.exit(1); });
+'
 `;
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Delta } from '../../src/index.js';
 import { ChangeFileError, createDelta } from '../../src/index.js';
-import { ROOT } from '../helpers/cli.js';
+import { driverShellScript } from '../helpers/changes.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
@@ -47,25 +47,13 @@ print('users:', db.users.countDocuments());
   'migrations/002_users_data.rollback.mongosh.js': 'db.users.deleteMany({ _id: { $in: [1, 2] } });\n',
 };
 
-/** A shell script applying `statement` with the project's own driver, through DELTA_URI and DELTA_DB. */
-const nodeScript = (statement: string) => `set -e
-node -e '
-const { MongoClient } = require(${JSON.stringify(join(ROOT, 'node_modules', 'mongodb'))});
-(async () => {
-  const client = await MongoClient.connect(process.env.DELTA_URI);
-  const db = client.db(process.env.DELTA_DB);
-  try { ${statement} } finally { await client.close(); }
-})().catch((error) => { console.error(error.message); process.exit(1); });
-'
-`;
-
 const SHELL = {
-  'migrations/001_users_index.commit.sh': nodeScript('await db.collection("users").createIndex({ email: 1 }, { unique: true });'),
-  'migrations/001_users_index.rollback.sh': nodeScript('await db.collection("users").drop();'),
-  'migrations/002_users_data.commit.sh': nodeScript(
+  'migrations/001_users_index.commit.sh': driverShellScript('await db.collection("users").createIndex({ email: 1 }, { unique: true });'),
+  'migrations/001_users_index.rollback.sh': driverShellScript('await db.collection("users").drop();'),
+  'migrations/002_users_data.commit.sh': driverShellScript(
     'await db.collection("users").insertMany([{ _id: 1, email: "ada@example.com" }, { _id: 2, email: "alan@example.com" }]); await db.collection("users").updateOne({ _id: 1 }, { $set: { name: "Ada", visits: 1 } });',
   ),
-  'migrations/002_users_data.rollback.sh': nodeScript('await db.collection("users").deleteMany({ _id: { $in: [1, 2] } });'),
+  'migrations/002_users_data.rollback.sh': driverShellScript('await db.collection("users").deleteMany({ _id: { $in: [1, 2] } });'),
 };
 
 function setup(files: Record<string, string>, prefix: string) {
