@@ -9,6 +9,9 @@ export type TransactionMode = (typeof TRANSACTION_MODES)[number];
 /** How many of a parallel stage's changes run at once unless its `concurrency` says otherwise. */
 export const DEFAULT_STAGE_CONCURRENCY = 4;
 
+/** The shortest lease (`lock.leaseMs`, `--lock-lease`): its heartbeat beats every third of it. */
+export const MIN_LEASE_MS = 1000;
+
 /** A rule on a string value: the test, and what a value that fails it must be. */
 export interface StringRule {
   readonly test: (value: string) => boolean;
@@ -54,7 +57,7 @@ export function plainlyValid(input: Readonly<Record<string, unknown>>): boolean 
     autoRollback: (v) => typeof v === 'boolean',
     connectTimeoutMs: (v) => isInteger(v, 1),
     tracker: (v) => nested(v, { uri: (u) => isString(u) && TRACKER_URI.test(u), db: (d) => isString(d) && DATABASE_NAME.test(d) }),
-    lock: (v) => nested(v, { waitMs: (w) => isInteger(w, 0), leaseMs: (l) => isInteger(l, 1000) }),
+    lock: (v) => nested(v, { waitMs: (w) => isInteger(w, 0), leaseMs: (l) => isInteger(l, MIN_LEASE_MS) }),
     backup: (v) => nested(v, { dir: (d) => isString(d) && d.length > 0 }),
   };
   return nested(input, checks);

@@ -5,7 +5,7 @@ import type { DeltaHooks, HookName, ServicesFactory } from '../runner/hooks.js';
 import type { ChangeRunner } from '../loader/runners/runner-types.js';
 import { STAGE_NAME_PATTERN } from './names.js';
 import type { StringRule } from './rules.js';
-import { DATABASE_NAME, ENVIRONMENT_NAME, MONGO_URI, TRACKER_URI, TRANSACTION_MODES } from './rules.js';
+import { DATABASE_NAME, ENVIRONMENT_NAME, MIN_LEASE_MS, MONGO_URI, TRACKER_URI, TRANSACTION_MODES } from './rules.js';
 
 export { DEFAULT_STAGE_CONCURRENCY, TRANSACTION_MODES } from './rules.js';
 export type { TransactionMode } from './rules.js';
@@ -126,7 +126,7 @@ export const configFileSchema = z.strictObject({
   lock: z
     .strictObject({
       waitMs: z.number().int().nonnegative().optional(),
-      leaseMs: z.number().int().min(1000).optional(),
+      leaseMs: z.number().int().min(MIN_LEASE_MS).optional(),
       scope: z.string().min(1).optional(),
     })
     .optional(),
