@@ -82,11 +82,9 @@ export class MongoTracker implements Tracker {
       }
       return;
     }
-    // Before 8.0: the records in one command, their audit events in another.
-    if (records.length === 1) await this.#migrations.updateOne(records[0]?.filter ?? {}, records[0]?.update ?? {}, { upsert: true, session });
-    else if (records.length > 1) await this.#migrations.bulkWrite(records.map((r) => ({ updateOne: { ...r, upsert: true } })), { session, ordered: true });
-    if (events.length === 1) await this.#audit.insertOne(events[0] ?? {}, { session });
-    else if (events.length > 1) await this.#audit.insertMany(events, { session, ordered: true });
+    // Before 8.0 (or a lone record): the records in one `update` command, their audit events in one `insert`.
+    if (records.length > 0) await this.#migrations.bulkWrite(records.map((r) => ({ updateOne: { ...r, upsert: true } })), { session, ordered: true });
+    if (events.length > 0) await this.#audit.insertMany(events, { session, ordered: true });
   }
 
   async checkpoints(changeId: string): Promise<BatchCheckpoint[]> {

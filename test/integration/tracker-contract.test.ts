@@ -25,26 +25,26 @@ interface Store {
   close(): Promise<void>;
 }
 
+async function mongoStore(targetDb: string, clientBulkWrite: (supported: boolean) => boolean): Promise<Store> {
+  const connection = await openConnection({ uri: fixture.server.uri, source: 'test', connectTimeoutMs: 10_000 });
+  return {
+    tracker: new MongoTracker({
+      client: connection.client,
+      trackerDb: targetDb,
+      targetDb,
+      collections: { migrations: 'delta_migrations', audit: 'delta_audit' },
+      sharesTargetClient: true,
+      clientBulkWrite: clientBulkWrite(connection.deployment.clientBulkWrite),
+    }),
+    locks: mongoLockStore(connection.client.db(targetDb).collection('delta_lock')),
+    close: () => connection.close(),
+  };
+}
+
 const STORES: { readonly name: string; open(targetDb: string): Promise<Store> }[] = [
-  {
-    name: 'MongoDB',
-    async open(targetDb) {
-      const connection = await openConnection({ uri: fixture.server.uri, source: 'test', connectTimeoutMs: 10_000 });
-      const db = connection.client.db(targetDb);
-      return {
-        tracker: new MongoTracker({
-          client: connection.client,
-          trackerDb: targetDb,
-          targetDb,
-          collections: { migrations: 'delta_migrations', audit: 'delta_audit' },
-          sharesTargetClient: true,
-          clientBulkWrite: connection.deployment.clientBulkWrite,
-        }),
-        locks: mongoLockStore(db.collection('delta_lock')),
-        close: () => connection.close(),
-      };
-    },
-  },
+  { name: 'MongoDB', open: (targetDb) => mongoStore(targetDb, (supported) => supported) },
+  // What a server before 8.0 gets: records and audit events as two collection-level commands.
+  { name: 'MongoDB without client bulkWrite', open: (targetDb) => mongoStore(targetDb, () => false) },
   {
     name: 'SQLite',
     async open(targetDb) {
