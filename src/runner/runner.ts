@@ -444,10 +444,9 @@ export class Runner {
                   error = await runOne(hookContext, g.step, g.index, undefined);
                 }
                 if (error === undefined && grouped.failed !== undefined) {
-                  const { failed } = grouped;
-                  const message = `${failed.step.change.id} failed: ${messageOf(failed.thrown)}`;
-                  error = new ChangeFailedError(message, failed.step.change.id, { cause: failed.thrown });
-                  outcomes.push(await this.#groupMemberFailed(failed, error, message.slice(failed.step.change.id.length + 1), runId));
+                  const recorded = await this.#groupMemberFailed(grouped.failed, runId);
+                  outcomes.push(recorded.outcome);
+                  error = recorded.error;
                   position += 1;
                 }
                 continue;
@@ -698,8 +697,9 @@ export class Runner {
           if (thrown instanceof InterruptedError) {
             // Ctrl-C: nothing of the group is applied; the change that was running is recorded interrupted.
             const shared = ran.map((r) => r.step.change.id);
-            const error = new InterruptedError(`${change.id} was interrupted and its transaction aborted${shared.length === 0 ? '' : `, with ${shared.join(', ')}, which shared it: none of them is applied`}`, { cause: thrown });
-            return { outcomes: [await this.#groupMemberFailed(failed, error, error.message, at.runId)], error, again: 0 };
+            const interrupted = new InterruptedError(`${change.id} was interrupted and its transaction aborted${shared.length === 0 ? '' : `, with ${shared.join(', ')}, which shared it: none of them is applied`}`, { cause: thrown });
+            const recorded = await this.#groupMemberFailed(failed, at.runId, interrupted);
+            return { outcomes: [recorded.outcome], error: recorded.error, again: 0 };
           }
           // A transient error may be the group's doing (a conflict, its size): that change runs again too.
           return hasErrorLabel(thrown, 'TransientTransactionError') ? { outcomes: [], error: undefined, again: ran.length + 1 } : { outcomes: [], error: undefined, again: ran.length, failed };
@@ -742,14 +742,16 @@ export class Runner {
    * Records a change that failed in a group, as its own transaction's failure is recorded (the
    * aborted group left nothing of it), dated when it is recorded: after the changes before it.
    */
-  async #groupMemberFailed(failed: GroupMemberFailure, error: DeltaError, message: string, runId: string): Promise<ChangeOutcome> {
+  async #groupMemberFailed(failed: GroupMemberFailure, runId: string, interrupted?: InterruptedError): Promise<{ outcome: ChangeOutcome; error: DeltaError }> {
     const { tracker, events } = this.#options;
     const { step, writes, thrown, finished } = failed;
     const { change } = step;
-    const stored = { ...recordedError(thrown), message };
+    // Worded as #step words a failed transactional commit: `<id> failed: <why>`, stored without the id.
+    const error = interrupted ?? new ChangeFailedError(`${change.id} failed: ${messageOf(thrown)}`, change.id, { cause: thrown });
+    const stored = { ...recordedError(thrown), message: interrupted === undefined ? error.message.slice(change.id.length + 1) : error.message };
     await tracker.record(writes.record('failed', { durationMs: finished.durationMs, error: stored }), writes.audit('failure', stored, { at: new Date(), durationMs: finished.durationMs })).catch(() => undefined);
     events.emit('change:failure', { runId, changeId: change.id, direction: 'commit', transactional: true, durationMs: finished.durationMs, error: stored, compensated: undefined });
-    return { id: change.id, file: change.file, stage: change.stage, runner: change.runner, transactional: true, status: 'failed', durationMs: finished.durationMs, error: stored, compensated: undefined };
+    return { outcome: { id: change.id, file: change.file, stage: change.stage, runner: change.runner, transactional: true, status: 'failed', durationMs: finished.durationMs, error: stored, compensated: undefined }, error };
   }
 
   /** Runs a change's commit or rollback function with its context (timeout, Ctrl-C, log, batches). */
