@@ -1,24 +1,13 @@
 import type { Collection } from 'mongodb';
 import type { LockHolder } from '../errors.js';
 import type { SqliteDatabase } from '../sqlite/sqlite-file.js';
+import type { HeartbeatLease, HeartbeatLeaseOptions } from './heartbeat-lease.js';
 import { LeaseLock } from './lease-lock.js';
 import { SqliteLeaseLock } from './sqlite-lease-lock.js';
 
-/** One run's lease on a scope (LeaseLock and SqliteLeaseLock fit). */
-export interface Lease {
-  heldByOther(): Promise<boolean>;
-  acquire(signal?: AbortSignal): Promise<void>;
-  assertHeld(): void;
-  release(): Promise<void>;
-}
-
-export interface LeaseOptions {
-  readonly scope: string;
-  readonly leaseMs: number;
-  readonly waitMs: number;
-  readonly command: string;
-  readonly onLost?: (reason: string) => void;
-}
+/** One run's lease on a scope: a LeaseLock or a SqliteLeaseLock. */
+export type Lease = HeartbeatLease;
+export type LeaseOptions = HeartbeatLeaseOptions;
 
 /** Where the locks live: next to the tracker (a MongoDB collection, or the SQLite file). */
 export interface LockStore {
