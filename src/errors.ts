@@ -116,6 +116,22 @@ export class ChangeFailedError extends DeltaError {
   }
 }
 
+/**
+ * A transactional change wrote to the target outside its transaction (a client other than
+ * `ctx.db`/`ctx.client`): its transaction was aborted, but those writes stayed.
+ */
+export class WriteOutsideTransactionError extends ChangeFailedError {
+  constructor(
+    message: string,
+    changeId: string,
+    /** `insert shop.log`: each escaped write's command and namespace. */
+    readonly writes: readonly string[],
+    options: DeltaErrorOptions = {},
+  ) {
+    super(message, changeId, options);
+  }
+}
+
 /** The database could not be reached or answered an error outside any change. */
 export class DatabaseError extends DeltaError {
   readonly code = DeltaErrorCodes.database;

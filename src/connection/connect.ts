@@ -41,6 +41,9 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Co
       serverSelectionTimeoutMS: options.connectTimeoutMs,
       connectTimeoutMS: options.connectTimeoutMs,
       appName: options.appName ?? 'delta',
+      // The write guard (src/runner/write-guard.ts) watches commands for writes that escape a
+      // change's transaction; monitoring is decided per connection when it opens, so it is on from the start.
+      monitorCommands: true,
     });
   } catch (error) {
     throw new ConfigError(`${options.source}: invalid connection string ${shown}: ${redact(messageOf(error), secrets)}`);
@@ -60,6 +63,9 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Co
 
 /** Wraps an application's own client; closing the Connection leaves that client open. */
 export async function adoptClient(client: MongoClient): Promise<Connection> {
+  // Takes effect for connections opened from now on (all of them when the application has not
+  // connected yet): the write guard sees only what command monitoring reports.
+  client.options.monitorCommands = true;
   await client.connect();
   const deployment = await describeDeployment(client);
   return { client, deployment, db: (name) => client.db(name), close: async () => undefined };

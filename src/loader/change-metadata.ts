@@ -20,9 +20,15 @@ export interface ChangeMetadata {
    * outer transaction and keeps its progress in checkpoints, so an interrupted run resumes.
    */
   readonly batches: boolean;
+  /**
+   * `sideEffects: true`: the change acts on systems a transaction cannot undo (HTTP, queues), so
+   * it never shares a transaction with other changes (a group aborted for another change's
+   * failure would run it twice). Code changes only; not kept in records.
+   */
+  readonly sideEffects: boolean;
 }
 
-export const NO_METADATA: ChangeMetadata = Object.freeze({ author: undefined, tags: Object.freeze([]), environments: Object.freeze([]), recovery: undefined, repeat: 'once', batches: false });
+export const NO_METADATA: ChangeMetadata = Object.freeze({ author: undefined, tags: Object.freeze([]), environments: Object.freeze([]), recovery: undefined, repeat: 'once', batches: false, sideEffects: false });
 
 const NAME_RULE = 'letters, digits, _ . : - (no spaces or commas)';
 
@@ -71,6 +77,7 @@ export function checkMetadata(input: Readonly<Record<string, unknown>>): { metad
       repeat: runAlways === true ? 'always' : repeatable === true ? 'on-change' : 'once',
       // Code changes only (see normaliseDefinition): a template cannot call ctx.batches.
       batches: false,
+      sideEffects: false,
     },
   };
 }
@@ -115,6 +122,7 @@ export function metadataOf(stored: StoredMetadata): ChangeMetadata {
     recovery: stored.recovery,
     repeat: stored.repeat ?? 'once',
     batches: stored.batches === true,
+    sideEffects: false,
   };
 }
 

@@ -91,6 +91,11 @@ export interface ChangeDefinition {
    * batch gets its own), and an interrupted run resumes from its checkpoint instead of blocking.
    */
   readonly batches?: boolean;
+  /**
+   * The change acts on systems a MongoDB transaction cannot undo (`services`: HTTP, queues): it
+   * never shares a transaction with other changes, so it runs exactly once per attempt.
+   */
+  readonly sideEffects?: boolean;
   readonly commit: ChangeFunction;
   readonly rollback?: ChangeFunction;
 }
@@ -134,7 +139,7 @@ export interface ChangeUnit extends ChangeRef {
   /** The change's own time limit, else its stage's; undefined means "the run's". */
   readonly timeoutMs: number | undefined;
   readonly backup: boolean | readonly string[] | undefined;
-  /** `migrate-mongo` for files exporting `up`/`down`: called as `up(db, client)`, never in a transaction. */
+  /** `migrate-mongo` for files exporting `up`/`down`: called as `up(db, client)` (bound to the change's session in a transaction). */
   readonly style: 'delta' | 'migrate-mongo';
   readonly commit: ChangeFunction;
   readonly rollback: ChangeFunction | undefined;

@@ -134,8 +134,7 @@ function needsEsm(error: unknown): boolean {
 
 /**
  * A change in its stage: named by it, and given the stage's transaction mode
- * and time limit where it sets none of its own (migrate-mongo-style files
- * keep 'never': they cannot receive a session).
+ * and time limit where it sets none of its own.
  */
 export function inStage(unit: ChangeUnit, stage: StageSpec | undefined): ChangeUnit {
   if (stage === undefined) return unit;
@@ -208,9 +207,6 @@ export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource)
     fail(`transaction must be one of ${TRANSACTION_MODES.join(', ')}, got ${JSON.stringify(transaction)}`);
   }
   const style = hasCommit ? 'delta' : 'migrate-mongo';
-  if (style === 'migrate-mongo' && transaction === 'always') {
-    fail("exports up/down (called as up(db, client), without a session) and cannot ask for transaction: 'always'; export commit/rollback to run in a transaction");
-  }
   const timeoutMs = def.timeoutMs;
   if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
     fail('timeoutMs must be a positive number of milliseconds');
@@ -229,7 +225,9 @@ export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource)
   if (batches === true && transaction === 'always') {
     fail("batches: true runs each batch in its own transaction and cannot ask for transaction: 'always' around the whole change");
   }
-  const metadata: ChangeMetadata = { ...(parsedMetadata as { metadata: ChangeMetadata }).metadata, batches: batches === true };
+  const sideEffects = def.sideEffects;
+  if (sideEffects !== undefined && typeof sideEffects !== 'boolean') fail('sideEffects must be true or false');
+  const metadata: ChangeMetadata = { ...(parsedMetadata as { metadata: ChangeMetadata }).metadata, batches: batches === true, sideEffects: sideEffects === true };
 
   return {
     id: changeId,
@@ -238,7 +236,9 @@ export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource)
     description: description as string | undefined,
     stage: undefined,
     metadata,
-    transaction: style === 'migrate-mongo' ? 'never' : (transaction as TransactionMode | undefined),
+    // up(db, client) receives a db and client bound to the change's session: it runs in a
+    // transaction like any other change (a file that must not says transaction: 'never').
+    transaction: transaction as TransactionMode | undefined,
     timeoutMs: timeoutMs as number | undefined,
     backup: backup as ChangeUnit['backup'],
     style,

@@ -1,8 +1,9 @@
 import type { ClientSession, Db, MongoClient } from 'mongodb';
-import { ChangeFailedError, InterruptedError, messageOf } from '../errors.js';
+import { ChangeFailedError, InterruptedError, WriteOutsideTransactionError, messageOf } from '../errors.js';
 import type { BatchWalk, ChangeContext, ChangeFunction } from '../loader/change-types.js';
 import { undeclaredBatches } from './batches.js';
-import type { RecordedError } from '../tracker/records.js';
+import { bindToSession } from './session-binding.js';
+import type { EscapedWrite } from './write-guard.js';
 
 export interface ExecuteOptions {
   readonly fn: ChangeFunction;
@@ -18,20 +19,52 @@ export interface ExecuteOptions {
   readonly log: (message: string) => void;
   /** `ctx.batches` for a change that declares `batches: true`, bound to the change's signal. */
   readonly batches?: (signal: AbortSignal) => BatchWalk;
+  /** Starts watching for writes outside the change's transaction; the returned function ends the watch. */
+  readonly watchWrites?: () => () => readonly EscapedWrite[];
 }
 
 /**
  * Calls a change function with its context, racing it against its timeout
  * and (in a transaction, which can be aborted cleanly) against Ctrl-C. The
  * change's `signal` fires in both cases so well-behaved code stops early.
+ * In a transaction, `ctx.db` and `ctx.client` are bound to its session, and
+ * a write that reached the target outside it fails the change.
  */
 export async function executeChange(options: ExecuteOptions): Promise<void> {
+  const endWatch = options.watchWrites?.();
+  let escaped: readonly EscapedWrite[] = [];
+  try {
+    await callChange(options);
+  } catch (error) {
+    escaped = endWatch?.() ?? [];
+    if (escaped.length > 0) throw writesOutside(options.changeId, escaped, error);
+    throw error;
+  }
+  escaped = endWatch?.() ?? [];
+  if (escaped.length > 0) throw writesOutside(options.changeId, escaped, undefined);
+}
+
+function writesOutside(changeId: string, escaped: readonly EscapedWrite[], thrown: unknown): WriteOutsideTransactionError {
+  const writes = [...new Set(escaped.map((write) => `${write.command} ${write.namespace}`))];
+  const listed = writes.length > 5 ? `${writes.slice(0, 5).join(', ')} and ${writes.length - 5} more` : writes.join(', ');
+  const why = thrown === undefined ? '' : `${messageOf(thrown)}; and it `;
+  // The reason alone, as every error a change throws: the runner says which change failed.
+  return new WriteOutsideTransactionError(
+    `${why}wrote outside its transaction (${listed}): the transaction was aborted but ${writes.length === 1 ? 'that write' : 'those writes'} stayed. ` +
+      'Send every operation through ctx.db or ctx.client (or pass { session }); check the database, then run delta repair',
+    changeId,
+    writes,
+    { cause: thrown },
+  );
+}
+
+async function callChange(options: ExecuteOptions): Promise<void> {
   const controller = new AbortController();
   const cleanups: (() => void)[] = [];
   const stop = new Promise<never>((_resolve, reject) => {
     if (options.timeoutMs !== undefined) {
       const timer = setTimeout(() => {
-        const error = new ChangeFailedError(`${options.changeId} timed out after ${options.timeoutMs} ms`, options.changeId);
+        const error = new ChangeFailedError(`timed out after ${options.timeoutMs} ms`, options.changeId);
         controller.abort(error);
         reject(error);
       }, options.timeoutMs);
@@ -40,7 +73,7 @@ export async function executeChange(options: ExecuteOptions): Promise<void> {
     const interrupt = options.interrupt;
     if (interrupt !== undefined) {
       const onInterrupt = () => {
-        const error = new InterruptedError(`${options.changeId} was interrupted`);
+        const error = new InterruptedError('interrupted (Ctrl-C)');
         controller.abort(error);
         // Only a transaction can be abandoned midway; without one the change finishes.
         if (options.session !== undefined) reject(error);
@@ -53,9 +86,12 @@ export async function executeChange(options: ExecuteOptions): Promise<void> {
     }
   });
   stop.catch(() => undefined);
+  // A forgotten `{ session }` must not leak a write out of the transaction: everything through
+  // ctx.db and ctx.client joins it.
+  const bound = options.session === undefined ? { db: options.db, client: options.client } : bindToSession(options.db, options.client, options.session);
   const context: ChangeContext = {
-    db: options.db,
-    client: options.client,
+    db: bound.db,
+    client: bound.client,
     session: options.session,
     log: options.log,
     signal: controller.signal,
@@ -68,46 +104,4 @@ export async function executeChange(options: ExecuteOptions): Promise<void> {
   } finally {
     for (const cleanup of cleanups) cleanup();
   }
-}
-
-/** The error as it is stored in a record: message and driver/delta code. */
-export function recordedError(error: unknown): RecordedError {
-  const code = (error as { code?: unknown }).code;
-  const message = messageOf(error);
-  return typeof code === 'string' || typeof code === 'number' ? { message, code } : { message };
-}
-
-export function hasErrorLabel(error: unknown, label: string): boolean {
-  // client.bulkWrite (the tracker's record+audit write on MongoDB 8) wraps the server's error,
-  // labels included, as the `cause` of a MongoClientBulkWriteError: look through causes.
-  for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 4; current = (current as { cause?: unknown }).cause, depth += 1) {
-    const candidate = current as { hasErrorLabel?: (label: string) => boolean; errorLabels?: unknown };
-    if (typeof candidate.hasErrorLabel === 'function' ? candidate.hasErrorLabel(label) : Array.isArray(candidate.errorLabels) && candidate.errorLabels.includes(label)) return true;
-  }
-  return false;
-}
-
-const WRITE_CONFLICT = 112;
-/** mongod's default transactionLifetimeLimitSeconds: the longest an abandoned transaction holds its documents. */
-const WRITE_CONFLICT_RETRY_MS = 60_000;
-
-/**
- * How long to wait before trying a transaction again after `error` on attempt `attempt` (first
- * failure at `since`), or undefined to give up. Transient errors get 3 attempts; a write conflict
- * is retried with back-off for up to a minute, because the usual one is a killed runner's
- * transaction, which keeps its documents (the change's history record among them) until the
- * server aborts it, and a lease can expire before that.
- */
-export function transientRetryDelay(error: unknown, attempt: number, since: number): number | undefined {
-  if (!hasErrorLabel(error, 'TransientTransactionError')) return undefined;
-  if (attempt < 3) return 0;
-  if (!hasErrorCode(error, WRITE_CONFLICT) || Date.now() - since >= WRITE_CONFLICT_RETRY_MS) return undefined;
-  return Math.min(50 * 2 ** (attempt - 3), 1000);
-}
-
-function hasErrorCode(error: unknown, code: number): boolean {
-  for (let current = error, depth = 0; typeof current === 'object' && current !== null && depth < 4; current = (current as { cause?: unknown }).cause, depth += 1) {
-    if ((current as { code?: unknown }).code === code) return true;
-  }
-  return false;
 }

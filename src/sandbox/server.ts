@@ -25,6 +25,10 @@ export interface CommandEvent {
   readonly connectionId: number;
   /** 1 for the first non-monitoring command the server received, then 2, 3, ... */
   readonly seq: number;
+  /** The collection the command names (`insert: 'users'` gives `users`), when its first field is a string. */
+  readonly collection: string | undefined;
+  /** Sent inside a multi-document transaction (`txnNumber` with `autocommit: false`). */
+  readonly inTransaction: boolean;
 }
 
 export interface SandboxStats {
@@ -276,7 +280,14 @@ export class SandboxServer extends EventEmitter {
       this.#seq += 1;
       this.#stats.commands += 1;
       this.#stats.byCommand.set(name, (this.#stats.byCommand.get(name) ?? 0) + 1);
-      this.#emitCommand({ name, db: typeof command.$db === 'string' ? command.$db : '', connectionId: connection.id, seq: this.#seq });
+      this.#emitCommand({
+        name,
+        db: typeof command.$db === 'string' ? command.$db : '',
+        connectionId: connection.id,
+        seq: this.#seq,
+        collection: typeof command[name] === 'string' ? command[name] : undefined,
+        inTransaction: command.txnNumber !== undefined && command.autocommit === false,
+      });
     }
     const decision = this.faults.decide(name, isHello);
     if (decision.action === 'close') {

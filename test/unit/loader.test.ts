@@ -43,7 +43,7 @@ describe('loader', () => {
     assert.equal(js?.rollback, undefined);
     assert.equal(named?.description, 'named exports');
     assert.equal(named?.transaction, 'never');
-    assert.equal(legacy?.transaction, 'never', 'migrate-mongo files run without a transaction');
+    assert.equal(legacy?.transaction, undefined, "migrate-mongo files take the run's mode: up(db, client) gets a db bound to the change's session");
   });
 
   it('checksums the file bytes with line endings normalised', async () => {
@@ -86,8 +86,10 @@ describe('loader', () => {
     assert.equal((await loadError('loader-bad-id')).message, '001_numeric.ts: id must be a string, got number');
   });
 
-  it("refuses migrate-mongo up/down with transaction: 'always'", async () => {
-    assert.match((await loadError('loader-legacy-always')).message, /^001_legacy\.cjs: exports up\/down .* cannot ask for transaction: 'always'/);
+  it("accepts migrate-mongo up/down with transaction: 'always' (they run in the change's transaction)", async () => {
+    const units = await loadChangeFiles({ path: fixture('loader-legacy-always') });
+    assert.equal(units[0]?.transaction, 'always');
+    assert.equal(units[0]?.style, 'migrate-mongo');
   });
 
   it('reports every broken file at once, one line each', async () => {
