@@ -9,7 +9,7 @@ import { RestoreRefusedError, messageOf } from '../errors.js';
 import type { BackupRequest } from '../runner/backup-step.js';
 import { runBackup } from '../runner/backup-step.js';
 import type { DeltaEventEmitter } from '../runner/events.js';
-import { recordedError } from '../runner/execute-change.js';
+import { recordedError } from '../runner/outcomes.js';
 import type { RunLock } from '../runner/runner.js';
 import { executedBy } from '../tracker/executed-by.js';
 import type { AuditEvent } from '../tracker/records.js';

@@ -136,6 +136,8 @@ interface Session {
   readonly closeTracker?: () => void;
   /** delta's own collections when the tracker lives in the target database (never backed up). */
   readonly ownCollections: readonly string[];
+  /** delta's own namespaces (`db.collection`) on the target's client: history, audit, lock. */
+  readonly ownNamespaces: readonly string[];
 }
 
 /**
@@ -204,6 +206,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       groupTransactions: resolved.groupTransactions,
       hooks: resolved.hooks,
       services: resolved.services,
+      ownNamespaces: opened.ownNamespaces,
       backup: async (request) => {
         onBackup?.();
         const actions = await backupActions();
@@ -405,7 +408,7 @@ async function connect(options: CreateDeltaOptions, config: () => Promise<DeltaC
     // History, audit and lock in a SQLite file: an external tracker whose writes never join a MongoDB transaction.
     const { SqliteTracker } = await import('../tracker/sqlite-tracker.js');
     const tracker = new SqliteTracker({ db: sqliteFile, targetDb });
-    return { config: resolved, target, trackerConnection: undefined, targetDb, tracker, locks: sqliteLockStore(sqliteFile), lockScope, ownCollections: [], closeTracker: () => sqliteFile.close() };
+    return { config: resolved, target, trackerConnection: undefined, targetDb, tracker, locks: sqliteLockStore(sqliteFile), lockScope, ownCollections: [], ownNamespaces: [], closeTracker: () => sqliteFile.close() };
   } catch (error) {
     if (options.client === undefined) await target?.close().catch(() => undefined);
     sqliteFile.close();
@@ -477,6 +480,7 @@ function mongoSession(resolved: DeltaConfig, connections: OpenConnections, targe
     locks: mongoLockStore(trackerSide.client.db(trackerDbName).collection(lock)),
     lockScope,
     ownCollections: trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [],
+    ownNamespaces: trackerConnection === undefined ? [migrations, audit, lock].map((collection) => `${trackerDbName}.${collection}`) : [],
   };
 }
 

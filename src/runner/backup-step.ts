@@ -4,7 +4,7 @@ import { executedBy } from '../tracker/executed-by.js';
 import type { Tracker } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
 import type { DeltaEventEmitter } from './events.js';
-import { recordedError } from './execute-change.js';
+import { recordedError } from './outcomes.js';
 
 /** What the runner asks its backup collaborator for, under the lock, before a change runs. */
 export interface BackupRequest {

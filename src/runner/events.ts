@@ -43,6 +43,11 @@ export interface DeltaEvents {
   'rollback:success': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason; readonly durationMs: number };
   'rollback:failure': { readonly runId: string; readonly changeId: string; readonly reason: RollbackReason; readonly durationMs: number; readonly error: RecordedError };
   'change:log': { readonly runId: string; readonly changeId: string; readonly message: string };
+  /**
+   * A change of mode `auto` runs again from the start without a transaction: the server refused
+   * one of its operations inside one (`reason`: the server's words, OperationNotSupportedInTransaction).
+   */
+  'change:fallback': { readonly runId: string; readonly changeId: string; readonly direction: Direction; readonly reason: string };
   /** A `ctx.batches` walk finished a batch: documents done over every run of it, and this run's rate. */
   'change:progress': { readonly runId: string; readonly changeId: string } & BatchProgress;
   /** A backup was written, before `changeId` (or before the run's first change when undefined). */
@@ -112,6 +117,7 @@ const EVENTS: Record<DeltaEventName, true> = {
   'rollback:success': true,
   'rollback:failure': true,
   'change:log': true,
+  'change:fallback': true,
   'change:progress': true,
   'target:start': true,
   'target:end': true,

@@ -5,7 +5,7 @@ import { changeOrder } from '../loader/change-order.js';
 import type { HistoryEntry, RecordStatus, RecordedError } from '../tracker/records.js';
 import type { ChangeMetadata } from '../loader/change-metadata.js';
 import type { ChangeStatus } from './plan.js';
-import { computeStatus } from './plan.js';
+import { computeStatus, recoveryAdvice } from './plan.js';
 
 /** One thing `validate` found wrong between files and history. */
 export interface ValidationProblem {
@@ -25,8 +25,10 @@ export interface ValidationReport {
 const HINTS: Record<Exclude<ValidationProblem['kind'], 'file' | 'duplicate-id'>, (s: ChangeStatus) => string> = {
   modified: (s) => `${s.id}: file ${s.file ?? ''} was modified since it was applied (restore it, or run delta repair to accept it)`,
   missing: (s) => `${s.id}: recorded ${s.record?.status ?? ''} but its file is gone (restore it, or delta repair --remove-missing)`,
-  failed: (s) => `${s.id}: failed${s.error === undefined ? '' : `: ${s.error}`} (fix it and run delta commit again)`,
-  running: (s) => `${s.id}: a run died during it without a transaction (check its effect, then delta repair)`,
+  failed: (s) =>
+    `${s.id}: failed${s.error === undefined ? '' : `: ${s.error}`} ` +
+    (s.reason === undefined ? '(nothing of it stayed: fix it and run delta commit again)' : `(${s.reason}: ${recoveryAdvice(s.id, s.record)})`),
+  running: (s) => `${s.id}: a run died during it without a transaction (${recoveryAdvice(s.id, s.record)})`,
   out_of_order: (s) => `${s.id}: pending but older than the newest applied change (delta commit --out-of-order, or rename it)`,
 };
 
@@ -116,7 +118,8 @@ export function planBaseline(changes: readonly ChangeRef[], history: readonly Hi
   const order = changeOrder(stages);
   const byId = new Map(history.map((record) => [record.changeId, record]));
   const targets = changes.filter((change) => order(change, to) <= 0 && byId.get(change.id)?.status !== 'applied');
-  const conflicting = targets.filter((change) => byId.get(change.id) !== undefined);
+  // A deferred record only says a run left the change pending: baselining it conflicts with nothing.
+  const conflicting = targets.filter((change) => byId.get(change.id) !== undefined && byId.get(change.id)?.status !== 'deferred');
   if (conflicting.length > 0 && options.force !== true) {
     const list = conflicting.map((change) => `${change.id} (${byId.get(change.id)?.status ?? ''})`).join(', ');
     throw new DriftError(`baseline refused: ${list} already ${conflicting.length === 1 ? 'has' : 'have'} history in another state; pass --force to mark ${conflicting.length === 1 ? 'it' : 'them'} applied anyway`);

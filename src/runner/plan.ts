@@ -27,7 +27,7 @@ export interface ChangeStatus {
   readonly durationMs: number | undefined;
   readonly transactional: boolean | undefined;
   readonly error: string | undefined;
-  /** Why a `skipped` change is left out; why a failed or running one blocks `commit`. */
+  /** Why a `skipped` change is left out; why a failed or running one blocks `commit`; why a deferred one is pending. */
   readonly reason: string | undefined;
   readonly change: ChangeRef | undefined;
   readonly record: HistoryEntry | undefined;
@@ -53,10 +53,23 @@ export function blockReason(change: ChangeRef | undefined, record: HistoryEntry 
   // asks for a person to look with an explicit recovery: 'manual'.
   if (recovery === undefined && (change?.metadata.batches ?? record.batches === true)) return undefined;
   if (record.status === 'running') return 'interrupted: a run died during it without a transaction';
-  if (record.status === 'failed' && !record.transactional && record.error?.compensated !== true && record.error?.reviewed !== true) {
-    return record.error?.compensated === false ? 'failed without a transaction and its compensating rollback failed too' : 'failed without a transaction and nothing undid its effect';
+  if (record.status !== 'failed' || record.error?.reviewed === true) return undefined;
+  // Writes that escaped the transaction stayed although it was aborted.
+  if (record.error?.outsideTransaction !== undefined) return 'wrote outside its transaction, and those writes stayed';
+  if (record.transactional || record.error?.compensated === true) return undefined;
+  if (record.error?.during === 'rollback') return 'its rollback failed without a transaction and may be half done';
+  return record.error?.compensated === false ? 'failed without a transaction and its compensating rollback failed too' : 'failed without a transaction and nothing undid its effect';
+}
+
+/**
+ * What to do about a change that blocks (see blockReason), in the same words wherever it is
+ * reported (commit, rollback, validate, status).
+ */
+export function recoveryAdvice(id: string, record: HistoryEntry | undefined): string {
+  if (record?.error?.during === 'rollback') {
+    return `fix its rollback and run delta rollback --id ${id} to run it again, or check the database by hand and run delta repair to mark it checked (commit then applies it again)`;
   }
-  return undefined;
+  return "check the database by hand, then run delta repair to let it run again; or, if the change is idempotent, give it recovery: 'retry'";
 }
 
 /**
@@ -111,10 +124,11 @@ export function computeStatus(changes: readonly ChangeRef[], history: readonly H
     const record = byId.get(change.id);
     const excluded = exclusionReason(change.metadata, filter);
     const state = stateOf(change, record, newestApplied.get(change.stage), excluded !== undefined);
-    statuses.push(status(change.id, state, change, record, state === 'skipped' ? excluded : blockReason(change, record)));
+    const reason = state === 'skipped' ? excluded : record?.status === 'deferred' ? `left pending by an earlier commit: ${record.reason ?? 'not selected'}` : blockReason(change, record);
+    statuses.push(status(change.id, state, change, record, reason));
   }
   for (const record of history) {
-    if (seen.has(record.changeId) || record.status === 'rolled_back') continue;
+    if (seen.has(record.changeId) || record.status === 'rolled_back' || record.status === 'deferred') continue;
     statuses.push(status(record.changeId, 'missing', undefined, record, undefined));
   }
   return statuses.sort(order.compare);
@@ -129,6 +143,9 @@ function stateOf(change: ChangeRef, record: HistoryEntry | undefined, newestAppl
     return newestApplied !== undefined && compareIds(change.id, newestApplied) < 0 ? 'out_of_order' : 'pending';
   }
   switch (record.status) {
+    case 'deferred':
+      // Known before newer changes were applied, and left out on purpose: pending, never out of order.
+      return excluded ? 'skipped' : 'pending';
     case 'applied':
       if (repeat !== 'once') return record.checksum === change.checksum ? 'up_to_date' : excluded ? 'skipped' : 'changed';
       return record.checksum === change.checksum ? 'applied' : 'modified';
@@ -189,6 +206,12 @@ export interface CommitPlan {
   readonly statuses: readonly ChangeStatus[];
   /** Drift that `allowDrift` let through, for the audit log. */
   readonly allowedDrift: readonly string[];
+  /**
+   * Pending changes without a record that this run leaves out on purpose (a filter, `--only`)
+   * while the run applies (or history holds) a newer one: recorded `deferred` with the reason, so
+   * that they stay pending rather than becoming "out of order".
+   */
+  readonly deferred: readonly { readonly change: ChangeRef; readonly reason: string }[];
 }
 
 /** Checks that ids given on the command line name changes; exit 2 otherwise. */
@@ -211,9 +234,10 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
 
   const blocked = statuses.filter((s) => (s.state === 'running' || s.state === 'failed') && s.reason !== undefined);
   if (blocked.length > 0) {
+    const first = blocked[0] as ChangeStatus;
     throw new DriftError(
       `${blocked.map((s) => `${s.id} (${s.reason ?? ''})`).join(', ')}: ${blocked.length === 1 ? 'it may be' : 'they may be'} half-applied, so commit stops here. ` +
-        "Check the database by hand, then run delta repair to let it run again; or, if the change is idempotent, give it recovery: 'retry'",
+        sentence(recoveryAdvice(first.id, first.record)),
     );
   }
   const drift = statuses.filter((s) => s.state === 'modified' || (s.state === 'missing' && s.record?.status !== 'rolled_back'));
@@ -266,7 +290,36 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
     const to: Ordered = { id: options.to, stage: toStage };
     pending = pending.filter((c) => order.compare(c, to) <= 0);
   }
-  return { pending, statuses, allowedDrift: drift.map((s) => s.id) };
+  return { pending, statuses, allowedDrift: drift.map((s) => s.id), deferred: deferredBy(statuses, pending, newestApplied, options) };
+}
+
+/** The changes a commit of `pending` leaves behind older ones of their stage, and why (see CommitPlan). */
+function deferredBy(
+  statuses: readonly ChangeStatus[],
+  pending: readonly ChangeRef[],
+  newestApplied: ReadonlyMap<string | undefined, string>,
+  options: CommitPlanOptions,
+): CommitPlan['deferred'] {
+  const newest = new Map(newestApplied);
+  for (const change of pending) {
+    const current = newest.get(change.stage);
+    if (change.metadata.repeat === 'once' && (current === undefined || compareIds(change.id, current) > 0)) newest.set(change.stage, change.id);
+  }
+  const planned = new Set(pending.map((change) => change.id));
+  const deferred: { change: ChangeRef; reason: string }[] = [];
+  for (const s of statuses) {
+    const change = s.change;
+    // A change already out of order (added after a newer one was applied) stays so: only a change
+    // this run sees as plainly pending, or leaves out by a filter, is deferred.
+    if (change === undefined || (s.state !== 'pending' && s.state !== 'skipped') || s.record !== undefined || planned.has(change.id)) continue;
+    if (change.metadata.repeat !== 'once' || isConditional(change.metadata)) continue;
+    if (options.stage !== undefined && change.stage !== options.stage) continue;
+    const newer = newest.get(change.stage);
+    if (newer === undefined || compareIds(change.id, newer) >= 0) continue;
+    const reason = s.state === 'skipped' ? (s.reason ?? 'left out by a filter') : options.only !== undefined ? `not selected by --only ${options.only}` : undefined;
+    if (reason !== undefined) deferred.push({ change, reason: s.state === 'skipped' ? `left out (${reason})` : reason });
+  }
+  return deferred;
 }
 
 export interface RollbackPlanOptions {
@@ -287,7 +340,7 @@ export interface RollbackTarget<C extends ChangeRef = ChangeRef> {
 }
 
 /**
- * What `rollback` will revert, newest first; refuses before anything is
+ * What `rollback` will revert, newest application first; refuses before anything is
  * reverted. Once the targets' code is loaded, `assertRevertible` checks that
  * each has a rollback function.
  */
@@ -300,16 +353,31 @@ export function planRollback(changes: readonly ChangeRef[], history: readonly Hi
   if (options.steps !== undefined && (!Number.isInteger(options.steps) || options.steps < 1)) throw new UsageError('--steps must be a positive integer');
 
   const changesById = new Map(changes.map((change) => [change.id, change]));
-  // Repeatable changes are not part of the version history: only --id reverts one.
+  // A change whose rollback failed without a transaction may be half reverted: nothing is
+  // reverted past it until its rollback runs again (--id) or repair marks it checked.
+  const halfReverted = history.find((r) => r.status === 'failed' && r.error?.during === 'rollback' && r.error.reviewed !== true);
+  if (halfReverted !== undefined && options.id !== halfReverted.changeId) {
+    throw new DriftError(
+      `${halfReverted.changeId}: its rollback failed without a transaction (${halfReverted.error?.message ?? 'no message'}) and may be half done, so rollback stops here. ` +
+        sentence(recoveryAdvice(halfReverted.changeId, halfReverted)),
+    );
+  }
+  // Newest application first (the order changes were applied in, which is id order unless
+  // something ran out of order). Repeatable changes are not part of the version history: only --id reverts one.
+  const byApplication = applicationOrder(order);
   const applied = history
-    .filter((r) => r.status === 'applied' && (options.stage === undefined || order.stageOf(r) === options.stage))
+    .filter((r) => (r.status === 'applied' || r === halfReverted) && (options.stage === undefined || order.stageOf(r) === options.stage))
     .filter((r) => options.id === r.changeId || repeatOf(changesById.get(r.changeId), r) === 'once')
-    .sort((a, b) => order.compare(order.ordered(b), order.ordered(a)));
+    .sort((a, b) => byApplication(b, a));
   let selected: HistoryEntry[];
   if (options.all === true) selected = applied;
   else if (options.to !== undefined) {
-    const to = order.ordered({ changeId: options.to, stage: history.find((r) => r.changeId === options.to)?.stage });
-    selected = applied.filter((r) => order.compare(order.ordered(r), to) > 0);
+    const to = history.find((r) => r.changeId === options.to);
+    // Undo to a version: everything applied after it; a version that is not applied falls back to id order.
+    selected =
+      to?.status === 'applied'
+        ? applied.filter((r) => byApplication(r, to) > 0)
+        : applied.filter((r) => order.compare(order.ordered(r), order.ordered({ changeId: options.to as string, stage: to?.stage })) > 0);
   } else if (options.id !== undefined) {
     const record = applied.find((r) => r.changeId === options.id);
     if (record === undefined) throw new UnknownChangeError(`--id ${options.id}: this change is not applied`, options.id);
@@ -325,7 +393,8 @@ export function planRollback(changes: readonly ChangeRef[], history: readonly Hi
   for (const record of selected) {
     const change = byId.get(record.changeId);
     if (change === undefined) problems.push(`${record.changeId} has no file any more`);
-    else if (change.checksum !== record.checksum && options.allowDrift !== true) problems.push(`${record.changeId} was modified since it was applied (pass --allow-drift to revert with the new file)`);
+    // A half-reverted change's file is expected to change: its rollback was being fixed.
+    else if (change.checksum !== record.checksum && options.allowDrift !== true && record !== halfReverted) problems.push(`${record.changeId} was modified since it was applied (pass --allow-drift to revert with the new file)`);
     else targets.push({ change, record });
   }
   if (problems.length > 0) throw new RollbackUnavailableError(`cannot roll back, nothing was reverted: ${problems.join('; ')}`);
@@ -336,6 +405,26 @@ export function planRollback(changes: readonly ChangeRef[], history: readonly Hi
 export function assertRevertible(targets: readonly RollbackTarget<ChangeUnit>[]): void {
   const problems = targets.filter((t) => t.change.rollback === undefined).map((t) => `${t.change.id} (${t.change.file ?? 'in memory'}) has no rollback function`);
   if (problems.length > 0) throw new RollbackUnavailableError(`cannot roll back, nothing was reverted: ${problems.join('; ')}`);
+}
+
+/**
+ * The order changes were applied in: by `appliedSeq`, then (records written before it was kept)
+ * by `appliedAt`, then in run order (changes applied within one millisecond by one run).
+ */
+function applicationOrder(order: RunOrder): (a: HistoryEntry, b: HistoryEntry) => number {
+  return (a, b) =>
+    (a.appliedSeq ?? 0) - (b.appliedSeq ?? 0) || (a.appliedAt?.getTime() ?? 0) - (b.appliedAt?.getTime() ?? 0) || order.compare(order.ordered(a), order.ordered(b));
+}
+
+function sentence(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The number the next application gets (see HistoryRecord.appliedSeq). */
+export function nextAppliedSeq(history: readonly HistoryEntry[]): number {
+  let highest = 0;
+  for (const record of history) if (record.appliedSeq !== undefined && record.appliedSeq > highest) highest = record.appliedSeq;
+  return highest + 1;
 }
 
 function describeList(statuses: readonly ChangeStatus[]): string {

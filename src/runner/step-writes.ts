@@ -2,19 +2,22 @@ import { performance } from 'node:perf_hooks';
 import { storedMetadata } from '../loader/change-metadata.js';
 import type { ChangeUnit } from '../loader/change-types.js';
 import { executedBy } from '../tracker/executed-by.js';
-import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
+import type { AuditEvent, HistoryEntry, RecordStatus, RecordedError } from '../tracker/records.js';
 import type { RecordChange } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
 import type { Direction } from './events.js';
-import { recordedError } from './execute-change.js';
 
 /** The history writes of one change's step: its record's states and its audit events, timed from its start. */
 export interface StepWrites {
   /** Milliseconds since the step started. */
   elapsed(): number;
   record(status: RecordStatus, extra?: Partial<RecordChange>): RecordChange;
-  /** `finished` when the event is written later than the change ended (a group's records, written at its commit). */
-  audit(outcome: 'success' | 'failure', error?: unknown, finished?: Finished): AuditEvent;
+  /**
+   * The step's audit event. `error` is the error as recorded (built once, by the caller, for the
+   * record and the event alike); `finished` when the event is written later than the change ended
+   * (a group's records, written at its commit).
+   */
+  audit(outcome: 'success' | 'failure', error?: RecordedError, finished?: Finished): AuditEvent;
 }
 
 /** When a change ended, and how long it took. */
@@ -31,6 +34,8 @@ export interface StepFacts {
   readonly runId: string;
   readonly targetDb: string;
   readonly transactional: boolean;
+  /** Why a change of mode `auto` runs without a transaction after all: what the server refused in one. */
+  readonly fallback?: string | undefined;
 }
 
 export function stepWrites(facts: StepFacts): StepWrites {
@@ -59,11 +64,20 @@ export function stepWrites(facts: StepFacts): StepWrites {
       executedBy: executedBy(),
       toolVersion: toolVersion(),
       transactional,
-      ...(error === undefined ? {} : { error: recordedError(error) }),
-      // Each application of a repeatable change stays in the audit log with the checksum it ran with.
-      ...(change.metadata.repeat === 'once' ? {} : { details: { checksum: change.checksum } }),
+      ...(error === undefined ? {} : { error }),
+      ...details(change, facts.fallback),
     }),
   };
+}
+
+/** What an event says beyond its fields: the checksum a repeatable change ran with, a transaction fallback. */
+function details(change: ChangeUnit, fallback: string | undefined): Pick<AuditEvent, 'details'> {
+  const facts = {
+    // Each application of a repeatable change stays in the audit log with the checksum it ran with.
+    ...(change.metadata.repeat === 'once' ? {} : { checksum: change.checksum }),
+    ...(fallback === undefined ? {} : { transactionFallback: fallback }),
+  };
+  return Object.keys(facts).length === 0 ? {} : { details: facts };
 }
 
 /** The `running` marker of a change about to run without a transaction. */

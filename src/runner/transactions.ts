@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClientSession, MongoClient } from 'mongodb';
-import { hasErrorLabel, transientRetryDelay } from './execute-change.js';
+import { hasErrorLabel, transientRetryDelay } from './driver-errors.js';
 
 /**
  * Runs `work` in a transaction and commits it, retrying transient errors: a few times at once

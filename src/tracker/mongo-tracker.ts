@@ -178,6 +178,7 @@ export function recordUpdate(change: RecordChange, targetDb: string): Document {
       break;
     case 'applied':
       set.appliedAt = change.at;
+      if (change.appliedSeq !== undefined) set.appliedSeq = change.appliedSeq;
       // A finished application keeps no checkpoint: the next one (after a rollback, or a
       // repeatable change's edit) walks from the start.
       unset.checkpoints = '';
@@ -192,6 +193,8 @@ export function recordUpdate(change: RecordChange, targetDb: string): Document {
   }
   if (change.error !== undefined) set.error = change.error;
   else unset.error = '';
+  if (change.reason !== undefined) set.reason = change.reason;
+  else unset.reason = '';
   return Object.keys(unset).length === 0 ? { $set: set } : { $set: set, $unset: unset };
 }
 

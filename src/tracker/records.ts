@@ -1,7 +1,11 @@
 import type { StoredMetadata } from '../loader/change-metadata.js';
 
-/** States of a change's history record (DESIGN.md section 3). */
-export const RECORD_STATUSES = ['applied', 'failed', 'rolled_back', 'running'] as const;
+/**
+ * States of a change's history record (DESIGN.md section 3). `deferred`: a commit left this
+ * pending change out on purpose (`--tags`, `--env`, `--only`) while applying newer ones; it is
+ * pending, never "out of order", and the record says why (`reason`).
+ */
+export const RECORD_STATUSES = ['applied', 'failed', 'rolled_back', 'running', 'deferred'] as const;
 export type RecordStatus = (typeof RECORD_STATUSES)[number];
 
 export const AUDIT_ACTIONS = ['commit', 'rollback', 'baseline', 'repair', 'unlock', 'backup', 'restore'] as const;
@@ -20,6 +24,10 @@ export interface RecordedError {
   readonly compensated?: boolean;
   /** An operator checked the change's effect and ran `delta repair`: it may run again. */
   readonly reviewed?: boolean;
+  /** The failure was the change's rollback (a rollback run): it may be half reverted. Absent for commits. */
+  readonly during?: 'rollback';
+  /** Writes (`insert shop.log`) a transactional change made outside its transaction: they stayed. */
+  readonly outsideTransaction?: readonly string[];
 }
 
 /** One document of `delta_migrations`: the state of one change in one target database. */
@@ -38,6 +46,12 @@ export interface HistoryRecord extends StoredMetadata {
   readonly runner?: string;
   readonly startedAt?: Date;
   readonly appliedAt?: Date;
+  /**
+   * The application's place in this target's history: 1 for the first change ever applied, one
+   * more for each application after it (rollback reverts the highest first). Absent on records
+   * written before delta kept it; those sort first, by `appliedAt`.
+   */
+  readonly appliedSeq?: number;
   readonly rolledBackAt?: Date;
   readonly durationMs?: number;
   readonly runId: string;
@@ -45,6 +59,8 @@ export interface HistoryRecord extends StoredMetadata {
   readonly toolVersion: string;
   readonly transactional: boolean;
   readonly error?: RecordedError;
+  /** Why a `deferred` change was left out (`--tags billing`). */
+  readonly reason?: string;
 }
 
 /**
@@ -77,10 +93,12 @@ export type HistoryEntry = Pick<
   | 'stage'
   | 'runner'
   | 'appliedAt'
+  | 'appliedSeq'
   | 'rolledBackAt'
   | 'durationMs'
   | 'transactional'
   | 'error'
+  | 'reason'
   | keyof StoredMetadata
 >;
 
@@ -97,10 +115,12 @@ export const HISTORY_PROJECTION = {
   stage: 1,
   runner: 1,
   appliedAt: 1,
+  appliedSeq: 1,
   rolledBackAt: 1,
   durationMs: 1,
   transactional: 1,
   error: 1,
+  reason: 1,
   author: 1,
   tags: 1,
   environments: 1,

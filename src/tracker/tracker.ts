@@ -18,7 +18,11 @@ export interface RecordChange {
   readonly transactional: boolean;
   readonly at: Date;
   readonly durationMs?: number;
+  /** With status `applied`: the application's place in the target's history (see HistoryRecord). */
+  readonly appliedSeq?: number;
   readonly error?: RecordedError;
+  /** With status `deferred`: why the run left the change out. */
+  readonly reason?: string;
 }
 
 /**

@@ -196,7 +196,7 @@ for (const mode of MODES) {
       const writesBefore = fixture.server.sandbox?.stats().writes;
       const dry = await t.delta('commit', '--dry-run');
       assert.equal(dry.code, 0, dry.stderr);
-      assert.match(dry.stdout, /would apply 2 changes \(no lock taken, nothing written\):\n {2}001_a {2}in a transaction\n {2}002_b {2}in a transaction/);
+      assert.match(dry.stdout, /would apply 2 changes, in this order \(no lock taken, nothing written\):\n {2}1\. 001_a {2}in a transaction\n {2}2\. 002_b {2}in a transaction/);
       const json = await t.delta('commit', '--dry-run', '--json');
       assert.deepEqual(JSON.parse(json.stdout).changes.map((c: { id: string; status: string }) => [c.id, c.status]), [['001_a', 'not-run'], ['002_b', 'not-run']]);
       assert.deepEqual(await t.snapshot(), before);
@@ -207,7 +207,7 @@ for (const mode of MODES) {
       const applied = await t.snapshot();
       const rollback = await t.delta('rollback', '--all', '--dry-run');
       assert.equal(rollback.code, 0);
-      assert.match(rollback.stdout, /would revert 2 changes.*\n {2}002_b .*its rollback function\n {2}001_a/);
+      assert.match(rollback.stdout, /would revert 2 changes, newest applied first.*\n {2}1\. 002_b .*its rollback function\n {2}2\. 001_a/);
       assert.deepEqual(await t.snapshot(), applied);
     });
 

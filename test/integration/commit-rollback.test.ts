@@ -176,7 +176,7 @@ for (const mode of MODES) {
       assert.deepEqual(await t.effects(), ['001_a'], 'the aborted transaction left nothing of 002_b');
       const records = await t.records();
       assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_a', 'applied'], ['002_b', 'failed']]);
-      assert.equal(records[1]?.error?.message, 'failed: disk on fire');
+      assert.equal(records[1]?.error?.message, 'disk on fire');
       const failures = (await t.audit()).filter((a) => a.outcome === 'failure');
       assert.deepEqual(failures.map((a) => a.changeId), ['002_b']);
 
@@ -264,7 +264,9 @@ for (const mode of MODES) {
       await t.make(changes).commit();
       await t.make(changes).commit({ only: '006_f' });
       await t.make(changes).rollback({ id: '002_b' });
-      const edited = [{ ...insertChange('001_a'), commit: async () => undefined }, ...changes.slice(1, 5)];
+      // 005a_late appears after 006_f was applied: out of order. 004_d and 005_e were there when
+      // --only left them out: pending, with the reason.
+      const edited = [{ ...insertChange('001_a'), commit: async () => undefined }, ...changes.slice(1, 5), insertChange('005a_late')];
       const status = await t.make(edited).status();
       assert.deepEqual(
         status.changes.map((c) => [c.id, c.state]),
@@ -272,14 +274,16 @@ for (const mode of MODES) {
           ['001_a', 'modified'],
           ['002_b', 'rolled_back'],
           ['003_c', 'failed'],
-          ['004_d', 'out_of_order'],
-          ['005_e', 'out_of_order'],
+          ['004_d', 'pending'],
+          ['005_e', 'pending'],
+          ['005a_late', 'out_of_order'],
           ['006_f', 'missing'],
         ],
       );
-      assert.equal(status.changes[2]?.error, 'failed: no');
-      assert.equal(status.summary.total, 6);
-      assert.equal(status.summary.out_of_order, 2);
+      assert.equal(status.changes[2]?.error, 'no');
+      assert.equal(status.changes[3]?.reason, 'left pending by an earlier commit: not selected by --only 006_f');
+      assert.equal(status.summary.total, 7);
+      assert.equal(status.summary.out_of_order, 1);
       assert.equal(status.lock, undefined);
     });
   });

@@ -88,7 +88,7 @@ describe('the history record of a change that ran without a transaction cannot b
       sandbox.faults.failCommand(command === 'bulkWrite' ? 1 : 2, { command, code: 1 });
       const result = await delta.commit();
       assert.equal(result.outcome, 'failed');
-      assert.match(result.error?.message ?? '', /^001_insert ran, but its history record could not be written \(Failing command via the delta sandbox fault injector\); it is left 'running'.*delta repair/, 'the server\'s error, not the bulk write wrapper');
+      assert.match(result.error?.message ?? '', /^001_insert failed: it ran, but its history record could not be written \(Failing command via the delta sandbox fault injector\); it is left 'running'.*delta repair/, 'the server\'s error, not the bulk write wrapper');
       assert.deepEqual(await fixture.client.db(db).collection('effects').find({}).toArray(), [{ _id: 'one' }], 'the effect is there, once');
       const records = await fixture.client.db(db).collection('delta_migrations').find({}).toArray();
       assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_insert', 'running']]);

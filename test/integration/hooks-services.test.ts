@@ -153,7 +153,7 @@ describe('per-change time limit', () => {
     const { db, result } = await run([insertChange('001_a'), stuck, insertChange('003_c')], {});
     assert.ok(Date.now() - started < 5000, 'returns soon after the limit');
     assert.ok(result.error instanceof ChangeFailedError);
-    assert.match(result.error.message, /002_stuck timed out after 300 ms/);
+    assert.match(result.error.message, /002_stuck failed: timed out after 300 ms/);
     assert.equal(aborted, true);
     assert.deepEqual(await effects(db), ['001_a'], 'the aborted transaction left nothing of the stuck change');
     const record = await fixture.client.db(db).collection('delta_migrations').findOne({ changeId: '002_stuck' });

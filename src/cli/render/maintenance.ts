@@ -9,7 +9,7 @@ function describe(action: MaintenanceAction): string {
     case 'mark-failed':
       return `${action.changeId}: running -> failed, checked (the next commit runs it again)`;
     case 'mark-reviewed':
-      return `${action.changeId}: failed without a transaction, checked (the next commit runs it again)`;
+      return `${action.changeId}: failed${action.error.during === 'rollback' ? ' in its rollback' : ''} and may have left effects; checked (the next commit runs it again)`;
     case 'remove-interrupted':
       return `${action.changeId}: remove the interrupted (running) record`;
     case 'remove-missing':

@@ -85,6 +85,10 @@ export async function attachRunReporter(delta: Delta, output: Output): Promise<{
       lastLine.set(key, now);
       output.info(chalk.dim(`  ${text}`));
     });
+    on('change:fallback', (e) => {
+      spinner?.stop();
+      output.info(chalk.dim(`  ${e.changeId}: the server refused an operation inside a transaction (${e.reason}); running it again without one`));
+    });
     on('change:log', (e) => {
       spinner?.stop();
       output.info(chalk.dim(`  ${e.changeId}: ${e.message}`));
@@ -108,9 +112,10 @@ export function renderRunSummary(result: RunResult, output: Output): void {
       output.info(result.command === 'commit' ? 'Nothing to do: every change is applied.' : 'Nothing to roll back.');
       return;
     }
-    output.info(`Dry run on ${chalk.bold(result.targetDb)}: would ${result.command === 'commit' ? 'apply' : 'revert'} ${plural(result.changes.length, 'change')} (no lock taken, nothing written):`);
-    for (const change of result.changes) {
-      output.info(`  ${change.stage === undefined ? '' : `${change.stage}/`}${change.id}  ${chalk.dim(`${change.runner === undefined || change.runner === 'driver' ? '' : `${change.runner}, `}${change.transactional ? 'in a transaction' : 'without a transaction'}${result.command === 'rollback' ? ', its rollback function' : ''}`)}`);
+    const order = result.command === 'rollback' ? ', newest applied first' : ', in this order';
+    output.info(`Dry run on ${chalk.bold(result.targetDb)}: would ${result.command === 'commit' ? 'apply' : 'revert'} ${plural(result.changes.length, 'change')}${order} (no lock taken, nothing written):`);
+    for (const [index, change] of result.changes.entries()) {
+      output.info(`  ${index + 1}. ${change.stage === undefined ? '' : `${change.stage}/`}${change.id}  ${chalk.dim(`${change.runner === undefined || change.runner === 'driver' ? '' : `${change.runner}, `}${change.transactional ? 'in a transaction' : 'without a transaction'}${result.command === 'rollback' ? ', its rollback function' : ''}`)}`);
     }
     return;
   }
