@@ -243,4 +243,24 @@ describe('the transaction boundary (CLI)', () => {
     assert.equal((await t.docs('shells')).length, 2, "'always' does not fall back: the collection is still there");
     assert.equal((await t.record('001_shells'))?.status, 'applied', 'the aborted transaction left it applied');
   });
+  it("a transaction group aborted by its third change prints each change's lines once and in order, and applies the first two", async () => {
+    const logging = (id: string, fails = false) => `export default {
+  async commit({ db, log }) {
+    log('working on ${id}');
+    await db.collection('effects').insertOne({ _id: '${id}' });
+    ${fails ? "throw new Error('disk on fire');" : ''}
+  },
+};
+`;
+    const t = setup({ 'migrations/001_a.mjs': logging('001_a'), 'migrations/002_b.mjs': logging('002_b'), 'migrations/003_c.mjs': logging('003_c', true) });
+    const result = await t.delta(['commit']);
+    assert.equal(result.code, 1, result.stderr);
+    const lines = result.stdout.split('\n').filter((line) => /working on|✓|✗/.test(line));
+    assert.deepEqual(
+      lines.map((line) => line.replace(/\s+\d+ ms.*/, '').trim()),
+      ['001_a: working on 001_a', '✓ applied 001_a', '002_b: working on 002_b', '✓ applied 002_b', '003_c: working on 003_c', '✗ 003_c'],
+    );
+    assert.deepEqual((await t.docs('effects')).map((d) => d._id), ['001_a', '002_b']);
+    assert.deepEqual((await t.events('003_c')).map((e) => [e.outcome, e.error?.message]), [['failure', 'disk on fire']]);
+  });
 });

@@ -97,4 +97,44 @@ describe('transaction groups', () => {
     assert.ok(commits() >= 2, `6 changes of 40 ms need at least 2 groups, got ${commits()} commit(s)`);
     assert.deepEqual(await effects(db), ids(6));
   });
+  it("an aborted group's log lines and events are dropped: each change reports once, in order, its lines before its result", async () => {
+    const db = uniqueDbName('grp');
+    const logging = (id: string, fails = false): ChangeDefinition =>
+      insertChange(id, {
+        async commit({ db: target, session, log }) {
+          log(`${id} working`);
+          await target.collection<{ _id: string }>('effects').insertOne({ _id: id }, { session });
+          if (fails) throw new Error('disk on fire');
+        },
+      });
+    const { delta } = await counted(db, [logging('001_c'), logging('002_c'), logging('003_c', true)]);
+    const seen: string[] = [];
+    delta.on('change:start', (e) => seen.push(`start ${e.changeId}`));
+    delta.on('change:log', (e) => seen.push(`log ${e.message}`));
+    delta.on('change:success', (e) => seen.push(`ok ${e.changeId}`));
+    delta.on('change:failure', (e) => seen.push(`failed ${e.changeId}`));
+    assert.equal((await delta.commit()).outcome, 'failed');
+    assert.deepEqual(seen, ['start 001_c', 'log 001_c working', 'ok 001_c', 'start 002_c', 'log 002_c working', 'ok 002_c', 'start 003_c', 'log 003_c working', 'failed 003_c']);
+  });
+
+  it('with services configured, or for a change with sideEffects: true, no transaction is shared: a failure never runs another change twice', async () => {
+    for (const setup of ['services', 'sideEffects'] as const) {
+      const db = uniqueDbName('grp');
+      const calls: string[] = [];
+      const notifying = (id: string, fails = false): ChangeDefinition =>
+        insertChange(id, {
+          ...(setup === 'sideEffects' ? { sideEffects: true } : {}),
+          async commit({ db: target, session }) {
+            calls.push(id); // stands for an HTTP call or a queue message
+            await target.collection<{ _id: string }>('effects').insertOne({ _id: id }, { session });
+            if (fails) throw new Error('webhook refused');
+          },
+        });
+      const { delta, commits } = await counted(db, [notifying('001_c'), notifying('002_c'), notifying('003_c', true)], setup === 'services' ? { services: () => ({ webhooks: {} }) } : {});
+      assert.equal((await delta.commit()).outcome, 'failed', setup);
+      assert.deepEqual(calls, ['001_c', '002_c', '003_c'], `${setup}: each change ran exactly once`);
+      assert.equal(commits(), 2, `${setup}: one transaction per applied change`);
+      assert.deepEqual(await effects(db), ['001_c', '002_c']);
+    }
+  });
 });
