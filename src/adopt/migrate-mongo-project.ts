@@ -7,6 +7,7 @@ import { redact } from '../config/redact.js';
 import { ChangeFileError, ConfigError, messageOf } from '../errors.js';
 import { checksumOf } from '../loader/checksum.js';
 import { listChangeFiles } from '../loader/change-folder.js';
+import { ignoredBecause } from '../loader/ignored-files.js';
 import { compareIds } from '../loader/change-order.js';
 
 /** migrate-mongo's own defaults (lib/env/config.js, lib/env/migrationsDir.js). */
@@ -139,7 +140,9 @@ export async function readMigrationFiles(folder: string, config: MigrateMongoCon
     problems.push(new ChangeFileError(`${file}: migrate-mongo ignores this file (${why}) but delta would run it as a change; move it out of ${shown}`, file));
   }
   for (const file of migrateMongoSees) {
-    if (!deltaSees.has(file)) problems.push(new ChangeFileError(`${file}: delta cannot run ${extname(file)} files (it runs .js, .mjs, .cjs, .ts, .mts, .cts)`, file));
+    const ignored = ignoredBecause(file);
+    if (ignored !== undefined) problems.push(new ChangeFileError(`${file}: migrate-mongo runs this file but delta never reads ${ignored} as changes; rename it, or move it out of ${shown}`, file));
+    else if (!deltaSees.has(file)) problems.push(new ChangeFileError(`${file}: delta cannot run ${extname(file)} files (it runs .js, .mjs, .cjs, .ts, .mts, .cts)`, file));
     else if (/\s/.test(basename(file, extension))) problems.push(new ChangeFileError(`${file}: delta ids cannot contain spaces; rename the file (and its changelog entry) first`, file));
   }
   if (problems.length > 0) throw new ChangeFileError(problems.map((problem) => problem.message).join('\n'), problems[0]?.file);

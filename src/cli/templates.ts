@@ -4,10 +4,14 @@ export const CONFIG_TEMPLATE = `import { defineConfig } from 'mongo-delta';
 
 // delta configuration. Precedence: command-line flags > environment > this file > defaults.
 export default defineConfig({
-  // Target deployment and database. Prefer the environment for secrets:
-  // DELTA_URI (or MONGODB_URI) and DELTA_DB override these.
-  uri: process.env.DELTA_URI ?? 'mongodb://127.0.0.1:27017/?replicaSet=rs0',
-  db: 'app',
+  // Target deployment, and the database in its path (/app). Prefer the environment
+  // for real deployments and secrets: DELTA_URI (or MONGODB_URI) replaces this uri,
+  // database included (mongodb://host/prod_db targets prod_db); --db or DELTA_DB
+  // names a database over any URI's.
+  uri: 'mongodb://127.0.0.1:27017/app?replicaSet=rs0',
+  // Or name the database apart from the URI: this wins over the path of the uri
+  // above, not over a database named by --uri, DELTA_URI or MONGODB_URI.
+  // db: 'app',
 
   // Folder of change files, relative to this file (--path, DELTA_PATH).
   path: './migrations',

@@ -130,7 +130,9 @@ const FLAG_NAMES: Record<string, string> = {
 /**
  * Resolves one `DeltaConfig` from flags > environment > config file (or
  * inline values) > defaults. Every source is validated on its own so that an
- * error names the flag, variable or file and key at fault.
+ * error names the flag, variable or file and key at fault. The databases
+ * (`db`, `tracker.db`) also weigh where the connection string came from:
+ * see `databaseOf`.
  */
 export async function resolveConfig(options: ResolveConfigOptions = {}): Promise<DeltaConfig> {
   const cwd = options.cwd ?? process.cwd();
@@ -157,14 +159,14 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     }
   }
 
-  const pick = <T>(path: string, getter: (input: DeltaConfigInput) => T | undefined): { value: T | undefined; source: string | undefined } => {
+  const pick = <T>(path: string, getter: (input: DeltaConfigInput) => T | undefined): Picked<T> => {
     const fromFlag = getter(flagInput);
-    if (fromFlag !== undefined) return { value: fromFlag, source: FLAG_NAMES[path] ?? path };
+    if (fromFlag !== undefined) return { value: fromFlag, source: FLAG_NAMES[path] ?? path, rank: 'flag' };
     const fromEnvValue = getter(envInput);
-    if (fromEnvValue !== undefined) return { value: fromEnvValue, source: envSource(path, env) };
+    if (fromEnvValue !== undefined) return { value: fromEnvValue, source: envSource(path, env), rank: 'env' };
     const fromFile = getter(fileInput);
-    if (fromFile !== undefined) return { value: fromFile, source: fileLabel };
-    return { value: undefined, source: undefined };
+    if (fromFile !== undefined) return { value: fromFile, source: fileLabel, rank: 'file' };
+    return { value: undefined, source: undefined, rank: undefined };
   };
 
   const uri = pick('uri', (c) => c.uri);
@@ -181,7 +183,7 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   const config: DeltaConfig = {
     uri: uri.value,
     uriSource: uri.source,
-    db: pick('db', (c) => c.db).value ?? databaseFromUri(uri.value),
+    db: databaseOf(pick('db', (c) => c.db), uri, '--db or set DELTA_DB'),
     path: changeFolder,
     pathSource: path.source ?? 'default',
     env: pick('env', (c) => c.env).value,
@@ -200,7 +202,8 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     tracker: {
       uri: trackerUri.value,
       uriSource: trackerUri.source,
-      db: pick('tracker.db', (c) => c.tracker?.db).value ?? (trackerUri.value === undefined || /^sqlite:/i.test(trackerUri.value) ? undefined : databaseFromUri(trackerUri.value)),
+      // A SQLite tracker's URI names a file, not a database.
+      db: databaseOf(pick('tracker.db', (c) => c.tracker?.db), trackerUri.value !== undefined && /^sqlite:/i.test(trackerUri.value) ? { ...trackerUri, value: undefined } : trackerUri, '--tracker-db or set DELTA_TRACKER_DB'),
       collections: {
         migrations: fileInput.tracker?.collections?.migrations ?? DEFAULTS.collections.migrations,
         audit: fileInput.tracker?.collections?.audit ?? DEFAULTS.collections.audit,
@@ -241,6 +244,42 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   };
   return deepFreeze(config);
 }
+
+/** A value and the source that supplied it; `rank` undefined when none did. */
+interface Picked<T> {
+  readonly value: T | undefined;
+  readonly source: string | undefined;
+  readonly rank: 'flag' | 'env' | 'file' | undefined;
+}
+
+/**
+ * The database of the target (or of the tracker), from its `db` setting and its connection
+ * string: an explicit `--db` / `DELTA_DB`, then the database in the path of a connection string
+ * that a flag or the environment supplied, then the configuration file's `db`, then the database
+ * in the file's own connection string. A connection string from outside the file names the
+ * deployment and database a pipeline means (`DELTA_URI=mongodb://host/prod_db`); a `db` written
+ * into the file for development must not send that run's writes to another database, silently.
+ * The database in the file's URI goes with that URI: it does not apply when another URI replaced it.
+ */
+function databaseOf(db: Picked<string>, uri: Picked<string>, explicitNames: string): string | undefined {
+  if (db.rank === 'flag' || db.rank === 'env') return db.value;
+  const inUri = databaseFromUri(uri.value);
+  if (uri.rank === 'flag' || uri.rank === 'env') {
+    // `mongodb://user:pw@host/admin` names admin as the default authSource more often than as a
+    // target: beside a configured database it is a conflict to settle, not a guess to make.
+    if (inUri !== undefined && SYSTEM_DATABASES.has(inUri) && db.value !== undefined && db.value !== inUri) {
+      throw new ConfigError(
+        `${uri.source ?? 'uri'} names the ${inUri} database and ${db.source ?? 'the configuration'} sets ${JSON.stringify(db.value)}: ` +
+          `pass ${explicitNames} to choose, or write ?authSource=${inUri} in the connection string instead of /${inUri}`,
+      );
+    }
+    return inUri ?? db.value;
+  }
+  return db.value ?? inUri;
+}
+
+/** MongoDB's own databases: in a connection string's path usually for authentication only. */
+const SYSTEM_DATABASES: ReadonlySet<string> = new Set(['admin', 'local', 'config']);
 
 const ENV_NAMES: Record<string, string> = {
   uri: 'DELTA_URI',

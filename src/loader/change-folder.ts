@@ -9,6 +9,7 @@ import { ChangeFileError, ConfigError } from '../errors.js';
 import { checksumOf } from './checksum.js';
 import type { StageSpec } from './change-types.js';
 import { compareIds } from './change-order.js';
+import { ignoredBecause } from './ignored-files.js';
 import type { ChangeRunner, CompanionFile, RunnerRegistry } from './runners/runner-types.js';
 import { DEFAULT_RUNNERS } from './runners/runner-registry.js';
 
@@ -161,7 +162,8 @@ function stageCandidates(entries: readonly Dirent[]): Dirent[] {
 
 function changeFilesIn(folder: string, entries: readonly Dirent[], prefix: string, stage: StageSpec | undefined, registry: RunnerRegistry = DEFAULT_RUNNERS): ChangeFileEntry[] {
   const claimed = entries
-    .filter((entry) => entry.isFile() && !entry.name.startsWith('.'))
+    // Ignored before any runner sees the name: a configured runner cannot claim package.json either.
+    .filter((entry) => entry.isFile() && ignoredBecause(entry.name) === undefined)
     .flatMap((entry) => {
       const found = registry.match(entry.name);
       return found === undefined ? [] : [{ name: entry.name, ...found }];

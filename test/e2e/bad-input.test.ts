@@ -107,6 +107,7 @@ const CASES: readonly BadInput[] = [
   { name: 'a malformed option in DELTA_URI', args: ['status'], env: { DELTA_URI: 'mongodb://{{host}}/app?maxPoolSize=lots' }, exit: 2, culprit: /DELTA_URI: invalid connection string .*maxPoolSize/ },
   { name: 'an unknown tls value in --tracker-uri', args: ['status', '--tracker-uri', 'mongodb://{{host}}/history?tls=maybe'], exit: 2, culprit: /--tracker-uri: invalid connection string .*tls/ },
   { name: 'an unreachable host', args: ['status', '--uri', 'mongodb://127.0.0.1:{{closed}}/app'], files: { 'delta.config.json': '{ "connectTimeoutMs": 300 }' }, exit: 1, culprit: /cannot connect to mongodb:\/\/127\.0\.0\.1:\d+\/app \(from --uri\)/ },
+  { name: 'DELTA_URI naming admin beside a db in the config file', args: ['commit'], files: { 'delta.config.json': '{ "db": "app" }' }, env: { DELTA_URI: 'mongodb://{{host}}/admin' }, exit: 2, culprit: /DELTA_URI names the admin database and delta\.config\.json sets "app": pass --db or set DELTA_DB to choose/ },
   { name: 'bad credentials', args: ['commit', '--uri', 'mongodb://intruder:guess@{{host}}/app'], exit: 2, culprit: /--uri: authentication failed for mongodb:\/\/intruder:\*\*\*@/ },
 ];
 

@@ -61,6 +61,10 @@ describe('delta CLI shell', () => {
     const text = readFileSync(join(p.dir, 'delta.config.ts'), 'utf8');
     assert.match(text, /defineConfig\(/);
     assert.match(text, /\/\/ /);
+    // The database goes in the default URI's path, so that a DELTA_URI naming another one wins (issue #20 item 10).
+    assert.match(text, /^ {2}uri: 'mongodb:\/\/127\.0\.0\.1:27017\/app\?replicaSet=rs0',$/m);
+    assert.doesNotMatch(text, /^\s*db:/m, 'no database hard-coded beside the uri');
+    assert.doesNotMatch(text, /process\.env/, 'the environment already wins over the file');
     const second = await runCli(['init'], { cwd: p.dir });
     assert.equal(second.code, 2);
     assertOneLineError(second.stderr, /delta\.config\.ts already exists/);

@@ -347,6 +347,19 @@ describe('delta import migrate-mongo', () => {
       assert.deepEqual(await snapshotDatabase(fixture.client, p.db), before);
     });
 
+    it('a .js file migrate-mongo would run but delta never reads as a change (a test beside the migrations): exit 2 naming it', async () => {
+      const p = migrateMongoProject('mm_testfile');
+      p.write('migrations/20240101090000-users.test.js', "module.exports = { async up() {}, async down() {} };\n");
+      // A package.json (ESM projects keep one here) is neither's migration: it is no problem.
+      p.write('migrations/package.json', JSON.stringify({ type: 'commonjs' }));
+      await seedChangelog(p.db, [FIRST]);
+      const before = await snapshotDatabase(fixture.client, p.db);
+      const result = await runCli(['import', 'migrate-mongo'], { cwd: p.dir });
+      assert.equal(result.code, 2);
+      assert.match(oneLine(result.stderr), /^delta: error: 20240101090000-users\.test\.js: migrate-mongo runs this file but delta never reads test files as changes; rename it, or move it out of migrations$/);
+      assert.deepEqual(await snapshotDatabase(fixture.client, p.db), before);
+    });
+
     it("another run holding delta's lock: exit 3, nothing written", async () => {
       const p = migrateMongoProject('mm_locked');
       await seedChangelog(p.db, [FIRST]);

@@ -10,7 +10,8 @@ export const driverRunner: ChangeRunner = {
   paired: false,
   match(fileName) {
     const extension = extname(fileName);
-    if (fileName.endsWith('.d.ts') || !(CODE_EXTENSIONS as readonly string[]).includes(extension)) return undefined;
+    // Declarations (.d.ts) never reach a runner: src/loader/ignored-files.ts.
+    if (!(CODE_EXTENSIONS as readonly string[]).includes(extension)) return undefined;
     return { id: basename(fileName, extension), role: 'change' };
   },
   async load(file, context) {
