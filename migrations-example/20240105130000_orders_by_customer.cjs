@@ -1,5 +1,6 @@
 // A migrate-mongo file, unchanged: `up(db, client)` / `down(db, client)`.
-// delta runs these without a transaction (they cannot receive the session).
+// delta calls them with a db bound to the change's transaction, so `up` commits whole or not at
+// all; `down`'s drop is refused inside a transaction, so it runs again without one (mode auto).
 module.exports = {
   async up(db) {
     await db.createCollection('orders');

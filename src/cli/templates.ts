@@ -44,7 +44,7 @@ export default defineMigration({
   // timeoutMs: 60_000,
 
   async commit({ db, session }) {
-    // Pass { session } to every operation so it joins the change's transaction.
+    // In a transaction, every operation through db joins it (passing { session } is optional).
     // await db.collection('users').updateMany({ status: { $exists: false } }, { $set: { status: 'active' } }, { session });
   },
 
@@ -63,7 +63,7 @@ export function javaScriptChange(id: string, esm: boolean): string {
 
   /** @param {import('mongo-delta').ChangeContext} context */
   async commit({ db, session }) {
-    // Pass { session } to every operation so it joins the change's transaction.
+    // In a transaction, every operation through db joins it (passing { session } is optional).
   },
 
   /** @param {import('mongo-delta').ChangeContext} context */
