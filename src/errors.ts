@@ -3,6 +3,7 @@
  * `DeltaError` with a stable string `code`; only the CLI maps codes to exit
  * numbers (src/cli/exit-codes.ts). The original error is kept as `cause`.
  */
+import type { LockHolder } from './vocabulary/lock-holder.js';
 
 export const DeltaErrorCodes = {
   usage: 'USAGE',
@@ -137,14 +138,6 @@ export class DatabaseError extends DeltaError {
   readonly code = DeltaErrorCodes.database;
 }
 
-export interface LockHolder {
-  readonly owner: string;
-  readonly host: string;
-  readonly pid: number;
-  readonly command: string;
-  readonly acquiredAt: Date;
-  readonly expiresAt: Date;
-}
 
 /** Another runner holds the lock and did not release it within the wait. */
 export class LockHeldError extends DeltaError {

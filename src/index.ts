@@ -11,27 +11,16 @@ export type { BackupCommandResult, BackupOptions, RestoreOptions } from './api/b
 export type { FleetCommitOptions, FleetOptions, FleetRollbackOptions, FleetStatusOptions } from './api/fleet-actions.js';
 export type { FleetRunResult, FleetStatusResult, FleetStatusTarget, FleetTargetResult } from './fleet/index.js';
 export type { BackupListResult, BackupManifest, BackupProgress, BackupReason, BackupResult, BackupSummary, RestoredCollection, RestoreResult } from './backup/index.js';
-export type { DeltaConfig, DeltaConfigInput, TransactionMode } from './config/index.js';
+export type { DeltaConfig, DeltaConfigInput } from './config/index.js';
 export { defineConfig, redact } from './config/index.js';
-export type { BatchContext, BatchOptions, BatchWalk, BatchWalkResult, ChangeContext, ChangeDefinition, ChangeFunction, ChangeUnit } from './loader/index.js';
-export { defineMigration, checksumOf } from './loader/index.js';
-/** Metadata with every default (versioned, no author, tags or environments): for your own runners' changes. */
-export { NO_METADATA } from './loader/change-metadata.js';
-export type { ChangeMetadata, RecoveryStrategy, RepeatMode } from './loader/change-metadata.js';
-export type { OperationDefinition, OperationFunction, OperationRegistration, StandardSchemaV1 } from './loader/index.js';
-export { defineOperation } from './loader/index.js';
-export type { ChangeFileRole, ChangeRunner, CompanionFile, ProgramCommand, RunnerFile, RunnerLoadContext, RunnerMatch } from './loader/index.js';
+export { checksumOf } from './loader/index.js';
 export type {
-  ChangeOutcome,
   ChangeState,
   CommitOptions,
   DeltaEventName,
   DeltaEvents,
   DeltaListener,
-  Direction,
   RollbackOptions,
-  RunOutcome,
-  RunResult,
   StatusEntry,
   StatusResult,
   BaselineOptions,
@@ -44,9 +33,8 @@ export type {
   BackupRequest,
   RunBackup,
 } from './runner/index.js';
-export type { DeltaHooks, HookChange, RunHookContext, ServicesContext, ServicesFactory } from './runner/hooks.js';
 export type { AuditEvent, AuditQuery, BatchCheckpoint, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
-export type { DeltaErrorCode, LockHolder } from './errors.js';
+export type { DeltaErrorCode } from './errors.js';
 export {
   DeltaError,
   DeltaErrorCodes,
@@ -70,6 +58,42 @@ export {
   RestoreRefusedError,
   FleetFailedError,
 } from './errors.js';
+export type {
+  BatchContext,
+  BatchOptions,
+  BatchWalk,
+  BatchWalkResult,
+  ChangeContext,
+  ChangeDefinition,
+  ChangeFileRole,
+  ChangeFunction,
+  ChangeMetadata,
+  ChangeOutcome,
+  ChangeUnit,
+  CompanionFile,
+  DeltaHooks,
+  Direction,
+  HookChange,
+  LockHolder,
+  OperationDefinition,
+  OperationFunction,
+  OperationRegistration,
+  ProgramCommand,
+  RecoveryStrategy,
+  RepeatMode,
+  RunHookContext,
+  RunOutcome,
+  RunResult,
+  ServicesContext,
+  ServicesFactory,
+  StandardSchemaV1,
+  TransactionMode,
+} from './vocabulary/index.js';
+// Change file formats are "runners" to users (the configuration's `runners`): their public names.
+export type { ChangeFormat as ChangeRunner, FormatFile as RunnerFile, FormatLoadContext as RunnerLoadContext, FormatMatch as RunnerMatch } from './vocabulary/index.js';
+/** Metadata with every default (versioned, no author, tags or environments): for your own runners' changes. */
+export { NO_METADATA } from './vocabulary/index.js';
+export { defineMigration, defineOperation } from './vocabulary/index.js';
 
 /**
  * Starts the in-memory MongoDB-compatible sandbox server (tests, demos).

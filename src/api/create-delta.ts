@@ -5,15 +5,12 @@ import { resolveConfig } from '../config/resolve-config.js';
 import type { DeltaConfigInput } from '../config/schema.js';
 import type { Connection } from '../connection/connect.js';
 import { adoptClient, openConnection } from '../connection/connect.js';
-import type { LockHolder } from '../errors.js';
 import { ConfigError, DatabaseError, DeltaError, LockHeldError, UsageError, messageOf } from '../errors.js';
 import { redact, secretsOf } from '../config/redact.js';
-import type { ChangeDefinition, ChangeSource, StageSpec } from '../loader/change-types.js';
-import type { ChangeFilter } from '../loader/change-metadata.js';
 import { fileChangeSource, memoryChangeSource } from '../loader/change-catalog.js';
 import { changesFromDefinitions } from '../loader/memory-source.js';
 import { scanChangeFiles, stageSpec } from '../loader/change-folder.js';
-import { runnerRegistry } from '../loader/runners/runner-registry.js';
+import { formatRegistry } from '../loader/formats/format-registry.js';
 import { duplicateIdProblems, tryImportChangeFiles } from '../loader/file-loader.js';
 import type { BaselineOptions, MaintenanceResult, RepairOptions, ValidationReport } from '../runner/maintenance.js';
 import { validationProblems } from '../runner/maintenance.js';
@@ -25,7 +22,7 @@ import { mongoLockStore, sqliteLockStore } from '../lock/lock-store.js';
 import { isSqliteUri, openSqliteFile, sqlitePath } from '../sqlite/sqlite-file.js';
 import type { DeltaEventName, DeltaListener } from '../runner/events.js';
 import { DeltaEventEmitter } from '../runner/events.js';
-import type { RunResult, StatusResult } from '../runner/results.js';
+import type { StatusResult } from '../runner/results.js';
 import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
 import { Runner } from '../runner/runner.js';
 import { statusReport } from '../runner/status-report.js';
@@ -38,6 +35,7 @@ import type { BackupListResult, RestoreResult } from '../backup/index.js';
 import type { BackupCommandResult, BackupHost, BackupOptions, RestoreOptions } from './backup-actions.js';
 import type { FleetCommitOptions, FleetRollbackOptions, FleetStatusOptions, FleetHost } from './fleet-actions.js';
 import type { FleetRunResult, FleetStatusResult } from '../fleet/index.js';
+import type { ChangeDefinition, ChangeFilter, ChangeSource, LockHolder, RunResult, StageSpec } from '../vocabulary/index.js';
 
 export interface CreateDeltaOptions {
   /** Configuration given in code; when set, no configuration file is searched. */
@@ -509,7 +507,7 @@ function adoptionHost(options: CreateDeltaOptions): AdoptionHost {
 
 /** The built-in runners and the configured ones; shell changes get the target's URI and run in the project's folder. */
 function projectRunners(config: DeltaConfig, options: CreateDeltaOptions) {
-  return runnerRegistry({ runners: config.runners, programs: config.programs, uri: config.uri, cwd: options.cwd ?? process.cwd() });
+  return formatRegistry({ runners: config.runners, programs: config.programs, uri: config.uri, cwd: options.cwd ?? process.cwd() });
 }
 
 /** The configuration's stages as the runner sees them (for changes given in memory). */

@@ -2,11 +2,10 @@ import type { DeltaConfig } from '../config/resolve-config.js';
 import { ConfigError } from '../errors.js';
 import type { FleetRunResult, FleetStatusResult, TargetSpec } from '../fleet/index.js';
 import { fleetStatus, mapWithConcurrency, resolveTargets, runFleet } from '../fleet/index.js';
-import type { ChangeFilter } from '../loader/change-metadata.js';
-import type { ChangeSource } from '../loader/change-types.js';
-import type { DeltaEventEmitter, Direction } from '../runner/events.js';
-import type { RunResult, StatusResult } from '../runner/results.js';
+import type { DeltaEventEmitter } from '../runner/events.js';
+import type { StatusResult } from '../runner/results.js';
 import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
+import type { ChangeFilter, ChangeSource, Direction, RunResult } from '../vocabulary/index.js';
 
 /** Which targets a fleet call goes over, and how. */
 export interface FleetOptions {

@@ -1,5 +1,5 @@
-import { METADATA_NAME_PATTERN } from '../config/names.js';
 import { InvalidArgumentError } from 'commander';
+import { METADATA_NAME_PATTERN } from '../vocabulary/index.js';
 
 /** `30`, `30s`, `500ms`, `2m` -> milliseconds; a bare number means seconds. */
 export function parseDuration(value: string): number {
@@ -49,7 +49,6 @@ export function parseNameList(value: string): string[] {
   return [...new Set(names)];
 }
 
-export const TRANSACTION_CHOICES = ['auto', 'always', 'never'] as const;
 /** `both`: the human view on stdout and JSON event lines on stderr. */
 export const LOG_FORMATS = ['human', 'json', 'both'] as const;
 

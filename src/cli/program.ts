@@ -1,7 +1,8 @@
 import { Argument, Command, Option } from 'commander';
 import { toolVersion } from '../version.js';
 import { AUDIT_ACTIONS } from '../tracker/records.js';
-import { LOG_FORMATS, TRANSACTION_CHOICES, parseDuration, parseIsoTime, parseMilliseconds, parseNameList, parsePort, parseTagList, parsePositiveInteger } from './options.js';
+import { TRANSACTION_MODES } from '../vocabulary/index.js';
+import { LOG_FORMATS, parseDuration, parseIsoTime, parseMilliseconds, parseNameList, parsePort, parseTagList, parsePositiveInteger } from './options.js';
 
 /** Options every command accepts. */
 export interface GlobalOptions {
@@ -101,7 +102,7 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .option('--to <id>', 'apply up to and including this change')
     .option('--only <id>', 'apply only this change')
     .option('--dry-run', 'print the plan; take no lock, write nothing')
-    .addOption(new Option('--transaction <mode>', "transaction mode for changes that do not set one (default 'auto')").choices(TRANSACTION_CHOICES))
+    .addOption(new Option('--transaction <mode>', "transaction mode for changes that do not set one (default 'auto')").choices(TRANSACTION_MODES))
     .option('--no-auto-rollback', "do not call a failed non-transactional change's rollback")
     .option('--allow-drift', 'run although applied changes were modified or deleted')
     .option('--out-of-order', 'also apply pending changes older than the newest applied one')
@@ -129,7 +130,7 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .addOption(new Option('--since <time>', 'revert everything applied at or after this ISO time').argParser(parseIsoTime))
     .option('--all', 'revert every applied change')
     .option('--dry-run', 'print the plan; take no lock, write nothing')
-    .addOption(new Option('--transaction <mode>', 'transaction mode for changes that do not set one').choices(TRANSACTION_CHOICES))
+    .addOption(new Option('--transaction <mode>', 'transaction mode for changes that do not set one').choices(TRANSACTION_MODES))
     .option('--allow-drift', 'revert with a file modified since it was applied')
     .option('--stage <name>', 'revert only changes of this stage (the options above apply inside it)')
     .addOption(new Option('--timeout <ms>', 'default time limit per change').argParser(parseMilliseconds))

@@ -1,8 +1,7 @@
 export type { DeltaConfig, ConfigFlags, ResolveConfigOptions } from './resolve-config.js';
 export { resolveConfig, databaseFromUri, DEFAULTS } from './resolve-config.js';
 import type { DeltaConfigInput } from './schema.js';
-export type { DeltaConfigInput, TransactionMode } from './schema.js';
-export { TRANSACTION_MODES } from './schema.js';
+export type { DeltaConfigInput } from './schema.js';
 export { redact, secretsOf, REDACTED } from './redact.js';
 
 /** Identity helper that gives a `delta.config.ts` its types at no runtime cost. */

@@ -1,13 +1,11 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
-import type { OperationRegistry } from '../loader/templates/operation-types.js';
 import { loadConfigFile } from './config-file.js';
 import type { DeltaConfigInput } from './schema.js';
-import type { TransactionMode } from './rules.js';
-import { DEFAULT_STAGE_CONCURRENCY, plainlyValid } from './rules.js';
-import type { DeltaHooks, ServicesFactory } from '../runner/hooks.js';
-import type { ChangeRunner } from '../loader/runners/runner-types.js';
-import type { ProgramCommand } from '../loader/runners/shell-runner.js';
+import { plainlyValid } from './rules.js';
+import type { ChangeFormat, DeltaHooks, OperationRegistry, ProgramCommand, ServicesFactory, TransactionMode } from '../vocabulary/index.js';
+import { DEFAULT_STAGE_CONCURRENCY } from '../vocabulary/index.js';
+import type { StageConfig } from '../vocabulary/index.js';
 
 /** The resolved, validated and frozen configuration every command runs with. */
 export interface DeltaConfig {
@@ -46,7 +44,7 @@ export interface DeltaConfig {
   /** Custom operations for YAML/JSON templates, by name (from a code configuration file or `createDelta()`). */
   readonly operations: OperationRegistry;
   /** Extra change runners, matched before the built-in ones (code configuration only). */
-  readonly runners: readonly ChangeRunner[];
+  readonly runners: readonly ChangeFormat[];
   /** Programs of shell-command changes by extension, over the default `{ '.sh': 'sh' }`. */
   readonly programs: Readonly<Record<string, ProgramCommand>>;
   /** Hooks around the run and each change (code configuration only). */
@@ -61,17 +59,6 @@ export interface DeltaConfig {
 }
 
 /** A declared stage, its folder resolved. */
-export interface StageConfig {
-  readonly name: string;
-  /** Absolute path of the stage's folder. */
-  readonly folder: string;
-  /** How messages name it: `delta.config.mjs: stages[1]`. */
-  readonly source: string;
-  readonly transaction: TransactionMode | undefined;
-  readonly timeoutMs: number | undefined;
-  readonly parallel: boolean;
-  readonly concurrency: number;
-}
 
 /** Values given on the command line; `undefined` means "not given". */
 export interface ConfigFlags {

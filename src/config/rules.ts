@@ -1,13 +1,7 @@
 // The configuration's plain rules (modes, defaults, the shape of URIs and names), without the
 // schema library: the change loader and the check of flags and environment variables use them
 // on every run, and loading zod costs a command about 200 ms and 14 MB.
-import { METADATA_NAME_PATTERN } from './names.js';
-
-export const TRANSACTION_MODES = ['auto', 'always', 'never'] as const;
-export type TransactionMode = (typeof TRANSACTION_MODES)[number];
-
-/** How many of a parallel stage's changes run at once unless its `concurrency` says otherwise. */
-export const DEFAULT_STAGE_CONCURRENCY = 4;
+import { METADATA_NAME_PATTERN, isTransactionMode } from '../vocabulary/index.js';
 
 /** The shortest lease (`lock.leaseMs`, `--lock-lease`): its heartbeat beats every third of it. */
 export const MIN_LEASE_MS = 1000;
@@ -53,7 +47,7 @@ export function plainlyValid(input: Readonly<Record<string, unknown>>): boolean 
     db: (v) => isString(v) && DATABASE_NAME.test(v),
     path: (v) => isString(v) && v.length > 0,
     env: (v) => isString(v) && ENVIRONMENT_NAME.test(v),
-    transaction: (v) => (TRANSACTION_MODES as readonly unknown[]).includes(v),
+    transaction: isTransactionMode,
     autoRollback: (v) => typeof v === 'boolean',
     connectTimeoutMs: (v) => isInteger(v, 1),
     tracker: (v) => nested(v, { uri: (u) => isString(u) && TRACKER_URI.test(u), db: (d) => isString(d) && DATABASE_NAME.test(d) }),

@@ -1,14 +1,11 @@
 import { z } from 'zod';
-import type { OperationRegistration } from '../loader/templates/operation-types.js';
-import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN, isOperationRegistration } from '../loader/templates/operation-registry.js';
-import type { DeltaHooks, HookName, ServicesFactory } from '../runner/hooks.js';
-import type { ChangeRunner } from '../loader/runners/runner-types.js';
-import { STAGE_NAME_PATTERN } from './names.js';
 import type { StringRule } from './rules.js';
-import { DATABASE_NAME, ENVIRONMENT_NAME, MIN_LEASE_MS, MONGO_URI, TRACKER_URI, TRANSACTION_MODES } from './rules.js';
+import { DATABASE_NAME, ENVIRONMENT_NAME, MIN_LEASE_MS, MONGO_URI, TRACKER_URI } from './rules.js';
+import type { ChangeFormat, DeltaHooks, HookName, OperationRegistration, ServicesFactory } from '../vocabulary/index.js';
+import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN, STAGE_NAME_PATTERN, TRANSACTION_MODES, isOperationRegistration } from '../vocabulary/index.js';
+export type { TransactionMode } from '../vocabulary/index.js';
+export { DEFAULT_STAGE_CONCURRENCY, TRANSACTION_MODES } from '../vocabulary/index.js';
 
-export { DEFAULT_STAGE_CONCURRENCY, TRANSACTION_MODES } from './rules.js';
-export type { TransactionMode } from './rules.js';
 
 const rule = (checked: StringRule) => z.string().refine(checked.test, { message: checked.message });
 const mongoUri = rule(MONGO_URI);
@@ -42,15 +39,15 @@ const isFunction = (value: unknown): boolean => typeof value === 'function';
 
 /** Extra change runners (code configuration only): matched before the built-in ones. */
 const runners = z.array(
-  z.custom<ChangeRunner>(
+  z.custom<ChangeFormat>(
     (value) =>
       typeof value === 'object' &&
       value !== null &&
-      typeof (value as ChangeRunner).name === 'string' &&
-      /^[a-z][a-z0-9-]*$/.test((value as ChangeRunner).name) &&
-      typeof (value as ChangeRunner).match === 'function' &&
-      typeof (value as ChangeRunner).load === 'function' &&
-      typeof (value as ChangeRunner).paired === 'boolean',
+      typeof (value as ChangeFormat).name === 'string' &&
+      /^[a-z][a-z0-9-]*$/.test((value as ChangeFormat).name) &&
+      typeof (value as ChangeFormat).match === 'function' &&
+      typeof (value as ChangeFormat).load === 'function' &&
+      typeof (value as ChangeFormat).paired === 'boolean',
     { error: 'must be a runner: { name (lower-case letters, digits, -), paired: boolean, match(fileName), load(file, context) }' },
   ),
 );

@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { DeltaError } from '../errors.js';
 import { redact } from '../config/redact.js';
 import { DatabaseError, FleetFailedError, InterruptedError, isDeltaError, messageOf } from '../errors.js';
-import type { Direction, RunOutcome } from '../runner/events.js';
-import type { RunResult } from '../runner/results.js';
+import type { Direction, RunOutcome, RunResult } from '../vocabulary/index.js';
 
 /** How a fleet run went on one target. */
 export interface FleetTargetResult {

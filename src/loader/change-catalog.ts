@@ -1,10 +1,10 @@
 import { ChangeFileError } from '../errors.js';
-import type { ChangeCatalog, ChangeRef, ChangeSource, ChangeUnit, KnownRecord, StageSpec } from './change-types.js';
 import type { ScannedFile, ScannedFolder } from './change-folder.js';
 import type { TemplateOptions } from './templates/load-template.js';
 import { changeOrder } from './change-order.js';
 import { metadataOf } from './change-metadata.js';
 import { duplicateIdProblems, importChangeFiles, throwProblems } from './file-loader.js';
+import type { ChangeCatalog, ChangeRef, ChangeSource, ChangeUnit, KnownRecord, StageSpec } from '../vocabulary/index.js';
 
 /**
  * The changes of a folder, read and hashed but not imported. A catalog

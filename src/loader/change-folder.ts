@@ -2,18 +2,15 @@ import type { Dirent } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import { DEFAULT_STAGE_CONCURRENCY } from '../config/rules.js';
-import { STAGE_NAME_PATTERN } from '../config/names.js';
-import type { StageConfig } from '../config/resolve-config.js';
 import { ChangeFileError, ConfigError } from '../errors.js';
 import { checksumOf } from './checksum.js';
-import type { StageSpec } from './change-types.js';
 import { compareIds } from './change-order.js';
 import { ignoredBecause } from './ignored-files.js';
-import type { ChangeRunner, CompanionFile, RunnerRegistry } from './runners/runner-types.js';
-import { DEFAULT_RUNNERS } from './runners/runner-registry.js';
+import { DEFAULT_FORMATS } from './formats/format-registry.js';
 
-export { CODE_EXTENSIONS, TEMPLATE_EXTENSIONS } from './runners/built-in-runners.js';
+export { CODE_EXTENSIONS, TEMPLATE_EXTENSIONS } from './formats/built-in-formats.js';
+import type { ChangeFormat, CompanionFile, FormatRegistry, StageConfig, StageSpec } from '../vocabulary/index.js';
+import { DEFAULT_STAGE_CONCURRENCY, STAGE_NAME_PATTERN } from '../vocabulary/index.js';
 
 export interface ChangeFileEntry {
   /** File name relative to the change folder, `/`-separated (`schema/001_users.ts` in a stage). */
@@ -23,7 +20,7 @@ export interface ChangeFileEntry {
   /** The stage whose folder holds the file; undefined without stages. */
   readonly stage: StageSpec | undefined;
   /** The runner that claimed the file's name, and the change id the name gives. */
-  readonly runner: ChangeRunner;
+  readonly runner: ChangeFormat;
   readonly id: string;
   /** A pair's rollback file (`<id>.rollback.sh` beside `<id>.commit.sh`). */
   readonly rollbackFile: CompanionFile | undefined;
@@ -49,7 +46,7 @@ export interface ChangeFolderOptions {
   /** Stages declared in the configuration; without them, subfolders holding change files are the stages. */
   readonly stages?: readonly StageConfig[] | undefined;
   /** Which runner claims which file name; the built-in runners when not given. */
-  readonly runners?: RunnerRegistry | undefined;
+  readonly runners?: FormatRegistry | undefined;
 }
 
 /** Lists the change files directly inside `path`, in name order (no stages: a migrate-mongo folder). */
@@ -160,7 +157,7 @@ function stageCandidates(entries: readonly Dirent[]): Dirent[] {
   return entries.filter((entry) => entry.isDirectory() && !/^[._]/.test(entry.name) && entry.name !== 'node_modules').sort((a, b) => compareIds(a.name, b.name));
 }
 
-function changeFilesIn(folder: string, entries: readonly Dirent[], prefix: string, stage: StageSpec | undefined, registry: RunnerRegistry = DEFAULT_RUNNERS): ChangeFileEntry[] {
+function changeFilesIn(folder: string, entries: readonly Dirent[], prefix: string, stage: StageSpec | undefined, registry: FormatRegistry = DEFAULT_FORMATS): ChangeFileEntry[] {
   const claimed = entries
     // Ignored before any runner sees the name: a configured runner cannot claim package.json either.
     .filter((entry) => entry.isFile() && ignoredBecause(entry.name) === undefined)
@@ -170,7 +167,7 @@ function changeFilesIn(folder: string, entries: readonly Dirent[], prefix: strin
     });
   const file = (name: string) => (prefix === '' ? name : `${prefix}/${name}`);
   const result: ChangeFileEntry[] = [];
-  const pairs = new Map<string, { runner: ChangeRunner; id: string; commits: string[]; rollbacks: string[] }>();
+  const pairs = new Map<string, { runner: ChangeFormat; id: string; commits: string[]; rollbacks: string[] }>();
   for (const { name, runner, match } of claimed) {
     if (match.role === 'change') {
       result.push({ file: file(name), absolutePath: join(folder, name), extension: extname(name), stage, runner, id: match.id, rollbackFile: undefined });

@@ -1,4 +1,4 @@
-import type { StageSpec } from './change-types.js';
+import type { StageSpec } from '../vocabulary/index.js';
 
 /** Lexicographic order by code point: timestamp prefixes give creation order, independent of locale. */
 export function compareIds(a: string, b: string): number {

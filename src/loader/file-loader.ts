@@ -1,34 +1,11 @@
 import { pathToFileURL } from 'node:url';
-import type { TransactionMode } from '../config/rules.js';
-import { TRANSACTION_MODES } from '../config/rules.js';
 import { ChangeFileError, messageOf } from '../errors.js';
-import type { ChangeFolderOptions, ChangeFileEntry, ScannedFile } from './change-folder.js';
-import { scanChangeFiles } from './change-folder.js';
+import type { ScannedFile } from './change-folder.js';
 import { compareIds } from './change-order.js';
-import type { ChangeMetadata } from './change-metadata.js';
-import { parseMetadata } from './change-metadata.js';
-import type { ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction, StageSpec } from './change-types.js';
 import type { TemplateOptions } from './templates/load-template.js';
-import type { RunnerLoadContext } from './runners/runner-types.js';
+import type { ChangeRef, ChangeUnit, FormatLoadContext, StageSpec } from '../vocabulary/index.js';
 
 const TYPESCRIPT = new Set(['.ts', '.mts', '.cts']);
-
-export interface LoadChangesOptions extends ChangeFolderOptions {
-  /** Custom operations YAML/JSON templates may use (the configuration's `operations`). */
-  readonly operations?: TemplateOptions['operations'];
-}
-
-/**
- * Loads every change file of the folder: imports code files (TypeScript
- * through one scoped tsx registration, removed afterwards), normalises their
- * exports into `ChangeUnit`s, computes checksums and checks ids. All file
- * problems are collected and thrown together, before any database work.
- */
-export async function loadChangeFiles(options: LoadChangesOptions): Promise<ChangeUnit[]> {
-  const units = await importChangeFiles((await scanChangeFiles(options)).files, options);
-  throwProblems(duplicateIdProblems(units));
-  return units;
-}
 
 /**
  * Imports scanned files and normalises their exports, in id order. Every
@@ -46,7 +23,7 @@ export async function tryImportChangeFiles(files: readonly ScannedFile[], option
   const tsx = files.some((file) => TYPESCRIPT.has(file.extension)) ? await registerTypeScript() : undefined;
   let units: (ChangeUnit | undefined)[];
   try {
-    const context: RunnerLoadContext = {
+    const context: FormatLoadContext = {
       importModule: (path, extension) => (tsx !== undefined && TYPESCRIPT.has(extension) ? tsx.import(path, extension) : (import(pathToFileURL(path).href) as Promise<unknown>)),
       operations: options.operations,
     };
@@ -162,115 +139,6 @@ function lineOf(error: Error, file: string): string {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-type ModuleRecord = Record<string, unknown>;
-
-/** A code file's exports as a change (the driver runner's load); errors name the file. */
-export function normaliseModule(mod: unknown, entry: Pick<ChangeFileEntry, 'file' | 'id'>, checksum: string): ChangeUnit {
-  const definition = exportedDefinition(mod as ModuleRecord);
-  if (definition === undefined) {
-    throw new ChangeFileError(`${entry.file}: exports no change: export default defineMigration({ commit, rollback }) or named commit/rollback functions`, entry.file);
-  }
-  return normaliseDefinition(definition as ModuleRecord, { label: entry.file, file: entry.file, defaultId: entry.id, checksum });
-}
-
-interface DefinitionSource {
-  /** How messages name the change: its file, or `changes[3]` in memory. */
-  readonly label: string;
-  readonly file: string | undefined;
-  readonly defaultId: string | undefined;
-  readonly checksum: string;
-}
-
-/** Checks an exported change object and turns it into a `ChangeUnit`; errors name the file. */
-export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource): ChangeUnit {
-  const fail = (message: string): never => {
-    throw new ChangeFileError(`${source.label}: ${message}`, source.file ?? source.label);
-  };
-  const id = def.id === undefined ? source.defaultId : def.id;
-  if (id === undefined) fail('id is required for a change given in memory');
-  if (typeof id !== 'string') fail(`id must be a string, got ${typeof id}`);
-  const changeId = id as string;
-  if (changeId.trim() === '' || /[\s]/.test(changeId)) fail(`id ${JSON.stringify(changeId)} must be non-empty and contain no spaces`);
-
-  const hasCommit = def.commit !== undefined;
-  const hasUp = def.up !== undefined;
-  if (hasCommit && hasUp) fail('exports both commit and up: keep one');
-  const commitFn = hasCommit ? def.commit : def.up;
-  if (typeof commitFn !== 'function') fail(hasCommit || hasUp ? `${hasCommit ? 'commit' : 'up'} must be a function` : 'has no commit function (export commit, or up for migrate-mongo style)');
-  const rollbackFn = def.rollback ?? def.down;
-  if (rollbackFn !== undefined && typeof rollbackFn !== 'function') fail(`${def.rollback !== undefined ? 'rollback' : 'down'} must be a function`);
-
-  const transaction = def.transaction;
-  if (transaction !== undefined && !TRANSACTION_MODES.includes(transaction as TransactionMode)) {
-    fail(`transaction must be one of ${TRANSACTION_MODES.join(', ')}, got ${JSON.stringify(transaction)}`);
-  }
-  const style = hasCommit ? 'delta' : 'migrate-mongo';
-  const timeoutMs = def.timeoutMs;
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
-    fail('timeoutMs must be a positive number of milliseconds');
-  }
-  const backup = def.backup;
-  if (backup !== undefined && typeof backup !== 'boolean' && !(Array.isArray(backup) && backup.every((c) => typeof c === 'string'))) {
-    fail('backup must be true, false or a list of collection names');
-  }
-  const description = def.description;
-  if (description !== undefined && typeof description !== 'string') fail('description must be a string');
-  const parsedMetadata = parseMetadata(def);
-  if ('problem' in parsedMetadata) fail(parsedMetadata.problem);
-  const batches = def.batches;
-  if (batches !== undefined && typeof batches !== 'boolean') fail('batches must be true or false');
-  if (batches === true && style === 'migrate-mongo') fail('batches: true needs commit/rollback (up(db, client) cannot receive ctx.batches)');
-  if (batches === true && transaction === 'always') {
-    fail("batches: true runs each batch in its own transaction and cannot ask for transaction: 'always' around the whole change");
-  }
-  const sideEffects = def.sideEffects;
-  if (sideEffects !== undefined && typeof sideEffects !== 'boolean') fail('sideEffects must be true or false');
-  const metadata: ChangeMetadata = { ...(parsedMetadata as { metadata: ChangeMetadata }).metadata, batches: batches === true, sideEffects: sideEffects === true };
-
-  return {
-    id: changeId,
-    file: source.file,
-    checksum: source.checksum,
-    description: description as string | undefined,
-    stage: undefined,
-    metadata,
-    // up(db, client) receives a db and client bound to the change's session: it runs in a
-    // transaction like any other change (a file that must not says transaction: 'never').
-    transaction: transaction as TransactionMode | undefined,
-    timeoutMs: timeoutMs as number | undefined,
-    backup: backup as ChangeUnit['backup'],
-    style,
-    commit: style === 'migrate-mongo' ? legacy(commitFn as LegacyChangeFunction) : (commitFn as ChangeFunction),
-    rollback: rollbackFn === undefined ? undefined : style === 'migrate-mongo' ? legacy(rollbackFn as LegacyChangeFunction) : (rollbackFn as ChangeFunction),
-  };
-}
-
-/** The change object: the default export (or CommonJS `module.exports`), else the named exports. */
-function exportedDefinition(mod: ModuleRecord): unknown {
-  let candidate: unknown = mod.default;
-  // tsx compiles CommonJS-flavoured TypeScript to `{ default: { default: ... } }`.
-  for (let depth = 0; depth < 2 && isRecord(candidate) && !hasChangeFunction(candidate) && isRecord(candidate.default); depth += 1) {
-    candidate = candidate.default;
-  }
-  if (isRecord(candidate) && hasChangeFunction(candidate)) return candidate;
-  if (hasChangeFunction(mod)) return mod;
-  return isRecord(candidate) ? candidate : undefined;
-}
-
-function hasChangeFunction(value: ModuleRecord): boolean {
-  return 'commit' in value || 'up' in value;
-}
-
-function isRecord(value: unknown): value is ModuleRecord {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null;
-}
-
-function legacy(fn: LegacyChangeFunction): ChangeFunction {
-  return async (context) => {
-    await fn(context.db, context.client);
-  };
 }
 
 /** One problem per id that more than one change claims. */

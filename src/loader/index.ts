@@ -1,15 +1,9 @@
-export type { BatchContext, BatchOptions, BatchWalk, BatchWalkResult, ChangeCatalog, ChangeSource, KnownRecord, ChangeContext, ChangeDefinition, ChangeFunction, ChangeRef, ChangeUnit, LegacyChangeFunction, StageSpec } from './change-types.js';
-export { defineMigration } from './change-types.js';
 export type { ChangeFileEntry, ChangeFolderOptions, ScannedFile, ScannedFolder } from './change-folder.js';
 export { scanChangeFiles, listChangeFiles, listStagedFiles, CODE_EXTENSIONS, TEMPLATE_EXTENSIONS } from './change-folder.js';
-export type { LoadChangesOptions } from './file-loader.js';
-export { loadChangeFiles, importChangeFiles } from './file-loader.js';
+export { importChangeFiles } from './file-loader.js';
 export { changeOrder, compareIds } from './change-order.js';
 export { checksumOf } from './checksum.js';
 export { changesFromDefinitions } from './memory-source.js';
 export { fileChangeSource, memoryChangeSource } from './change-catalog.js';
-export type { OperationDefinition, OperationFunction, OperationRegistration, OperationRegistry, StandardSchemaV1, TemplateOptions } from './templates/index.js';
-export { defineOperation } from './templates/operation-types.js';
-export type { ChangeFileRole, ChangeRunner, CompanionFile, RunnerFile, RunnerLoadContext, RunnerMatch, RunnerRegistry } from './runners/runner-types.js';
-export type { ProgramCommand } from './runners/shell-runner.js';
-export { runnerRegistry } from './runners/runner-registry.js';
+export type { TemplateOptions } from './templates/index.js';
+export { formatRegistry } from './formats/format-registry.js';

@@ -1,8 +1,9 @@
 import { ChangeFileError } from '../errors.js';
 import { checksumOf } from './checksum.js';
-import type { ChangeDefinition, ChangeUnit, StageSpec } from './change-types.js';
 import { changeOrder } from './change-order.js';
-import { inStage, normaliseDefinition } from './file-loader.js';
+import { normaliseDefinition } from './code-change.js';
+import { inStage } from './file-loader.js';
+import type { ChangeDefinition, ChangeUnit, StageSpec } from '../vocabulary/index.js';
 
 /**
  * Changes given in code (`createDelta({ changes: [...] })`). Each needs an

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { LockHolder } from '../errors.js';
 import { LockLostError, messageOf } from '../errors.js';
 import { waitForLock } from './wait-for-lock.js';
+import type { LockHolder } from '../vocabulary/index.js';
 
 export interface HeartbeatLeaseOptions {
   /** One lock per scope: the target database, or a configured name. */

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import type { Collection, Document } from 'mongodb';
-import type { LockHolder } from '../errors.js';
 import type { HeartbeatLeaseOptions } from './heartbeat-lease.js';
 import { HeartbeatLease } from './heartbeat-lease.js';
+import type { LockHolder } from '../vocabulary/index.js';
 
 export interface LeaseLockOptions extends HeartbeatLeaseOptions {
   /** The lock collection (in the tracker database). */

@@ -1,9 +1,9 @@
 import type { Collection } from 'mongodb';
-import type { LockHolder } from '../errors.js';
 import type { SqliteDatabase } from '../sqlite/sqlite-file.js';
 import type { HeartbeatLease, HeartbeatLeaseOptions } from './heartbeat-lease.js';
 import { LeaseLock } from './lease-lock.js';
 import { SqliteLeaseLock } from './sqlite-lease-lock.js';
+import type { LockHolder } from '../vocabulary/index.js';
 
 /** One run's lease on a scope: a LeaseLock or a SqliteLeaseLock. */
 export type Lease = HeartbeatLease;

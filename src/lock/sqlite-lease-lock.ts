@@ -1,9 +1,9 @@
 import { hostname } from 'node:os';
-import type { LockHolder } from '../errors.js';
 import type { SqliteDatabase } from '../sqlite/sqlite-file.js';
 import { isBusy } from '../sqlite/sqlite-file.js';
 import type { HeartbeatLeaseOptions } from './heartbeat-lease.js';
 import { HeartbeatLease } from './heartbeat-lease.js';
+import type { LockHolder } from '../vocabulary/index.js';
 
 export interface SqliteLeaseLockOptions extends HeartbeatLeaseOptions {
   /** The tracker's SQLite file. */

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LockHolder } from '../errors.js';
 import { InterruptedError, LockHeldError } from '../errors.js';
+import type { LockHolder } from '../vocabulary/index.js';
 
 export interface LockAttempt {
   readonly scope: string;

@@ -1,10 +1,10 @@
 import { BackupFailedError, messageOf } from '../errors.js';
-import type { ChangeUnit } from '../loader/change-types.js';
 import { executedBy } from '../tracker/executed-by.js';
 import type { Tracker } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
 import type { DeltaEventEmitter } from './events.js';
 import { recordedError } from './outcomes.js';
+import type { ChangeUnit } from '../vocabulary/index.js';
 
 /** What the runner asks its backup collaborator for, under the lock, before a change runs. */
 export interface BackupRequest {

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
 import { UsageError } from '../errors.js';
-import type { BatchContext, BatchOptions, BatchWalk, BatchWalkResult } from '../loader/change-types.js';
 import type { BatchCheckpoint } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
 import { inTransaction } from './transactions.js';
+import type { BatchContext, BatchOptions, BatchWalk, BatchWalkResult } from '../vocabulary/index.js';
 
 /** Where a walk stands, after each batch (the `change:progress` event's payload, without the run's ids). */
 export interface BatchProgress {

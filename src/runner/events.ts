@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type { RecordedError } from '../tracker/records.js';
 import type { BatchProgress } from './batches.js';
+import type { RecordedError } from '../vocabulary/index.js';
+import type { Direction, RunOutcome } from '../vocabulary/index.js';
 
-export type Direction = 'commit' | 'rollback';
 
 /** Every event the runner emits, with its payload. The CLI renders only these. */
 export interface DeltaEvents {
@@ -96,7 +96,6 @@ export interface DeltaEvents {
 }
 
 export type RollbackReason = 'requested' | 'compensation';
-export type RunOutcome = 'success' | 'nothing-to-do' | 'failed' | 'interrupted' | 'lock-lost';
 export type DeltaEventName = keyof DeltaEvents;
 
 // A record, so that the compiler insists on every event being listed.

@@ -1,9 +1,9 @@
 import type { ClientSession, Db, MongoClient } from 'mongodb';
 import { ChangeFailedError, InterruptedError, WriteOutsideTransactionError, messageOf } from '../errors.js';
-import type { BatchWalk, ChangeContext, ChangeFunction } from '../loader/change-types.js';
 import { undeclaredBatches } from './batches.js';
 import { bindToSession } from './session-binding.js';
 import type { EscapedWrite } from './write-guard.js';
+import type { BatchWalk, ChangeContext, ChangeFunction } from '../vocabulary/index.js';
 
 export interface ExecuteOptions {
   readonly fn: ChangeFunction;

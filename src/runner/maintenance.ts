@@ -1,11 +1,10 @@
 import type { ChangeFileError } from '../errors.js';
 import { DriftError, UnknownChangeError } from '../errors.js';
-import type { ChangeRef, StageSpec } from '../loader/change-types.js';
 import { changeOrder } from '../loader/change-order.js';
-import type { HistoryEntry, RecordStatus, RecordedError } from '../tracker/records.js';
-import type { ChangeMetadata } from '../loader/change-metadata.js';
+import type { HistoryEntry, RecordStatus } from '../tracker/records.js';
 import type { ChangeStatus } from './plan.js';
 import { computeStatus, recoveryAdvice } from './plan.js';
+import type { ChangeMetadata, ChangeRef, RecordedError, StageSpec } from '../vocabulary/index.js';
 
 /** One thing `validate` found wrong between files and history. */
 export interface ValidationProblem {

@@ -1,9 +1,6 @@
 import type { DeltaError } from '../errors.js';
 import { InterruptedError, LockLostError, WriteOutsideTransactionError, messageOf } from '../errors.js';
-import type { ChangeUnit } from '../loader/change-types.js';
-import type { RecordedError } from '../tracker/records.js';
-import type { RunOutcome } from './events.js';
-import type { ChangeOutcome } from './results.js';
+import type { ChangeOutcome, ChangeUnit, RecordedError, RunOutcome } from '../vocabulary/index.js';
 
 /**
  * The error as records and audit events keep it: its message (the reason alone: the record's

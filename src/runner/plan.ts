@@ -1,10 +1,9 @@
-import type { ChangeRef, ChangeUnit, StageSpec } from '../loader/change-types.js';
 import type { Ordered } from '../loader/change-order.js';
 import { changeOrder, compareIds } from '../loader/change-order.js';
 import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../errors.js';
 import type { HistoryEntry } from '../tracker/records.js';
-import type { ChangeFilter, RepeatMode } from '../loader/change-metadata.js';
 import { exclusionReason, isConditional } from '../loader/change-metadata.js';
+import type { ChangeFilter, ChangeRef, ChangeUnit, RepeatMode, StageSpec } from '../vocabulary/index.js';
 
 /**
  * States `status` shows (DESIGN.md section 3), as stable machine names; a

@@ -1,10 +1,8 @@
-import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
 import { TransactionUnsupportedError } from '../errors.js';
-import type { ChangeUnit } from '../loader/change-types.js';
 import type { HistoryEntry } from '../tracker/records.js';
 import { backupRequestOf } from './backup-step.js';
-import type { Direction } from './events.js';
+import type { ChangeUnit, Direction, TransactionMode } from '../vocabulary/index.js';
 
 /**
  * One change of a run's plan, with the facts about how it runs decided once, when it is

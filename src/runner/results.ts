@@ -1,35 +1,5 @@
-import type { DeltaError } from '../errors.js';
-import type { RecordedError } from '../tracker/records.js';
-import type { Direction, RunOutcome } from './events.js';
 import type { ChangeState } from './plan.js';
-import type { RecoveryStrategy, RepeatMode } from '../loader/change-metadata.js';
-
-export interface ChangeOutcome {
-  readonly id: string;
-  readonly file: string | undefined;
-  readonly stage: string | undefined;
-  /** The runner of the change (`driver`, `template`, `shell`...); undefined for changes given in memory. */
-  readonly runner: string | undefined;
-  /** `done`: applied (commit) or reverted (rollback); `not-run`: planned but the run stopped first. */
-  readonly status: 'done' | 'failed' | 'not-run';
-  readonly transactional: boolean;
-  readonly durationMs: number | undefined;
-  readonly error: RecordedError | undefined;
-  readonly compensated: boolean | undefined;
-}
-
-/** The result of `commit` or `rollback`. Expected failures come back here, not as throws. */
-export interface RunResult {
-  readonly runId: string;
-  readonly command: Direction;
-  readonly targetDb: string;
-  readonly outcome: RunOutcome;
-  readonly dryRun: boolean;
-  readonly changes: readonly ChangeOutcome[];
-  readonly durationMs: number;
-  /** Set when the outcome is `failed`, `interrupted` or `lock-lost`; its code gives the exit code. */
-  readonly error: DeltaError | undefined;
-}
+import type { RecoveryStrategy, RepeatMode } from '../vocabulary/index.js';
 
 export interface StatusEntry {
   readonly id: string;

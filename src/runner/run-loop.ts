@@ -1,25 +1,22 @@
 import { performance } from 'node:perf_hooks';
 import type { DeltaError } from '../errors.js';
 import { BackupFailedError, HookFailedError, InterruptedError, isDeltaError, messageOf } from '../errors.js';
-import type { StageSpec } from '../loader/change-types.js';
 import type { RunLock } from '../lock/under-lock.js';
 import { executedBy } from '../tracker/executed-by.js';
 import type { HistoryEntry } from '../tracker/records.js';
 import { toolVersion } from '../version.js';
 import type { RunBackup } from './backup-step.js';
 import { runBackup } from './backup-step.js';
-import type { Direction, RunOutcome } from './events.js';
-import type { DeltaHooks, RunHookContext, ServicesFactory } from './hooks.js';
 import { buildServices, callHook, disposeServices } from './hooks.js';
 import { changeOutcome, outcomeOf, recordedError } from './outcomes.js';
 import { nextAppliedSeq } from './plan.js';
 import type { PlannedStep } from './planned-step.js';
-import type { ChangeOutcome, RunResult } from './results.js';
 import type { RunContext, StepEnvironment } from './step-executor.js';
 import { StepExecutor } from './step-executor.js';
 import { runSideBySide, stageRuns } from './stage-schedule.js';
 import type { IndexedStep } from './transaction-groups.js';
 import { commitGroup, groupMemberFailed, groupableRun } from './transaction-groups.js';
+import type { ChangeOutcome, DeltaHooks, Direction, RunHookContext, RunOutcome, RunResult, ServicesFactory, StageSpec } from '../vocabulary/index.js';
 
 /** Everything a run's loop needs beyond one step's environment. */
 export interface RunLoopEnvironment extends StepEnvironment {

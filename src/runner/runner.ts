@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Db, MongoClient } from 'mongodb';
-import type { TransactionMode } from '../config/schema.js';
 import type { Deployment } from '../connection/connect.js';
 import type { DeltaError } from '../errors.js';
-import type { ChangeCatalog, ChangeSource, StageSpec } from '../loader/change-types.js';
 import type { RunLock } from '../lock/under-lock.js';
 import { underLock } from '../lock/under-lock.js';
 import { executedBy } from '../tracker/executed-by.js';
@@ -12,8 +10,7 @@ import type { HistoryEntry } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
 import type { RunBackup } from './backup-step.js';
-import type { DeltaEventEmitter, Direction, RunOutcome } from './events.js';
-import type { DeltaHooks, ServicesFactory } from './hooks.js';
+import type { DeltaEventEmitter } from './events.js';
 import type { BaselineOptions, MaintenanceAction, MaintenanceResult, RepairOptions } from './maintenance.js';
 import { planBaseline, planRepair } from './maintenance.js';
 import { applyMaintenance } from './maintenance-writes.js';
@@ -22,10 +19,10 @@ import type { CommitPlanOptions, RollbackPlanOptions } from './plan.js';
 import { assertRevertible, nextAppliedSeq, planCommit, planRollback } from './plan.js';
 import type { PlannedStep, StepRules } from './planned-step.js';
 import { planStep } from './planned-step.js';
-import type { ChangeOutcome, RunResult } from './results.js';
 import { runSteps } from './run-loop.js';
 
 export type { RunLock } from '../lock/under-lock.js';
+import type { ChangeCatalog, ChangeOutcome, ChangeSource, DeltaHooks, Direction, RunOutcome, RunResult, ServicesFactory, StageSpec, TransactionMode } from '../vocabulary/index.js';
 
 export interface RunnerOptions {
   readonly client: MongoClient;

@@ -1,8 +1,7 @@
 import type { DeltaError } from '../errors.js';
-import type { StageSpec } from '../loader/change-types.js';
-import type { Direction } from './events.js';
 import type { PlannedStep } from './planned-step.js';
 import type { IndexedStep } from './transaction-groups.js';
+import type { Direction, StageSpec } from '../vocabulary/index.js';
 
 /** Consecutive steps of one stage; a parallel stage's commits run side by side. */
 export interface StageRun {

@@ -1,10 +1,8 @@
-import type { LockHolder } from '../errors.js';
-import type { ChangeRef, StageSpec } from '../loader/change-types.js';
-import type { ChangeFilter } from '../loader/change-metadata.js';
 import type { HistoryEntry } from '../tracker/records.js';
 import type { ChangeState } from './plan.js';
 import { CHANGE_STATES, computeStatus } from './plan.js';
 import type { StatusResult } from './results.js';
+import type { ChangeFilter, ChangeRef, LockHolder, StageSpec } from '../vocabulary/index.js';
 
 /** The status document (`delta status --json`): every change's state, a summary and the lock. */
 export function statusReport(

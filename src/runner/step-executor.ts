@@ -1,22 +1,20 @@
 import { performance } from 'node:perf_hooks';
 import type { ClientSession, Db, MongoClient } from 'mongodb';
-import type { TransactionMode } from '../config/schema.js';
 import type { DeltaError } from '../errors.js';
 import { ChangeFailedError, InterruptedError, LockLostError, WriteOutsideTransactionError, messageOf } from '../errors.js';
-import type { ChangeFunction, ChangeUnit } from '../loader/change-types.js';
-import type { RecordStatus, RecordedError } from '../tracker/records.js';
+import type { RecordStatus } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
 import { batchWalker } from './batches.js';
 import { refusedInTransaction } from './driver-errors.js';
-import type { DeltaEventEmitter, Direction, RollbackReason } from './events.js';
+import type { DeltaEventEmitter, RollbackReason } from './events.js';
 import { executeChange } from './execute-change.js';
 import { changeOutcome, recordedError } from './outcomes.js';
 import type { PlannedStep } from './planned-step.js';
-import type { ChangeOutcome } from './results.js';
 import type { StepWrites } from './step-writes.js';
 import { runningMarker, stepWrites } from './step-writes.js';
 import { inTransaction } from './transactions.js';
 import { WriteGuard } from './write-guard.js';
+import type { ChangeFunction, ChangeOutcome, ChangeUnit, Direction, RecordedError, TransactionMode } from '../vocabulary/index.js';
 
 /** How one step ended: its line in the result, and the error that stops the run (if any). */
 export interface StepResult {

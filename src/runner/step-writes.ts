@@ -1,11 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { storedMetadata } from '../loader/change-metadata.js';
-import type { ChangeUnit } from '../loader/change-types.js';
 import { executedBy } from '../tracker/executed-by.js';
-import type { AuditEvent, HistoryEntry, RecordStatus, RecordedError } from '../tracker/records.js';
+import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
 import type { RecordChange } from '../tracker/tracker.js';
 import { toolVersion } from '../version.js';
-import type { Direction } from './events.js';
+import type { ChangeUnit, Direction, RecordedError } from '../vocabulary/index.js';
 
 /** The history writes of one change's step: its record's states and its audit events, timed from its start. */
 export interface StepWrites {

@@ -1,15 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import type { DeltaError } from '../errors.js';
 import { ChangeFailedError, InterruptedError, messageOf } from '../errors.js';
-import type { ChangeFunction } from '../loader/change-types.js';
 import { hasErrorLabel, refusedInTransaction } from './driver-errors.js';
 import { changeOutcome, recordedError } from './outcomes.js';
 import type { PlannedStep } from './planned-step.js';
-import type { ChangeOutcome } from './results.js';
 import type { RunContext, StepEnvironment, StepExecutor, StepResult } from './step-executor.js';
 import type { Finished, StepWrites } from './step-writes.js';
 import { stepWrites } from './step-writes.js';
 import { commitWithRetry, startTransaction } from './transactions.js';
+import type { ChangeFunction, ChangeOutcome } from '../vocabulary/index.js';
 
 /** At most this many changes share one transaction (`groupTransactions`). */
 export const GROUP_MAX_CHANGES = 100;

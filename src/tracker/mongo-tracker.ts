@@ -2,9 +2,10 @@ import type { AnyClientBulkWriteModel, ClientSession, Collection, Document, Mong
 import { redact } from '../config/redact.js';
 import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
-import type { AuditEvent, BatchCheckpoint, HistoryEntry, RecordedError } from './records.js';
+import type { AuditEvent, BatchCheckpoint, HistoryEntry } from './records.js';
 import { HISTORY_PROJECTION, METADATA_FIELDS } from './records.js';
 import type { AuditQuery, RecordAmendment, RecordChange, RecordWrite, Tracker } from './tracker.js';
+import type { RecordedError } from '../vocabulary/index.js';
 
 export interface MongoTrackerOptions {
   /** The client that holds the tracker database (the target's client in internal mode). */

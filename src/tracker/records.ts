@@ -1,4 +1,5 @@
-import type { StoredMetadata } from '../loader/change-metadata.js';
+import type { StoredMetadata } from '../vocabulary/index.js';
+import type { RecordedError } from '../vocabulary/index.js';
 
 /**
  * States of a change's history record (DESIGN.md section 3). `deferred`: a commit left this
@@ -17,18 +18,6 @@ export interface ExecutedBy {
   readonly pid: number;
 }
 
-export interface RecordedError {
-  readonly message: string;
-  readonly code?: string | number;
-  /** A failed non-transactional commit: whether its own rollback ran to undo it. */
-  readonly compensated?: boolean;
-  /** An operator checked the change's effect and ran `delta repair`: it may run again. */
-  readonly reviewed?: boolean;
-  /** The failure was the change's rollback (a rollback run): it may be half reverted. Absent for commits. */
-  readonly during?: 'rollback';
-  /** Writes (`insert shop.log`) a transactional change made outside its transaction: they stayed. */
-  readonly outsideTransaction?: readonly string[];
-}
 
 /** One document of `delta_migrations`: the state of one change in one target database. */
 export interface HistoryRecord extends StoredMetadata {

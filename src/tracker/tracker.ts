@@ -1,6 +1,6 @@
 import type { ClientSession } from 'mongodb';
-import type { StoredMetadata } from '../loader/change-metadata.js';
-import type { AuditEvent, BatchCheckpoint, HistoryEntry, RecordStatus, RecordedError } from './records.js';
+import type { AuditEvent, BatchCheckpoint, HistoryEntry, RecordStatus } from './records.js';
+import type { RecordedError, StoredMetadata } from '../vocabulary/index.js';
 
 /** The fields of a change's record that a state change writes. */
 export interface RecordChange {

@@ -1,6 +1,10 @@
 import { join } from 'node:path';
-import type { ChangeDefinition } from '../../src/index.js';
 import { ROOT } from './cli.js';
+import type { ChangeFolderOptions } from '../../src/loader/change-folder.js';
+import { scanChangeFiles } from '../../src/loader/change-folder.js';
+import { duplicateIdProblems, importChangeFiles, throwProblems } from '../../src/loader/file-loader.js';
+import type { TemplateOptions } from '../../src/loader/templates/index.js';
+import type { ChangeDefinition, ChangeUnit } from '../../src/vocabulary/index.js';
 
 /** An in-memory change that inserts `{ _id: id }` into `effects` (in its session) and removes it on rollback. */
 export function insertChange(id: string, extra: Partial<ChangeDefinition> = {}): ChangeDefinition {
@@ -48,4 +52,14 @@ const { MongoClient } = require(${JSON.stringify(join(ROOT, 'node_modules', 'mon
 })().catch((error) => { console.error(error.message); process.exit(1); });
 '
 `;
+}
+
+/**
+ * Loads a folder of change files the way a run does before it connects: scans and hashes them,
+ * imports each with its format, and throws every file problem (duplicate ids included) at once.
+ */
+export async function loadChangeFolder(options: ChangeFolderOptions & TemplateOptions): Promise<ChangeUnit[]> {
+  const units = await importChangeFiles((await scanChangeFiles(options)).files, options);
+  throwProblems(duplicateIdProblems(units));
+  return units;
 }

@@ -5,11 +5,12 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { AuditEvent, ChangeDefinition, Delta, DeltaConfigInput } from '../../src/index.js';
+import type { AuditEvent, Delta, DeltaConfigInput } from '../../src/index.js';
 import { createDelta } from '../../src/index.js';
 import { insertChange } from '../helpers/changes.js';
 import { runCli } from '../helpers/cli.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
+import type { ChangeDefinition } from '../../src/vocabulary/index.js';
 
 const fixture = useServer();
 

@@ -6,10 +6,11 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Binary, Decimal128, Double, Int32, Long, ObjectId } from 'bson';
-import type { ChangeDefinition, CreateDeltaOptions, Delta, DeltaEvents } from '../../src/index.js';
+import type { CreateDeltaOptions, Delta, DeltaEvents } from '../../src/index.js';
 import { BackupFailedError, BackupInvalidError, RestoreRefusedError, createDelta } from '../../src/index.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
+import type { ChangeDefinition } from '../../src/vocabulary/index.js';
 
 const fixture = useServer();
 const open: Delta[] = [];

@@ -2,9 +2,10 @@
 // non-transactional path, progress events, and the declarations it needs.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ChangeDefinition, DeltaEvents } from '../../src/index.js';
+import type { DeltaEvents } from '../../src/index.js';
 import { ChangeFileError, createDelta } from '../../src/index.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
+import type { ChangeDefinition } from '../../src/vocabulary/index.js';
 
 const fixture = useServer();
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { ChangeDefinition, CreateDeltaOptions, Delta, DeltaEvents } from '../../src/index.js';
+import type { CreateDeltaOptions, Delta, DeltaEvents } from '../../src/index.js';
 import { ChangeFailedError, createDelta } from '../../src/index.js';
 import { insertChange } from '../helpers/changes.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
+import type { ChangeDefinition } from '../../src/vocabulary/index.js';
 
 const fixture = useServer();
 

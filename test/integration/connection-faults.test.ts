@@ -7,7 +7,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ChangeDefinition } from '../../src/index.js';
 import { createDelta } from '../../src/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { twoPartChangeFile } from '../helpers/changes.js';
@@ -16,6 +15,7 @@ import { effectsPerChange } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 import { STRESS } from '../helpers/stress.js';
 import { tempProject } from '../helpers/temp.js';
+import type { ChangeDefinition } from '../../src/vocabulary/index.js';
 
 const fixture = useServer();
 

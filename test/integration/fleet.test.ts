@@ -3,9 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import type { ChangeDefinition, DeltaEvents } from '../../src/index.js';
+import type { DeltaEvents } from '../../src/index.js';
 import { createDelta } from '../../src/index.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
+import type { ChangeDefinition } from '../../src/vocabulary/index.js';
 
 const fixture = useServer();
 

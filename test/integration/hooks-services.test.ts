@@ -2,10 +2,10 @@
 // through createDelta() as an application uses it at start-up.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ChangeDefinition, DeltaHooks } from '../../src/index.js';
 import { ChangeFailedError, ConfigError, HookFailedError, createDelta } from '../../src/index.js';
 import { insertChange } from '../helpers/changes.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
+import type { ChangeDefinition, DeltaHooks } from '../../src/vocabulary/index.js';
 
 const fixture = useServer();
 

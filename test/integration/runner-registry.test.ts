@@ -3,15 +3,17 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, describe, it } from 'node:test';
-import type { ChangeRunner, Delta } from '../../src/index.js';
-import { ChangeFileError, ConfigError, NO_METADATA, createDelta } from '../../src/index.js';
+import type { Delta } from '../../src/index.js';
+import { ChangeFileError, ConfigError, createDelta } from '../../src/index.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
+import type { ChangeFormat } from '../../src/vocabulary/index.js';
+import { NO_METADATA } from '../../src/vocabulary/index.js';
 
 const fixture = useServer();
 const open: Delta[] = [];
 
 /** `<id>.collections`: one collection name per line, created on commit and dropped on rollback. */
-const collectionsRunner: ChangeRunner = {
+const collectionsRunner: ChangeFormat = {
   name: 'collections',
   paired: false,
   match: (fileName) => (fileName.endsWith('.collections') ? { id: fileName.slice(0, -'.collections'.length), role: 'change' } : undefined),
@@ -43,7 +45,7 @@ const collectionsRunner: ChangeRunner = {
 function setup(files: Record<string, string>, runners: unknown[] = [collectionsRunner]) {
   const project = fixture.project(files);
   const db = uniqueDbName('runners');
-  const delta = createDelta({ config: { uri: fixture.server.uri, db, path: project.dir, runners: runners as ChangeRunner[] }, cwd: project.dir, env: {} });
+  const delta = createDelta({ config: { uri: fixture.server.uri, db, path: project.dir, runners: runners as ChangeFormat[] }, cwd: project.dir, env: {} });
   open.push(delta);
   return { db, delta };
 }

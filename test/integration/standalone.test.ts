@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
-import type { ChangeDefinition } from '../../src/index.js';
 import { TransactionUnsupportedError, createDelta } from '../../src/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName } from '../helpers/server.js';
+import type { ChangeDefinition } from '../../src/vocabulary/index.js';
 
 let sandbox: Sandbox | undefined;
 let uri: string;

@@ -6,9 +6,10 @@ import { Decimal128, ObjectId } from 'mongodb';
 import type { ClientSession, Db, Document } from 'mongodb';
 import { z } from 'zod';
 import type { CreateDeltaOptions, Delta } from '../../src/index.js';
-import { ChangeFailedError, ChangeFileError, RollbackUnavailableError, checksumOf, createDelta, defineOperation } from '../../src/index.js';
+import { ChangeFailedError, ChangeFileError, RollbackUnavailableError, checksumOf, createDelta } from '../../src/index.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
+import { defineOperation } from '../../src/vocabulary/index.js';
 
 const fixture = useServer();
 /** Whether the deployment gives transactions (the sandbox and a replica set do; a standalone does not). */

@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { CommandStartedEvent } from 'mongodb';
 import { MongoClient } from 'mongodb';
-import type { ChangeDefinition, Delta } from '../../src/index.js';
+import type { Delta } from '../../src/index.js';
 import { createDelta } from '../../src/index.js';
 import { insertChange } from '../helpers/changes.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
+import type { ChangeDefinition } from '../../src/vocabulary/index.js';
 
 const fixture = useServer();
 

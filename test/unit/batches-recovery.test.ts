@@ -2,11 +2,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DriftError } from '../../src/errors.js';
-import type { ChangeRef } from '../../src/loader/index.js';
-import { NO_METADATA } from '../../src/loader/change-metadata.js';
-import type { ChangeMetadata } from '../../src/loader/change-metadata.js';
 import { planCommit } from '../../src/runner/index.js';
 import type { HistoryEntry, RecordStatus } from '../../src/tracker/index.js';
+import type { ChangeMetadata, ChangeRef } from '../../src/vocabulary/index.js';
+import { NO_METADATA } from '../../src/vocabulary/index.js';
 
 const ref = (id: string, metadata: Partial<ChangeMetadata> = {}): ChangeRef => ({ id, file: `${id}.ts`, checksum: `sum-${id}`, description: undefined, stage: undefined, metadata: { ...NO_METADATA, ...metadata } });
 const record = (id: string, status: RecordStatus, extra: Partial<HistoryEntry> = {}): HistoryEntry => ({ _id: id, changeId: id, status, checksum: `sum-${id}`, transactional: false, ...extra });

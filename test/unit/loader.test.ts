@@ -3,7 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { ChangeFileError } from '../../src/errors.js';
-import { checksumOf, loadChangeFiles } from '../../src/loader/index.js';
+import { checksumOf } from '../../src/loader/index.js';
+import { loadChangeFolder } from '../helpers/changes.js';
 import { ignoredBecause } from '../../src/loader/ignored-files.js';
 import { ROOT } from '../helpers/cli.js';
 import { tempProject } from '../helpers/temp.js';
@@ -14,7 +15,7 @@ after(() => projects.forEach((p) => p.cleanup()));
 
 async function loadError(name: string): Promise<ChangeFileError> {
   try {
-    await loadChangeFiles({ path: fixture(name) });
+    await loadChangeFolder({ path: fixture(name) });
   } catch (error) {
     assert.ok(error instanceof ChangeFileError, `expected ChangeFileError, got ${String(error)}`);
     return error;
@@ -24,7 +25,7 @@ async function loadError(name: string): Promise<ChangeFileError> {
 
 describe('loader', () => {
   it('loads TS, MTS, JS, CJS and MJS files in id order, ignoring _helper folders, .d.ts and other files', async () => {
-    const changes = await loadChangeFiles({ path: fixture('loader-mixed') });
+    const changes = await loadChangeFolder({ path: fixture('loader-mixed') });
     assert.deepEqual(
       changes.map((c) => [c.id, c.file, c.style]),
       [
@@ -51,8 +52,8 @@ describe('loader', () => {
     const unix = tempProject({ '001_a.js': 'export default {\n  async commit() {},\n};\n' });
     const windows = tempProject({ '001_a.js': 'export default {\r\n  async commit() {},\r\n};\r\n' });
     projects.push(unix, windows);
-    const [a] = await loadChangeFiles({ path: unix.dir });
-    const [b] = await loadChangeFiles({ path: windows.dir });
+    const [a] = await loadChangeFolder({ path: unix.dir });
+    const [b] = await loadChangeFolder({ path: windows.dir });
     assert.equal(a?.checksum, b?.checksum);
     assert.equal(a?.checksum, checksumOf('export default {\n  async commit() {},\n};\n'));
     assert.match(a?.checksum ?? '', /^[0-9a-f]{64}$/);
@@ -61,7 +62,7 @@ describe('loader', () => {
   it('an empty folder loads nothing', async () => {
     const empty = tempProject();
     projects.push(empty);
-    assert.deepEqual(await loadChangeFiles({ path: empty.dir }), []);
+    assert.deepEqual(await loadChangeFolder({ path: empty.dir }), []);
   });
 
   it('refuses duplicate ids naming both files', async () => {
@@ -88,7 +89,7 @@ describe('loader', () => {
   });
 
   it("accepts migrate-mongo up/down with transaction: 'always' (they run in the change's transaction)", async () => {
-    const units = await loadChangeFiles({ path: fixture('loader-legacy-always') });
+    const units = await loadChangeFolder({ path: fixture('loader-legacy-always') });
     assert.equal(units[0]?.transaction, 'always');
     assert.equal(units[0]?.style, 'migrate-mongo');
   });
@@ -96,7 +97,7 @@ describe('loader', () => {
   it('reports every broken file at once, one line each', async () => {
     const p = tempProject({ '001_a.ts': 'export default { description: 1, async commit() {} };', '002_b.js': 'throw new Error("nope");', '003_ok.js': 'export async function commit() {}' });
     projects.push(p);
-    await assert.rejects(loadChangeFiles({ path: p.dir }), (error: unknown) => {
+    await assert.rejects(loadChangeFolder({ path: p.dir }), (error: unknown) => {
       assert.ok(error instanceof ChangeFileError);
       assert.deepEqual(error.message.split('\n'), ['001_a.ts: description must be a string', '002_b.js: failed to load: nope']);
       return true;
@@ -107,7 +108,7 @@ describe('loader', () => {
     // In a fresh process: load TS changes through the built loader, then a native import of a .ts file must fail.
     const script = `
       const { loadChangeFiles } = await import('./dist/loader/index.js');
-      await loadChangeFiles({ path: ${JSON.stringify(fixture('loader-mixed'))} });
+      await loadChangeFolder({ path: ${JSON.stringify(fixture('loader-mixed'))} });
       try { await import(${JSON.stringify(new URL('../fixtures/loader-mixed/006_overridden.mts', import.meta.url).href + '?again')}); console.log('HOOK LEFT'); }
       catch (error) { console.log(error.code); }
     `;
@@ -135,6 +136,6 @@ describe('files that are never changes (src/loader/ignored-files.ts)', () => {
   it('a folder of them alone loads no change', async () => {
     const p = tempProject(Object.fromEntries(ignored.map((name) => [name, '{}'])));
     projects.push(p);
-    assert.deepEqual(await loadChangeFiles({ path: p.dir }), []);
+    assert.deepEqual(await loadChangeFolder({ path: p.dir }), []);
   });
 });

@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, it } from 'node:test';
 import { ChangeFileError } from '../../src/index.js';
-import { loadMongoshShell, prepareScript, transactionDirective } from '../../src/loader/runners/mongosh-shell.js';
-import { mongoshRunner } from '../../src/loader/runners/mongosh-runner.js';
+import { loadMongoshShell, prepareScript, transactionDirective } from '../../src/loader/formats/mongosh-shell.js';
+import { mongoshFormat } from '../../src/loader/formats/mongosh-format.js';
 
 describe('mongosh runner', () => {
   it('claims <id>.commit.mongosh.js and <id>.rollback.mongosh.js, and nothing else', () => {
-    assert.deepEqual(mongoshRunner.match('001_users.commit.mongosh.js'), { id: '001_users', role: 'commit' });
-    assert.deepEqual(mongoshRunner.match('001_users.rollback.mongosh.js'), { id: '001_users', role: 'rollback' });
-    assert.equal(mongoshRunner.match('001_users.mongosh.js'), undefined);
-    assert.equal(mongoshRunner.match('001_users.commit.js'), undefined);
+    assert.deepEqual(mongoshFormat.match('001_users.commit.mongosh.js'), { id: '001_users', role: 'commit' });
+    assert.deepEqual(mongoshFormat.match('001_users.rollback.mongosh.js'), { id: '001_users', role: 'rollback' });
+    assert.equal(mongoshFormat.match('001_users.mongosh.js'), undefined);
+    assert.equal(mongoshFormat.match('001_users.commit.js'), undefined);
   });
 
   it('refuses a file with one line naming it and the install command when the mongosh packages are missing', () => {

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../../src/errors.js';
-import type { ChangeRef, ChangeUnit } from '../../src/loader/index.js';
-import type { ChangeMetadata } from '../../src/loader/change-metadata.js';
-import { NO_METADATA } from '../../src/loader/change-metadata.js';
-import type { StageSpec } from '../../src/loader/change-types.js';
 import { assertRevertible, computeStatus, planCommit, planRepair, planRollback } from '../../src/runner/index.js';
 import type { HistoryEntry, RecordStatus } from '../../src/tracker/index.js';
+import type { ChangeMetadata, ChangeRef, ChangeUnit, StageSpec } from '../../src/vocabulary/index.js';
+import { NO_METADATA } from '../../src/vocabulary/index.js';
 
 function change(id: string, options: { checksum?: string; rollback?: boolean; stage?: string; metadata?: Partial<ChangeMetadata> } = {}): ChangeUnit {
   return {

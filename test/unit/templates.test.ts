@@ -6,13 +6,14 @@ import { Decimal128, ObjectId } from 'bson';
 import { z } from 'zod';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { ChangeFileError, ConfigError } from '../../src/errors.js';
-import type { ChangeContext } from '../../src/index.js';
-import { defineOperation } from '../../src/index.js';
-import { checksumOf, loadChangeFiles } from '../../src/loader/index.js';
+import { checksumOf } from '../../src/loader/index.js';
+import { loadChangeFolder } from '../helpers/changes.js';
 import type { TemplateOptions } from '../../src/loader/templates/index.js';
 import { parseTemplate } from '../../src/loader/templates/index.js';
 import { yamlChange } from '../../src/cli/templates.js';
 import { tempProject } from '../helpers/temp.js';
+import type { ChangeContext } from '../../src/vocabulary/index.js';
+import { defineOperation } from '../../src/vocabulary/index.js';
 
 const projects: { cleanup(): void }[] = [];
 after(() => projects.forEach((p) => p.cleanup()));
@@ -53,7 +54,7 @@ describe('templates: parsing', () => {
     const yaml = 'description: orders collection\ncommit:\n  - createCollection: { name: orders }\n';
     const json = '{ "id": "003_custom", "timeoutMs": 5000, "commit": [ { "insertMany": { "collection": "plans", "documents": [ { "_id": "free" } ] } } ] }\n';
     const dir = folder({ '001_orders.yaml': yaml, '002_users.yml': 'commit:\n  - dropIndex: { collection: users, name: email_1 }\n', '002_z.json': json });
-    const changes = await loadChangeFiles({ path: dir });
+    const changes = await loadChangeFolder({ path: dir });
     assert.deepEqual(
       changes.map((c) => [c.id, c.file, c.style, c.description, c.transaction, c.timeoutMs]),
       [
@@ -70,8 +71,8 @@ describe('templates: parsing', () => {
   });
 
   it('a CRLF copy of a template has the same checksum', async () => {
-    const [unix] = await loadChangeFiles({ path: folder({ '001_a.yaml': 'commit:\n  - dropCollection: { name: a }\n' }) });
-    const [windows] = await loadChangeFiles({ path: folder({ '001_a.yaml': 'commit:\r\n  - dropCollection: { name: a }\r\n' }) });
+    const [unix] = await loadChangeFolder({ path: folder({ '001_a.yaml': 'commit:\n  - dropCollection: { name: a }\n' }) });
+    const [windows] = await loadChangeFolder({ path: folder({ '001_a.yaml': 'commit:\r\n  - dropCollection: { name: a }\r\n' }) });
     assert.equal(unix?.checksum, windows?.checksum);
   });
 
@@ -230,7 +231,7 @@ describe('templates: invalid templates are refused with file, line, path and exp
     it(bad.name, async () => {
       const file = bad.file ?? '001_x.yaml';
       const dir = folder({ [file]: bad.text });
-      await assert.rejects(loadChangeFiles({ path: dir, operations }), (error: unknown) => {
+      await assert.rejects(loadChangeFolder({ path: dir, operations }), (error: unknown) => {
         assert.ok(error instanceof ChangeFileError, String(error));
         assert.equal(error.code, 'CHANGE_FILE_INVALID');
         assert.equal(error.file, file);
@@ -244,7 +245,7 @@ describe('templates: invalid templates are refused with file, line, path and exp
 
   it('YAML syntax errors name the line and column', async () => {
     const dir = folder({ '001_x.yaml': 'commit:\n  - createIndex: { collection: a, keys: { a: 1 }\n', '002_y.yaml': 'a: 1\na: 2\n' });
-    await assert.rejects(loadChangeFiles({ path: dir }), (error: unknown) => {
+    await assert.rejects(loadChangeFolder({ path: dir }), (error: unknown) => {
       assert.ok(error instanceof ChangeFileError);
       const lines = error.message.split('\n');
       assert.equal(lines.length, 2, 'every file with a problem gets its line');
@@ -255,7 +256,7 @@ describe('templates: invalid templates are refused with file, line, path and exp
   });
 
   it('an empty file is refused', async () => {
-    await assert.rejects(loadChangeFiles({ path: folder({ '001_x.yml': '# nothing\n' }) }), (error: unknown) => {
+    await assert.rejects(loadChangeFolder({ path: folder({ '001_x.yml': '# nothing\n' }) }), (error: unknown) => {
       assert.match((error as Error).message, /^001_x\.yml: \(the template\): expected a mapping with commit.*\(got an empty file\)$/);
       return true;
     });
@@ -281,11 +282,11 @@ describe('templates: custom operations in the configuration', () => {
 
   it('default to none: a template naming one says which exist', async () => {
     const dir = folder({ '001_x.yaml': 'commit:\n  - seedPlans: {}\n' });
-    await assert.rejects(loadChangeFiles({ path: dir }), (error: unknown) => {
+    await assert.rejects(loadChangeFolder({ path: dir }), (error: unknown) => {
       assert.match((error as Error).message, /^001_x\.yaml:2: commit\[0\]\.seedPlans: unknown operation; expected one of .*, or one registered under operations in the configuration$/);
       return true;
     });
-    await assert.rejects(loadChangeFiles({ path: dir, operations: { other: () => undefined } }), (error: unknown) => {
+    await assert.rejects(loadChangeFolder({ path: dir, operations: { other: () => undefined } }), (error: unknown) => {
       assert.match((error as Error).message, /commit\[0\]\.seedPlans: unknown operation; expected one of .*, or the configured other$/);
       return true;
     });

@@ -1,8 +1,8 @@
 import type { Delta } from '../../api/create-delta.js';
-import type { RunResult } from '../../runner/results.js';
 import type { CommandContext } from '../main.js';
 import { attachBackupProgress } from '../render/backup-progress.js';
 import { attachRunReporter, renderRunSummary, runResultJson } from '../render/run-reporter.js';
+import type { RunResult } from '../../vocabulary/index.js';
 
 /** Shared by commit and rollback: render events, print the result, surface its error. */
 export async function runCommand(context: CommandContext, delta: Delta, execute: () => Promise<RunResult>): Promise<void> {

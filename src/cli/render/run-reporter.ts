@@ -1,8 +1,8 @@
 import type { Delta } from '../../api/create-delta.js';
 import type { DeltaEventName, DeltaEvents } from '../../runner/events.js';
 import { DELTA_EVENT_NAMES } from '../../runner/events.js';
-import type { RunResult } from '../../runner/results.js';
 import type { Output } from '../io.js';
+import type { RunResult } from '../../vocabulary/index.js';
 
 
 interface Spinner {

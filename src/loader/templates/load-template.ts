@@ -3,29 +3,14 @@ import { basename } from 'node:path';
 import type { Document as YamlDocument } from 'yaml';
 import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import type { TransactionMode } from '../../config/schema.js';
 import { ChangeFileError, messageOf } from '../../errors.js';
-import type { ChangeContext, ChangeFunction, ChangeUnit } from '../change-types.js';
-import type { ChangeMetadata } from '../change-metadata.js';
 import { checkMetadata } from '../change-metadata.js';
-import type { BuiltInOperationName } from './operation-registry.js';
-import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN } from './operation-registry.js';
-import type { OperationDefinition, OperationRegistration, OperationRegistry, StandardIssue } from './operation-types.js';
 import type { TransactionFit } from './operations.js';
 import { bindBuiltIn } from './operations.js';
 import type { TemplatePath } from './template-schema.js';
-import {
-  BUILT_IN_ARGS,
-  TEMPLATE_KEYS,
-  decodeExtendedJson,
-  describeValue,
-  expectationOf,
-  extendedJsonProblem,
-  formatPath,
-  isPlainObject,
-  knownKeys,
-  templateHeaderSchema,
-} from './template-schema.js';
+import { BUILT_IN_ARGS, TEMPLATE_KEYS, decodeExtendedJson, describeValue, expectationOf, extendedJsonProblem, formatPath, isPlainObject, knownKeys, templateHeaderSchema } from './template-schema.js';
+import type { BuiltInOperationName, ChangeContext, ChangeFunction, ChangeMetadata, ChangeUnit, OperationDefinition, OperationRegistration, OperationRegistry, StandardIssue, TransactionMode } from '../../vocabulary/index.js';
+import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN } from '../../vocabulary/index.js';
 
 export interface TemplateOptions {
   /** Custom operations from the configuration's `operations`. */

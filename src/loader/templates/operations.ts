@@ -1,9 +1,8 @@
 import type { ClientSession, CreateIndexesOptions, Db, IndexSpecification } from 'mongodb';
 import type { z } from 'zod';
-import type { ChangeContext } from '../change-types.js';
-import type { BuiltInOperationName } from './operation-registry.js';
 import type { BuiltInArgs, Document } from './template-schema.js';
 import { BUILT_IN_ARGS, decodeExtendedJson } from './template-schema.js';
+import type { BuiltInOperationName, ChangeContext } from '../../vocabulary/index.js';
 
 /**
  * Whether an operation can run inside the change's transaction. The runner's

@@ -1,7 +1,7 @@
 import { EJSON } from 'bson';
 import { z } from 'zod';
-import { TRANSACTION_MODES } from '../../config/schema.js';
 import { CHANGE_METADATA_KEYS } from '../change-metadata.js';
+import { TRANSACTION_MODES } from '../../vocabulary/index.js';
 
 /**
  * The zod schemas of a template's header and of the built-in operations'

@@ -1,6 +1,8 @@
+// A change as every layer sees it: what a file exports, what its functions receive, and what the
+// loader hands the runner. Types only (and defineMigration), so that every layer can depend on it.
 import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
-import type { TransactionMode } from '../config/schema.js';
-import type { ChangeMetadata, RecoveryStrategy, StoredMetadata } from './change-metadata.js';
+import type { ChangeMetadata, RecoveryStrategy, StoredMetadata } from './metadata.js';
+import type { TransactionMode } from './transaction-mode.js';
 
 /** What a change's `commit` and `rollback` receive. */
 export interface ChangeContext {
@@ -113,6 +115,22 @@ export interface ChangeRef {
   readonly metadata: ChangeMetadata;
   /** The runner that loaded it (`driver`, `template`, `shell`...); undefined for changes given in memory (driver code). */
   readonly runner?: string | undefined;
+}
+
+/** How many of a parallel stage's changes run at once unless its `concurrency` says otherwise. */
+export const DEFAULT_STAGE_CONCURRENCY = 4;
+
+/** A stage as the configuration declares it (`stages` in the file), resolved. */
+export interface StageConfig {
+  readonly name: string;
+  /** Absolute path of the stage's folder. */
+  readonly folder: string;
+  /** How messages name it: `delta.config.mjs: stages[1]`. */
+  readonly source: string;
+  readonly transaction: TransactionMode | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly parallel: boolean;
+  readonly concurrency: number;
 }
 
 /**

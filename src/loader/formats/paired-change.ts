@@ -1,7 +1,5 @@
-import { NO_METADATA } from '../change-metadata.js';
-import type { TransactionMode } from '../../config/rules.js';
-import type { ChangeFunction, ChangeUnit } from '../change-types.js';
-import type { RunnerFile, RunnerMatch } from './runner-types.js';
+import type { ChangeFunction, ChangeUnit, FormatFile, FormatMatch, TransactionMode } from '../../vocabulary/index.js';
+import { NO_METADATA } from '../../vocabulary/index.js';
 
 const PATTERNS = new Map<string, RegExp>();
 
@@ -10,7 +8,7 @@ const PATTERNS = new Map<string, RegExp>();
  * `suffix` is a pattern (`\.mongosh\.js`); `accepts` may refuse what it matched (an extension
  * no program is configured for).
  */
-export function matchPair(fileName: string, suffix: string, accepts: (matched: string) => boolean = () => true): RunnerMatch | undefined {
+export function matchPair(fileName: string, suffix: string, accepts: (matched: string) => boolean = () => true): FormatMatch | undefined {
   let pattern = PATTERNS.get(suffix);
   if (pattern === undefined) PATTERNS.set(suffix, (pattern = new RegExp(`^(.+)\\.(commit|rollback)(${suffix})$`)));
   const found = pattern.exec(fileName);
@@ -22,7 +20,7 @@ export function matchPair(fileName: string, suffix: string, accepts: (matched: s
  * files), no metadata, time limit or backup of its own.
  */
 export function pairedChange(
-  file: RunnerFile,
+  file: FormatFile,
   made: { readonly runner: string; readonly transaction: TransactionMode | undefined; readonly commit: ChangeFunction; readonly rollback: ChangeFunction | undefined },
 ): ChangeUnit {
   return {

@@ -6,11 +6,10 @@ import type * as AsyncRewriter from '@mongosh/async-rewriter2';
 import type * as ShellApi from '@mongosh/shell-api';
 import type { ShellInstanceState, ShellResult } from '@mongosh/shell-api';
 import type { BSON } from 'mongodb';
-import type { TransactionMode } from '../../config/rules.js';
-import { TRANSACTION_MODES } from '../../config/rules.js';
 import { ChangeFileError } from '../../errors.js';
-import type { ChangeContext } from '../change-types.js';
 import { DeltaServiceProvider } from './mongosh-service-provider.js';
+import type { ChangeContext, TransactionMode } from '../../vocabulary/index.js';
+import { TRANSACTION_MODES, isTransactionMode } from '../../vocabulary/index.js';
 
 /** The optional peer packages, as a user installs them. */
 export const MONGOSH_PACKAGES = ['@mongosh/shell-api@^5.9.0', '@mongosh/async-rewriter2@^2.6.0'] as const;
@@ -155,7 +154,7 @@ export function transactionDirective(source: string, label: string): Transaction
     if (found === null) throw new ChangeFileError(`${where}: expected // delta:transaction=auto|always|never`, label);
     const [, key, value] = found as unknown as [string, string, string];
     if (key !== 'transaction') throw new ChangeFileError(`${where}: unknown setting delta:${key}; a mongosh change can set only delta:transaction`, label);
-    if (!(TRANSACTION_MODES as readonly string[]).includes(value)) {
+    if (!isTransactionMode(value)) {
       throw new ChangeFileError(`${where}: delta:transaction must be one of ${TRANSACTION_MODES.join(', ')}, got ${JSON.stringify(value)}`, label);
     }
     transaction = value as TransactionMode;

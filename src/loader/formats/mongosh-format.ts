@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { ChangeFunction } from '../change-types.js';
 import type { MongoshScript } from './mongosh-shell.js';
 import { matchPair, pairedChange } from './paired-change.js';
-import type { ChangeRunner } from './runner-types.js';
+import type { ChangeFormat, ChangeFunction } from '../../vocabulary/index.js';
 
 /**
  * mongosh scripts: `<id>.commit.mongosh.js` and `<id>.rollback.mongosh.js`,
@@ -13,7 +12,7 @@ import type { ChangeRunner } from './runner-types.js';
  * change's session, so it runs in the change's transaction when the mode
  * allows; `// delta:transaction=never` at the top of the commit file opts out.
  */
-export const mongoshRunner: ChangeRunner = {
+export const mongoshFormat: ChangeFormat = {
   name: 'mongosh',
   paired: true,
   match: (fileName) => matchPair(fileName, '\\.mongosh\\.js'),

@@ -1,11 +1,12 @@
 import { basename, extname } from 'node:path';
-import type { ChangeRunner } from './runner-types.js';
+import type { ChangeFormat } from '../../vocabulary/index.js';
+import { normaliseModule } from '../code-change.js';
 
 export const CODE_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs'] as const;
 export const TEMPLATE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
 
 /** TypeScript and JavaScript change files, run with the MongoDB driver (`defineMigration`, migrate-mongo's up/down). */
-export const driverRunner: ChangeRunner = {
+export const driverFormat: ChangeFormat = {
   name: 'driver',
   paired: false,
   match(fileName) {
@@ -15,14 +16,12 @@ export const driverRunner: ChangeRunner = {
     return { id: basename(fileName, extension), role: 'change' };
   },
   async load(file, context) {
-    // Loaded on use, and not statically: the file loader imports the registry.
-    const { normaliseModule } = await import('../file-loader.js');
     return normaliseModule(await context.importModule(file.absolutePath, file.extension), file, file.checksum);
   },
 };
 
 /** YAML/JSON templates: lists of built-in or configured operations. */
-export const templateRunner: ChangeRunner = {
+export const templateFormat: ChangeFormat = {
   name: 'template',
   paired: false,
   match(fileName) {

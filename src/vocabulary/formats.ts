@@ -1,11 +1,16 @@
-import type { ChangeUnit, StageSpec } from '../change-types.js';
-import type { OperationRegistry } from '../templates/operation-types.js';
+// Change file formats (what `runners` in the configuration registers): how a file name is claimed
+// and turned into a change. Stored in records as `runner`, the name the configuration uses.
+import type { ChangeUnit, StageSpec } from './change.js';
+import type { OperationRegistry } from './operations.js';
+
+/** The program a shell-command format runs a file with: one command, or a command and its arguments. */
+export type ProgramCommand = string | readonly string[];
 
 /** What a file is to its runner: a whole change, or one half of a commit/rollback pair. */
 export type ChangeFileRole = 'change' | 'commit' | 'rollback';
 
 /** A file name a runner claims: the change id it belongs to, and its part in that change. */
-export interface RunnerMatch {
+export interface FormatMatch {
   readonly id: string;
   readonly role: ChangeFileRole;
 }
@@ -17,7 +22,7 @@ export interface CompanionFile {
 }
 
 /** A change's file(s) as the loader scanned them, ready for its runner to load. */
-export interface RunnerFile {
+export interface FormatFile {
   /** The id the file name gives the change (the runner's match). */
   readonly id: string;
   /** File name relative to the change folder (the commit file of a pair). */
@@ -32,7 +37,7 @@ export interface RunnerFile {
 }
 
 /** What the loader hands every runner while it imports a batch of files. */
-export interface RunnerLoadContext {
+export interface FormatLoadContext {
   /** Imports a code file (TypeScript through the loader's scoped tsx registration). */
   importModule(absolutePath: string, extension: string): Promise<unknown>;
   /** Custom operations YAML/JSON templates may use. */
@@ -46,22 +51,22 @@ export interface RunnerLoadContext {
  * so the runner core never knows which runner a change came from. `load`
  * throws a ChangeFileError naming the file (and line) for bad input.
  */
-export interface ChangeRunner {
+export interface ChangeFormat {
   /** Stored in each record (`runner`) and shown by status, --dry-run and history: `driver`, `template`, `shell`... */
   readonly name: string;
   /** Whether this runner owns a file name (no folder), and as what. */
-  match(fileName: string): RunnerMatch | undefined;
+  match(fileName: string): FormatMatch | undefined;
   /**
    * Whether the runner's changes come in pairs (`<id>.commit.x` / `<id>.rollback.x`):
    * the loader groups them and refuses a rollback without its commit.
    */
   readonly paired: boolean;
-  load(file: RunnerFile, context: RunnerLoadContext): Promise<ChangeUnit>;
+  load(file: FormatFile, context: FormatLoadContext): Promise<ChangeUnit>;
 }
 
 /** The runners of a run, in matching order. */
-export interface RunnerRegistry {
-  readonly runners: readonly ChangeRunner[];
+export interface FormatRegistry {
+  readonly runners: readonly ChangeFormat[];
   /** The first runner that claims the file name, with its match. */
-  match(fileName: string): { runner: ChangeRunner; match: RunnerMatch } | undefined;
+  match(fileName: string): { runner: ChangeFormat; match: FormatMatch } | undefined;
 }

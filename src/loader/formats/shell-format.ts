@@ -2,14 +2,13 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { ChangeFileError } from '../../errors.js';
 import { redact, secretsOf } from '../../config/redact.js';
-import type { ChangeContext, ChangeFunction } from '../change-types.js';
 import { matchPair, pairedChange } from './paired-change.js';
-import type { ChangeRunner } from './runner-types.js';
 
 /** A program and its leading arguments; the change file's path is appended. */
-export type ProgramCommand = string | readonly string[];
+import type { ProgramCommand } from '../../vocabulary/index.js';
+import type { ChangeContext, ChangeFormat, ChangeFunction } from '../../vocabulary/index.js';
 
-export interface ShellRunnerOptions {
+export interface ShellFormatOptions {
   /** Extension (with its dot) to program: `{ '.py': 'python3' }`; merged over the default `{ '.sh': 'sh' }`. */
   readonly programs: Readonly<Record<string, ProgramCommand>>;
   /** The target's connection string, given to the child as DELTA_URI (never printed). */
@@ -31,7 +30,7 @@ const KILL_GRACE_MS = 2000;
  * string), with DELTA_URI, DELTA_DB, DELTA_CHANGE_ID and DELTA_RUN_ID in its
  * environment. Such a change never runs in a transaction.
  */
-export function shellRunner(options: ShellRunnerOptions): ChangeRunner {
+export function shellFormat(options: ShellFormatOptions): ChangeFormat {
   const programs: Readonly<Record<string, ProgramCommand>> = { ...DEFAULT_PROGRAMS, ...options.programs };
   return {
     name: 'shell',
