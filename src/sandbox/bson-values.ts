@@ -376,7 +376,7 @@ export function leafValues(document: unknown, path: string): unknown[] {
 // ---- ordering ----------------------------------------------------------------------------------
 
 /** mongod's canonical type order for comparisons and sorts (MinKey < null < numbers < ...). */
-function typeRank(value: unknown): number {
+export function typeRank(value: unknown): number {
   switch (bsonTypeOf(value)) {
     case 'minKey':
       return 1;

@@ -19,6 +19,7 @@ import { isPlainObject, renderValue, valueKey } from './bson-values.js';
 import { CommandError, TRANSIENT_TRANSACTION_ERROR } from './errors.js';
 import { IndexEntry } from './index-catalog.js';
 import type { IndexKey } from './index-catalog.js';
+import { OrderedIndex } from './ordered-index.js';
 import { compileJsonSchema } from './json-schema-validator.js';
 import type { SchemaCheck } from './json-schema-validator.js';
 import { compileFilter } from './query-engine.js';
@@ -32,6 +33,8 @@ export interface DocVersion {
 
 export interface DocChain {
   readonly idKey: string;
+  /** Record id: the chain's place in natural order (creation order), the tie-break of index rows. */
+  readonly rid: number;
   versions: DocVersion[];
   /** The open transaction holding an uncommitted write to this document. */
   lockedBy: TxnWriter | undefined;
@@ -103,7 +106,10 @@ export class Collection {
   /** Chains holding more than their newest version, or a deletion marker: pruned when snapshots advance. */
   readonly history = new Set<DocChain>();
   indexes: IndexEntry[] = [];
+  /** The `_id` index in key order (the chains map answers point lookups; this answers ranges and sorts). */
+  readonly idIndex = new OrderedIndex({ name: '_id_', keyPattern: { _id: 1 } });
   liveCount = 0;
+  #nextRid = 1;
   readonly #storage: StorageServices;
   #validator: CompiledValidator | undefined;
 
@@ -185,18 +191,6 @@ export class Collection {
       const document = this.visible(chain, view);
       if (document !== null) yield document;
     }
-  }
-
-  /** The documents a filter can match: by `_id` lookup when it pins `_id`, otherwise a scan. */
-  candidates(filter: CompiledFilter, view: ReadView): Iterable<Document> {
-    const ids = filter.idCandidates;
-    if (ids === undefined) return this.scan(view);
-    const found: Document[] = [];
-    for (const id of ids) {
-      const document = this.getById(id, view);
-      if (document !== null) found.push(document);
-    }
-    return found;
   }
 
   count(view: ReadView): number {
@@ -344,13 +338,13 @@ export class Collection {
   }
 
   #apply(chain: DocChain | undefined, idKey: string, next: Document | null, keys: Map<IndexEntry, IndexKey[]>, txn: TxnWriter | undefined): void {
+    const target = chain ?? this.#newChain(idKey);
+    const before = this.#indexedDocuments(target);
     if (txn === undefined) {
-      const target = chain ?? this.#newChain(idKey);
       this.#commitVersion(target, next, keys, this.#storage.nextSeq());
-      this.#settle(target);
+      this.#settle(target, before);
       return;
     }
-    const target = chain ?? this.#newChain(idKey);
     target.lockedBy = txn;
     let writes = txn.writes.get(this);
     if (writes === undefined) {
@@ -374,12 +368,36 @@ export class Collection {
       for (const entry of fresh) index.reservations.set(entry.key, { ownerId: txn.id, idKey });
       byDoc.set(idKey, fresh);
     }
+    this.#reindex(target, before);
   }
 
   #newChain(idKey: string): DocChain {
-    const chain: DocChain = { idKey, versions: [], lockedBy: undefined };
+    const chain: DocChain = { idKey, rid: this.#nextRid++, versions: [], lockedBy: undefined };
     this.chains.set(idKey, chain);
     return chain;
+  }
+
+  /** Every ordered index: `_id` first, then the secondary indexes. */
+  orderedIndexes(): OrderedIndex[] {
+    return [this.idIndex, ...this.indexes.map((index) => index.ordered)];
+  }
+
+  /** The document versions of a chain some reader may see: its committed versions and a pending write. */
+  #indexedDocuments(chain: DocChain): Document[] {
+    const documents: Document[] = [];
+    for (const version of chain.versions) if (version.doc !== null) documents.push(version.doc);
+    if (chain.lockedBy !== undefined) {
+      const pending = chain.lockedBy.writes.get(this)?.get(chain.idKey)?.doc;
+      if (pending != null) documents.push(pending);
+    }
+    return documents;
+  }
+
+  /** Moves the chain's index rows from the keys of `before` to those of its documents now. */
+  #reindex(chain: DocChain, before: Document[]): void {
+    const after = this.#indexedDocuments(chain);
+    this.idIndex.reconcile(chain, before, after);
+    for (const index of this.indexes) index.ordered.reconcile(chain, before, after);
   }
 
   /** Makes `next` the newest committed version of `chain`, keeping unique maps and counts right. */
@@ -403,7 +421,7 @@ export class Collection {
   }
 
   /** Drops versions no reader can see any more; forgets chains that are deleted for everyone. */
-  #settle(chain: DocChain): void {
+  #settle(chain: DocChain, before: Document[] = this.#indexedDocuments(chain)): void {
     const oldest = this.#storage.oldestSnapshot();
     const versions = chain.versions;
     if (versions.length > 1) {
@@ -426,6 +444,7 @@ export class Collection {
     } else {
       this.history.delete(chain);
     }
+    this.#reindex(chain, before);
   }
 
   /** Makes a transaction's pending writes here committed versions stamped `seq`. */
@@ -444,7 +463,11 @@ export class Collection {
     const writes = txn.writes.get(this);
     if (writes === undefined) return;
     this.#releaseReservations(txn);
-    for (const pending of writes.values()) pending.chain.lockedBy = undefined;
+    for (const pending of writes.values()) {
+      const before = this.#indexedDocuments(pending.chain);
+      pending.chain.lockedBy = undefined;
+      this.#reindex(pending.chain, before);
+    }
   }
 
   /** After a transaction ended: prune what it touched and what it was keeping alive. */
@@ -474,6 +497,7 @@ export class Collection {
   /** Adds an index, building its unique map from the latest committed documents (11000 on duplicates). */
   addIndex(spec: Document): IndexEntry {
     const entry = new IndexEntry(spec);
+    for (const chain of this.chains.values()) entry.ordered.add(chain, this.#indexedDocuments(chain));
     if (entry.unique) {
       for (const chain of this.chains.values()) {
         const document = chain.versions[chain.versions.length - 1]?.doc;
@@ -496,6 +520,7 @@ export class Collection {
   }
 
   dropIndex(name: string): void {
+    for (const index of this.indexes) if (index.name === name) index.ordered.dropped = true;
     this.indexes = this.indexes.filter((index) => index.name !== name);
   }
 
@@ -512,5 +537,6 @@ export class Collection {
     const idKey = valueKey(document._id);
     const chain = this.#newChain(idKey);
     this.#commitVersion(chain, document, undefined, seq);
+    this.#reindex(chain, []);
   }
 }

@@ -4,6 +4,7 @@ import { BSON, Long } from 'bson';
 import type { Document } from 'bson';
 import { CommandError } from './errors.js';
 import type { DocumentStream } from './query-engine.js';
+import { yieldToEventLoop } from './time-slice.js';
 
 /** mongod's default first batch is 101 documents; later batches are bounded by 16 MiB. */
 export const DEFAULT_BATCH_SIZE = 101;
@@ -37,18 +38,28 @@ export class CursorRegistry {
     return this.#cursors.size;
   }
 
-  /** Reads up to `batchSize` documents (0 = no count limit) within the 16 MiB reply budget. */
-  static readBatch(stream: DocumentStream, batchSize: number, peeked?: Document): Batch & { peeked: Document | undefined } {
+  /**
+   * Reads up to `batchSize` documents (0 = no count limit) within the 16 MiB reply budget. A
+   * stream that pauses for its time slice gets the event loop's turn and is read on.
+   */
+  static async readBatch(stream: DocumentStream, batchSize: number, peeked?: Document): Promise<Batch & { peeked: Document | undefined }> {
+    const pull = async (): Promise<Document | undefined> => {
+      for (;;) {
+        const next = stream.next();
+        if (next !== undefined || stream.paused?.() !== true) return next;
+        await yieldToEventLoop();
+      }
+    };
     const documents: Document[] = [];
     let bytes = 0;
-    let next = peeked ?? stream.next();
+    let next = peeked ?? (await pull());
     while (next !== undefined) {
       if (batchSize > 0 && documents.length >= batchSize) break;
       const size = BSON.calculateObjectSize(next);
       if (documents.length > 0 && bytes + size > MAX_BATCH_BYTES) break;
       documents.push(next);
       bytes += size;
-      next = stream.next();
+      next = await pull();
     }
     return { documents, exhausted: next === undefined, peeked: next };
   }
@@ -57,13 +68,13 @@ export class CursorRegistry {
    * Serves the first batch; keeps a cursor only when more documents remain and the caller did
    * not ask for a single batch. Returns the reply's `cursor` sub-document.
    */
-  open(
+  async open(
     namespace: string,
     stream: DocumentStream,
     options: { batchSize: number; singleBatch: boolean; sessionKey: string | undefined; transactionId: number | undefined },
-  ): { cursorDocument: Document; cursor: ServerCursor | undefined } {
+  ): Promise<{ cursorDocument: Document; cursor: ServerCursor | undefined }> {
     // batchSize 0 asks for an open cursor and an empty first batch (nothing is read yet).
-    const batch = options.batchSize === 0 ? { documents: [], exhausted: false, peeked: undefined } : CursorRegistry.readBatch(stream, options.batchSize);
+    const batch = options.batchSize === 0 ? { documents: [], exhausted: false, peeked: undefined } : await CursorRegistry.readBatch(stream, options.batchSize);
     if (batch.exhausted || options.singleBatch) {
       return { cursorDocument: { firstBatch: batch.documents, id: Long.ZERO, ns: namespace }, cursor: undefined };
     }
@@ -81,14 +92,14 @@ export class CursorRegistry {
     return { cursorDocument: { firstBatch: batch.documents, id: Long.fromNumber(id), ns: namespace }, cursor };
   }
 
-  getMore(id: number, namespace: string, batchSize: number): Document {
+  async getMore(id: number, namespace: string, batchSize: number): Promise<Document> {
     const cursor = this.#cursors.get(id);
     if (cursor === undefined) throw new CommandError('CursorNotFound', `cursor id ${id} not found`);
     if (cursor.namespace !== namespace) {
       throw new CommandError('Unauthorized', `Requested getMore on namespace '${namespace}', but cursor belongs to a different namespace ${cursor.namespace}`);
     }
     cursor.lastUse = Date.now();
-    const batch = CursorRegistry.readBatch(cursor.stream, batchSize, cursor.peeked);
+    const batch = await CursorRegistry.readBatch(cursor.stream, batchSize, cursor.peeked);
     cursor.peeked = batch.peeked;
     if (batch.exhausted) this.#cursors.delete(id);
     return { nextBatch: batch.documents, id: batch.exhausted ? Long.ZERO : Long.fromNumber(id), ns: namespace };

@@ -5,6 +5,7 @@ import { isPlainObject, renderValue, valueKey } from './bson-values.js';
 import { CommandError } from './errors.js';
 import { compileFilter } from './query-engine.js';
 import type { CompiledFilter } from './query-engine.js';
+import { OrderedIndex } from './ordered-index.js';
 
 /** Options mongod accepts in an index specification (anything else: code 197). */
 const INDEX_SPEC_FIELDS = new Set([
@@ -71,6 +72,8 @@ export class IndexEntry {
   readonly committed = new Map<string, string>();
   /** Unique indexes only: keys written by open transactions and not yet committed. */
   readonly reservations = new Map<string, KeyReservation>();
+  /** The index's rows in key order, for the query planner. */
+  readonly ordered: OrderedIndex;
 
   constructor(spec: Document) {
     this.spec = spec;
@@ -83,6 +86,13 @@ export class IndexEntry {
     const collation = spec.collation as Document | undefined;
     const strength = typeof collation?.strength === 'number' ? collation.strength : 3;
     this.#caseFold = collation?.locale !== undefined && collation.locale !== 'simple' && strength <= 2 ? (strength === 1 ? 1 : 2) : 0;
+    const partial = this.#partial;
+    this.ordered = new OrderedIndex({
+      name: this.name,
+      keyPattern: this.key,
+      sparse: this.sparse,
+      ...(partial === undefined ? {} : { includes: (document: Document) => partial.test(document) }),
+    });
   }
 
   /** The distinct keys this document contributes to the index ([] when sparse/partial exclude it). */

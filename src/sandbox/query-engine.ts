@@ -10,6 +10,8 @@ import { jsonSchemaPredicate } from './json-schema-validator.js';
 import { ACCUMULATOR_NAMES, ADD_FIELDS_STAGE, EQ_OPERATOR, IN_OPERATOR, MINGO_CONTEXT, MOD_OPERATOR, ORDERED_PROJECT_STAGE, parseModOperand, parseTypeOperand, QUERY_VIEWS_STAGE, reorderLike, SORT_STAGE, TYPE_OPERATOR } from './mingo-context.js';
 import { numbersOnly, originalOf, queryView } from './query-view.js';
 import { sortDocuments } from './sort-order.js';
+import { PAUSE } from './time-slice.js';
+import type { Pause } from './time-slice.js';
 
 export interface EvaluationOptions {
   /** `let` variables and system variables such as CLUSTER_TIME, visible as `$$name`. */
@@ -310,6 +312,10 @@ export interface FindShape {
   readonly sort?: Document;
   readonly skip?: number;
   readonly limit?: number;
+  /** The source holds only documents the filter matches (a planned source): no second test. */
+  readonly prefiltered?: boolean;
+  /** The source is already in `sort` order (an index provides it): no blocking sort. */
+  readonly presorted?: boolean;
 }
 
 /** Validates a sort document as mongod does (1, -1 or a $meta). */
@@ -354,6 +360,8 @@ export function validateProjection(projection: unknown): Document | undefined {
 /** A pull-based result stream: documents in the order and shape the query asks for. */
 export interface DocumentStream {
   next(): Document | undefined;
+  /** After next() answered undefined: true when the source paused for its time slice (read again), not ended. */
+  paused?(): boolean;
 }
 
 /**
@@ -384,14 +392,15 @@ function splitElemMatch(projection: Document | undefined): { projection: Documen
  * Runs filter + sort + skip + limit + projection lazily over `source`. Without a sort nothing is
  * materialized, so a cursor over a million documents costs only what its batches read.
  */
-export function runFind(source: Iterable<Document>, filter: CompiledFilter, shape: FindShape, options?: EvaluationOptions): DocumentStream {
+export function runFind(source: Iterable<Document | Pause>, filter: CompiledFilter, shape: FindShape, options?: EvaluationOptions): DocumentStream {
   const { projection, elemMatches } = splitElemMatch(shape.projection);
   try {
     // Positional projection (`a.$`) needs the filter that matched the array element.
     const positional = projection !== undefined && Object.keys(projection).some((key) => key.endsWith('.$'));
     // Built only when needed: constructing a mingo Query copies its whole operator context.
     const query = projection === undefined ? undefined : new Query(positional ? normalizeFilter(filter.filter, true, options?.now) : {}, mingoOptions(options));
-    const predicateSource = filteredSource(source, filter);
+    const iterator = (shape.prefiltered === true ? source : filteredSource(source, filter))[Symbol.iterator]();
+    let paused = false;
     const shapeOne = (document: Document): Document => {
       if (query === undefined || projection === undefined) return document;
       const projected = projectOne(query, document, projection);
@@ -403,18 +412,22 @@ export function runFind(source: Iterable<Document>, filter: CompiledFilter, shap
       }
       return projected;
     };
-    if (shape.sort === undefined) {
+    const skip = shape.skip ?? 0;
+    const limit = shape.limit ?? 0;
+    if (shape.sort === undefined || shape.presorted === true) {
       let skipped = 0;
       let returned = 0;
-      const iterator = predicateSource[Symbol.iterator]();
-      const skip = shape.skip ?? 0;
-      const limit = shape.limit ?? 0;
       return {
         next: () => {
+          paused = false;
           if (limit > 0 && returned >= limit) return undefined;
           for (;;) {
-            const step = iterator.next();
+            const step = guard(() => iterator.next());
             if (step.done === true) return undefined;
+            if (step.value === PAUSE) {
+              paused = true;
+              return undefined;
+            }
             if (skipped < skip) {
               skipped++;
               continue;
@@ -423,18 +436,33 @@ export function runFind(source: Iterable<Document>, filter: CompiledFilter, shap
             return shapeOne(step.value);
           }
         },
+        paused: () => paused,
       };
     }
     // Sorting happens before projection, so the original is at hand to restore field order.
-    const sorted = sortDocuments([...predicateSource], shape.sort, options?.collation);
-    const start = shape.skip ?? 0;
-    const end = shape.limit !== undefined && shape.limit > 0 ? start + shape.limit : sorted.length;
-    let position = start;
+    const sortSpec = shape.sort;
+    const collected: Document[] = [];
+    let sorted: Document[] | undefined;
+    let position = skip;
     return {
       next: () => {
+        paused = false;
+        while (sorted === undefined) {
+          const step = guard(() => iterator.next());
+          if (step.done === true) {
+            sorted = guard(() => sortDocuments(collected, sortSpec, options?.collation));
+          } else if (step.value === PAUSE) {
+            paused = true;
+            return undefined;
+          } else {
+            collected.push(step.value);
+          }
+        }
+        const end = limit > 0 ? skip + limit : sorted.length;
         if (position >= end || position >= sorted.length) return undefined;
         return shapeOne(sorted[position++] as Document);
       },
+      paused: () => paused,
     };
   } catch (error) {
     throw translateMingoError(error);
@@ -449,11 +477,11 @@ function guard<T>(fn: () => T): T {
   }
 }
 
-function filteredSource(source: Iterable<Document>, filter: CompiledFilter): Iterable<Document> {
+function filteredSource(source: Iterable<Document | Pause>, filter: CompiledFilter): Iterable<Document | Pause> {
   if (Object.keys(filter.filter).length === 0) return source;
   return {
     *[Symbol.iterator]() {
-      for (const document of source) if (filter.test(document)) yield document;
+      for (const document of source) if (document === PAUSE || filter.test(document)) yield document;
     },
   };
 }

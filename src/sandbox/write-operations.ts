@@ -13,6 +13,10 @@ import { compileFilter, projectionQuery, projectOne, runFind, validateProjection
 import type { CompiledFilter, EvaluationOptions } from './query-engine.js';
 import { applyUpdate, buildUpsertDocument, checkArrayFilters, parseUpdate } from './update-engine.js';
 import type { ParsedUpdate } from './update-engine.js';
+import { assertStillReadable, executePlan, planDocuments } from './plan-executor.js';
+import { planQuery } from './query-planner.js';
+import type { QueryPlan } from './query-planner.js';
+import { PAUSE, TimeSlice } from './time-slice.js';
 
 /**
  * Runs `attempt` until it does not meet a transaction's lock. mongod makes a non-transactional
@@ -100,17 +104,53 @@ export interface UpdateOutcome {
 
 function firstMatch(collection: Collection | undefined, filter: CompiledFilter, context: CommandContext, sort: Document | undefined, evaluation: EvaluationOptions): Document | undefined {
   if (collection === undefined) return undefined;
-  const view = readViewOf(context);
-  const stream = runFind(collection.candidates(filter, view), filter, { sort, limit: 1 }, sort === undefined ? undefined : evaluation);
+  const plan = planQuery(collection, { filter: filter.filter, sort, limit: 1, collation: evaluation.collation });
+  const documents = planDocuments(collection, plan, filter, readViewOf(context));
+  const presorted = plan.kind === 'ixscan' && plan.providesSort;
+  const stream = runFind(documents, filter, { sort, limit: 1, prefiltered: true, presorted }, sort === undefined ? undefined : evaluation);
   return stream.next();
 }
 
-function matchingKeys(collection: Collection, filter: CompiledFilter, context: CommandContext): string[] {
-  const keys: string[] = [];
-  for (const document of collection.candidates(filter, readViewOf(context))) {
-    if (filter.test(document)) keys.push(valueKey(document._id));
+/**
+ * Calls `each` for every document the plan finds, giving the event loop a turn every time slice.
+ * After a pause the operation stops if its transaction ended or the collection was dropped.
+ */
+export async function forEachSliced(context: CommandContext, collection: Collection, plan: QueryPlan, filter: CompiledFilter, each: (document: Document) => void): Promise<void> {
+  const slice = new TimeSlice();
+  for (const item of executePlan(collection, plan, filter, readViewOf(context), slice)) {
+    if (item === PAUSE) {
+      await slice.resume();
+      assertStillReadable(collection, context.state.storage.getCollection(collection.database, collection.name), context.txn);
+      continue;
+    }
+    each(item);
   }
+}
+
+/** The `_id` keys of every match, found first so that documents a write moves are not met twice. */
+async function matchingKeys(collection: Collection, filter: CompiledFilter, context: CommandContext, collation: Document | undefined): Promise<string[]> {
+  const keys: string[] = [];
+  const plan = planQuery(collection, { filter: filter.filter, collation });
+  await forEachSliced(context, collection, plan, filter, (document) => {
+    keys.push(valueKey(document._id));
+  });
   return keys;
+}
+
+/**
+ * Applies `write` to each matched document, one at a time, yielding between time slices. Each
+ * document is re-read and re-matched at its turn: another operation may have changed or deleted
+ * it during a yield (a multi-document write is atomic per document, as in mongod).
+ */
+async function forEachKeySliced(context: CommandContext, collection: Collection, keys: readonly string[], write: (idKey: string) => void): Promise<void> {
+  const slice = new TimeSlice();
+  for (const idKey of keys) {
+    if (slice.expired()) {
+      await slice.resume();
+      assertStillReadable(collection, context.state.storage.getCollection(collection.database, collection.name), context.txn);
+    }
+    await withLockRetry(context, () => write(idKey));
+  }
 }
 
 function validateArrayFilters(arrayFilters: unknown): Document[] | undefined {
@@ -155,13 +195,12 @@ export async function executeUpdate(context: CommandContext, collectionName: str
   if (statement.multi === true) {
     const collection = storage.getCollection(context.db, collectionName);
     if (collection !== undefined) {
-      for (const idKey of matchingKeys(collection, filter, context)) {
-        await withLockRetry(context, () => {
-          const current = collection.getByKey(idKey, readViewOf(context));
-          if (current === null || !filter.test(current)) return;
-          applyTo(collection, current);
-        });
-      }
+      const keys = await matchingKeys(collection, filter, context, statement.collation);
+      await forEachKeySliced(context, collection, keys, (idKey) => {
+        const current = collection.getByKey(idKey, readViewOf(context));
+        if (current === null || !filter.test(current)) return;
+        applyTo(collection, current);
+      });
     }
   } else {
     const matched = await withLockRetry(context, () => {
@@ -209,14 +248,13 @@ export async function executeDelete(context: CommandContext, collectionName: str
     return removed;
   }
   let n = 0;
-  for (const idKey of matchingKeys(collection, filter, context)) {
-    await withLockRetry(context, () => {
-      const current = collection.getByKey(idKey, readViewOf(context));
-      if (current === null || !filter.test(current)) return;
-      collection.remove(idKey, scope);
-      n++;
-    });
-  }
+  const keys = await matchingKeys(collection, filter, context, statement.collation);
+  await forEachKeySliced(context, collection, keys, (idKey) => {
+    const current = collection.getByKey(idKey, readViewOf(context));
+    if (current === null || !filter.test(current)) return;
+    collection.remove(idKey, scope);
+    n++;
+  });
   if (n > 0) context.noteWrite();
   return n;
 }

@@ -6,7 +6,12 @@ import { isPlainObject, valueKey } from '../bson-values.js';
 import { Collection } from '../collection.js';
 import { CommandError } from '../errors.js';
 import { compileFilter, runPipeline, validatePipeline } from '../query-engine.js';
-import type { DocumentStream } from '../query-engine.js';
+import type { CompiledFilter, DocumentStream } from '../query-engine.js';
+import { assertStillReadable, executePlan, planDocuments } from '../plan-executor.js';
+import { explainPlan } from '../query-explain.js';
+import { planQuery } from '../query-planner.js';
+import type { QueryPlan } from '../query-planner.js';
+import { PAUSE, TimeSlice } from '../time-slice.js';
 import { validateCollectionName, validateDatabaseName } from '../storage.js';
 import { applyUpdate, withIdFirst } from '../update-engine.js';
 import { withLockRetry } from '../write-operations.js';
@@ -95,12 +100,7 @@ async function runMerge(context: CommandContext, results: Document[], spec: Docu
       let matched: Document | undefined;
       if (key._id !== undefined || !onIsId) {
         const filter = compileFilter(key);
-        for (const candidate of collection.candidates(filter, view)) {
-          if (filter.test(candidate)) {
-            matched = candidate;
-            break;
-          }
-        }
+        matched = planDocuments(collection, planQuery(collection, { filter: key }), filter, view).next().value ?? undefined;
       }
       if (matched === undefined) {
         if (whenNotMatched === 'discard') return;
@@ -166,19 +166,20 @@ async function aggregateCommand(command: Document, context: CommandContext): Pro
     const name = validateCollectionName(context.db, target);
     namespace = `${context.db}.${name}`;
     const collection = context.state.storage.getCollection(context.db, name);
-    const view = readViewOf(context);
     if (collection === undefined) {
       source = [];
     } else {
       const firstStage = readStages[0];
       if (firstStage !== undefined && isPlainObject(firstStage.$match)) assertTextIndex(collection, firstStage.$match);
-      // A leading $match on _id is answered from the _id map instead of a scan; the stage still runs.
-      source = firstStage !== undefined && isPlainObject(firstStage.$match) ? collection.candidates(compileFilter(firstStage.$match), view) : collection.scan(view);
+      const prefix = plannedPrefix(readStages);
+      const plan = planQuery(collection, { filter: prefix.filter, sort: prefix.sort, limit: prefix.limit, hint: command.hint, collation });
+      if (explain) return aggregateExplain(namespace, readStages, plan, prefix);
+      // The planned documents are gathered first, in time slices; the stages (the $match and
+      // $sort included, which then change nothing) run over them lazily.
+      source = await collectSliced(context, collection, plan, compileFilter(prefix.filter, evaluation), prefix.limit);
     }
   }
-  if (explain) {
-    return { explainVersion: '1', queryPlanner: { namespace, parsedQuery: {}, winningPlan: { stage: 'COLLSCAN' }, rejectedPlans: [] }, stages: readStages, ok: 1 };
-  }
+  if (explain) return aggregateExplain(namespace, readStages, undefined, undefined);
   context.state.counters.opcounters.command += 1;
   const stream = runPipeline(source, readStages, evaluation);
   if (writes && last !== undefined) {
@@ -189,6 +190,55 @@ async function aggregateCommand(command: Document, context: CommandContext): Pro
   }
   const batchSize = typeof cursorOptions?.batchSize === 'number' ? cursorOptions.batchSize : 101;
   return openCursorReply(context, namespace, stream, { batchSize, singleBatch: false });
+}
+
+interface PlannedPrefix {
+  readonly filter: Document;
+  readonly sort: Document | undefined;
+  /** A $limit right after the planned stages (with a sort the index provides, nothing more is read). */
+  readonly limit: number | undefined;
+}
+
+/** The leading $match and/or $sort of a pipeline, which the query planner answers. */
+function plannedPrefix(stages: readonly Document[]): PlannedPrefix {
+  let i = 0;
+  let filter: Document = {};
+  let sort: Document | undefined;
+  const first = stages[0];
+  if (first !== undefined && isPlainObject(first.$match)) {
+    filter = first.$match;
+    i++;
+  }
+  const next = stages[i];
+  if (next !== undefined && isPlainObject(next.$sort)) {
+    sort = next.$sort;
+    i++;
+  }
+  const after = stages[i]?.$limit;
+  const limit = typeof after === 'number' && Number.isInteger(after) && after > 0 ? after : undefined;
+  return { filter, sort, limit };
+}
+
+async function collectSliced(context: CommandContext, collection: Collection, plan: QueryPlan, filter: CompiledFilter, limit: number | undefined): Promise<Document[]> {
+  const documents: Document[] = [];
+  // Without a provided sort, a following $limit applies to sorted documents: everything is needed.
+  const enough = limit !== undefined && (plan.sort === undefined || (plan.kind === 'ixscan' && plan.providesSort)) ? limit : Number.POSITIVE_INFINITY;
+  const slice = new TimeSlice();
+  for (const item of executePlan(collection, plan, filter, readViewOf(context), slice)) {
+    if (item === PAUSE) {
+      await slice.resume();
+      assertStillReadable(collection, context.state.storage.getCollection(collection.database, collection.name), context.txn);
+      continue;
+    }
+    documents.push(item);
+    if (documents.length >= enough) break;
+  }
+  return documents;
+}
+
+function aggregateExplain(namespace: string, stages: readonly Document[], plan: QueryPlan | undefined, prefix: PlannedPrefix | undefined): Document {
+  const winningPlan = plan === undefined ? { stage: 'COLLSCAN', direction: 'forward' } : explainPlan(plan, prefix?.filter ?? {}, { sort: prefix?.sort, limit: prefix?.limit });
+  return { explainVersion: '1', queryPlanner: { namespace, parsedQuery: prefix?.filter ?? {}, winningPlan, rejectedPlans: [] }, stages, ok: 1 };
 }
 
 export const AGGREGATE_COMMANDS: Record<string, CommandSpec> = {

@@ -183,8 +183,8 @@ export function collectionForWrite(context: CommandContext, name: string): Colle
  * Opens the reply cursor of a find/aggregate/listing command: bound to the command's session,
  * and to its transaction (it dies with it) when there is one. Returns the reply document.
  */
-export function openCursorReply(context: CommandContext, namespace: string, stream: DocumentStream, options: { batchSize: number; singleBatch: boolean }): Document {
-  const { cursorDocument, cursor } = context.state.cursors.open(namespace, stream, {
+export async function openCursorReply(context: CommandContext, namespace: string, stream: DocumentStream, options: { batchSize: number; singleBatch: boolean }): Promise<Document> {
+  const { cursorDocument, cursor } = await context.state.cursors.open(namespace, stream, {
     ...options,
     sessionKey: context.session?.key,
     transactionId: context.txn?.id,

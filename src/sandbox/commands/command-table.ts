@@ -5,6 +5,7 @@ import { BULK_WRITE_COMMANDS } from './bulk-write-command.js';
 import { CATALOG_COMMANDS } from './catalog-commands.js';
 import type { CommandSpec } from './command-context.js';
 import { CRUD_COMMANDS } from './crud-commands.js';
+import { EXPLAIN_COMMANDS } from './explain-command.js';
 import { INDEX_COMMANDS } from './index-commands.js';
 import { SESSION_COMMANDS } from './session-commands.js';
 
@@ -12,6 +13,7 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map(
   Object.entries({
     ...ADMIN_COMMANDS,
     ...CRUD_COMMANDS,
+    ...EXPLAIN_COMMANDS,
     ...AGGREGATE_COMMANDS,
     ...CATALOG_COMMANDS,
     ...INDEX_COMMANDS,

@@ -5,7 +5,10 @@ import { collatorFor, compareBson, isPlainObject, valueKey } from '../bson-value
 import { DEFAULT_BATCH_SIZE } from '../cursors.js';
 import { CommandError, ERROR_CODES, unknownFieldError } from '../errors.js';
 import { compileFilter, runFind, validateProjection, validateSort } from '../query-engine.js';
-import { executeDelete, executeFindAndModify, executeUpdate, insertDocument } from '../write-operations.js';
+import { executeDelete, executeFindAndModify, executeUpdate, forEachSliced, insertDocument } from '../write-operations.js';
+import { executePlan } from '../plan-executor.js';
+import { planQuery } from '../query-planner.js';
+import { TimeSlice } from '../time-slice.js';
 import {
   assertTextIndex,
   collectionNameArgument,
@@ -40,7 +43,7 @@ function writeReply(base: Document, writeErrors: Document[]): Document {
 }
 
 /** Validates `hint` against the collection's indexes, as the query planner does (code 2). */
-function checkHint(collection: Collection | undefined, hint: unknown): void {
+export function checkHint(collection: Collection | undefined, hint: unknown): void {
   if (hint === undefined || hint === null || collection === undefined) return;
   if (typeof hint === 'string') {
     if (collection.indexSpecs().some((spec) => spec.name === hint)) return;
@@ -169,7 +172,7 @@ async function deleteCommand(command: Document, context: CommandContext): Promis
   return writeReply({ n }, writeErrors);
 }
 
-function findCommand(command: Document, context: CommandContext): Document {
+async function findCommand(command: Document, context: CommandContext): Promise<Document> {
   const name = collectionNameArgument(command, 'find', context.db);
   const filterDocument = optionalDocument(command, 'find', 'filter') ?? {};
   const projection = validateProjection(optionalDocument(command, 'find', 'projection'));
@@ -196,13 +199,15 @@ function findCommand(command: Document, context: CommandContext): Document {
     return { cursor: { firstBatch: [], id: Long.ZERO, ns: namespace }, ok: 1 };
   }
   checkHint(collection, command.hint);
-  const stream = runFind(collection.candidates(filter, readViewOf(context)), filter, { projection, sort, skip, limit }, evaluation);
+  const plan = planQuery(collection, { filter: filterDocument, sort, limit: limit === undefined || limit === 0 ? undefined : limit + (skip ?? 0), hint: command.hint, collation });
+  const documents = executePlan(collection, plan, filter, readViewOf(context), new TimeSlice());
+  const stream = runFind(documents, filter, { projection, sort, skip, limit, prefiltered: true, presorted: plan.kind === 'ixscan' && plan.providesSort }, evaluation);
   // With a limit, mongod's first batch never exceeds it and the cursor closes once it is reached.
   const firstBatchSize = limit !== undefined && limit > 0 ? Math.min(limit, batchSize ?? DEFAULT_BATCH_SIZE) : (batchSize ?? DEFAULT_BATCH_SIZE);
   return openCursorReply(context, namespace, stream, { batchSize: firstBatchSize, singleBatch: singleBatch || (limit !== undefined && limit > 0 && limit <= firstBatchSize) });
 }
 
-function getMoreCommand(command: Document, context: CommandContext): Document {
+async function getMoreCommand(command: Document, context: CommandContext): Promise<Document> {
   const raw = command.getMore;
   const id = typeof raw === 'number' ? raw : (raw as { _bsontype?: string } | null)?._bsontype === 'Long' ? Number(raw) : undefined;
   if (id === undefined) throw new CommandError('TypeMismatch', "BSON field 'getMore.getMore' is the wrong type, expected type 'long'");
@@ -212,7 +217,7 @@ function getMoreCommand(command: Document, context: CommandContext): Document {
   }
   const batchSize = nonNegativeInteger(command, 'getMore', 'batchSize') ?? 0;
   context.state.counters.opcounters.getmore += 1;
-  const cursor = context.state.cursors.getMore(id, `${context.db}.${collection}`, batchSize);
+  const cursor = await context.state.cursors.getMore(id, `${context.db}.${collection}`, batchSize);
   return { cursor, ok: 1 };
 }
 
@@ -253,7 +258,7 @@ async function findAndModifyCommand(command: Document, context: CommandContext):
   return { lastErrorObject: outcome.lastErrorObject, value: outcome.value, ok: 1 };
 }
 
-function countCommand(command: Document, context: CommandContext): Document {
+async function countCommand(command: Document, context: CommandContext): Promise<Document> {
   const name = collectionNameArgument(command, 'count', context.db);
   const query = optionalDocument(command, 'count', 'query') ?? {};
   const skip = nonNegativeInteger(command, 'count', 'skip') ?? 0;
@@ -265,13 +270,17 @@ function countCommand(command: Document, context: CommandContext): Document {
   checkHint(collection, command.hint);
   assertTextIndex(collection, query);
   const view = readViewOf(context);
-  const filter = compileFilter(query, command.collation === undefined ? undefined : evaluationOptions(context, { collation: optionalDocument(command, 'count', 'collation') }));
+  const collation = optionalDocument(command, 'count', 'collation');
+  const filter = compileFilter(query, collation === undefined ? undefined : evaluationOptions(context, { collation }));
   let n: number;
   if (Object.keys(query).length === 0) {
     n = collection.count(view);
   } else {
     n = 0;
-    for (const document of collection.candidates(filter, view)) if (filter.test(document)) n++;
+    const plan = planQuery(collection, { filter: query, hint: command.hint, collation });
+    await forEachSliced(context, collection, plan, filter, () => {
+      n++;
+    });
   }
   n = Math.max(0, n - skip);
   if (limit > 0) n = Math.min(n, limit);
@@ -294,7 +303,7 @@ function valuesAtPath(value: unknown, parts: readonly string[], index: number, o
   if (isPlainObject(value)) valuesAtPath(value[parts[index] as string], parts, index + 1, out);
 }
 
-function distinctCommand(command: Document, context: CommandContext): Document {
+async function distinctCommand(command: Document, context: CommandContext): Promise<Document> {
   const name = collectionNameArgument(command, 'distinct', context.db);
   const key = command.key;
   if (typeof key !== 'string') throw new CommandError('TypeMismatch', "BSON field 'distinct.key' is the wrong type, expected type 'string'");
@@ -308,55 +317,22 @@ function distinctCommand(command: Document, context: CommandContext): Document {
   const filter = compileFilter(query);
   const seen = new Map<string, unknown>();
   const parts = key.split('.');
-  for (const document of collection.candidates(filter, readViewOf(context))) {
-    if (!filter.test(document)) continue;
+  const plan = planQuery(collection, { filter: query, hint: command.hint, collation: command.collation });
+  await forEachSliced(context, collection, plan, filter, (document) => {
     const values: unknown[] = [];
     valuesAtPath(document, parts, 0, values);
     for (const value of values) {
       const k = valueKey(value);
       if (!seen.has(k)) seen.set(k, value);
     }
-  }
+  });
   // mongod collects distinct values in a BSON-ordered set, so they come back sorted.
   const collator = collatorFor(command.collation);
   const values = [...seen.values()].sort((a, b) => compareBson(a, b, collator));
   return { values, ok: 1 };
 }
 
-const EXPLAINABLE = new Set(['find', 'count', 'distinct', 'aggregate', 'update', 'delete', 'findAndModify', 'findandmodify']);
-
-/**
- * explain: the sandbox has no query planner, so it reports the plan mongod would choose in the
- * only two shapes it has (an _id lookup or a collection scan) without executing anything.
- */
-function explainCommand(command: Document, context: CommandContext): Document {
-  const inner = optionalDocument(command, 'explain', 'explain');
-  if (inner === undefined) throw new CommandError('Location40414', "BSON field 'explain.explain' is missing but a required field");
-  const name = Object.keys(inner)[0] ?? '';
-  if (!EXPLAINABLE.has(name)) throw new CommandError('CommandNotFound', `Explain failed due to unknown command: ${name}`);
-  const verbosity = command.verbosity ?? 'allPlansExecution';
-  if (!['queryPlanner', 'executionStats', 'allPlansExecution'].includes(String(verbosity))) {
-    throw new CommandError('FailedToParse', `verbosity string must be one of {'queryPlanner', 'executionStats', 'allPlansExecution'}`);
-  }
-  const collection = typeof inner[name] === 'string' ? (inner[name] as string) : '';
-  const filter = (inner.filter ?? inner.query ?? inner.q ?? {}) as Document;
-  const pinned = compileFilter(isPlainObject(filter) ? filter : {}).idCandidates !== undefined;
-  return {
-    explainVersion: '1',
-    queryPlanner: {
-      namespace: `${context.db}.${collection}`,
-      parsedQuery: filter,
-      winningPlan: pinned ? { stage: 'IDHACK' } : { stage: 'COLLSCAN', filter, direction: 'forward' },
-      rejectedPlans: [],
-    },
-    command: { ...inner, $db: context.db },
-    serverInfo: { host: context.state.topology.hostPort, version: '8.0.0' },
-    ok: 1,
-  };
-}
-
 export const CRUD_COMMANDS: Record<string, CommandSpec> = {
-  explain: { handler: explainCommand, fields: ['explain', 'verbosity'] },
   insert: { handler: insertCommand, fields: ['insert', 'documents', 'ordered', 'bypassDocumentValidation'], inTransaction: true, retryableWrite: true },
   update: { handler: updateCommand, fields: ['update', 'updates', 'ordered', 'bypassDocumentValidation', 'let'], inTransaction: true, retryableWrite: true },
   delete: { handler: deleteCommand, fields: ['delete', 'deletes', 'ordered', 'let'], inTransaction: true, retryableWrite: true },

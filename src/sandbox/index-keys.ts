@@ -1,0 +1,70 @@
+// Index keys as the ordered indexes store them: the values a document has at an index path
+// (arrays expanded, as a multikey index does; missing is null; an empty array is its own key,
+// ordered after MinKey and before null as mongod's `undefined` key is), and their BSON order.
+//
+// Extraction may produce more keys than mongod would (a null beside the elements of an array of
+// scalars on a dotted path, the cartesian product of compound multikey values): an index is only
+// ever used to find candidates that the full filter then checks, so extra keys cost time, never
+// correctness, while a missing key would lose a document.
+import type { Document } from 'bson';
+import { compareBson, isPlainObject, typeRank } from './bson-values.js';
+
+/** The key of an empty array. */
+export const EMPTY_ARRAY_KEY: unique symbol = Symbol('empty-array-key');
+
+/** The type rank of an index key value (the empty-array key sits between MinKey and null). */
+export function keyRank(value: unknown): number {
+  return value === EMPTY_ARRAY_KEY ? 1.5 : typeRank(value);
+}
+
+/** BSON order of two index key values (numbers by value across types, mongod's type order). */
+export function compareKeyValues(a: unknown, b: unknown): number {
+  if (a === EMPTY_ARRAY_KEY || b === EMPTY_ARRAY_KEY) {
+    if (a === b) return 0;
+    return keyRank(a) < keyRank(b) ? -1 : 1;
+  }
+  return compareBson(a, b);
+}
+
+export interface PathValues {
+  readonly values: unknown[];
+  /** An array was met on the path (the index becomes multikey for this field). */
+  readonly multikey: boolean;
+}
+
+/** The key values of `document` at a dotted `path`. */
+export function pathValues(document: Document, path: string): PathValues {
+  const parts = path.split('.');
+  const values: unknown[] = [];
+  let multikey = false;
+  const walk = (value: unknown, index: number): void => {
+    if (index === parts.length) {
+      if (Array.isArray(value)) {
+        multikey = true;
+        if (value.length === 0) values.push(EMPTY_ARRAY_KEY);
+        for (const item of value) values.push(item === undefined ? null : item);
+      } else {
+        values.push(value === undefined ? null : value);
+      }
+      return;
+    }
+    if (Array.isArray(value)) {
+      multikey = true;
+      let missing = value.length === 0;
+      for (const item of value) {
+        if (isPlainObject(item)) walk(item, index);
+        else missing = true;
+      }
+      if (missing) values.push(null);
+      return;
+    }
+    if (isPlainObject(value)) {
+      const part = parts[index] as string;
+      walk(Object.prototype.hasOwnProperty.call(value, part) ? value[part] : undefined, index + 1);
+      return;
+    }
+    values.push(null);
+  };
+  walk(document, 0);
+  return { values, multikey };
+}
