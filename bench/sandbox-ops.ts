@@ -3,6 +3,10 @@
 // test suite uses it) and once in a child process (so the driver's own CPU cost is not counted
 // against the server).
 //   node --import tsx bench/sandbox-ops.ts        (BENCH_MS=3000 per measurement by default)
+//
+// `scale` measures the query planner, time slicing and memory at realistic sizes instead (the
+// sandbox in a child process, whose resident memory is read from /proc):
+//   node --import tsx bench/sandbox-ops.ts scale  (SCALE_DOCS=200000, WALK_DOCS=1000000)
 import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import type { ChildProcess } from 'node:child_process';
@@ -58,7 +62,7 @@ async function run(uri: string): Promise<void> {
   }
 }
 
-async function startChild(): Promise<{ uri: string; child: ChildProcess }> {
+export async function startChild(): Promise<{ uri: string; child: ChildProcess }> {
   const entry = fileURLToPath(new URL('../src/sandbox/index.ts', import.meta.url));
   const script = `const { startSandbox } = await import(${JSON.stringify(entry)}); const s = await startSandbox(); process.stdout.write(s.uri + '\\n'); process.stdin.on('end', () => s.stop().then(() => process.exit(0))); process.stdin.resume();`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
@@ -109,6 +113,12 @@ async function runRaw(uri: string): Promise<void> {
   } finally {
     socket.destroy();
   }
+}
+
+if (process.argv[2] === 'scale') {
+  const { runScale } = await import('./sandbox-scale.js');
+  await runScale(startChild);
+  process.exit(0);
 }
 
 process.stdout.write(`sandbox in this process (client and server share one thread):\n`);

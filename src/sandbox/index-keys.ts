@@ -19,6 +19,14 @@ export function keyRank(value: unknown): number {
 
 /** BSON order of two index key values (numbers by value across types, mongod's type order). */
 export function compareKeyValues(a: unknown, b: unknown): number {
+  // Fast paths for the common keys (same answers as compareBson, NaN left to it).
+  if (typeof a === 'number' && typeof b === 'number') {
+    if (a < b) return -1;
+    if (a > b) return 1;
+    if (a === b) return 0;
+  } else if (typeof a === 'string' && typeof b === 'string') {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
   if (a === EMPTY_ARRAY_KEY || b === EMPTY_ARRAY_KEY) {
     if (a === b) return 0;
     return keyRank(a) < keyRank(b) ? -1 : 1;

@@ -31,7 +31,7 @@ import {
   $toStringWithObjectId,
   $typedSum,
 } from './mingo-operators.js';
-import { bsonTypeOf, isPlainObject, leafValues, numberOf, numericTypeOf } from './bson-values.js';
+import { bsonTypeOf, isPlainObject, leafValues, numberOf, numericTypeOf, valueKey } from './bson-values.js';
 import type { BsonTypeName } from './bson-values.js';
 import { CommandError } from './errors.js';
 import { originalOf, sameBson } from './query-view.js';
@@ -101,14 +101,27 @@ function eqOperator(selector: string, operand: unknown): (document: Document) =>
 
 function inOperator(selector: string, operand: unknown): (document: Document) => boolean {
   if (!Array.isArray(operand)) throw new CommandError('BadValue', '$in needs an array');
+  // Exact BSON equality is equality of canonical keys: one set lookup per value instead of a
+  // comparison with every entry (an updateMany by 2,000 _ids tests 2,000 documents).
+  const keys = new Set<string>();
+  const patterns: RegExp[] = [];
+  let matchesNull = false;
+  for (const entry of operand as unknown[]) {
+    if (entry instanceof RegExp) patterns.push(entry);
+    else if (entry === null) matchesNull = true;
+    else keys.add(valueKey(entry));
+  }
+  const matches = (value: unknown): boolean => {
+    if (value === null || value === undefined) return matchesNull;
+    if (keys.has(valueKey(value))) return true;
+    return typeof value === 'string' && patterns.some((pattern) => pattern.test(value));
+  };
   return (document) => {
-    const leaves = leafValues(originalOf(document), selector);
-    const flat = leaves.flatMap((leaf) => (Array.isArray(leaf) ? [leaf, ...leaf] : [leaf]));
-    return operand.some((entry) => {
-      if (entry instanceof RegExp) return flat.some((value) => typeof value === 'string' && entry.test(value));
-      if (entry === null) return flat.some((value) => value === null || value === undefined);
-      return flat.some((value) => sameBson(value, entry));
-    });
+    for (const leaf of leafValues(originalOf(document), selector)) {
+      if (matches(leaf)) return true;
+      if (Array.isArray(leaf) && leaf.some(matches)) return true;
+    }
+    return false;
   };
 }
 

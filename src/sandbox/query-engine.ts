@@ -185,9 +185,12 @@ function normalizeOperators(expression: Document, now?: Date): Document {
       case '$in':
       case '$nin':
         if (!Array.isArray(value)) throw new CommandError('BadValue', `${op} needs an array`);
-        if (value.some(isStructured) && (op === '$in' || expression.$not === undefined)) {
-          if (op === '$in') out[IN_OPERATOR] = value;
-          else out.$not = { [IN_OPERATOR]: value };
+        // $in always goes to the sandbox's operator: exact BSON equality by hashed keys, where
+        // mingo compares each value with every entry.
+        if (op === '$in') {
+          out[IN_OPERATOR] = value;
+        } else if (value.some(isStructured) && expression.$not === undefined) {
+          out.$not = { [IN_OPERATOR]: value };
         } else {
           out[op] = numbersOnly(value);
         }

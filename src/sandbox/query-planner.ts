@@ -42,6 +42,8 @@ export interface IndexScanPlan {
   readonly providesSort: boolean;
   /** Key positions of the sort fields (ties among equal sort keys go back to natural order). */
   readonly sortPositions: readonly number[];
+  /** Every row in the ranges matches the filter: no document needs the matcher. */
+  readonly exact: boolean;
   readonly sort: Document | undefined;
 }
 
@@ -105,6 +107,31 @@ function hintedIndex(collection: Collection, hint: unknown): OrderedIndex | 'nat
   return collection.orderedIndexes().find((index) => valueKey(index.keyPattern) === key);
 }
 
+/** Values whose index-key equality is exactly the matcher's equality (no Long/Decimal128 rounding, no null/missing, no documents). */
+function exactValue(value: unknown): boolean {
+  return typeof value === 'string' || (typeof value === 'number' && !Number.isNaN(value)) || typeof value === 'boolean' || value instanceof Date || (value as { _bsontype?: string } | null)?._bsontype === 'ObjectId';
+}
+
+/**
+ * Whether the filter is nothing but equalities / $in on fields of `index` that are not multikey,
+ * with values whose key equality is the matcher's: then a row in the ranges is a match.
+ */
+function exactPoints(filter: Document, index: OrderedIndex): boolean {
+  const fields = Object.keys(filter);
+  if (fields.length === 0 || index.sparse || index.partial) return false;
+  return fields.every((field) => {
+    const position = index.fields.indexOf(field);
+    if (position < 0 || index.multikey[position] === true) return false;
+    const condition = filter[field];
+    if (exactValue(condition)) return true;
+    if (!isPlainObject(condition)) return false;
+    const ops = Object.keys(condition);
+    if (ops.length !== 1) return false;
+    if (ops[0] === '$eq') return exactValue(condition.$eq);
+    return ops[0] === '$in' && Array.isArray(condition.$in) && condition.$in.every(exactValue);
+  });
+}
+
 /** Chooses how to answer `request` on `collection`. */
 export function planQuery(collection: Collection, request: PlanRequest): QueryPlan {
   const sort = request.sort;
@@ -116,9 +143,8 @@ export function planQuery(collection: Collection, request: PlanRequest): QueryPl
   const predicates = predicateBounds(request.filter);
   const entries: Array<[OrderedIndex, IndexEntry | undefined]> = [[collection.idIndex, undefined], ...collection.indexes.map((entry): [OrderedIndex, IndexEntry] => [entry.ordered, entry])];
   let best: { plan: IndexScanPlan; cost: number } | undefined;
-  for (const [index, entry] of entries) {
-    if (hinted !== undefined && index !== hinted) continue;
-    if (!plannable(index, entry)) continue;
+  const usable = entries.filter(([index, entry]) => (hinted === undefined || index === hinted) && plannable(index, entry));
+  for (const [index, entry] of usable) {
     const partial = entry?.spec.partialFilterExpression;
     if (isPlainObject(partial) && !impliesPartialFilter(request.filter, partial)) continue;
     const bounds = index.fields.map((field, i) => fieldBounds(predicates.get(field), index.multikey[i] === true));
@@ -127,12 +153,14 @@ export function planQuery(collection: Collection, request: PlanRequest): QueryPl
     if (bounds[0] === undefined && sorted === undefined && hinted === undefined) continue;
     const direction = sorted?.direction ?? 1;
     const ranges = scanRanges(index, bounds, direction);
-    const rows = countRows(index, ranges, best === undefined ? Number.POSITIVE_INFINITY : best.cost * 20 + 1);
+    // Counting decides between indexes; a lone candidate needs no count.
+    const rows = usable.length === 1 ? 0 : countRows(index, ranges, best === undefined ? Number.POSITIVE_INFINITY : best.cost * 20 + 1);
     const limit = request.limit !== undefined && request.limit > 0 ? request.limit : undefined;
     let cost = rows;
     if (sorted !== undefined && limit !== undefined) cost = Math.min(rows, limit * (Object.keys(request.filter).length === 0 ? 1 : 10));
     if (sortFields.length > 0 && sorted === undefined) cost += rows * Math.log2(rows + 2) * 0.1;
-    const plan: IndexScanPlan = { kind: 'ixscan', index, bounds, ranges, direction, providesSort: sorted !== undefined, sortPositions: sorted?.positions ?? [], sort };
+    const exact = exactPoints(request.filter, index);
+    const plan: IndexScanPlan = { kind: 'ixscan', index, bounds, ranges, direction, providesSort: sorted !== undefined, sortPositions: sorted?.positions ?? [], sort, exact };
     if (best === undefined || cost < best.cost) best = { plan, cost };
   }
   // A hinted index the planner cannot use safely (collation, partial filter not implied) scans.

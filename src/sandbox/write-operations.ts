@@ -127,29 +127,34 @@ export async function forEachSliced(context: CommandContext, collection: Collect
   }
 }
 
-/** The `_id` keys of every match, found first so that documents a write moves are not met twice. */
-async function matchingKeys(collection: Collection, filter: CompiledFilter, context: CommandContext, collation: Document | undefined): Promise<string[]> {
-  const keys: string[] = [];
+/** Every match (its `_id` key and the version matched), found first so that documents a write moves are not met twice. */
+async function matchingKeys(collection: Collection, filter: CompiledFilter, context: CommandContext, collation: Document | undefined): Promise<Array<[string, Document]>> {
+  const matches: Array<[string, Document]> = [];
   const plan = planQuery(collection, { filter: filter.filter, collation });
   await forEachSliced(context, collection, plan, filter, (document) => {
-    keys.push(valueKey(document._id));
+    matches.push([valueKey(document._id), document]);
   });
-  return keys;
+  return matches;
 }
 
 /**
- * Applies `write` to each matched document, one at a time, yielding between time slices. Each
- * document is re-read and re-matched at its turn: another operation may have changed or deleted
- * it during a yield (a multi-document write is atomic per document, as in mongod).
+ * Applies `write` to each matched document that still matches, one at a time, yielding between
+ * time slices. A document is re-read at its turn and re-matched unless it is still the version
+ * matched (versions are immutable): another operation may have changed or deleted it during a
+ * yield. A multi-document write is atomic per document, as in mongod.
  */
-async function forEachKeySliced(context: CommandContext, collection: Collection, keys: readonly string[], write: (idKey: string) => void): Promise<void> {
+async function forEachMatchSliced(context: CommandContext, collection: Collection, filter: CompiledFilter, matches: ReadonlyArray<[string, Document]>, write: (idKey: string, current: Document) => void): Promise<void> {
   const slice = new TimeSlice();
-  for (const idKey of keys) {
+  for (const [idKey, matched] of matches) {
     if (slice.expired()) {
       await slice.resume();
       assertStillReadable(collection, context.state.storage.getCollection(collection.database, collection.name), context.txn);
     }
-    await withLockRetry(context, () => write(idKey));
+    await withLockRetry(context, () => {
+      const current = collection.getByKey(idKey, readViewOf(context));
+      if (current === null || (current !== matched && !filter.test(current))) return;
+      write(idKey, current);
+    });
   }
 }
 
@@ -195,12 +200,8 @@ export async function executeUpdate(context: CommandContext, collectionName: str
   if (statement.multi === true) {
     const collection = storage.getCollection(context.db, collectionName);
     if (collection !== undefined) {
-      const keys = await matchingKeys(collection, filter, context, statement.collation);
-      await forEachKeySliced(context, collection, keys, (idKey) => {
-        const current = collection.getByKey(idKey, readViewOf(context));
-        if (current === null || !filter.test(current)) return;
-        applyTo(collection, current);
-      });
+      const matches = await matchingKeys(collection, filter, context, statement.collation);
+      await forEachMatchSliced(context, collection, filter, matches, (_idKey, current) => applyTo(collection, current));
     }
   } else {
     const matched = await withLockRetry(context, () => {
@@ -248,10 +249,8 @@ export async function executeDelete(context: CommandContext, collectionName: str
     return removed;
   }
   let n = 0;
-  const keys = await matchingKeys(collection, filter, context, statement.collation);
-  await forEachKeySliced(context, collection, keys, (idKey) => {
-    const current = collection.getByKey(idKey, readViewOf(context));
-    if (current === null || !filter.test(current)) return;
+  const matches = await matchingKeys(collection, filter, context, statement.collation);
+  await forEachMatchSliced(context, collection, filter, matches, (idKey) => {
     collection.remove(idKey, scope);
     n++;
   });
