@@ -28,7 +28,7 @@ export function summarize(explain: Document): PlanSummary {
     if (stage === undefined) return;
     const name = String(stage.stage);
     stages.push(name);
-    if (name === 'IXSCAN' || name === 'EXPRESS_IXSCAN' || name === 'DISTINCT_SCAN') ixscan ??= stage;
+    if (name === 'IXSCAN' || name === 'EXPRESS_IXSCAN' || name === 'DISTINCT_SCAN' || name === 'COUNT_SCAN') ixscan ??= stage;
     if (name === 'IDHACK' || name === 'EXPRESS_IDHACK') ixscan ??= { indexName: '_id_', keyPattern: { _id: 1 }, direction: 'forward' };
     visit(stage.inputStage as Document | undefined);
     for (const input of (stage.inputStages as Document[] | undefined) ?? []) visit(input);
