@@ -65,8 +65,9 @@ function* indexScan(collection: Collection, plan: IndexScanPlan, filter: Compile
   // Each document has one _id row; secondary rows (multikey, old versions) may repeat a document.
   const seen = isId ? undefined : new Set<DocChain>();
   // A row of a version the view does not see must not place the document in sort order, nor
-  // make it a match when the plan is exact (its rows are matches only for the version they index).
-  const checkKey = (plan.providesSort || plan.exact) && !isId;
+  // decide a match through the key filter (its key is that of another version).
+  const keyFilter = plan.keyFilter;
+  const checkKey = (plan.providesSort || keyFilter !== undefined) && !isId;
   for (const range of plan.ranges) {
     for (const row of walkRange(index, range, plan.direction)) {
       if (slice?.expired() === true) {
@@ -79,7 +80,8 @@ function* indexScan(collection: Collection, plan: IndexScanPlan, filter: Compile
       const document = collection.visible(chain, view);
       if (document === null) continue;
       if (checkKey && !index.keysOf(document).some((key) => index.compareKeys(key, row.k) === 0)) continue;
-      if (!plan.exact && !filter.test(document)) continue;
+      const decided = keyFilter?.(row.k);
+      if (decided === false || (decided === undefined && !filter.test(document))) continue;
       seen?.add(chain);
       yield { document, row };
     }

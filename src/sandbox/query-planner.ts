@@ -13,6 +13,8 @@ import type { IndexEntry } from './index-catalog.js';
 import type { FieldBounds } from './index-bounds.js';
 import { admitsNull, fieldBounds, isPoints, predicateBounds } from './index-bounds.js';
 import type { OrderedIndex } from './ordered-index.js';
+import { keyFilterFor } from './key-filter.js';
+import type { KeyFilter } from './key-filter.js';
 import { impliesPartialFilter } from './partial-filter.js';
 import type { ScanRange } from './scan-ranges.js';
 import { rangePosition, scanRanges } from './scan-ranges.js';
@@ -42,8 +44,8 @@ export interface IndexScanPlan {
   readonly providesSort: boolean;
   /** Key positions of the sort fields (ties among equal sort keys go back to natural order). */
   readonly sortPositions: readonly number[];
-  /** Every row in the ranges matches the filter: no document needs the matcher. */
-  readonly exact: boolean;
+  /** Decides matches from row keys alone, when the filter allows it (key-filter.ts). */
+  readonly keyFilter: KeyFilter | undefined;
   readonly sort: Document | undefined;
 }
 
@@ -107,31 +109,6 @@ function hintedIndex(collection: Collection, hint: unknown): OrderedIndex | 'nat
   return collection.orderedIndexes().find((index) => valueKey(index.keyPattern) === key);
 }
 
-/** Values whose index-key equality is exactly the matcher's equality (no Long/Decimal128 rounding, no null/missing, no documents). */
-function exactValue(value: unknown): boolean {
-  return typeof value === 'string' || (typeof value === 'number' && !Number.isNaN(value)) || typeof value === 'boolean' || value instanceof Date || (value as { _bsontype?: string } | null)?._bsontype === 'ObjectId';
-}
-
-/**
- * Whether the filter is nothing but equalities / $in on fields of `index` that are not multikey,
- * with values whose key equality is the matcher's: then a row in the ranges is a match.
- */
-function exactPoints(filter: Document, index: OrderedIndex): boolean {
-  const fields = Object.keys(filter);
-  if (fields.length === 0 || index.sparse || index.partial) return false;
-  return fields.every((field) => {
-    const position = index.fields.indexOf(field);
-    if (position < 0 || index.multikey[position] === true) return false;
-    const condition = filter[field];
-    if (exactValue(condition)) return true;
-    if (!isPlainObject(condition)) return false;
-    const ops = Object.keys(condition);
-    if (ops.length !== 1) return false;
-    if (ops[0] === '$eq') return exactValue(condition.$eq);
-    return ops[0] === '$in' && Array.isArray(condition.$in) && condition.$in.every(exactValue);
-  });
-}
-
 /** Chooses how to answer `request` on `collection`. */
 export function planQuery(collection: Collection, request: PlanRequest): QueryPlan {
   const sort = request.sort;
@@ -159,8 +136,8 @@ export function planQuery(collection: Collection, request: PlanRequest): QueryPl
     let cost = rows;
     if (sorted !== undefined && limit !== undefined) cost = Math.min(rows, limit * (Object.keys(request.filter).length === 0 ? 1 : 10));
     if (sortFields.length > 0 && sorted === undefined) cost += rows * Math.log2(rows + 2) * 0.1;
-    const exact = exactPoints(request.filter, index);
-    const plan: IndexScanPlan = { kind: 'ixscan', index, bounds, ranges, direction, providesSort: sorted !== undefined, sortPositions: sorted?.positions ?? [], sort, exact };
+    const keyFilter = keyFilterFor(request.filter, index);
+    const plan: IndexScanPlan = { kind: 'ixscan', index, bounds, ranges, direction, providesSort: sorted !== undefined, sortPositions: sorted?.positions ?? [], sort, keyFilter };
     if (best === undefined || cost < best.cost) best = { plan, cost };
   }
   // A hinted index the planner cannot use safely (collation, partial filter not implied) scans.

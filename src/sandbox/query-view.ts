@@ -1,23 +1,20 @@
 // Stored documents keep their exact BSON numeric types (Long, an integral Double, Decimal128 as
 // bson wrapper objects), which mingo cannot compare or compute with. mingo therefore evaluates a
 // "query view" of each document: the same document with those wrappers replaced by JS numbers.
-// Views are cached per stored version (versions are immutable), and each converted container
-// remembers its original so that type-exact operators ($type, exact equality) can look back.
+// Each converted container remembers its original so that type-exact operators ($type, exact
+// equality) can look back. Views are not cached: a cache entry per stored document (a weak-map
+// ephemeron, and a whole converted copy for documents holding wrappers) doubled the memory of a
+// scanned collection and slowed every garbage collection, while converting a small document again
+// costs less than looking it up.
 import type { Document } from 'bson';
 import { isNumericWrapper, isPlainObject, numberOf, valueKey } from './bson-values.js';
 
 const ORIGINAL = Symbol('delta-sandbox-original');
-/** Documents (or containers) known to hold no numeric wrapper: their view is themselves. */
-const PLAIN = new WeakSet<object>();
-const VIEWS = new WeakMap<object, object>();
 
 function convert(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (isNumericWrapper(value)) return numberOf(value);
   if (Array.isArray(value)) {
-    if (PLAIN.has(value)) return value;
-    const cached = VIEWS.get(value);
-    if (cached !== undefined) return cached;
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item = value[i] as unknown;
@@ -30,9 +27,6 @@ function convert(value: unknown): unknown {
     return remember(value, copy);
   }
   if (!isPlainObject(value)) return value;
-  if (PLAIN.has(value)) return value;
-  const cached = VIEWS.get(value);
-  if (cached !== undefined) return cached;
   let copy: Document | undefined;
   for (const key of Object.keys(value)) {
     const item = value[key];
@@ -46,12 +40,8 @@ function convert(value: unknown): unknown {
 }
 
 function remember(original: object, copy: object | undefined): object {
-  if (copy === undefined) {
-    PLAIN.add(original);
-    return original;
-  }
+  if (copy === undefined) return original;
   Object.defineProperty(copy, ORIGINAL, { value: original, enumerable: false });
-  VIEWS.set(original, copy);
   return copy;
 }
 
@@ -78,7 +68,6 @@ export function restoreWrappers(original: unknown, result: unknown): unknown {
     return result.map((item: unknown, i) => (i < original.length ? restoreWrappers(original[i], item) : item));
   }
   if (isPlainObject(original) && isPlainObject(result)) {
-    if (PLAIN.has(original)) return result;
     const out: Document = {};
     for (const key of Object.keys(result)) {
       out[key] = Object.prototype.hasOwnProperty.call(original, key) ? restoreWrappers(original[key], result[key]) : result[key];
