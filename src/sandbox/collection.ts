@@ -396,7 +396,9 @@ export class Collection {
   /** Moves the chain's index rows from the keys of `before` to those of its documents now. */
   #reindex(chain: DocChain, before: Document[]): void {
     const after = this.#indexedDocuments(chain);
-    this.idIndex.reconcile(chain, before, after);
+    // Every version of a chain has the same _id: its one _id row changes only when the chain
+    // gains its first document or loses its last.
+    if ((before.length === 0) !== (after.length === 0)) this.idIndex.reconcile(chain, before, after);
     for (const index of this.indexes) index.ordered.reconcile(chain, before, after);
   }
 

@@ -5,7 +5,7 @@
 // Keys the comparison cannot decide exactly (Long and Decimal128 values, which compare as
 // doubles here, and NaN) are left to the full filter.
 import type { Document } from 'bson';
-import { isPlainObject } from './bson-values.js';
+import { isPlainObject, valueKey } from './bson-values.js';
 import { compareKeyValues, keyRank } from './index-keys.js';
 import type { OrderedIndex } from './ordered-index.js';
 
@@ -28,8 +28,9 @@ function decidable(value: unknown): boolean {
 function operatorCheck(op: string, operand: unknown): Check | undefined {
   if (op === '$in') {
     if (!Array.isArray(operand) || !operand.every(exactOperand)) return undefined;
-    const checks = operand.map((item) => operatorCheck('$eq', item) as Check);
-    return (value) => checks.some((check) => check(value));
+    // For these values (no wrappers, no NaN) equal canonical keys mean equal values of one type.
+    const keys = new Set(operand.map(valueKey));
+    return (value) => keys.has(valueKey(value));
   }
   if (!exactOperand(operand)) return undefined;
   const rank = keyRank(operand);

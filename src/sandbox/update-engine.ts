@@ -468,8 +468,9 @@ function resolveTypedOperators(document: Document, modifier: Document, now: Date
 
 /** Applies a parsed update to `current` (never mutated); `isInsert` for an upsert's new document. */
 export function applyUpdate(current: Document, parsed: ParsedUpdate, context: UpdateContext, isInsert = false): AppliedUpdate {
-  const beforeKey = isInsert ? '' : valueKey(current);
   let after: Document;
+  // Set by the top-level $set/$unset paths, which know which fields they touched.
+  let changed: boolean | undefined;
   switch (parsed.kind) {
     case 'replacement': {
       const replacement = cloneDocument(parsed.replacement);
@@ -497,8 +498,7 @@ export function applyUpdate(current: Document, parsed: ParsedUpdate, context: Up
       if (isTopLevelSetUnset(modifier)) {
         // The common case (records, flags, counters reset): plain top-level $set/$unset need no
         // operator engine, only mongod's field order for what they create.
-        for (const [field, value] of Object.entries((modifier.$set as Document | undefined) ?? {})) after[field] = cloneDocument({ value }).value;
-        for (const field of Object.keys((modifier.$unset as Document | undefined) ?? {})) delete after[field];
+        changed = applyTopLevel(current, after, modifier);
         after = withIdFirst(orderCreatedFields(current, after, '', updatePaths(modifier)) as Document);
         break;
       }
@@ -508,8 +508,7 @@ export function applyUpdate(current: Document, parsed: ParsedUpdate, context: Up
       if (isTopLevelSetUnset(modifier)) {
         // $inc/$mul/$min/$max on top-level fields resolved to a plain $set: no operator engine
         // (mingo's update costs tens of microseconds per document in setup alone).
-        for (const [field, value] of Object.entries((modifier.$set as Document | undefined) ?? {})) after[field] = cloneDocument({ value }).value;
-        for (const field of Object.keys((modifier.$unset as Document | undefined) ?? {})) delete after[field];
+        changed = applyTopLevel(current, after, modifier);
         after = withIdFirst(orderCreatedFields(current, after, '', updatePaths(modifier)) as Document);
         break;
       }
@@ -528,7 +527,24 @@ export function applyUpdate(current: Document, parsed: ParsedUpdate, context: Up
       break;
     }
   }
-  return { document: after, changed: isInsert || valueKey(after) !== beforeKey };
+  return { document: after, changed: isInsert || (changed ?? valueKey(after) !== valueKey(current)) };
+}
+
+/**
+ * Applies top-level $set/$unset to `after` (a copy of `current`); returns whether a value
+ * changed. Comparing the touched fields spares two canonical keys of the whole document.
+ */
+function applyTopLevel(current: Document, after: Document, modifier: Document): boolean {
+  let changed = false;
+  for (const [field, value] of Object.entries((modifier.$set as Document | undefined) ?? {})) {
+    after[field] = cloneDocument({ value }).value;
+    if (!changed && (!Object.prototype.hasOwnProperty.call(current, field) || valueKey(current[field]) !== valueKey(value))) changed = true;
+  }
+  for (const field of Object.keys((modifier.$unset as Document | undefined) ?? {})) {
+    if (Object.prototype.hasOwnProperty.call(current, field)) changed = true;
+    delete after[field];
+  }
+  return changed;
 }
 
 /**
