@@ -6,6 +6,7 @@
 // A benchmark measures and prints; nothing here asserts a time.
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { MongoClient } from 'mongodb';
 import type { Collection } from 'mongodb';
 
@@ -39,7 +40,9 @@ async function load(c: Collection<Row>, count: number): Promise<void> {
   }
 }
 
-async function timed<T>(op: () => Promise<T>, runs = 5): Promise<{ min: number; max: number; median: number }> {
+/** One untimed run (JIT warm-up), then `runs` timed ones. */
+async function timed<T>(op: () => Promise<T>, runs = 7): Promise<{ min: number; max: number; median: number }> {
+  await op();
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();
@@ -86,7 +89,7 @@ export async function runScale(startChild: () => Promise<{ uri: string; child: C
   const { uri, child } = await startChild();
   const client = await new MongoClient(uri).connect();
   try {
-    process.stdout.write(`sandbox in a child process, ${SCALE_DOCS.toLocaleString('en-US')} documents of ~100 bytes:\n`);
+    process.stdout.write(`sandbox in a child process, ${SCALE_DOCS.toLocaleString('en-US')} documents of ~100 bytes (load average ${os.loadavg()[0]?.toFixed(1)}):\n`);
     const base = rssMb(child);
     const c = client.db('scale').collection<Row>('rows');
     let started = performance.now();
@@ -103,6 +106,7 @@ export async function runScale(startChild: () => Promise<{ uri: string; child: C
     line('find().sort({ _id: 1 }).limit(2000)', ms(await timed(() => c.find().sort({ _id: 1 }).limit(2000).toArray())));
     line('find({ email }) on a secondary index', ms(await timed(() => c.find({ email: `user${(round++ * 7919) % SCALE_DOCS}@example.com` }).toArray(), 50)));
     line('countDocuments({ group: 7 }) (no index: full scan)', ms(await timed(() => c.countDocuments({ group: 7 }), 3)));
+    process.stdout.write(`  (one untimed warm-up run each; median of 7 runs, 50 for the equality, 3 for the scan)\n`);
 
     const scan = await latencyDuring(uri, () => c.updateMany({ payload: { $ne: 'y' } }, { $set: { flag: round++ } }));
     line('hello from a second client during a full-scan updateMany', `max ${scan.max.toFixed(1)} ms over ${scan.count} hellos (updateMany ${scan.workMs.toFixed(0)} ms)`);

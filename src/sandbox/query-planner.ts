@@ -119,9 +119,9 @@ export function planQuery(collection: Collection, request: PlanRequest): QueryPl
   const sortFields = sort === undefined ? [] : Object.keys(sort).map((path) => [path, Number(sort[path])] as [string, number]);
   const predicates = predicateBounds(request.filter);
   const entries: Array<[OrderedIndex, IndexEntry | undefined]> = [[collection.idIndex, undefined], ...collection.indexes.map((entry): [OrderedIndex, IndexEntry] => [entry.ordered, entry])];
-  let best: { plan: IndexScanPlan; cost: number } | undefined;
-  const usable = entries.filter(([index, entry]) => (hinted === undefined || index === hinted) && plannable(index, entry));
-  for (const [index, entry] of usable) {
+  const candidates: Array<Omit<IndexScanPlan, 'keyFilter'>> = [];
+  for (const [index, entry] of entries) {
+    if ((hinted !== undefined && index !== hinted) || !plannable(index, entry)) continue;
     const partial = entry?.spec.partialFilterExpression;
     if (isPlainObject(partial) && !impliesPartialFilter(request.filter, partial)) continue;
     const bounds = index.fields.map((field, i) => fieldBounds(predicates.get(field), index.multikey[i] === true));
@@ -130,16 +130,19 @@ export function planQuery(collection: Collection, request: PlanRequest): QueryPl
     if (bounds[0] === undefined && sorted === undefined && hinted === undefined) continue;
     const direction = sorted?.direction ?? 1;
     const ranges = scanRanges(index, bounds, direction);
-    // Counting decides between indexes; a lone candidate needs no count.
-    const rows = usable.length === 1 ? 0 : countRows(index, ranges, best === undefined ? Number.POSITIVE_INFINITY : best.cost * 20 + 1);
-    const limit = request.limit !== undefined && request.limit > 0 ? request.limit : undefined;
-    let cost = rows;
-    if (sorted !== undefined && limit !== undefined) cost = Math.min(rows, limit * (Object.keys(request.filter).length === 0 ? 1 : 10));
-    if (sortFields.length > 0 && sorted === undefined) cost += rows * Math.log2(rows + 2) * 0.1;
-    const keyFilter = keyFilterFor(request.filter, index);
-    const plan: IndexScanPlan = { kind: 'ixscan', index, bounds, ranges, direction, providesSort: sorted !== undefined, sortPositions: sorted?.positions ?? [], sort, keyFilter };
-    if (best === undefined || cost < best.cost) best = { plan, cost };
+    candidates.push({ kind: 'ixscan', index, bounds, ranges, direction, providesSort: sorted !== undefined, sortPositions: sorted?.positions ?? [], sort });
   }
+  let best: { candidate: Omit<IndexScanPlan, 'keyFilter'>; cost: number } | undefined;
+  const limit = request.limit !== undefined && request.limit > 0 ? request.limit : undefined;
+  for (const candidate of candidates) {
+    // Counting decides between indexes; a lone candidate needs no count.
+    const rows = candidates.length === 1 ? 0 : countRows(candidate.index, candidate.ranges, best === undefined ? Number.POSITIVE_INFINITY : best.cost * 20 + 1);
+    let cost = rows;
+    if (candidate.providesSort && limit !== undefined) cost = Math.min(rows, limit * (Object.keys(request.filter).length === 0 ? 1 : 10));
+    if (sortFields.length > 0 && !candidate.providesSort) cost += rows * Math.log2(rows + 2) * 0.1;
+    if (best === undefined || cost < best.cost) best = { candidate, cost };
+  }
+  if (best !== undefined) return { ...best.candidate, keyFilter: keyFilterFor(request.filter, best.candidate.index) };
   // A hinted index the planner cannot use safely (collation, partial filter not implied) scans.
-  return best?.plan ?? scan;
+  return scan;
 }
