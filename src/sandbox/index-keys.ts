@@ -40,8 +40,17 @@ export interface PathValues {
   readonly multikey: boolean;
 }
 
+/** The key values at the end of a path: an array's elements (multikey), or the value itself. */
+function leafKeys(value: unknown): PathValues {
+  if (!Array.isArray(value)) return { values: [value === undefined ? null : value], multikey: false };
+  if (value.length === 0) return { values: [EMPTY_ARRAY_KEY], multikey: true };
+  return { values: value.map((item: unknown) => (item === undefined ? null : item)), multikey: true };
+}
+
 /** The key values of `document` at a dotted `path`. */
 export function pathValues(document: Document, path: string): PathValues {
+  // Top-level fields (most indexes, and `_id`): no path walk.
+  if (!path.includes('.')) return leafKeys(Object.prototype.hasOwnProperty.call(document, path) ? document[path] : undefined);
   const parts = path.split('.');
   const values: unknown[] = [];
   let multikey = false;
