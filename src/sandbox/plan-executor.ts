@@ -73,8 +73,9 @@ function* indexScan(collection: Collection, plan: IndexScanPlan, filter: Compile
       if (slice?.expired() === true) {
         yield PAUSE;
         slice.restart();
-        if (index.dropped) throw planKilled(index);
       }
+      // Dropped between two batches or during a pause: its rows are no longer kept up to date.
+      if (index.dropped) throw planKilled(index);
       const chain = row.c;
       if (seen?.has(chain) === true) continue;
       const document = collection.visible(chain, view);

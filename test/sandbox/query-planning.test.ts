@@ -255,3 +255,17 @@ describe('cursors and snapshots over index plans', () => {
     await assertSameAsScan(c, { g: 7 });
   });
 });
+
+describe('index plans and DDL', () => {
+  it('a cursor walking an index that is dropped before its getMore stops with QueryPlanKilled', async (t) => {
+    if (!isSandbox()) {
+      t.skip('sandbox-only: MongoDB kills the cursor the same way, but when depends on its yields');
+      return;
+    }
+    const c = await loaded('qp_drop', [[{ g: 1 }]]);
+    const cursor = c.find({ g: { $gte: 0 } }, { batchSize: 5 });
+    await cursor.next();
+    await c.dropIndex('g_1');
+    await assert.rejects(cursor.toArray(), (error: Error & { code?: number }) => error.code === 175);
+  });
+});
