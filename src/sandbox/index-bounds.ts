@@ -208,5 +208,3 @@ function edgeText(edge: TypeEdge, side: 'low' | 'high'): string {
   return side === 'low' ? pair[0] : pair[1];
 }
 
-/** Full bounds of an unconstrained field. */
-export const ALL_VALUES: FieldBounds = [{ low: { value: new TypeEdge(-Infinity, 'low'), inclusive: true }, high: { value: new TypeEdge(Infinity, 'high'), inclusive: true } }];
