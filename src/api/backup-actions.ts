@@ -3,18 +3,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { BackupResult, BackupProgress, RestoreResult, VerifiedBackup } from '../backup/index.js';
-import { databaseSize, pruneBackups, restoreBackup, takeBackup } from '../backup/index.js';
+import { databaseSize, pruneBackups, resolveBackup, restoreBackup, takeBackup, verifyBackup } from '../backup/index.js';
 import type { DeltaConfig } from '../config/resolve-config.js';
-import { RestoreRefusedError, messageOf } from '../errors.js';
+import { RestoreRefusedError, UsageError, messageOf } from '../errors.js';
 import type { BackupRequest } from '../runner/backup-step.js';
 import { runBackup } from '../runner/backup-step.js';
 import type { DeltaEventEmitter } from '../runner/events.js';
 import { recordedError } from '../runner/outcomes.js';
-import type { RunLock } from '../runner/runner.js';
-import { executedBy } from '../tracker/executed-by.js';
+import type { Lease } from '../runner/runner.js';
+import { auditEvent } from '../tracker/audit-event.js';
 import type { AuditEvent } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
-import { toolVersion } from '../version.js';
+import { DATABASE_NAME_RULE, isDatabaseName } from '../vocabulary/index.js';
 
 /** What the backup actions need of a connected createDelta() instance. */
 export interface BackupHost {
@@ -25,7 +25,7 @@ export interface BackupHost {
   /** delta's tracker collections when they live in the target database: never backed up or restored. */
   readonly ownCollections: readonly string[];
   /** The lock of a database: the target's configured scope for the target, the database's name for another. */
-  lock(db: string, command: string): RunLock;
+  lock(db: string, command: string): Lease;
   readonly events: DeltaEventEmitter;
 }
 
@@ -94,6 +94,18 @@ export async function backupNow(host: BackupHost, options: BackupOptions): Promi
   }
 }
 
+/**
+ * `delta restore`, before connecting: the database name and every file's checksum, so that a bad
+ * `--to-db` or a damaged backup is refused having touched nothing.
+ */
+export async function verifyRestore(config: DeltaConfig, cwd: string, options: RestoreOptions): Promise<VerifiedBackup> {
+  if (options.toDb !== undefined && !isDatabaseName(options.toDb)) {
+    throw new UsageError(`--to-db ${options.toDb}: not a database name (${DATABASE_NAME_RULE})`);
+  }
+  const folder = await resolveBackup(config.backup.dir, options.backup, cwd);
+  return verifyBackup(folder, options.collections);
+}
+
 /** `delta restore`: a verified backup, under the lock of the database written, audited. */
 export async function restoreNow(host: BackupHost, backup: VerifiedBackup, options: RestoreOptions): Promise<RestoreResult> {
   const runId = randomUUID();
@@ -135,18 +147,7 @@ function progressEvents(host: BackupHost, runId: string): (progress: BackupProgr
 }
 
 function audit(host: BackupHost, runId: string, action: 'backup' | 'restore', outcome: 'success' | 'failure', started: number, details: Record<string, unknown>, error?: unknown): AuditEvent {
-  return {
-    runId,
-    targetDb: host.targetDb,
-    action,
-    outcome,
-    at: new Date(),
-    durationMs: Date.now() - started,
-    executedBy: executedBy(),
-    toolVersion: toolVersion(),
-    ...(error === undefined ? {} : { error: recordedError(error) }),
-    details,
-  };
+  return auditEvent({ runId, targetDb: host.targetDb, action, outcome, durationMs: Date.now() - started, ...(error === undefined ? {} : { error: recordedError(error) }), details });
 }
 
 function formatBytes(bytes: number): string {

@@ -9,7 +9,7 @@ import { generateDeltaConfig } from '../../src/adopt/index.js';
 import type { MigrateMongoConfig } from '../../src/adopt/index.js';
 import { secretsOf } from '../../src/config/redact.js';
 import { checksumOf } from '../../src/loader/checksum.js';
-import { LeaseLock } from '../../src/lock/lease-lock.js';
+import { MongoLease } from '../../src/lock/mongo-lease.js';
 import { ROOT, runCli, runNode } from '../helpers/cli.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
@@ -363,7 +363,7 @@ describe('delta import migrate-mongo', () => {
     it("another run holding delta's lock: exit 3, nothing written", async () => {
       const p = migrateMongoProject('mm_locked');
       await seedChangelog(p.db, [FIRST]);
-      const lock = new LeaseLock({ collection: fixture.client.db(p.db).collection('delta_lock'), scope: p.db, leaseMs: 60_000, waitMs: 0, command: 'commit' });
+      const lock = new MongoLease({ collection: fixture.client.db(p.db).collection('delta_lock'), scope: p.db, leaseMs: 60_000, waitMs: 0, command: 'commit' });
       await lock.acquire();
       try {
         const { delta_lock: _held, ...before } = await snapshotDatabase(fixture.client, p.db);
