@@ -17,8 +17,14 @@ export async function importChangeFiles(files: readonly ScannedFile[], options: 
   return units;
 }
 
+/** The changes that loaded, in id order, and one problem per file that did not. */
+export interface ImportedChanges {
+  readonly units: ChangeUnit[];
+  readonly problems: ChangeFileError[];
+}
+
 /** Imports what it can: the changes that loaded, in id order, and one problem per file that did not. */
-export async function tryImportChangeFiles(files: readonly ScannedFile[], options: TemplateOptions = {}): Promise<{ units: ChangeUnit[]; problems: ChangeFileError[] }> {
+export async function tryImportChangeFiles(files: readonly ScannedFile[], options: TemplateOptions = {}): Promise<ImportedChanges> {
   const problems: ChangeFileError[] = [];
   const tsx = files.some((file) => TYPESCRIPT.has(file.extension)) ? await registerTypeScript() : undefined;
   let units: (ChangeUnit | undefined)[];

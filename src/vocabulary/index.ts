@@ -26,7 +26,7 @@ export { HOOK_NAMES } from './hooks.js';
 export type { LockHolder } from './lock-holder.js';
 export type { ChangeFilter, ChangeMetadata, RecoveryStrategy, RepeatMode, StoredMetadata } from './metadata.js';
 export { NO_METADATA, RECOVERY_STRATEGIES } from './metadata.js';
-export { METADATA_NAME_PATTERN, STAGE_NAME_PATTERN } from './names.js';
+export { DATABASE_NAME_RULE, METADATA_NAME_PATTERN, STAGE_NAME_PATTERN, isDatabaseName } from './names.js';
 export type {
   BuiltInOperationName,
   OperationDefinition,
