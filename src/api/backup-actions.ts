@@ -24,6 +24,8 @@ export interface BackupHost {
   readonly tracker: Tracker;
   /** delta's tracker collections when they live in the target database: never backed up or restored. */
   readonly ownCollections: readonly string[];
+  /** The tracker's and the lock's namespaces (`db.collection`), wherever they live: a restore never writes them. */
+  readonly trackerNamespaces: readonly string[];
   /** The lock of a database: the target's configured scope for the target, the database's name for another. */
   lock(db: string, command: string): Lease;
   readonly events: DeltaEventEmitter;
@@ -110,9 +112,11 @@ export async function verifyRestore(config: DeltaConfig, cwd: string, options: R
 export async function restoreNow(host: BackupHost, backup: VerifiedBackup, options: RestoreOptions): Promise<RestoreResult> {
   const runId = randomUUID();
   const toDb = options.toDb ?? host.targetDb;
-  const own = toDb === host.targetDb ? host.ownCollections : [];
-  const clash = backup.collections.map((c) => c.entry.name).filter((name) => own.includes(name));
-  if (clash.length > 0) throw new RestoreRefusedError(`${clash.join(', ')} ${clash.length === 1 ? 'is' : 'are'} delta's own tracker collections in ${toDb}; delta never restores them`, clash);
+  // The tracker's history, audit log and locks, in the target database or an external tracker
+  // database: restoring over them would forge history, lose the audit log and drop live locks.
+  const own = new Set([...host.trackerNamespaces, ...(toDb === host.targetDb ? host.ownCollections.map((name) => `${toDb}.${name}`) : [])]);
+  const clash = backup.collections.map((c) => c.entry.name).filter((name) => own.has(`${toDb}.${name}`));
+  if (clash.length > 0) throw new RestoreRefusedError(`${clash.join(', ')} ${clash.length === 1 ? "is delta's own tracker collection" : "are delta's own tracker collections"} in ${toDb}; delta never restores them`, clash);
   const lock = host.lock(toDb, 'restore');
   await lock.acquire(options.interrupt);
   const started = Date.now();

@@ -36,6 +36,8 @@ export interface ConnectedTarget {
   readonly ownCollections: readonly string[];
   /** delta's own namespaces (`db.collection`) on the target's client: history, audit, lock. */
   readonly ownNamespaces: readonly string[];
+  /** The namespaces of a MongoDB tracker and its lock, wherever they live: never written by a restore. */
+  readonly trackerNamespaces: readonly string[];
 }
 
 /** A target connection and, for a tracker on another deployment, its own: one pool each, shared by all targets of a fleet. */
@@ -71,6 +73,7 @@ export async function connectTarget(options: ConnectOptions, resolved: DeltaConf
       lockScope,
       ownCollections: [],
       ownNamespaces: [],
+      trackerNamespaces: [],
       closeTracker: () => sqliteFile.close(),
     };
   } catch (error) {
@@ -117,6 +120,7 @@ export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections,
     secrets: [...secretsOf(resolved.uri), ...secretsOf(resolved.tracker.uri)],
   });
   const { migrations, audit, lock } = resolved.tracker.collections;
+  const trackerNamespaces = [migrations, audit, lock].map((collection) => `${trackerDbName}.${collection}`);
   return {
     config: resolved,
     target,
@@ -126,7 +130,8 @@ export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections,
     locks: mongoLockStore(trackerSide.client.db(trackerDbName).collection(lock)),
     lockScope,
     ownCollections: trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [],
-    ownNamespaces: trackerConnection === undefined ? [migrations, audit, lock].map((collection) => `${trackerDbName}.${collection}`) : [],
+    ownNamespaces: trackerConnection === undefined ? trackerNamespaces : [],
+    trackerNamespaces,
   };
 }
 

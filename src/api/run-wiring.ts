@@ -19,6 +19,7 @@ export function backupHost(opened: ConnectedTarget, events: DeltaEventEmitter): 
     db: (name) => opened.target.db(name),
     tracker: opened.tracker,
     ownCollections: opened.ownCollections,
+    trackerNamespaces: opened.trackerNamespaces,
     lock: (db, command) => (db === opened.targetDb ? leaseLock(opened, command) : leaseLock({ ...opened, lockScope: db }, command)),
     events,
   };

@@ -111,6 +111,32 @@ describe('backup and restore', () => {
     assert.deepEqual(await shape(t.db), before, 'the source is untouched');
   });
 
+  it("refuses to restore over an external tracker's history, audit log or lock, even with drop, writing nothing", async () => {
+    // A team moved its tracker out of the target database: the old delta_* collections stayed
+    // there, are ordinary collections now, and so are in a backup of it.
+    const t = setup([{ id: '001_x', async commit({ db, session }) { await db.collection('effects').insertOne({ _id: 1 as never }, { session }); } }]);
+    const trackerDb = `${t.db}_trk`;
+    await t.target.collection('delta_migrations').insertOne({ changeId: 'old', status: 'applied' });
+    await t.target.collection('users').insertOne({ email: 'a@example.com' });
+    const delta = t.make(undefined, { tracker: { db: trackerDb } });
+    assert.equal((await delta.commit()).outcome, 'success');
+    const backup = await delta.backup();
+    assert.ok(backup.collections.some((c) => c.name === 'delta_migrations'), 'the leftover collection is in the backup');
+    const tracker = await snapshotDatabase(fixture.client, trackerDb);
+
+    await assert.rejects(delta.restore({ backup: backup.id, toDb: trackerDb, drop: true }), (error: unknown) => {
+      assert.ok(error instanceof RestoreRefusedError);
+      assert.deepEqual(error.collections, ['delta_migrations']);
+      assert.equal(error.message, `delta_migrations is delta's own tracker collection in ${trackerDb}; delta never restores them`);
+      return true;
+    });
+    assert.deepEqual(await snapshotDatabase(fixture.client, trackerDb), tracker, 'history, audit log and lock as they were');
+    // The same backup still restores elsewhere, its old delta_migrations an ordinary collection there.
+    const other = uniqueDbName('bk_to');
+    const restored = await delta.restore({ backup: backup.id, toDb: other });
+    assert.deepEqual(restored.collections.map((c) => c.name).sort(), ['delta_migrations', 'effects', 'users']);
+  });
+
   it('refuses to restore onto a collection with documents unless drop, writing nothing; a corrupted file is refused naming it', async () => {
     const t = setup();
     await seed(t.db);
