@@ -11,6 +11,7 @@ import type { LockStore } from '../lock/lock-store.js';
 import { mongoLockStore, sqliteLockStore } from '../lock/lock-store.js';
 import { isSqliteUri, openSqliteFile, sqlitePath } from '../sqlite/sqlite-file.js';
 import { MongoTracker } from '../tracker/mongo-tracker.js';
+import { RedactingTracker } from '../tracker/redacting-tracker.js';
 import type { Tracker } from '../tracker/tracker.js';
 
 /** What opening a target needs of the createDelta() options. */
@@ -62,7 +63,7 @@ export async function connectTarget(options: ConnectOptions, resolved: DeltaConf
     target = await openTarget(options, resolved);
     // History, audit and lock in a SQLite file: an external tracker whose writes never join a MongoDB transaction.
     const { SqliteTracker } = await import('../tracker/sqlite-tracker.js');
-    const tracker = new SqliteTracker({ db: sqliteFile, targetDb });
+    const tracker = redacting(new SqliteTracker({ db: sqliteFile, targetDb }), resolved);
     return {
       config: resolved,
       target,
@@ -117,7 +118,6 @@ export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections,
     collections: resolved.tracker.collections,
     sharesTargetClient: trackerConnection === undefined,
     clientBulkWrite: trackerSide.deployment.clientBulkWrite,
-    secrets: [...secretsOf(resolved.uri), ...secretsOf(resolved.tracker.uri)],
   });
   const { migrations, audit, lock } = resolved.tracker.collections;
   const trackerNamespaces = [migrations, audit, lock].map((collection) => `${trackerDbName}.${collection}`);
@@ -126,7 +126,7 @@ export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections,
     target,
     trackerConnection,
     targetDb,
-    tracker,
+    tracker: redacting(tracker, resolved),
     locks: mongoLockStore(trackerSide.client.db(trackerDbName).collection(lock)),
     lockScope,
     ownCollections: trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [],
@@ -149,6 +149,11 @@ export async function closeConnections(opened: OpenConnections & { readonly clos
   if (!sharedClient) await opened.target.close();
   await opened.trackerConnection?.close();
   opened.closeTracker?.();
+}
+
+/** Every store gets the same redaction in front of it: passwords of the configured URIs and of any URI an error quotes. */
+function redacting(tracker: Tracker, resolved: DeltaConfig): Tracker {
+  return new RedactingTracker(tracker, [...secretsOf(resolved.uri), ...secretsOf(resolved.tracker.uri)]);
 }
 
 function assertConnectionString(options: ConnectOptions, resolved: DeltaConfig): void {

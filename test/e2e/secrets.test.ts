@@ -4,6 +4,8 @@
 // The sandbox has no users, so every URI with a password fails authentication there (and on a
 // real server without that user): the driver's own error is then what must be redacted.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { EJSON } from 'bson';
 import type { CliResult } from '../helpers/cli.js';
@@ -130,6 +132,7 @@ describe('passwords are never printed or stored', { concurrency: 3 }, () => {
       ['--json', ['commit', '--json'], env],
       ['--log-format json', ['commit', '--log-format', 'json'], env],
       ['external tracker, --verbose', ['commit', '--verbose', '--tracker-db', `${db}_trk`], { DELTA_URI: fixture.uriFor(`${db}_ext`) }],
+      ['SQLite tracker', ['commit', '--tracker-uri', 'sqlite:./state/delta.sqlite'], { DELTA_URI: fixture.uriFor(`${db}_sql`) }],
     ];
     for (const [name, args, runEnv] of outputs) {
       const result = await runCli(args, { cwd: p.dir, env: runEnv });
@@ -142,6 +145,10 @@ describe('passwords are never printed or stored', { concurrency: 3 }, () => {
       assert.ok(result.code === 0 || result.code === 4, `${name}: exit ${result.code} ${result.stderr}`);
       assertNoPassword(result, name);
     }
+    // The SQLite file (and its journal) holds the record and the event with the URI starred out too.
+    const sqlite = readdirSync(join(p.dir, 'state')).map((name) => readFileSync(join(p.dir, 'state', name)).toString('latin1')).join('');
+    assert.match(sqlite, /copier:\*\*\*@legacy/, 'the SQLite tracker recorded the redacted URI');
+    assert.ok(!sqlite.includes(ENCODED) && !sqlite.includes(RAW), 'the SQLite file holds a password');
     const stored = await dump(dbs);
     assert.match(stored, /"status":"failed"/, 'the failure is recorded');
     assert.match(stored, /copier:\*\*\*@legacy/, 'with the redacted URI');
