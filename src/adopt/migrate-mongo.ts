@@ -258,7 +258,7 @@ function refuseExistingConfig(generated: GeneratedConfig, cwd: string, force: bo
 async function writeConfig(generated: GeneratedConfig, cwd: string, force: boolean): Promise<void> {
   try {
     // 'wx' fails if the file appeared since the check: never overwrite without --force.
-    await writeFile(generated.file, generated.content, { flag: force ? 'w' : 'wx' });
+    await writeFile(generated.file, generated.content, { flag: force ? 'w' : 'wx', mode: 0o600 });
   } catch (error) {
     const shown = labelOf(cwd, generated.file);
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${shown} appeared during the import; delta's history is written, the file is not (pass --force to replace it)`);

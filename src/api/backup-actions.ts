@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { BackupResult, BackupProgress, RestoreResult, VerifiedBackup } from '../backup/index.js';
-import { databaseSize, pruneBackups, resolveBackup, restoreBackup, takeBackup, verifyBackup } from '../backup/index.js';
+import { databaseSize, prepareBackupRoot, pruneBackups, resolveBackup, restoreBackup, takeBackup, verifyBackup } from '../backup/index.js';
 import type { DeltaConfig } from '../config/resolve-config.js';
 import { RestoreRefusedError, UsageError, messageOf } from '../errors.js';
 import type { BackupRequest } from '../runner/backup-step.js';
@@ -58,6 +58,14 @@ export interface RestoreOptions {
 export async function takeBackupFor(host: BackupHost, request: BackupRequest & { reason: 'change' | 'run' | 'manual' }): Promise<BackupResult> {
   const db = host.db(host.targetDb);
   const { warnAboveBytes, dir } = host.config.backup;
+  const root = await prepareBackupRoot(dir);
+  if (root.newInWorkTree !== undefined) {
+    host.events.emit('backup:warning', {
+      runId: request.runId,
+      changeId: request.changeId,
+      message: `backups go to ${dir}, inside the git work tree ${root.newInWorkTree}: a .gitignore there keeps them out of commits, but the data sits in the project; set backup.dir to a folder outside it`,
+    });
+  }
   if (request.collections === 'database' && warnAboveBytes > 0) {
     const size = await databaseSize(db).catch(() => 0);
     if (size > warnAboveBytes) {

@@ -1,6 +1,6 @@
 // `delta import migrate-mongo` against projects the real migrate-mongo package (devDependency) applied.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EJSON } from 'bson';
@@ -157,6 +157,7 @@ describe('delta import migrate-mongo', () => {
     assert.deepEqual(await changelogOf(p.db), changelog, 'the changelog is untouched, byte for byte');
 
     const config = readFileSync(join(p.dir, 'delta.config.mjs'), 'utf8');
+    assert.equal(statSync(join(p.dir, 'delta.config.mjs')).mode & 0o777, 0o600, 'the generated configuration is its owner\'s only');
     assert.match(config, /^\/\/ delta configuration, written by `delta import migrate-mongo` from migrate-mongo-config\.js/);
     assert.match(config, new RegExp(`  db: "${p.db}",\\n  path: "\\./migrations",\\n\\};\\n$`));
     if (Object.keys(p.env).length === 0) assert.ok(config.includes(`  uri: ${JSON.stringify(p.url)},`));

@@ -2,7 +2,7 @@
 // byte-exact round trips with indexes and options, restore elsewhere, refusals that write
 // nothing, a failing backup that stops the change, retention.
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Binary, Decimal128, Double, Int32, Long, ObjectId } from 'bson';
@@ -250,5 +250,24 @@ describe('backup and restore', () => {
     const third = await delta.backup({ collections: ['orders'] });
     assert.deepEqual(third.pruned, [first.id], 'keep: 2 runs -> the oldest run pruned');
     assert.deepEqual((await delta.backups()).backups.map((b) => b.id), [run?.id, third.id]);
+  });
+
+  it('backups are readable by their owner only, never staged by git, and a folder inside a git work tree is warned about once', async () => {
+    const project = fixture.project({ '.git/HEAD': 'ref: refs/heads/main\n' });
+    const dir = join(project.dir, '.delta', 'backups');
+    const t = setup();
+    await seed(t.db);
+    const delta = t.make(undefined, { backup: { dir } });
+    const warnings: string[] = [];
+    delta.on('backup:warning', (e) => warnings.push(e.message));
+    const first = await delta.backup({ collections: ['orders'] });
+    await delta.backup({ collections: ['orders'] });
+    const mode = (path: string) => statSync(path).mode & 0o777;
+    assert.equal(mode(dir), 0o700);
+    assert.equal(mode(first.path), 0o700);
+    for (const file of readdirSync(first.path)) assert.equal(mode(join(first.path, file)), 0o600, file);
+    assert.match(readFileSync(join(dir, '.gitignore'), 'utf8'), /^\*$/m);
+    assert.deepEqual(warnings, [`backups go to ${dir}, inside the git work tree ${project.dir}: a .gitignore there keeps them out of commits, but the data sits in the project; set backup.dir to a folder outside it`]);
+    assert.deepEqual((await delta.backups()).backups.length, 2, 'the .gitignore is no backup');
   });
 });

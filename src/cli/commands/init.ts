@@ -9,7 +9,7 @@ export async function run(context: CommandContext): Promise<void> {
   const target = join(context.streams.cwd, 'delta.config.ts');
   try {
     // 'wx' fails if the file exists, atomically: no check-then-write race.
-    await writeFile(target, CONFIG_TEMPLATE, { flag: 'wx' });
+    await writeFile(target, CONFIG_TEMPLATE, { flag: 'wx', mode: 0o600 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError('delta.config.ts already exists; edit it, or remove it first');
     throw error;
