@@ -58,7 +58,8 @@ export interface RestoreOptions {
 export async function takeBackupFor(host: BackupHost, request: BackupRequest & { reason: 'change' | 'run' | 'manual' }): Promise<BackupResult> {
   const db = host.db(host.targetDb);
   const { warnAboveBytes, dir } = host.config.backup;
-  const root = await prepareBackupRoot(dir);
+  // A folder that cannot be made fails the backup itself, with its message, just below.
+  const root = await prepareBackupRoot(dir).catch(() => ({ newInWorkTree: undefined }));
   if (root.newInWorkTree !== undefined) {
     host.events.emit('backup:warning', {
       runId: request.runId,
