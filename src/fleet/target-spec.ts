@@ -44,13 +44,38 @@ export async function resolveTargets(target: TargetSpec, options: ResolveTargets
       names.add(item);
       continue;
     }
-    databases ??= await options.listDatabases();
+    databases ??= await listDatabases(target, item, options);
     const pattern = globPattern(item);
     const matched = databases.filter((db) => pattern.test(db) && !SYSTEM_DATABASES.has(db) && !(options.exclude ?? []).includes(db));
     if (matched.length === 0) throw new UsageError(`${target.source}: no database matches ${JSON.stringify(item)}`);
     for (const db of matched) names.add(db);
   }
   return [...names].sort();
+}
+
+/**
+ * The deployment's databases for a glob. MongoDB answers a user without the listDatabases
+ * privilege with only the databases it may use, or, where it is asked to or is older, refuses
+ * with Unauthorized (13): that refusal names the privilege and the way around it, not the command.
+ */
+async function listDatabases(target: TargetSpec, glob: string, options: ResolveTargetsOptions): Promise<readonly string[]> {
+  try {
+    return await options.listDatabases();
+  } catch (error) {
+    if (!isUnauthorized(error)) throw error;
+    throw new UsageError(
+      `${target.source}: ${JSON.stringify(glob)} needs the listDatabases privilege, which this user does not have; name the databases (a,b or @file) or grant listDatabases`,
+      { cause: error },
+    );
+  }
+}
+
+/** Unauthorized (13), as the driver threw it or wrapped in a DeltaError's cause. */
+function isUnauthorized(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if ((current as { code?: unknown }).code === 13) return true;
+  }
+  return false;
 }
 
 async function readTargetFile(target: TargetSpec, file: string): Promise<string[]> {

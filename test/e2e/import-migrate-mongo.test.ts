@@ -11,6 +11,7 @@ import { secretsOf } from '../../src/config/redact.js';
 import { checksumOf } from '../../src/loader/checksum.js';
 import { MongoLease } from '../../src/lock/mongo-lease.js';
 import { ROOT, runCli, runNode } from '../helpers/cli.js';
+import { withCredentials } from '../helpers/connection-string.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
@@ -392,7 +393,7 @@ describe('delta import migrate-mongo', () => {
 
     it('a URL with a password: never printed, never written to delta.config.mjs', async () => {
       const db = uniqueDbName('mm_secret');
-      const url = fixture.uriFor(db).replace(/^(mongodb(?:\+srv)?:\/\/)(?:[^@/]*@)?/, '$1intruder:s3cretPassw0rd@');
+      const url = withCredentials(fixture.uriFor(db), 'intruder', 's3cretPassw0rd');
       const p = migrateMongoProject('mm_secret', { url });
       const result = await runCli(['import', 'migrate-mongo', '--dry-run'], { cwd: p.dir });
       // The sandbox, like mongod with a wrong password, refuses the login.

@@ -10,7 +10,8 @@ import { before, describe, it } from 'node:test';
 import { EJSON } from 'bson';
 import type { CliResult } from '../helpers/cli.js';
 import { runCli } from '../helpers/cli.js';
-import { closedPort, hostOf, uniqueDbName, useServer } from '../helpers/server.js';
+import { withCredentials, withDatabase, withOption } from '../helpers/connection-string.js';
+import { closedPort, uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
 
@@ -39,9 +40,7 @@ const LEAKY_CHANGE = `export default {
 
 /** The test server's URI with `user:password@` put in (replacing any credentials) and database `db`. */
 function withPassword(uri: string, db: string, user = 'deploy', password = ENCODED): string {
-  const match = /^(mongodb(?:\+srv)?:\/\/)(?:[^@/]*@)?([^/?]+)\/?(?:[^?]*)(\?.*)?$/.exec(uri);
-  if (match === null) throw new Error(`cannot parse ${uri}`);
-  return `${match[1]}${user}:${password}@${match[2]}/${db}${match[3] ?? ''}`;
+  return withCredentials(withDatabase(uri, db), user, password);
 }
 
 function assertNoPassword(result: Pick<CliResult, 'stdout' | 'stderr'>, where: string): void {
@@ -65,7 +64,7 @@ async function dump(dbs: readonly string[]): Promise<string> {
 
 interface SecretCase {
   readonly name: string;
-  /** `{{pw}}`: the test database's URI with a password; `{{trackerPw}}`: the same for the tracker database; `{{rawPw}}`: with the password's `@` unescaped; `{{uri}}`, `{{host}}`, `{{closed}}`, `{{db}}`. */
+  /** `{{pw}}`: the test database's URI with a password; `{{trackerPw}}`: the same for the tracker database; `{{rawPw}}`: with the password's `@` unescaped; `{{pwBadOption}}`: `{{pw}}` with a malformed option; `{{uri}}`, `{{closed}}`, `{{db}}`. */
   readonly args: readonly string[];
   readonly env?: Record<string, string>;
   readonly files?: Record<string, string>;
@@ -87,7 +86,7 @@ const CASES: readonly SecretCase[] = [
   { name: 'uri in delta.config.json', args: ['status', '--log-format', 'json'], files: { 'delta.config.json': '{ "uri": "{{pw}}" }' }, exit: 2, says: /delta\.config\.json: authentication failed for mongodb:\/\/deploy:\*\*\*@/ },
   { name: 'tracker.uri in delta.config.ts', args: ['unlock'], env: { DELTA_URI: '{{uri}}' }, files: { 'delta.config.ts': "export default { tracker: { uri: '{{trackerPw}}' } };\n" }, exit: 2, says: /delta\.config\.ts: authentication failed/ },
   { name: 'an unescaped @ in the password', args: ['status', '--uri', '{{rawPw}}'], exit: 2, says: STARRED },
-  { name: 'a malformed option next to the password (driver parse error)', args: ['status', '--uri', `mongodb://deploy:${ENCODED}@{{host}}/{{db}}?maxPoolSize=lots`], exit: 2, says: /--uri: invalid connection string mongodb:\/\/deploy:\*\*\*@/ },
+  { name: 'a malformed option next to the password (driver parse error)', args: ['status', '--uri', '{{pwBadOption}}'], exit: 2, says: /--uri: invalid connection string mongodb(\+srv)?:\/\/deploy:\*\*\*@/ },
   { name: 'an unreachable host (driver network error)', args: ['status', '--uri', `mongodb://deploy:${ENCODED}@127.0.0.1:{{closed}}/{{db}}`], files: FAST_CONFIG, exit: 1, says: /cannot connect to mongodb:\/\/deploy:\*\*\*@127\.0\.0\.1:\d+/ },
   { name: 'mongodb+srv:// to a name that does not resolve', args: ['status', '--json', '--uri', `mongodb+srv://deploy:${ENCODED}@cluster0.delta-test.invalid/{{db}}`], files: FAST_CONFIG, exit: 1, says: /mongodb\+srv:\/\/deploy:\*\*\*@cluster0\.delta-test\.invalid/ },
 ];
@@ -104,7 +103,7 @@ describe('passwords are never printed or stored', { concurrency: 3 }, () => {
       trackerPw: withPassword(fixture.server.uri, `${db}_trk`),
       rawPw: withPassword(fixture.server.uri, db, 'deploy', RAW),
       uri: fixture.uriFor(db),
-      host: hostOf(fixture.server.uri),
+      pwBadOption: withOption(withPassword(fixture.server.uri, db), 'maxPoolSize', 'lots'),
       closed: String(closed),
       db,
     };
