@@ -53,6 +53,7 @@ export async function main(argv: readonly string[], streams: CliStreams): Promis
       verbose ||= globals.verbose === true;
       output = await createOutput(streams, globals);
       output.addSecrets([globals.uri, globals.trackerUri, streams.env.DELTA_URI, streams.env.MONGODB_URI, streams.env.MIGRATIONS_DB_URI].flatMap((uri) => secretsOf(uri)));
+      warnPasswordOnCommandLine(output, globals);
       const release = onInterrupt(interrupt, output);
       try {
         const module = await COMMANDS[name]();
@@ -114,6 +115,14 @@ function isDebug(env: Readonly<Record<string, string | undefined>>): boolean {
 }
 
 /** First Ctrl-C: stop after (or abort) the current change. Second: leave at once. */
+/** A password in a flag is in every local user's `ps`: say so once (on stderr; never under --json). */
+function warnPasswordOnCommandLine(output: Output, globals: GlobalOptions & Record<string, unknown>): void {
+  if (output.options.json) return;
+  const flags = ([['--uri', globals.uri], ['--tracker-uri', globals.trackerUri]] as const).filter(([, uri]) => typeof uri === 'string' && secretsOf(uri).length > 0).map(([flag]) => flag);
+  if (flags.length === 0) return;
+  output.warn(`delta: warning: the password in ${flags.join(' and ')} is visible to every user of this machine (ps); put the URI in DELTA_URI${flags.includes('--tracker-uri') ? ' / MIGRATIONS_DB_URI' : ''} or the configuration file instead`);
+}
+
 function onInterrupt(controller: AbortController, output: Output): () => void {
   const handler = () => {
     if (controller.signal.aborted) {

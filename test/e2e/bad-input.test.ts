@@ -160,8 +160,13 @@ describe('bad input: one line naming the culprit, the exit code, nothing written
       for (const [key, value] of Object.entries(c.env ?? {})) env[key] = value === undefined ? undefined : fill(value);
       const result = await runCli(c.args.map(fill), { cwd: p.dir, env });
       assert.equal(result.code, c.exit, `exit ${result.code}\n${result.stderr}`);
-      assertOneLineError(result.stderr, c.culprit);
-      assert.match(result.stderr, /^delta: error: /);
+      // A password typed in --uri is visible in `ps`: that warning comes first, then the one error line.
+      const passwordFlag = c.args.some((arg, i) => c.args[i - 1] === '--uri' && /^mongodb(\+srv)?:\/\/[^/@]*:[^/@]*@|\{\{intruder\}\}/.test(arg));
+      const warning = /^delta: warning: the password in --uri is visible to every user of this machine \(ps\); put the URI in DELTA_URI or the configuration file instead\n/;
+      assert.equal(warning.test(result.stderr), passwordFlag, `the ps warning ${passwordFlag ? 'is missing' : 'is shown'}:\n${result.stderr}`);
+      const stderr = result.stderr.replace(warning, '');
+      assertOneLineError(stderr, c.culprit);
+      assert.match(stderr, /^delta: error: /);
       assert.deepEqual(await snapshot(), initial, 'the database and the tracker are unchanged');
     });
   }
