@@ -88,6 +88,15 @@ const CASES: readonly SecretCase[] = [
   { name: 'an unescaped @ in the password', args: ['status', '--uri', '{{rawPw}}'], exit: 2, says: STARRED },
   { name: 'a malformed option next to the password (driver parse error)', args: ['status', '--uri', '{{pwBadOption}}'], exit: 2, says: /--uri: invalid connection string mongodb(\+srv)?:\/\/deploy:\*\*\*@/ },
   { name: 'an unreachable host (driver network error)', args: ['status', '--uri', `mongodb://deploy:${ENCODED}@127.0.0.1:{{closed}}/{{db}}`], files: FAST_CONFIG, exit: 1, says: /cannot connect to mongodb:\/\/deploy:\*\*\*@127\.0\.0\.1:\d+/ },
+  {
+    // The parser's excerpt of the file would show the password's line, and a password in a form no
+    // URI pattern recognises (a bare value, a comma after it): the message keeps the reason and position only.
+    name: 'a JSON config that does not parse, --verbose',
+    args: ['status', '--verbose'],
+    files: { 'delta.config.json': `{\n  "db": "app",\n  "note": "${RAW}",\n}\n` },
+    exit: 2,
+    says: /^delta: error: delta\.config\.json: cannot be read: Expected double-quoted property name in JSON at position \d+ \(line 4, column 1\)$/m,
+  },
   { name: 'mongodb+srv:// to a name that does not resolve', args: ['status', '--json', '--uri', `mongodb+srv://deploy:${ENCODED}@cluster0.delta-test.invalid/{{db}}`], files: FAST_CONFIG, exit: 1, says: /mongodb\+srv:\/\/deploy:\*\*\*@cluster0\.delta-test\.invalid/ },
 ];
 
