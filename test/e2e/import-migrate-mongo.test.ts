@@ -421,6 +421,12 @@ describe('delta import migrate-mongo', () => {
       assert.ok(!/^\s*uri:/m.test(generated.content));
       assert.match(generated.content, /\/\/ uri: not copied: the URL in migrate-mongo-config\.js holds a password, which delta does not copy into a file \(mongodb(\+srv)?:\/\/intruder:\*\*\*@/);
       assert.match(generated.content, /\/\/ Set DELTA_URI \(or MONGODB_URI\)/);
+      // Nor a password of characters no pattern over the text is sure of: the driver's own parse decides.
+      for (const password of ['S3cr(et)x', 'it"s[a]{b}<c>']) {
+        const odd = generateDeltaConfig({ ...source, url: `mongodb://admin:${password}@db.example/app` }, join(p.dir, 'migrations'), new Date());
+        assert.ok(!odd.content.includes(password), odd.content);
+        assert.match(odd.content, /\/\/ uri: not copied: the URL in migrate-mongo-config\.js holds a password, which delta does not copy into a file \(mongodb:\/\/admin:\*\*\*@db\.example\/app\)/);
+      }
       // A URL computed from the environment is not frozen into the file either.
       const computed = generateDeltaConfig({ ...source, url: fixture.uriFor(db), urlIsLiteral: false }, join(p.dir, 'migrations'), new Date());
       assert.match(computed.content, /\/\/ uri: not copied: migrate-mongo-config\.js computes its URL/);
