@@ -6,3 +6,6 @@ export const STAGE_NAME_PATTERN = /^[A-Za-z0-9][\w.-]*$/;
 
 /** Tag and environment names: given as `--env`/`--tags a,b` and shown in status, so no spaces or commas. */
 export const METADATA_NAME_PATTERN = /^[A-Za-z0-9][\w.:-]*$/;
+
+/** A MongoDB database name: 1 to 63 characters, none of `/\. "$*<>:|?` (the server's rule on every platform). */
+export const DATABASE_NAME_PATTERN = /^[^/\\. "$*<>:|?]{1,63}$/;
