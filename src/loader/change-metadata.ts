@@ -1,11 +1,38 @@
-import type { ChangeFilter, ChangeMetadata, RecoveryStrategy, StoredMetadata } from '../vocabulary/index.js';
+import * as v from 'valibot';
+import type { ChangeFilter, ChangeMetadata, StoredMetadata } from '../vocabulary/index.js';
 import { METADATA_NAME_PATTERN, RECOVERY_STRATEGIES } from '../vocabulary/index.js';
 
 const NAME_RULE = 'letters, digits, _ . : - (no spaces or commas)';
 
+const nameList = (what: string, example: string) =>
+  v.optional(
+    v.pipe(
+      v.array(v.pipe(v.string(`expected ${what} names as strings`), v.regex(METADATA_NAME_PATTERN, `expected ${what} names of ${NAME_RULE}`)), `expected a list of ${what} names, e.g. ['${example}']`),
+      // A name given twice is kept once.
+      v.transform((names) => [...new Set(names)]),
+    ),
+  );
+
+/**
+ * The metadata keys of a change file's export or a template, one schema for both, in the order
+ * problems are looked for. Templates spread these entries into their header's schema.
+ */
+export const METADATA_ENTRIES = {
+  author: v.optional(v.pipe(v.string('expected a string'), v.minLength(1, 'expected a non-empty string'))),
+  tags: nameList('tag', 'billing'),
+  environments: nameList('environment', 'prod'),
+  recovery: v.optional(v.picklist(RECOVERY_STRATEGIES, "expected 'manual' or 'retry'")),
+  repeatable: v.optional(v.boolean('expected true or false')),
+  runAlways: v.optional(v.boolean('expected true or false')),
+} as const;
+
 /** The metadata keys of a change file or template, in the order problems are looked for. */
-export const CHANGE_METADATA_KEYS = ['author', 'tags', 'environments', 'recovery', 'repeatable', 'runAlways'] as const;
-export type ChangeMetadataKey = (typeof CHANGE_METADATA_KEYS)[number];
+export const CHANGE_METADATA_KEYS = Object.keys(METADATA_ENTRIES) as readonly ChangeMetadataKey[];
+export type ChangeMetadataKey = keyof typeof METADATA_ENTRIES;
+
+/** Metadata keys as the schema gives them (other keys of the object are left alone). */
+const metadataSchema = v.object(METADATA_ENTRIES);
+export type CheckedMetadata = v.InferOutput<typeof metadataSchema>;
 
 /** The first problem with a change's metadata: where (`['tags', 1]`) and what was expected. */
 export interface MetadataProblem {
@@ -14,42 +41,27 @@ export interface MetadataProblem {
 }
 
 /**
- * Checks the metadata keys of a change file's export or a template (one set of rules for both;
- * plain code, so that loading a change never loads the schema library). Returns the metadata,
+ * Checks the metadata keys of a change file's export or a template. Returns the metadata,
  * `runAlways` implying repeatable, or the first problem.
  */
 export function checkMetadata(input: Readonly<Record<string, unknown>>): { metadata: ChangeMetadata } | { problem: MetadataProblem } {
-  const problem = (path: readonly (string | number)[], message: string) => ({ problem: { path, message } });
-  const { author, recovery, repeatable, runAlways } = input;
-  if (author !== undefined && typeof author !== 'string') return problem(['author'], 'expected a string');
-  if (author === '') return problem(['author'], 'expected a non-empty string');
-  const lists: Record<'tags' | 'environments', string[]> = { tags: [], environments: [] };
-  for (const key of ['tags', 'environments'] as const) {
-    const value = input[key];
-    if (value === undefined) continue;
-    const what = key === 'tags' ? 'tag' : 'environment';
-    if (!Array.isArray(value)) return problem([key], `expected a list of ${what} names, e.g. ['${what === 'tag' ? 'billing' : 'prod'}']`);
-    for (const [index, name] of (value as unknown[]).entries()) {
-      if (typeof name !== 'string') return problem([key, index], `expected ${what} names as strings`);
-      if (!METADATA_NAME_PATTERN.test(name)) return problem([key, index], `expected ${what} names of ${NAME_RULE}`);
-    }
-    lists[key] = [...new Set(value as string[])];
-  }
-  if (recovery !== undefined && !(RECOVERY_STRATEGIES as readonly unknown[]).includes(recovery)) return problem(['recovery'], "expected 'manual' or 'retry'");
-  for (const [key, value] of [['repeatable', repeatable], ['runAlways', runAlways]] as const) {
-    if (value !== undefined && typeof value !== 'boolean') return problem([key], 'expected true or false');
-  }
+  const result = v.safeParse(metadataSchema, input);
+  if (result.success) return { metadata: metadataFrom(result.output) };
+  const [issue] = result.issues;
+  return { problem: { path: (issue.path ?? []).map((item) => item.key as string | number), message: issue.message } };
+}
+
+/** The ChangeMetadata of checked metadata keys. */
+export function metadataFrom(checked: CheckedMetadata): ChangeMetadata {
   return {
-    metadata: {
-      author: author as string | undefined,
-      tags: lists.tags,
-      environments: lists.environments,
-      recovery: recovery as RecoveryStrategy | undefined,
-      repeat: runAlways === true ? 'always' : repeatable === true ? 'on-change' : 'once',
-      // Code changes only (see normaliseDefinition): a template cannot call ctx.batches.
-      batches: false,
-      sideEffects: false,
-    },
+    author: checked.author,
+    tags: checked.tags ?? [],
+    environments: checked.environments ?? [],
+    recovery: checked.recovery,
+    repeat: checked.runAlways === true ? 'always' : checked.repeatable === true ? 'on-change' : 'once',
+    // Code changes only (see normaliseDefinition): a template cannot call ctx.batches.
+    batches: false,
+    sideEffects: false,
   };
 }
 
