@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { DATABASE_NAME_PATTERN } from '../vocabulary/index.js';
 
 /** Where a fleet's target list comes from (`--targets`, or the configuration's `targets`). */
 export interface TargetSpec {
@@ -21,7 +22,6 @@ export interface ResolveTargetsOptions {
 
 /** MongoDB's own databases: a glob never picks them. */
 const SYSTEM_DATABASES = new Set(['admin', 'local', 'config']);
-const DATABASE_NAME = /^[^/\\. "$*<>:|?]{1,63}$/;
 
 /**
  * The target databases of a spec, in name order without repeats. A name is
@@ -40,7 +40,7 @@ export async function resolveTargets(target: TargetSpec, options: ResolveTargets
   let databases: readonly string[] | undefined;
   for (const item of items) {
     if (!isGlob(item)) {
-      if (!DATABASE_NAME.test(item)) throw new UsageError(`${target.source}: ${JSON.stringify(item)} is not a database name (1 to 63 characters, none of /\\. "$*<>:|?)`);
+      if (!DATABASE_NAME_PATTERN.test(item)) throw new UsageError(`${target.source}: ${JSON.stringify(item)} is not a database name (1 to 63 characters, none of /\\. "$*<>:|?)`);
       names.add(item);
       continue;
     }
