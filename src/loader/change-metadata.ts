@@ -30,26 +30,9 @@ export const METADATA_ENTRIES = {
 export const CHANGE_METADATA_KEYS = Object.keys(METADATA_ENTRIES) as readonly ChangeMetadataKey[];
 export type ChangeMetadataKey = keyof typeof METADATA_ENTRIES;
 
-/** Metadata keys as the schema gives them (other keys of the object are left alone). */
-const metadataSchema = v.object(METADATA_ENTRIES);
-export type CheckedMetadata = v.InferOutput<typeof metadataSchema>;
-
-/** The first problem with a change's metadata: where (`['tags', 1]`) and what was expected. */
-export interface MetadataProblem {
-  readonly path: readonly (string | number)[];
-  readonly message: string;
-}
-
-/**
- * Checks the metadata keys of a change file's export or a template. Returns the metadata,
- * `runAlways` implying repeatable, or the first problem.
- */
-export function checkMetadata(input: Readonly<Record<string, unknown>>): { metadata: ChangeMetadata } | { problem: MetadataProblem } {
-  const result = v.safeParse(metadataSchema, input);
-  if (result.success) return { metadata: metadataFrom(result.output) };
-  const [issue] = result.issues;
-  return { problem: { path: (issue.path ?? []).map((item) => item.key as string | number), message: issue.message } };
-}
+/** The metadata keys of an object, checked (its other keys are left alone). */
+export const CHANGE_METADATA_SCHEMA = v.object(METADATA_ENTRIES);
+export type CheckedMetadata = v.InferOutput<typeof CHANGE_METADATA_SCHEMA>;
 
 /** The ChangeMetadata of checked metadata keys. */
 export function metadataFrom(checked: CheckedMetadata): ChangeMetadata {
@@ -63,14 +46,6 @@ export function metadataFrom(checked: CheckedMetadata): ChangeMetadata {
     batches: false,
     sideEffects: false,
   };
-}
-
-/** Checks the metadata keys of a code change's export; the problem names the key: `tags[1]: expected ...`. */
-export function parseMetadata(definition: Readonly<Record<string, unknown>>): { metadata: ChangeMetadata } | { problem: string } {
-  const checked = checkMetadata(definition);
-  if ('metadata' in checked) return checked;
-  const path = checked.problem.path.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${segment}`)).join('').replace(/^\./, '');
-  return { problem: `${path}: ${checked.problem.message}` };
 }
 
 /** Metadata as the tracker keeps it: only what differs from the defaults. */
