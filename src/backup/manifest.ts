@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as v from 'valibot';
+import * as v from '../config/schema-library.js';
 import { BackupInvalidError, messageOf } from '../errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';

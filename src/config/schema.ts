@@ -2,7 +2,7 @@
 // values flags and environment variables give (validated as the part of a configuration they set).
 // valibot, because it loads in about a tenth of zod's time (README, "Libraries and why"): every
 // command validates its flags and environment with it.
-import * as v from 'valibot';
+import * as v from './schema-library.js';
 import type { ChangeFormat, DeltaHooks, HookName, OperationRegistration, ServicesFactory } from '../vocabulary/index.js';
 import {
   BUILT_IN_OPERATIONS,

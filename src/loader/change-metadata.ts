@@ -1,4 +1,4 @@
-import * as v from 'valibot';
+import * as v from '../config/schema-library.js';
 import type { ChangeFilter, ChangeMetadata, StoredMetadata } from '../vocabulary/index.js';
 import { METADATA_NAME_PATTERN, RECOVERY_STRATEGIES } from '../vocabulary/index.js';
 

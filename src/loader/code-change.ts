@@ -1,6 +1,6 @@
 // The driver format's part of loading: what a code file (TypeScript or JavaScript) exports, or a
 // change given in memory, checked and turned into a ChangeUnit. Errors name the file and the key.
-import * as v from 'valibot';
+import * as v from '../config/schema-library.js';
 import { ChangeFileError } from '../errors.js';
 import type { ChangeFunction, ChangeUnit, LegacyChangeFunction } from '../vocabulary/index.js';
 import { TRANSACTION_MODES } from '../vocabulary/index.js';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Document as YamlDocument } from 'yaml';
 import { LineCounter, parseDocument } from 'yaml';
-import * as v from 'valibot';
+import * as v from '../../config/schema-library.js';
 import { ChangeFileError, messageOf } from '../../errors.js';
 import { metadataFrom } from '../change-metadata.js';
 import type { TransactionFit } from './operations.js';

@@ -1,5 +1,5 @@
 import type { ClientSession, CreateIndexesOptions, Db, IndexSpecification } from 'mongodb';
-import type * as v from 'valibot';
+import type * as v from '../../config/schema-library.js';
 import type { BuiltInArgs, Document } from './template-schema.js';
 import { BUILT_IN_ARGS, decodeExtendedJson } from './template-schema.js';
 import type { BuiltInOperationName, ChangeContext } from '../../vocabulary/index.js';

@@ -1,5 +1,5 @@
 import { EJSON } from 'bson';
-import * as v from 'valibot';
+import * as v from '../../config/schema-library.js';
 import { CHANGE_METADATA_KEYS, METADATA_ENTRIES } from '../change-metadata.js';
 import { TRANSACTION_MODES } from '../../vocabulary/index.js';
 
