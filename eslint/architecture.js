@@ -7,8 +7,8 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 /** Bottom to top: each area may import the areas of the layers below it (and layer 0 each other). */
 export const LAYERS = [
   ['vocabulary', 'errors', 'version'],
-  ['sqlite', 'backup', 'config'],
-  ['connection', 'loader', 'lock', 'tracker'],
+  ['sqlite', 'config'],
+  ['backup', 'connection', 'loader', 'lock', 'tracker'],
   ['runner'],
   ['fleet', 'adopt'],
   ['api'],

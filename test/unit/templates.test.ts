@@ -277,7 +277,7 @@ describe('templates: custom operations in the configuration', () => {
     await refused({ seed: { run: 'nope' } }, /^config: operations\.seed must be a function \(context, args\) => \.\.\., or \{ run/);
     await refused({ seed: { run: () => undefined, args: { n: 'number' } } }, /^config: operations\.seed must be a function/);
     await refused({ seed: { run: () => undefined, extra: 1 } }, /^config: operations\.seed must be a function/);
-    await refused([1], /^config: operations must be a record$/);
+    await refused([1], /^config: operations must be an object$/);
   });
 
   it('default to none: a template naming one says which exist', async () => {

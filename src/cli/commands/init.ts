@@ -5,7 +5,7 @@ import type { CommandContext } from '../main.js';
 import { CONFIG_TEMPLATE } from '../templates.js';
 
 /** `delta init`: write a commented delta.config.ts; never overwrite one. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'init'>): Promise<void> {
   const target = join(context.streams.cwd, 'delta.config.ts');
   try {
     // 'wx' fails if the file exists, atomically: no check-then-write race.
