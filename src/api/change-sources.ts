@@ -4,6 +4,7 @@ import type { DeltaConfig } from '../config/resolve-config.js';
 import { fileChangeSource, memoryChangeSource } from '../loader/change-catalog.js';
 import { scanChangeFiles, stageSpec } from '../loader/change-folder.js';
 import type { ImportedChanges } from '../loader/file-loader.js';
+import type { TemplateOptions } from '../loader/templates/load-template.js';
 import { tryImportChangeFiles } from '../loader/file-loader.js';
 import { formatRegistry } from '../loader/formats/format-registry.js';
 import { changesFromDefinitions } from '../loader/memory-source.js';
@@ -22,7 +23,7 @@ export async function changeSourceFor(options: SourceOptions, config: DeltaConfi
     return memoryChangeSource(changesFromDefinitions(options.changes, stages), stages);
   }
   const folder = await scanChangeFiles({ path: config.path, pathSource: config.pathSource, stages: config.stages, runners: projectFormats(config, options.cwd) });
-  return fileChangeSource(folder, { operations: config.operations });
+  return fileChangeSource(folder, templateOptions(config));
 }
 
 /** Every change with its code imported, applied ones too, and the problems of files that would not load: what validate checks. */
@@ -32,12 +33,18 @@ export async function everyChange(options: SourceOptions, config: DeltaConfig): 
     return { changes: { units: changesFromDefinitions(options.changes, stages), problems: [] }, stages };
   }
   const folder = await scanChangeFiles({ path: config.path, pathSource: config.pathSource, stages: config.stages, runners: projectFormats(config, options.cwd) });
-  return { changes: await tryImportChangeFiles(folder.files, { operations: config.operations }), stages: folder.stages };
+  return { changes: await tryImportChangeFiles(folder.files, templateOptions(config)), stages: folder.stages };
 }
 
 /** The built-in formats and the configured ones; shell changes get the target's URI and run in the project's folder. */
 function projectFormats(config: DeltaConfig, cwd: string): FormatRegistry {
-  return formatRegistry({ runners: config.runners, programs: config.programs, uri: config.uri, cwd });
+  return formatRegistry({ runners: config.runners, programs: config.programs, uri: config.uri, cwd, shellEnv: config.shellEnv });
+}
+
+/** What templates are given: the configured operations, and what they may do (delta's own collections never). */
+function templateOptions(config: DeltaConfig): TemplateOptions {
+  const { migrations, audit, lock } = config.tracker.collections;
+  return { operations: config.operations, permissions: { ...config.templates, ownCollections: [migrations, audit, lock] } };
 }
 
 /** The configuration's stages as the runner sees them (for changes given in memory). */

@@ -49,6 +49,10 @@ export interface DeltaConfig {
   readonly runners: readonly ChangeFormat[];
   /** Programs of shell-command changes by extension, over the default `{ '.sh': 'sh' }`. */
   readonly programs: Readonly<Record<string, ProgramCommand>>;
+  /** Names (or `PREFIX_*` patterns) of delta's environment passed to shell-command changes beyond the base ones. */
+  readonly shellEnv: readonly string[];
+  /** What templates may do beyond data operations. */
+  readonly templates: { readonly allowRunCommand: boolean; readonly allowServerJavaScript: boolean };
   /** Hooks around the run and each change (code configuration only). */
   readonly hooks: DeltaHooks;
   /** Builds what changes receive as `services` (code configuration only). */
@@ -190,6 +194,8 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     operations: Object.freeze({ ...fileInput.operations }),
     runners: Object.freeze([...(fileInput.runners ?? [])]),
     programs: Object.freeze({ ...fileInput.programs }),
+    shellEnv: [...(fileInput.shellEnv ?? [])],
+    templates: { allowRunCommand: fileInput.templates?.allowRunCommand ?? false, allowServerJavaScript: fileInput.templates?.allowServerJavaScript ?? false },
     hooks: Object.freeze({ ...fileInput.hooks }),
     services: fileInput.services,
     configFile,

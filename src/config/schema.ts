@@ -194,6 +194,10 @@ export const configFileSchema = object({
   operations: v.optional(operations),
   runners: v.optional(runners),
   programs: v.optional(programs),
+  /** Names (or `PREFIX_*` patterns) of delta's environment a shell-command change's program also gets. */
+  shellEnv: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'must be an environment variable name, or a prefix ending in * (AWS_*)')))),
+  /** What a YAML/JSON template may do beyond data operations (both off by default). */
+  templates: v.optional(object({ allowRunCommand: v.optional(v.boolean()), allowServerJavaScript: v.optional(v.boolean()) })),
   hooks: v.optional(hooks),
   services: v.optional(v.custom<ServicesFactory>(isFunction, 'must be a function (context) => ({ ...services }), async or not')),
 });

@@ -32,6 +32,7 @@ export async function tryImportChangeFiles(files: readonly ScannedFile[], option
     const context: FormatLoadContext = {
       importModule: (path, extension) => (tsx !== undefined && TYPESCRIPT.has(extension) ? tsx.import(path, extension) : (import(pathToFileURL(path).href) as Promise<unknown>)),
       operations: options.operations,
+      templatePermissions: options.permissions,
     };
     units = await Promise.all(
       files.map(async (entry) => {

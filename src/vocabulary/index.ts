@@ -39,6 +39,7 @@ export type {
   StandardResult,
   StandardSchemaProps,
   StandardSchemaV1,
+  TemplatePermissions,
 } from './operations.js';
 export { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN, defineOperation, isOperationRegistration } from './operations.js';
 export type { ChangeOutcome, Direction, RecordedError, RunOutcome, RunResult } from './results.js';

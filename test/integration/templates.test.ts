@@ -142,7 +142,7 @@ rollback:
         null,
         2,
       ),
-    });
+    }, { templates: { allowRunCommand: true } });
     await t.target.collection('users').createIndex({ email: 1 }, { name: 'email_1' });
     await t.target.collection('legacy').insertOne({ old: true });
     await t.target.createCollection('accounts');

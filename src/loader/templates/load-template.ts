@@ -11,10 +11,14 @@ import type { TemplatePath } from './template-schema.js';
 import { BUILT_IN_ARGS, TEMPLATE_KEYS, decodeExtendedJson, describeValue, expectationOf, extendedJsonProblem, formatPath, isPlainObject, knownKeys, templateHeaderSchema } from './template-schema.js';
 import type { BuiltInOperationName, ChangeContext, ChangeFunction, ChangeMetadata, ChangeUnit, OperationDefinition, OperationRegistration, OperationRegistry, StandardIssue, TransactionMode } from '../../vocabulary/index.js';
 import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN } from '../../vocabulary/index.js';
+import type { TemplatePermissions } from './template-guard.js';
+import { refusalOf } from './template-guard.js';
 
 export interface TemplateOptions {
   /** Custom operations from the configuration's `operations`. */
   readonly operations?: OperationRegistry | undefined;
+  /** What templates may do beyond data operations, and delta's own collections they may never touch. */
+  readonly permissions?: TemplatePermissions | undefined;
 }
 
 /** The file a template comes from, as the loader scanned it. */
@@ -135,6 +139,8 @@ export async function parseTemplate(text: string, file: string, options: Templat
         const schema: v.GenericSchema = BUILT_IN_ARGS[builtInName];
         const parsed = v.safeParse(schema, args, { message: expectationOf });
         if (!parsed.success) return failWithIssue([...at, name], firstIssue(parsed.issues), knownKeys(schema));
+        const refusal = refusalOf(builtInName, parsed.output as Readonly<Record<string, unknown>>, options.permissions ?? {});
+        if (refusal !== undefined) return fail([...at, name, ...refusal.path], refusal.message, undefined, false);
         steps.push(builtInStep(label, builtInName, parsed.output));
       } else if (Object.hasOwn(registry, name) && OPERATION_NAME_PATTERN.test(name)) {
         steps.push(await customStep(label, name, registry[name] as OperationRegistration, args, (path, message, saysWhatItGot) => fail([...at, name, ...path], message, undefined, saysWhatItGot !== true)));
