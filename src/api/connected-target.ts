@@ -5,7 +5,10 @@ import type { DeltaConfig } from '../config/resolve-config.js';
 import { secretsOf } from '../config/redact.js';
 import type { Connection } from '../connection/connect.js';
 import { adoptClient, openConnection } from '../connection/connect.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, UsageError } from '../errors.js';
+
+/** MongoDB's own databases: never a target by accident. */
+const SYSTEM_DATABASES: ReadonlySet<string> = new Set(['admin', 'local', 'config']);
 import type { Lease } from '../lock/lease.js';
 import type { LockStore } from '../lock/lock-store.js';
 import { mongoLockStore, sqliteLockStore } from '../lock/lock-store.js';
@@ -53,6 +56,12 @@ export async function connectTarget(options: ConnectOptions, resolved: DeltaConf
   const targetDb = resolved.db ?? options.client?.db().databaseName;
   if (targetDb === undefined) {
     throw new ConfigError('no database name: pass --db, set DELTA_DB, or put it in the connection string (mongodb://host/<db>)');
+  }
+  if (SYSTEM_DATABASES.has(targetDb) && !resolved.allowSystemDb) {
+    throw new UsageError(
+      `${targetDb} is one of MongoDB's own databases (admin, local, config): delta changes it only with --allow-system-db` +
+        (resolved.uri !== undefined && new RegExp(`/${targetDb}(\\?|$)`).test(resolved.uri) ? `; if ${resolved.uriSource ?? 'the URI'} names /${targetDb} to authenticate, write ?authSource=${targetDb} and name the target with --db` : ''),
+    );
   }
   const lockScope = resolved.lock.scope ?? targetDb;
   if (!isSqliteUri(resolved.tracker.uri)) return mongoTarget(resolved, await openConnections(options, resolved), targetDb, lockScope);

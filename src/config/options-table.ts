@@ -67,6 +67,7 @@ export const OPTIONS = [
   { key: 'config', flags: '-c, --config <file>', help: 'configuration file', helpNote: 'default: delta.config.* / .deltarc* / package.json#delta in the current folder', env: ['DELTA_CONFIG'], commands: 'global' },
   { key: 'uri', flags: '--uri <uri>', help: 'MongoDB connection string of the target', env: ['DELTA_URI', 'MONGODB_URI'], setting: 'uri', commands: 'global' },
   { key: 'db', flags: '--db <name>', help: 'target database', helpNote: 'default: the database in the URI', env: ['DELTA_DB'], setting: 'db', commands: 'global' },
+  { key: 'allowSystemDb', flags: '--allow-system-db', help: 'let a command change admin, local or config (refused otherwise)', setting: 'allowSystemDb', commands: 'global' },
   { key: 'path', flags: '-p, --path <dir>', help: 'folder of change files', helpNote: 'default ./migrations', env: ['DELTA_PATH'], setting: 'path', commands: 'global' },
   { key: 'trackerUri', flags: '--tracker-uri <uri>', help: 'keep history on another deployment', env: ['MIGRATIONS_DB_URI'], setting: 'tracker.uri', commands: 'global' },
   { key: 'trackerDb', flags: '--tracker-db <name>', help: 'keep history in another database', env: ['DELTA_TRACKER_DB'], setting: 'tracker.db', commands: 'global' },

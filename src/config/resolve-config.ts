@@ -30,6 +30,8 @@ export interface DeltaConfig {
   };
   readonly transaction: TransactionMode;
   readonly autoRollback: boolean;
+  /** Whether admin, local and config may be targets (`--allow-system-db`). */
+  readonly allowSystemDb: boolean;
   /** Consecutive quick transactional changes share one transaction (README, "How a run works"). */
   readonly groupTransactions: boolean;
   readonly lock: { readonly waitMs: number; readonly leaseMs: number; readonly scope: string | undefined };
@@ -177,6 +179,7 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     },
     transaction: pick('transaction', (c) => c.transaction).value ?? DEFAULTS.transaction,
     autoRollback: pick('autoRollback', (c) => c.autoRollback).value ?? DEFAULTS.autoRollback,
+    allowSystemDb: pick('allowSystemDb', (c) => c.allowSystemDb).value ?? false,
     groupTransactions: fileInput.groupTransactions ?? DEFAULTS.groupTransactions,
     lock: {
       waitMs: pick('lock.waitMs', (c) => c.lock?.waitMs).value ?? DEFAULTS.lockWaitMs,

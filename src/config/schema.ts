@@ -157,6 +157,8 @@ export const configFileSchema = object({
   ),
   transaction: v.optional(transactionMode),
   autoRollback: v.optional(v.boolean()),
+  /** Let commands change MongoDB's own databases (admin, local, config); refused otherwise. */
+  allowSystemDb: v.optional(v.boolean()),
   groupTransactions: v.optional(v.boolean()),
   lock: v.optional(
     object({

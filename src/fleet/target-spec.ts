@@ -18,6 +18,8 @@ export interface ResolveTargetsOptions {
   readonly listDatabases: () => Promise<readonly string[]>;
   /** Databases a glob never matches (the tracker database of an external tracker). */
   readonly exclude?: readonly string[];
+  /** Whether admin, local and config may be named (`--allow-system-db`); a glob never picks them. */
+  readonly allowSystem?: boolean;
 }
 
 /** MongoDB's own databases: a glob never picks them. */
@@ -41,6 +43,9 @@ export async function resolveTargets(target: TargetSpec, options: ResolveTargets
   for (const item of items) {
     if (!isGlob(item)) {
       if (!isDatabaseName(item)) throw new UsageError(`${target.source}: ${JSON.stringify(item)} is not a database name (${DATABASE_NAME_RULE})`);
+      if (SYSTEM_DATABASES.has(item) && options.allowSystem !== true) {
+        throw new UsageError(`${target.source}: ${item} is one of MongoDB's own databases (admin, local, config): a fleet targets it only with --allow-system-db`);
+      }
       names.add(item);
       continue;
     }
