@@ -34,6 +34,8 @@ export interface BackupHost {
 export interface BackupOptions {
   /** Collections to back up; default: every collection of the target database. */
   readonly collections?: readonly string[];
+  /** Also back up delta's own collections in the target database (history, audit, lock); a restore puts them only elsewhere. */
+  readonly includeTracker?: boolean;
   readonly interrupt?: AbortSignal;
 }
 
@@ -55,7 +57,7 @@ export interface RestoreOptions {
 }
 
 /** One backup for a run or `delta backup`, with the large-database warning and progress events. */
-export async function takeBackupFor(host: BackupHost, request: BackupRequest & { reason: 'change' | 'run' | 'manual' }): Promise<BackupResult> {
+export async function takeBackupFor(host: BackupHost, request: BackupRequest & { reason: 'change' | 'run' | 'manual'; includeTracker?: boolean }): Promise<BackupResult> {
   const db = host.db(host.targetDb);
   const { warnAboveBytes, dir } = host.config.backup;
   // A folder that cannot be made fails the backup itself, with its message, just below.
@@ -84,7 +86,7 @@ export async function takeBackupFor(host: BackupHost, request: BackupRequest & {
     reason: request.reason,
     changeId: request.changeId,
     collections: request.collections,
-    exclude: host.ownCollections,
+    exclude: request.includeTracker === true ? [] : host.ownCollections,
     onProgress: progressEvents(host, request.runId),
   });
 }
@@ -97,7 +99,7 @@ export async function backupNow(host: BackupHost, options: BackupOptions): Promi
   try {
     let result: BackupResult | undefined;
     const request = { runId, changeId: undefined, collections: options.collections ?? ('database' as const) };
-    await runBackup(async (asked) => (result = await takeBackupFor(host, { ...asked, reason: 'manual' })), request, host);
+    await runBackup(async (asked) => (result = await takeBackupFor(host, { ...asked, reason: 'manual', includeTracker: options.includeTracker })), request, host);
     if (result === undefined) throw new Error('backup finished without a result');
     return { ...result, pruned: await prune(host, runId) };
   } finally {

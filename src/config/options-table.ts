@@ -162,6 +162,7 @@ export const OPTIONS = [
     parse: parseNameList,
     commands: ['backup', 'restore'],
   },
+  { key: 'includeTracker', flags: '--include-tracker', help: "also back up delta's history, audit log and lock (a restore puts them only in another database)", commands: ['backup'] },
   { key: 'toDb', flags: '--to-db <name>', help: 'restore into this database instead of the target database', commands: ['restore'] },
   { key: 'drop', flags: '--drop', help: 'replace collections that hold documents (dropped first)', commands: ['restore'] },
   { key: 'backupDir', flags: '--backup-dir <dir>', help: 'folder of backups (config backup.dir; default .delta/backups)', setting: 'backup.dir', commands: ['commit', 'backup', 'backups', 'restore'] },

@@ -270,4 +270,20 @@ describe('backup and restore', () => {
     assert.deepEqual(warnings, [`backups go to ${dir}, inside the git work tree ${project.dir}: a .gitignore there keeps them out of commits, but the data sits in the project; set backup.dir to a folder outside it`]);
     assert.deepEqual((await delta.backups()).backups.length, 2, 'the .gitignore is no backup');
   });
+
+  it('the tracker goes into a backup only when asked (includeTracker), and comes back only into another database', async () => {
+    const t = setup([{ id: '001_x', async commit({ db, session }) { await db.collection('effects').insertOne({ _id: 1 as never }, { session }); } }]);
+    const delta = t.make();
+    assert.equal((await delta.commit()).outcome, 'success');
+    const plain = await delta.backup();
+    assert.deepEqual(plain.collections.map((c) => c.name), ['effects']);
+    const full = await delta.backup({ includeTracker: true });
+    assert.deepEqual(full.collections.map((c) => c.name).sort(), ['delta_audit', 'delta_lock', 'delta_migrations', 'effects']);
+    const before = await snapshotDatabase(fixture.client, t.db);
+    await assert.rejects(delta.restore({ backup: full.id, drop: true }), /delta_audit, delta_lock, delta_migrations are delta's own tracker collections in bk_\w+; delta never restores them/);
+    assert.deepEqual(await snapshotDatabase(fixture.client, t.db), before);
+    const other = uniqueDbName('bk_to');
+    await delta.restore({ backup: full.id, toDb: other });
+    assert.deepEqual((await fixture.client.db(other).collection('delta_migrations').find({}).toArray()).map((r) => [r.changeId, r.status]), [['001_x', 'applied']]);
+  });
 });

@@ -10,7 +10,7 @@ export async function run(context: CommandContext<'backup'>): Promise<void> {
   const progress = await attachBackupProgress(delta, output);
   const offWarning = delta.on('backup:warning', (e) => output.warn(`delta: warning: ${e.message}`));
   try {
-    const result = await delta.backup({ collections: options.collections, interrupt: context.interrupt });
+    const result = await delta.backup({ collections: options.collections, includeTracker: options.includeTracker === true, interrupt: context.interrupt });
     if (output.options.json) {
       output.json(result);
       return;
