@@ -1,6 +1,7 @@
 // Flat config: typescript-eslint's recommended, type-aware rules over src, test and bin.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import architecture from './eslint/architecture.js';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test/fixtures/**', 'bench/results/**', '.delta/**'] },
@@ -29,5 +30,11 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: ['commander', 'chalk', 'ora'].map((name) => ({ name, message: 'Only src/cli/ may import CLI libraries.' })) }],
       'no-console': 'error',
     },
+  },
+  {
+    // Which folder may import which, and no import cycles (eslint/architecture.js, docs/architecture.md).
+    files: ['src/**/*.ts'],
+    plugins: { delta: architecture },
+    rules: { 'delta/layers': 'error', 'delta/no-cycles': 'error' },
   },
 );

@@ -10,7 +10,6 @@ export const DeltaErrorCodes = {
   configInvalid: 'CONFIG_INVALID',
   changeFileInvalid: 'CHANGE_FILE_INVALID',
   unknownChange: 'UNKNOWN_CHANGE',
-  notImplemented: 'NOT_IMPLEMENTED',
   transactionUnsupported: 'TRANSACTION_UNSUPPORTED',
   rollbackUnavailable: 'ROLLBACK_UNAVAILABLE',
   changeFailed: 'CHANGE_FAILED',
@@ -76,11 +75,6 @@ export class UnknownChangeError extends DeltaError {
   ) {
     super(message);
   }
-}
-
-/** A command asked for something this version of delta does not do yet. */
-export class NotImplementedError extends DeltaError {
-  readonly code = DeltaErrorCodes.notImplemented;
 }
 
 /** A change demands a transaction the deployment cannot give (standalone server). */

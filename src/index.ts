@@ -42,7 +42,6 @@ export {
   ConfigError,
   ChangeFileError,
   UnknownChangeError,
-  NotImplementedError,
   TransactionUnsupportedError,
   RollbackUnavailableError,
   ChangeFailedError,

@@ -2,7 +2,22 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { redact } from '../config/redact.js';
 import { SEARCH_PLACES } from '../config/search-places.js';
+import { MongoClient } from 'mongodb';
 import type { MigrateMongoConfig } from './migrate-mongo-project.js';
+
+/**
+ * Whether a URL may carry a password, as the driver itself parses it (a password may hold
+ * characters no pattern over the text can be sure of: `(`, `"`, `@`). A URL the driver cannot
+ * parse is treated as holding one: copying it could copy a secret.
+ */
+function mayHoldPassword(url: string): boolean {
+  try {
+    const password = new MongoClient(url).options.credentials?.password;
+    return password !== undefined && password !== '';
+  } catch {
+    return true;
+  }
+}
 
 /** The file the import writes: `.mjs` is an ES module whatever the project's package.json says. */
 export const GENERATED_CONFIG = 'delta.config.mjs';
@@ -48,7 +63,7 @@ export function generateDeltaConfig(source: MigrateMongoConfig, migrationsPath: 
   const reason =
     url === undefined
       ? `${basename(source.file)} sets no mongodb.url`
-      : redact(url) !== url
+      : mayHoldPassword(url)
         ? `the URL in ${basename(source.file)} holds a password, which delta does not copy into a file (${redact(url)})`
         : !source.urlIsLiteral
           ? `${basename(source.file)} computes its URL (from the environment?), and this file must not freeze the value it had during the import`

@@ -7,11 +7,10 @@ import { redact, secretsOf } from '../config/redact.js';
 import type { DeltaConfig } from '../config/resolve-config.js';
 import type { DeltaConfigInput } from '../config/schema.js';
 import { ConfigError, DatabaseError, DeltaError, LockHeldError, UsageError, messageOf } from '../errors.js';
-import type { RunLock } from '../runner/runner.js';
-import { executedBy } from '../tracker/executed-by.js';
+import type { Lease } from '../runner/runner.js';
+import { auditEvent } from '../tracker/audit-event.js';
 import type { AuditEvent } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
-import { toolVersion } from '../version.js';
 import type { GeneratedConfig } from './delta-config-file.js';
 import { GENERATED_CONFIG, existingDeltaConfig, generateDeltaConfig } from './delta-config-file.js';
 import type { ImportPlan, PendingFile, PlannedRecord } from './import-plan.js';
@@ -72,7 +71,7 @@ export interface AdoptionTarget {
   readonly db: Db;
   readonly tracker: Tracker;
   /** delta's lease lock of the target, the one commit and baseline take. */
-  lock(command: string): RunLock;
+  lock(command: string): Lease;
   close(): Promise<void>;
 }
 
@@ -137,14 +136,13 @@ export async function importMigrateMongo(options: ImportMigrateMongoOptions, hos
       try {
         planned = await read();
         await target.tracker.prepare();
-        const common = { runId, targetDb: target.targetDb, action: 'baseline', outcome: 'success', executedBy: executedBy(), toolVersion: toolVersion() } as const;
+        const common = { runId, targetDb: target.targetDb, action: 'baseline', outcome: 'success' } as const;
         const origin = { importedFrom: 'migrate-mongo', changelogCollection: source.changelogCollectionName };
         for (const record of planned.plan.records) {
           lock.assertHeld();
-          const audit: AuditEvent = {
+          const audit: AuditEvent = auditEvent({
             ...common,
             changeId: record.id,
-            at: new Date(),
             transactional: false,
             details: {
               ...origin,
@@ -152,7 +150,7 @@ export async function importMigrateMongo(options: ImportMigrateMongoOptions, hos
               ...(record.fileHash === undefined ? {} : { fileHash: record.fileHash }),
               ...(record.replaces === undefined ? {} : { replaced: { status: record.replaces } }),
             },
-          };
+          });
           // `at` is migrate-mongo's appliedAt: the record keeps when the change really ran.
           await target.tracker.record(
             { changeId: record.id, status: 'applied', checksum: record.checksum, file: record.file, description: undefined, runId, transactional: false, at: record.appliedAt },
@@ -161,9 +159,9 @@ export async function importMigrateMongo(options: ImportMigrateMongoOptions, hos
         }
         lock.assertHeld();
         // One event for the import as a whole, so that it shows in `delta history` even when it imported nothing.
-        await target.tracker.audit({
+        await target.tracker.audit(
+          auditEvent({
           ...common,
-          at: new Date(),
           durationMs: Math.round(performance.now() - started),
           details: {
             ...origin,
@@ -173,7 +171,8 @@ export async function importMigrateMongo(options: ImportMigrateMongoOptions, hos
             skippedMissing: planned.plan.missing,
             deltaConfig: GENERATED_CONFIG,
           },
-        });
+          }),
+        );
       } finally {
         await lock.release().catch(() => undefined);
       }
@@ -259,7 +258,7 @@ function refuseExistingConfig(generated: GeneratedConfig, cwd: string, force: bo
 async function writeConfig(generated: GeneratedConfig, cwd: string, force: boolean): Promise<void> {
   try {
     // 'wx' fails if the file appeared since the check: never overwrite without --force.
-    await writeFile(generated.file, generated.content, { flag: force ? 'w' : 'wx' });
+    await writeFile(generated.file, generated.content, { flag: force ? 'w' : 'wx', mode: 0o600 });
   } catch (error) {
     const shown = labelOf(cwd, generated.file);
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new UsageError(`${shown} appeared during the import; delta's history is written, the file is not (pass --force to replace it)`);

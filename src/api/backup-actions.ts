@@ -3,18 +3,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from 'mongodb';
 import type { BackupResult, BackupProgress, RestoreResult, VerifiedBackup } from '../backup/index.js';
-import { databaseSize, pruneBackups, restoreBackup, takeBackup } from '../backup/index.js';
+import { databaseSize, prepareBackupRoot, pruneBackups, resolveBackup, restoreBackup, takeBackup, verifyBackup } from '../backup/index.js';
 import type { DeltaConfig } from '../config/resolve-config.js';
-import { RestoreRefusedError, messageOf } from '../errors.js';
+import { RestoreRefusedError, UsageError, messageOf } from '../errors.js';
 import type { BackupRequest } from '../runner/backup-step.js';
 import { runBackup } from '../runner/backup-step.js';
 import type { DeltaEventEmitter } from '../runner/events.js';
 import { recordedError } from '../runner/outcomes.js';
-import type { RunLock } from '../runner/runner.js';
-import { executedBy } from '../tracker/executed-by.js';
+import type { Lease } from '../runner/runner.js';
+import { auditEvent } from '../tracker/audit-event.js';
 import type { AuditEvent } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
-import { toolVersion } from '../version.js';
+import { DATABASE_NAME_RULE, isDatabaseName } from '../vocabulary/index.js';
 
 /** What the backup actions need of a connected createDelta() instance. */
 export interface BackupHost {
@@ -24,14 +24,18 @@ export interface BackupHost {
   readonly tracker: Tracker;
   /** delta's tracker collections when they live in the target database: never backed up or restored. */
   readonly ownCollections: readonly string[];
+  /** The tracker's and the lock's namespaces (`db.collection`), wherever they live: a restore never writes them. */
+  readonly trackerNamespaces: readonly string[];
   /** The lock of a database: the target's configured scope for the target, the database's name for another. */
-  lock(db: string, command: string): RunLock;
+  lock(db: string, command: string): Lease;
   readonly events: DeltaEventEmitter;
 }
 
 export interface BackupOptions {
   /** Collections to back up; default: every collection of the target database. */
   readonly collections?: readonly string[];
+  /** Also back up delta's own collections in the target database (history, audit, lock); a restore puts them only elsewhere. */
+  readonly includeTracker?: boolean;
   readonly interrupt?: AbortSignal;
 }
 
@@ -53,9 +57,18 @@ export interface RestoreOptions {
 }
 
 /** One backup for a run or `delta backup`, with the large-database warning and progress events. */
-export async function takeBackupFor(host: BackupHost, request: BackupRequest & { reason: 'change' | 'run' | 'manual' }): Promise<BackupResult> {
+export async function takeBackupFor(host: BackupHost, request: BackupRequest & { reason: 'change' | 'run' | 'manual'; includeTracker?: boolean }): Promise<BackupResult> {
   const db = host.db(host.targetDb);
   const { warnAboveBytes, dir } = host.config.backup;
+  // A folder that cannot be made fails the backup itself, with its message, just below.
+  const root = await prepareBackupRoot(dir).catch(() => ({ newInWorkTree: undefined }));
+  if (root.newInWorkTree !== undefined) {
+    host.events.emit('backup:warning', {
+      runId: request.runId,
+      changeId: request.changeId,
+      message: `backups go to ${dir}, inside the git work tree ${root.newInWorkTree}: a .gitignore there keeps them out of commits, but the data sits in the project; set backup.dir to a folder outside it`,
+    });
+  }
   if (request.collections === 'database' && warnAboveBytes > 0) {
     const size = await databaseSize(db).catch(() => 0);
     if (size > warnAboveBytes) {
@@ -73,7 +86,7 @@ export async function takeBackupFor(host: BackupHost, request: BackupRequest & {
     reason: request.reason,
     changeId: request.changeId,
     collections: request.collections,
-    exclude: host.ownCollections,
+    exclude: request.includeTracker === true ? [] : host.ownCollections,
     onProgress: progressEvents(host, request.runId),
   });
 }
@@ -86,7 +99,7 @@ export async function backupNow(host: BackupHost, options: BackupOptions): Promi
   try {
     let result: BackupResult | undefined;
     const request = { runId, changeId: undefined, collections: options.collections ?? ('database' as const) };
-    await runBackup(async (asked) => (result = await takeBackupFor(host, { ...asked, reason: 'manual' })), request, host);
+    await runBackup(async (asked) => (result = await takeBackupFor(host, { ...asked, reason: 'manual', includeTracker: options.includeTracker })), request, host);
     if (result === undefined) throw new Error('backup finished without a result');
     return { ...result, pruned: await prune(host, runId) };
   } finally {
@@ -94,13 +107,27 @@ export async function backupNow(host: BackupHost, options: BackupOptions): Promi
   }
 }
 
+/**
+ * `delta restore`, before connecting: the database name and every file's checksum, so that a bad
+ * `--to-db` or a damaged backup is refused having touched nothing.
+ */
+export async function verifyRestore(config: DeltaConfig, cwd: string, options: RestoreOptions): Promise<VerifiedBackup> {
+  if (options.toDb !== undefined && !isDatabaseName(options.toDb)) {
+    throw new UsageError(`--to-db ${options.toDb}: not a database name (${DATABASE_NAME_RULE})`);
+  }
+  const folder = await resolveBackup(config.backup.dir, options.backup, cwd);
+  return verifyBackup(folder, options.collections);
+}
+
 /** `delta restore`: a verified backup, under the lock of the database written, audited. */
 export async function restoreNow(host: BackupHost, backup: VerifiedBackup, options: RestoreOptions): Promise<RestoreResult> {
   const runId = randomUUID();
   const toDb = options.toDb ?? host.targetDb;
-  const own = toDb === host.targetDb ? host.ownCollections : [];
-  const clash = backup.collections.map((c) => c.entry.name).filter((name) => own.includes(name));
-  if (clash.length > 0) throw new RestoreRefusedError(`${clash.join(', ')} ${clash.length === 1 ? 'is' : 'are'} delta's own tracker collections in ${toDb}; delta never restores them`, clash);
+  // The tracker's history, audit log and locks, in the target database or an external tracker
+  // database: restoring over them would forge history, lose the audit log and drop live locks.
+  const own = new Set([...host.trackerNamespaces, ...(toDb === host.targetDb ? host.ownCollections.map((name) => `${toDb}.${name}`) : [])]);
+  const clash = backup.collections.map((c) => c.entry.name).filter((name) => own.has(`${toDb}.${name}`));
+  if (clash.length > 0) throw new RestoreRefusedError(`${clash.join(', ')} ${clash.length === 1 ? "is delta's own tracker collection" : "are delta's own tracker collections"} in ${toDb}; delta never restores them`, clash);
   const lock = host.lock(toDb, 'restore');
   await lock.acquire(options.interrupt);
   const started = Date.now();
@@ -135,18 +162,7 @@ function progressEvents(host: BackupHost, runId: string): (progress: BackupProgr
 }
 
 function audit(host: BackupHost, runId: string, action: 'backup' | 'restore', outcome: 'success' | 'failure', started: number, details: Record<string, unknown>, error?: unknown): AuditEvent {
-  return {
-    runId,
-    targetDb: host.targetDb,
-    action,
-    outcome,
-    at: new Date(),
-    durationMs: Date.now() - started,
-    executedBy: executedBy(),
-    toolVersion: toolVersion(),
-    ...(error === undefined ? {} : { error: recordedError(error) }),
-    details,
-  };
+  return auditEvent({ runId, targetDb: host.targetDb, action, outcome, durationMs: Date.now() - started, ...(error === undefined ? {} : { error: recordedError(error) }), details });
 }
 
 function formatBytes(bytes: number): string {

@@ -15,7 +15,7 @@ const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024 + 16 * 1024;
  * Returns the file's size and sha256, computed as it is written.
  */
 export async function writeBsonFile(path: string, documents: AsyncIterable<Uint8Array>, onDocument?: (bytes: number) => void): Promise<Omit<BackupFile, 'path'> & { documents: number }> {
-  const out = createWriteStream(path, { flags: 'wx', highWaterMark: 1024 * 1024 });
+  const out = createWriteStream(path, { flags: 'wx', mode: 0o600, highWaterMark: 1024 * 1024 });
   const hash = createHash('sha256');
   let bytes = 0;
   let count = 0;

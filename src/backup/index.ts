@@ -9,3 +9,5 @@ export { databaseSize, takeBackup } from './take-backup.js';
 export type { RestoreBackupOptions, RestoredCollection, RestoreResult, VerifiedBackup } from './restore-backup.js';
 export { restoreBackup, verifyBackup } from './restore-backup.js';
 export { readBsonFile, writeBsonFile } from './bson-files.js';
+export type { BackupRoot } from './backup-root.js';
+export { prepareBackupRoot } from './backup-root.js';

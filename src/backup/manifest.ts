@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as v from '../config/schema-library.js';
 import { BackupInvalidError, messageOf } from '../errors.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -10,48 +10,51 @@ export const MANIFEST_FORMAT = 'delta-backup/1';
 export const BACKUP_REASONS = ['change', 'run', 'manual'] as const;
 export type BackupReason = (typeof BACKUP_REASONS)[number];
 
-const fileEntry = z.strictObject({
+const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const nonEmpty = v.pipe(v.string(), v.minLength(1));
+
+const fileEntry = v.strictObject({
   /** Relative to the backup's folder. */
-  path: z.string().min(1),
-  bytes: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  path: nonEmpty,
+  bytes: count,
+  sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)),
 });
 
-const collectionEntry = z.strictObject({
-  name: z.string().min(1),
+const collectionEntry = v.strictObject({
+  name: nonEmpty,
   /** False when the collection did not exist at backup time (a restore with `--drop` removes it). */
-  existed: z.boolean(),
-  documents: z.number().int().nonnegative(),
-  indexes: z.number().int().nonnegative(),
+  existed: v.boolean(),
+  documents: count,
+  indexes: count,
   /** The documents, one BSON document after another (absent when the collection did not exist). */
-  data: fileEntry.optional(),
+  data: v.optional(fileEntry),
   /** Collection options (validator, collation...) and index specs, canonical Extended JSON. */
-  metadata: fileEntry.optional(),
+  metadata: v.optional(fileEntry),
 });
 
-const manifestSchema = z.strictObject({
-  format: z.literal(MANIFEST_FORMAT),
-  id: z.string().min(1),
-  runId: z.string().min(1),
-  changeId: z.string().min(1).optional(),
-  reason: z.enum(BACKUP_REASONS),
+const manifestSchema = v.strictObject({
+  format: v.literal(MANIFEST_FORMAT),
+  id: nonEmpty,
+  runId: nonEmpty,
+  changeId: v.optional(nonEmpty),
+  reason: v.picklist(BACKUP_REASONS),
   /** The database backed up: a name only, never a connection string. */
-  db: z.string().min(1),
+  db: nonEmpty,
   /** `database`: every collection of the database (tracker collections excepted); `collections`: the ones named. */
-  scope: z.enum(['database', 'collections']),
-  createdAt: z.string(),
-  durationMs: z.number().int().nonnegative(),
-  toolVersion: z.string(),
-  documents: z.number().int().nonnegative(),
-  bytes: z.number().int().nonnegative(),
-  collections: z.array(collectionEntry),
+  scope: v.picklist(['database', 'collections']),
+  createdAt: v.string(),
+  durationMs: count,
+  toolVersion: v.string(),
+  documents: count,
+  bytes: count,
+  collections: v.array(collectionEntry),
   /** Collections a whole-database backup left out, with the reason (views, time series...). */
-  skipped: z.array(z.strictObject({ name: z.string(), reason: z.string() })),
+  skipped: v.array(v.strictObject({ name: v.string(), reason: v.string() })),
 });
 
-export type BackupManifest = z.infer<typeof manifestSchema>;
-export type BackupFile = z.infer<typeof fileEntry>;
-export type BackedUpCollection = z.infer<typeof collectionEntry>;
+export type BackupManifest = v.InferOutput<typeof manifestSchema>;
+export type BackupFile = v.InferOutput<typeof fileEntry>;
+export type BackedUpCollection = v.InferOutput<typeof collectionEntry>;
 
 /** What `<collection>.metadata.json` holds (Extended JSON, canonical, parsed). */
 export interface CollectionMetadata {
@@ -77,15 +80,17 @@ export async function readManifest(folder: string): Promise<BackupManifest> {
   } catch (error) {
     throw new BackupInvalidError(`${file}: not valid JSON: ${messageOf(error)}`, file, { cause: error });
   }
-  const result = manifestSchema.safeParse(parsed);
+  const result = v.safeParse(manifestSchema, parsed);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    const at = issue === undefined ? '' : `${issue.path.map(String).join('.')}: ${issue.message}`;
-    throw new BackupInvalidError(`${file}: not a delta backup manifest (${at})`, file);
+    const [issue] = result.issues;
+    // valibot's own wording names what it expected and what it found: `collections.0.documents: Invalid type: Expected number but received "3"`.
+    const path = (issue.path ?? []).map((item) => String(item.key)).join('.');
+    const missing = issue.type === 'strict_object' && issue.input === undefined && issue.expected !== 'never';
+    throw new BackupInvalidError(`${file}: not a delta backup manifest (${path === '' ? '' : `${path}: `}${missing ? 'missing' : issue.message})`, file);
   }
-  return result.data;
+  return result.output;
 }
 
 export async function writeManifest(folder: string, manifest: BackupManifest): Promise<void> {
-  await writeFile(join(folder, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFile(join(folder, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
 }

@@ -1,4 +1,5 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { PRIVATE_DIR, PRIVATE_FILE, prepareBackupRoot } from './backup-root.js';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { EJSON } from 'bson';
@@ -70,8 +71,8 @@ export async function takeBackup(options: TakeBackupOptions): Promise<BackupResu
   const partialPath = `${finalPath}${PARTIAL_SUFFIX}`;
   const what = options.changeId === undefined ? `backup of ${options.db.databaseName}` : `backup before ${options.changeId}`;
   try {
-    await mkdir(options.dir, { recursive: true });
-    await mkdir(partialPath);
+    await prepareBackupRoot(options.dir);
+    await mkdir(partialPath, { mode: PRIVATE_DIR });
   } catch (error) {
     throw new BackupFailedError(`${what} failed: cannot create ${partialPath}: ${messageOf(error)}`, { cause: error });
   }
@@ -157,7 +158,7 @@ async function backUpCollection(options: TakeBackupOptions, info: CollectionInfo
   const indexes = await collection.listIndexes().toArray();
   const metadataPath = `${stem}.metadata.json`;
   const metadata = { name: info.name, options: info.options ?? {}, indexes };
-  await writeFile(join(folder, metadataPath), `${EJSON.stringify(metadata, undefined, 2, { relaxed: false })}\n`, { flag: 'wx' });
+  await writeFile(join(folder, metadataPath), `${EJSON.stringify(metadata, undefined, 2, { relaxed: false })}\n`, { flag: 'wx', mode: PRIVATE_FILE });
   return {
     name: info.name,
     existed: true,

@@ -17,7 +17,6 @@ const BY_ERROR_CODE: Record<DeltaErrorCode, ExitCodeValue> = {
   CONFIG_INVALID: ExitCode.badInput,
   CHANGE_FILE_INVALID: ExitCode.badInput,
   UNKNOWN_CHANGE: ExitCode.badInput,
-  NOT_IMPLEMENTED: ExitCode.badInput,
   TRANSACTION_UNSUPPORTED: ExitCode.badInput,
   ROLLBACK_UNAVAILABLE: ExitCode.badInput,
   CHANGE_FAILED: ExitCode.failure,

@@ -74,11 +74,19 @@ export class Output {
 
   /** The one JSON document `--json` prints on stdout. */
   json(value: unknown): void {
-    this.#streams.stdout.write(`${this.redact(JSON.stringify(value, null, 2))}\n`);
+    this.#streams.stdout.write(`${this.#encode(value, 2)}\n`);
   }
 
   /** One JSON line per event on stderr (`--log-format json`). */
   event(name: string, payload: object): void {
-    this.#streams.stderr.write(`${this.redact(JSON.stringify({ event: name, time: new Date().toISOString(), ...payload }))}\n`);
+    this.#streams.stderr.write(`${this.#encode({ event: name, time: new Date().toISOString(), ...payload })}\n`);
+  }
+
+  /**
+   * JSON with every string redacted before it is encoded: encoding escapes a `"` or `\\` in a
+   * password, and the escaped form is no longer what redaction looks for.
+   */
+  #encode(value: unknown, indent?: number): string {
+    return this.redact(JSON.stringify(value, (_key, entry: unknown) => (typeof entry === 'string' ? this.redact(entry) : entry), indent));
   }
 }

@@ -4,24 +4,26 @@ import { isDeltaError, messageOf } from '../errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import type { CliStreams } from './io.js';
 import { Output } from './io.js';
+import type { OptionValues } from '../config/options-table.js';
 import type { CommandName, GlobalOptions } from './program.js';
 import { buildProgram } from './program.js';
 
 /** What a command module's `run` receives. */
-export interface CommandContext {
+export interface CommandContext<C extends CommandName = CommandName> {
   readonly output: Output;
-  readonly options: GlobalOptions & Record<string, unknown>;
+  /** The command's option values, typed by the option table (whose parsers produced them). */
+  readonly options: OptionValues<C>;
   readonly args: readonly unknown[];
   readonly streams: CliStreams;
   /** Aborted by the first Ctrl-C. */
   readonly interrupt: AbortSignal;
 }
 
-export interface CommandModule {
-  run(context: CommandContext): Promise<void>;
+export interface CommandModule<C extends CommandName> {
+  run(context: CommandContext<C>): Promise<void>;
 }
 
-const COMMANDS: Record<CommandName, () => Promise<CommandModule>> = {
+const COMMANDS: { readonly [C in CommandName]: () => Promise<CommandModule<C>> } = {
   commit: () => import('./commands/commit.js'),
   rollback: () => import('./commands/rollback.js'),
   status: () => import('./commands/status.js'),
@@ -49,14 +51,16 @@ export async function main(argv: readonly string[], streams: CliStreams): Promis
   const interrupt = new AbortController();
   const program = buildProgram(
     async (name, args, options) => {
-      const globals = options as GlobalOptions & Record<string, unknown>;
+      const globals = options as GlobalOptions;
       verbose ||= globals.verbose === true;
       output = await createOutput(streams, globals);
       output.addSecrets([globals.uri, globals.trackerUri, streams.env.DELTA_URI, streams.env.MONGODB_URI, streams.env.MIGRATIONS_DB_URI].flatMap((uri) => secretsOf(uri)));
+      warnPasswordOnCommandLine(output, globals);
       const release = onInterrupt(interrupt, output);
       try {
-        const module = await COMMANDS[name]();
-        await module.run({ output, options: globals, args, streams, interrupt: interrupt.signal });
+        const module = (await COMMANDS[name]()) as CommandModule<CommandName>;
+        // commander produced these values with the table's parsers and choices: OptionValues is their type.
+        await module.run({ output, options: options as OptionValues<CommandName>, args, streams, interrupt: interrupt.signal });
       } finally {
         release();
       }
@@ -114,6 +118,14 @@ function isDebug(env: Readonly<Record<string, string | undefined>>): boolean {
 }
 
 /** First Ctrl-C: stop after (or abort) the current change. Second: leave at once. */
+/** A password in a flag is in every local user's `ps`: say so once (on stderr; never under --json). */
+function warnPasswordOnCommandLine(output: Output, globals: GlobalOptions & Record<string, unknown>): void {
+  if (output.options.json) return;
+  const flags = ([['--uri', globals.uri], ['--tracker-uri', globals.trackerUri]] as const).filter(([, uri]) => typeof uri === 'string' && secretsOf(uri).length > 0).map(([flag]) => flag);
+  if (flags.length === 0) return;
+  output.warn(`delta: warning: the password in ${flags.join(' and ')} is visible to every user of this machine (ps); put the URI in DELTA_URI${flags.includes('--tracker-uri') ? ' / MIGRATIONS_DB_URI' : ''} or the configuration file instead`);
+}
+
 function onInterrupt(controller: AbortController, output: Output): () => void {
   const handler = () => {
     if (controller.signal.aborted) {

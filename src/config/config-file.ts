@@ -35,7 +35,7 @@ export async function loadConfigFile(cwd: string, explicitPath: string | undefin
       const result = await explorer.load(filepath);
       return { filepath, config: result?.config ?? {} };
     } catch (error) {
-      throw new ConfigError(`${basename(filepath)}: cannot be read: ${firstLine(error)}`, { cause: error });
+      throw unreadable(filepath, error);
     }
   }
   try {
@@ -43,8 +43,8 @@ export async function loadConfigFile(cwd: string, explicitPath: string | undefin
     if (result === null || result.isEmpty === true) return undefined;
     return { filepath: result.filepath, config: result.config };
   } catch (error) {
-    const file = error instanceof ConfigLoadError ? basename(error.filepath) : (fileNamed(error) ?? 'config file');
-    throw new ConfigError(`${file}: cannot be read: ${firstLine(error instanceof ConfigLoadError ? error.cause : error)}`, { cause: error });
+    if (error instanceof ConfigLoadError) throw unreadable(error.filepath, error.cause);
+    throw new ConfigError(`${fileNamed(error) ?? 'config file'}: cannot be read: ${reasonOf(error, undefined)}`, { cause: withoutExcerpt(error) });
   }
 }
 
@@ -104,8 +104,43 @@ function unwrapDefault(mod: Record<string, unknown>): unknown {
   return value;
 }
 
-function firstLine(error: unknown): string {
-  return messageOf(error).split('\n')[0] ?? '';
+/**
+ * A configuration file that would not parse. Parsers quote the lines around the fault, and a line
+ * of a configuration file may hold a password (raw, or in a form redaction cannot recognise): the
+ * message keeps the parser's reason and the position, never the quoted lines, and so does the
+ * cause that `--verbose` prints.
+ */
+function unreadable(filepath: string, error: unknown): ConfigError {
+  return new ConfigError(`${basename(filepath)}: cannot be read: ${reasonOf(error, filepath)}`, { cause: withoutExcerpt(error) });
+}
+
+/** Lines of a code frame (`> 4 | }`, `    | ^`) and the `while parsing '...'` excerpt JSON parsers add. */
+const EXCERPT_LINE = /^\s*>?\s*\d*\s*\|/;
+
+function reasonOf(error: unknown, filepath: string | undefined): string {
+  const lines = messageOf(error)
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !EXCERPT_LINE.test(line))
+    .map((line) => line.trim().replace(/ while parsing '[\s\S]*$/, '').replace(/ while parsing near '[\s\S]*$/, ''));
+  // cosmiconfig's own first line only names the file ("JSON Error in /path:"): the reason follows.
+  const reason = lines.find((line) => !/^(JSON|YAML) Error in /.test(line)) ?? lines[0] ?? '';
+  const position = /at position (\d+)/.exec(reason);
+  if (position === null || filepath === undefined) return reason;
+  try {
+    const before = readFileSync(filepath, 'utf8').slice(0, Number(position[1]));
+    const line = before.split('\n').length;
+    return `${reason} (line ${line}, column ${before.length - before.lastIndexOf('\n')})`;
+  } catch {
+    return reason;
+  }
+}
+
+/** The error with only its reason and its stack frames: what `--verbose` may print. */
+function withoutExcerpt(error: unknown): Error {
+  const clean = new Error(reasonOf(error, undefined));
+  const frames = error instanceof Error ? (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line)) : [];
+  clean.stack = [`Error: ${clean.message}`, ...frames].join('\n');
+  return clean;
 }
 
 function fileNamed(error: unknown): string | undefined {

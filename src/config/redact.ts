@@ -6,8 +6,10 @@
 const SCHEME = /mongodb(?:\+srv)?:\/\//gi;
 // Query options whose value is a secret on its own (AWS session tokens, key file passwords).
 const SECRET_OPTIONS = /((?:tlsCertificateKeyFilePassword|sslPEMKeyPassword|AWS_SESSION_TOKEN|password)\s*[=:]\s*)([^&\s,'"]+)/gi;
-// A comma is not a terminator: it may stand in a password. The next scheme is.
-const TERMINATORS = new Set([' ', '\t', '\n', '\r', '"', "'", '`', '<', '>', '(', ')', '[', ']', '{', '}']);
+// Only white space ends a URI here: the driver accepts ( ) ' [ ] { } < > " , and @ unescaped in a
+// password, so none of them may end the search for the user-info's '@' (which is found by the
+// last '@' of the authority). The next scheme ends it too.
+const TERMINATORS = new Set([' ', '\t', '\n', '\r']);
 const NEXT_SCHEME = /,?mongodb(?:\+srv)?:\/\//i;
 export const REDACTED = '***';
 

@@ -1,8 +1,10 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { loadConfigFile } from './config-file.js';
+import type { ConfigFlags } from './options-table.js';
+import { CONFIG_FILE, SETTINGS, flagName, fromEnvironment } from './options-table.js';
 import type { DeltaConfigInput } from './schema.js';
-import { plainlyValid } from './rules.js';
+import { configProblem } from './schema.js';
 import type { ChangeFormat, DeltaHooks, OperationRegistry, ProgramCommand, ServicesFactory, TransactionMode } from '../vocabulary/index.js';
 import { DEFAULT_STAGE_CONCURRENCY } from '../vocabulary/index.js';
 import type { StageConfig } from '../vocabulary/index.js';
@@ -28,6 +30,8 @@ export interface DeltaConfig {
   };
   readonly transaction: TransactionMode;
   readonly autoRollback: boolean;
+  /** Whether admin, local and config may be targets (`--allow-system-db`). */
+  readonly allowSystemDb: boolean;
   /** Consecutive quick transactional changes share one transaction (README, "How a run works"). */
   readonly groupTransactions: boolean;
   readonly lock: { readonly waitMs: number; readonly leaseMs: number; readonly scope: string | undefined };
@@ -47,6 +51,10 @@ export interface DeltaConfig {
   readonly runners: readonly ChangeFormat[];
   /** Programs of shell-command changes by extension, over the default `{ '.sh': 'sh' }`. */
   readonly programs: Readonly<Record<string, ProgramCommand>>;
+  /** Names (or `PREFIX_*` patterns) of delta's environment passed to shell-command changes beyond the base ones. */
+  readonly shellEnv: readonly string[];
+  /** What templates may do beyond data operations. */
+  readonly templates: { readonly allowRunCommand: boolean; readonly allowServerJavaScript: boolean };
   /** Hooks around the run and each change (code configuration only). */
   readonly hooks: DeltaHooks;
   /** Builds what changes receive as `services` (code configuration only). */
@@ -58,24 +66,7 @@ export interface DeltaConfig {
   readonly fleet: { readonly concurrency: number; readonly failFast: boolean };
 }
 
-/** A declared stage, its folder resolved. */
-
-/** Values given on the command line; `undefined` means "not given". */
-export interface ConfigFlags {
-  readonly config?: string | undefined;
-  readonly uri?: string | undefined;
-  readonly db?: string | undefined;
-  readonly path?: string | undefined;
-  readonly env?: string | undefined;
-  readonly trackerUri?: string | undefined;
-  readonly trackerDb?: string | undefined;
-  readonly transaction?: string | undefined;
-  readonly autoRollback?: boolean | undefined;
-  readonly lockWaitMs?: number | undefined;
-  readonly lockLeaseMs?: number | undefined;
-  readonly connectTimeoutMs?: number | undefined;
-  readonly backupDir?: string | undefined;
-}
+export type { ConfigFlags } from './options-table.js';
 
 export interface ResolveConfigOptions {
   readonly flags?: ConfigFlags;
@@ -99,20 +90,8 @@ export const DEFAULTS = {
   backupWarnAboveBytes: 1024 ** 3,
 } as const;
 
-const FLAG_NAMES: Record<string, string> = {
-  uri: '--uri',
-  db: '--db',
-  path: '--path',
-  env: '--env',
-  'tracker.uri': '--tracker-uri',
-  'tracker.db': '--tracker-db',
-  transaction: '--transaction',
-  autoRollback: '--no-auto-rollback',
-  'lock.waitMs': '--lock-wait',
-  'lock.leaseMs': '--lock-lease',
-  connectTimeoutMs: '--connect-timeout',
-  'backup.dir': '--backup-dir',
-};
+/** The flag that sets a configuration key, for messages: `lock.waitMs` -> `--lock-wait`. */
+const FLAG_NAMES: ReadonlyMap<string, string> = new Map(SETTINGS.map((entry) => [entry.setting, flagName(entry)]));
 
 /**
  * Resolves one `DeltaConfig` from flags > environment > config file (or
@@ -127,28 +106,29 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   const flags = options.flags ?? {};
 
   // Named after the variable the value came from: a bad MONGODB_URI is not reported as DELTA_URI.
-  const envInput = await validate(fromEnv(env), (path) => envSource(path, env), true);
-  const flagInput = await validate(fromFlags(flags), (path) => FLAG_NAMES[path] ?? path, true);
+  const envInput = validate(fromEnv(env), (path) => envSource(path, env), true);
+  const flagInput = validate(fromFlags(flags), (path) => FLAG_NAMES.get(path) ?? path, true);
 
-  const explicitFile = flags.config ?? nonEmpty(env.DELTA_CONFIG);
-  const fileOrigin = flags.config !== undefined ? '--config' : 'DELTA_CONFIG';
+  const fileFromEnv = fromEnvironment(CONFIG_FILE, env);
+  const explicitFile = flags.config ?? fileFromEnv?.value;
+  const fileOrigin = flags.config !== undefined ? flagName(CONFIG_FILE) : (fileFromEnv?.name ?? '');
   let fileInput: DeltaConfigInput = {};
   let configFile: string | undefined;
   let fileLabel = 'config';
   if (options.inline !== undefined) {
-    fileInput = await validate(options.inline, (path) => path, false, 'config');
+    fileInput = validate(options.inline, (path) => path, false, 'config');
   } else {
     const loaded = await loadConfigFile(cwd, explicitFile, fileOrigin);
     if (loaded !== undefined) {
       configFile = loaded.filepath;
       fileLabel = relativeLabel(cwd, loaded.filepath);
-      fileInput = await validate(loaded.config, (path) => path, false, fileLabel);
+      fileInput = validate(loaded.config, (path) => path, false, fileLabel);
     }
   }
 
   const pick = <T>(path: string, getter: (input: DeltaConfigInput) => T | undefined): Picked<T> => {
     const fromFlag = getter(flagInput);
-    if (fromFlag !== undefined) return { value: fromFlag, source: FLAG_NAMES[path] ?? path, rank: 'flag' };
+    if (fromFlag !== undefined) return { value: fromFlag, source: FLAG_NAMES.get(path) ?? path, rank: 'flag' };
     const fromEnvValue = getter(envInput);
     if (fromEnvValue !== undefined) return { value: fromEnvValue, source: envSource(path, env), rank: 'env' };
     const fromFile = getter(fileInput);
@@ -199,6 +179,7 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     },
     transaction: pick('transaction', (c) => c.transaction).value ?? DEFAULTS.transaction,
     autoRollback: pick('autoRollback', (c) => c.autoRollback).value ?? DEFAULTS.autoRollback,
+    allowSystemDb: pick('allowSystemDb', (c) => c.allowSystemDb).value ?? false,
     groupTransactions: fileInput.groupTransactions ?? DEFAULTS.groupTransactions,
     lock: {
       waitMs: pick('lock.waitMs', (c) => c.lock?.waitMs).value ?? DEFAULTS.lockWaitMs,
@@ -216,6 +197,8 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     operations: Object.freeze({ ...fileInput.operations }),
     runners: Object.freeze([...(fileInput.runners ?? [])]),
     programs: Object.freeze({ ...fileInput.programs }),
+    shellEnv: [...(fileInput.shellEnv ?? [])],
+    templates: { allowRunCommand: fileInput.templates?.allowRunCommand ?? false, allowServerJavaScript: fileInput.templates?.allowServerJavaScript ?? false },
     hooks: Object.freeze({ ...fileInput.hooks }),
     services: fileInput.services,
     configFile,
@@ -268,71 +251,54 @@ function databaseOf(db: Picked<string>, uri: Picked<string>, explicitNames: stri
 /** MongoDB's own databases: in a connection string's path usually for authentication only. */
 const SYSTEM_DATABASES: ReadonlySet<string> = new Set(['admin', 'local', 'config']);
 
-const ENV_NAMES: Record<string, string> = {
-  uri: 'DELTA_URI',
-  db: 'DELTA_DB',
-  path: 'DELTA_PATH',
-  env: 'DELTA_ENV',
-  'tracker.uri': 'MIGRATIONS_DB_URI',
-  'tracker.db': 'DELTA_TRACKER_DB',
-};
-
+/** The variable a configuration key's value came from: a bad MONGODB_URI is not reported as DELTA_URI. */
 function envSource(path: string, env: Readonly<Record<string, string | undefined>>): string {
-  if (path === 'uri') return nonEmpty(env.DELTA_URI) !== undefined ? 'DELTA_URI' : 'MONGODB_URI';
-  return ENV_NAMES[path] ?? path;
+  const entry = SETTINGS.find((candidate) => candidate.setting === path);
+  return (entry === undefined ? undefined : (fromEnvironment(entry, env)?.name ?? entry.env?.[0])) ?? path;
 }
 
+/** The configuration the environment variables give. */
 function fromEnv(env: Readonly<Record<string, string | undefined>>): Record<string, unknown> {
-  const trackerUri = nonEmpty(env.MIGRATIONS_DB_URI);
-  const trackerDb = nonEmpty(env.DELTA_TRACKER_DB);
-  return compact({
-    uri: nonEmpty(env.DELTA_URI) ?? nonEmpty(env.MONGODB_URI),
-    db: nonEmpty(env.DELTA_DB),
-    path: nonEmpty(env.DELTA_PATH),
-    env: nonEmpty(env.DELTA_ENV),
-    tracker: trackerUri === undefined && trackerDb === undefined ? undefined : compact({ uri: trackerUri, db: trackerDb }),
-  });
-}
-
-function fromFlags(flags: ConfigFlags): Record<string, unknown> {
-  const tracker = compact({ uri: flags.trackerUri, db: flags.trackerDb });
-  const lock = compact({ waitMs: flags.lockWaitMs, leaseMs: flags.lockLeaseMs });
-  const backup = compact({ dir: flags.backupDir });
-  return compact({
-    uri: flags.uri,
-    db: flags.db,
-    path: flags.path,
-    env: flags.env,
-    tracker: Object.keys(tracker).length === 0 ? undefined : tracker,
-    transaction: flags.transaction,
-    autoRollback: flags.autoRollback,
-    lock: Object.keys(lock).length === 0 ? undefined : lock,
-    connectTimeoutMs: flags.connectTimeoutMs,
-    backup: Object.keys(backup).length === 0 ? undefined : backup,
-  });
-}
-
-async function validate(
-  input: unknown,
-  nameOf: (path: string) => string,
-  namedByPath: boolean,
-  label?: string,
-): Promise<DeltaConfigInput> {
-  // Flags and variables are checked without the schema when they are plainly valid (they always
-  // are in a working setup): a configuration file or bad input loads it.
-  if (namedByPath && plainlyValid(input as Record<string, unknown>)) return input as DeltaConfigInput;
-  const { configFileSchema, describeIssue } = await import('./schema.js');
-  const parsed = configFileSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  if (issue === undefined) throw new ConfigError(`${label ?? 'config'}: invalid configuration`);
-  if (namedByPath) {
-    // Flags and variables are named on their own: `DELTA_URI must be ...`.
-    const path = issue.path.map(String).join('.');
-    const described = describeIssue(issue);
-    throw new ConfigError(`${nameOf(path)} ${described.slice(path.length).trimStart()}`);
+  const input: Record<string, unknown> = {};
+  for (const entry of SETTINGS) {
+    const found = fromEnvironment(entry, env);
+    if (found !== undefined) setAt(input, entry.setting, found.value);
   }
-  throw new ConfigError(`${label ?? 'config'}: ${describeIssue(issue)}`);
+  return input;
+}
+
+/** The configuration the flags give. */
+function fromFlags(flags: ConfigFlags): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  const given = flags as Readonly<Record<string, unknown>>;
+  for (const entry of SETTINGS) {
+    if (given[entry.key] !== undefined) setAt(input, entry.setting, given[entry.key]);
+  }
+  return input;
+}
+
+/** Sets `tracker.uri` in `{ tracker: { uri } }`, creating the objects on the way. */
+function setAt(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    node[key] ??= {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1] ?? path] = value;
+}
+
+/**
+ * Checks one source against the configuration schema; the error names the source and the key:
+ * `delta.config.json: lock.waitMs must be at least 0`, or the flag or variable on its own:
+ * `DELTA_URI must be a mongodb:// or mongodb+srv:// connection string`.
+ */
+function validate(input: unknown, nameOf: (path: string) => string, namedByPath: boolean, label = 'config'): DeltaConfigInput {
+  const checked = configProblem(input);
+  if ('value' in checked) return checked.value;
+  if (namedByPath) throw new ConfigError(`${nameOf(checked.path)} ${checked.problem}`);
+  const path = checked.path === '' ? 'the configuration' : checked.path;
+  throw new ConfigError(`${label}: ${checked.problem.startsWith('unknown key') ? checked.problem : `${path} ${checked.problem}`}`);
 }
 
 /** The database named in a URI's path (`mongodb://host/app?x=y` gives `app`). */
@@ -345,14 +311,6 @@ export function databaseFromUri(uri: string | undefined): string | undefined {
   if (slash < 0) return undefined;
   const name = decodeURIComponent(hostAndPath.slice(slash + 1).split('?')[0] ?? '');
   return name === '' ? undefined : name;
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value;
-}
-
-function compact(record: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
 }
 
 function relativeLabel(cwd: string, filepath: string): string {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
+import { DATABASE_NAME_RULE, isDatabaseName } from '../vocabulary/index.js';
 
 /** Where a fleet's target list comes from (`--targets`, or the configuration's `targets`). */
 export interface TargetSpec {
@@ -17,11 +18,12 @@ export interface ResolveTargetsOptions {
   readonly listDatabases: () => Promise<readonly string[]>;
   /** Databases a glob never matches (the tracker database of an external tracker). */
   readonly exclude?: readonly string[];
+  /** Whether admin, local and config may be named (`--allow-system-db`); a glob never picks them. */
+  readonly allowSystem?: boolean;
 }
 
 /** MongoDB's own databases: a glob never picks them. */
 const SYSTEM_DATABASES = new Set(['admin', 'local', 'config']);
-const DATABASE_NAME = /^[^/\\. "$*<>:|?]{1,63}$/;
 
 /**
  * The target databases of a spec, in name order without repeats. A name is
@@ -40,17 +42,45 @@ export async function resolveTargets(target: TargetSpec, options: ResolveTargets
   let databases: readonly string[] | undefined;
   for (const item of items) {
     if (!isGlob(item)) {
-      if (!DATABASE_NAME.test(item)) throw new UsageError(`${target.source}: ${JSON.stringify(item)} is not a database name (1 to 63 characters, none of /\\. "$*<>:|?)`);
+      if (!isDatabaseName(item)) throw new UsageError(`${target.source}: ${JSON.stringify(item)} is not a database name (${DATABASE_NAME_RULE})`);
+      if (SYSTEM_DATABASES.has(item) && options.allowSystem !== true) {
+        throw new UsageError(`${target.source}: ${item} is one of MongoDB's own databases (admin, local, config): a fleet targets it only with --allow-system-db`);
+      }
       names.add(item);
       continue;
     }
-    databases ??= await options.listDatabases();
+    databases ??= await listDatabases(target, item, options);
     const pattern = globPattern(item);
     const matched = databases.filter((db) => pattern.test(db) && !SYSTEM_DATABASES.has(db) && !(options.exclude ?? []).includes(db));
     if (matched.length === 0) throw new UsageError(`${target.source}: no database matches ${JSON.stringify(item)}`);
     for (const db of matched) names.add(db);
   }
   return [...names].sort();
+}
+
+/**
+ * The deployment's databases for a glob. MongoDB answers a user without the listDatabases
+ * privilege with only the databases it may use, or, where it is asked to or is older, refuses
+ * with Unauthorized (13): that refusal names the privilege and the way around it, not the command.
+ */
+async function listDatabases(target: TargetSpec, glob: string, options: ResolveTargetsOptions): Promise<readonly string[]> {
+  try {
+    return await options.listDatabases();
+  } catch (error) {
+    if (!isUnauthorized(error)) throw error;
+    throw new UsageError(
+      `${target.source}: ${JSON.stringify(glob)} needs the listDatabases privilege, which this user does not have; name the databases (a,b or @file) or grant listDatabases`,
+      { cause: error },
+    );
+  }
+}
+
+/** Unauthorized (13), as the driver threw it or wrapped in a DeltaError's cause. */
+function isUnauthorized(error: unknown): boolean {
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if ((current as { code?: unknown }).code === 13) return true;
+  }
+  return false;
 }
 
 async function readTargetFile(target: TargetSpec, file: string): Promise<string[]> {

@@ -1,64 +1,51 @@
-import type { ChangeFilter, ChangeMetadata, RecoveryStrategy, StoredMetadata } from '../vocabulary/index.js';
+import * as v from '../config/schema-library.js';
+import type { ChangeFilter, ChangeMetadata, StoredMetadata } from '../vocabulary/index.js';
 import { METADATA_NAME_PATTERN, RECOVERY_STRATEGIES } from '../vocabulary/index.js';
 
 const NAME_RULE = 'letters, digits, _ . : - (no spaces or commas)';
 
-/** The metadata keys of a change file or template, in the order problems are looked for. */
-export const CHANGE_METADATA_KEYS = ['author', 'tags', 'environments', 'recovery', 'repeatable', 'runAlways'] as const;
-export type ChangeMetadataKey = (typeof CHANGE_METADATA_KEYS)[number];
-
-/** The first problem with a change's metadata: where (`['tags', 1]`) and what was expected. */
-export interface MetadataProblem {
-  readonly path: readonly (string | number)[];
-  readonly message: string;
-}
+const nameList = (what: string, example: string) =>
+  v.optional(
+    v.pipe(
+      v.array(v.pipe(v.string(`expected ${what} names as strings`), v.regex(METADATA_NAME_PATTERN, `expected ${what} names of ${NAME_RULE}`)), `expected a list of ${what} names, e.g. ['${example}']`),
+      // A name given twice is kept once.
+      v.transform((names) => [...new Set(names)]),
+    ),
+  );
 
 /**
- * Checks the metadata keys of a change file's export or a template (one set of rules for both;
- * plain code, so that loading a change never loads the schema library). Returns the metadata,
- * `runAlways` implying repeatable, or the first problem.
+ * The metadata keys of a change file's export or a template, one schema for both, in the order
+ * problems are looked for. Templates spread these entries into their header's schema.
  */
-export function checkMetadata(input: Readonly<Record<string, unknown>>): { metadata: ChangeMetadata } | { problem: MetadataProblem } {
-  const problem = (path: readonly (string | number)[], message: string) => ({ problem: { path, message } });
-  const { author, recovery, repeatable, runAlways } = input;
-  if (author !== undefined && typeof author !== 'string') return problem(['author'], 'expected a string');
-  if (author === '') return problem(['author'], 'expected a non-empty string');
-  const lists: Record<'tags' | 'environments', string[]> = { tags: [], environments: [] };
-  for (const key of ['tags', 'environments'] as const) {
-    const value = input[key];
-    if (value === undefined) continue;
-    const what = key === 'tags' ? 'tag' : 'environment';
-    if (!Array.isArray(value)) return problem([key], `expected a list of ${what} names, e.g. ['${what === 'tag' ? 'billing' : 'prod'}']`);
-    for (const [index, name] of (value as unknown[]).entries()) {
-      if (typeof name !== 'string') return problem([key, index], `expected ${what} names as strings`);
-      if (!METADATA_NAME_PATTERN.test(name)) return problem([key, index], `expected ${what} names of ${NAME_RULE}`);
-    }
-    lists[key] = [...new Set(value as string[])];
-  }
-  if (recovery !== undefined && !(RECOVERY_STRATEGIES as readonly unknown[]).includes(recovery)) return problem(['recovery'], "expected 'manual' or 'retry'");
-  for (const [key, value] of [['repeatable', repeatable], ['runAlways', runAlways]] as const) {
-    if (value !== undefined && typeof value !== 'boolean') return problem([key], 'expected true or false');
-  }
-  return {
-    metadata: {
-      author: author as string | undefined,
-      tags: lists.tags,
-      environments: lists.environments,
-      recovery: recovery as RecoveryStrategy | undefined,
-      repeat: runAlways === true ? 'always' : repeatable === true ? 'on-change' : 'once',
-      // Code changes only (see normaliseDefinition): a template cannot call ctx.batches.
-      batches: false,
-      sideEffects: false,
-    },
-  };
-}
+export const METADATA_ENTRIES = {
+  author: v.optional(v.pipe(v.string('expected a string'), v.minLength(1, 'expected a non-empty string'))),
+  tags: nameList('tag', 'billing'),
+  environments: nameList('environment', 'prod'),
+  recovery: v.optional(v.picklist(RECOVERY_STRATEGIES, "expected 'manual' or 'retry'")),
+  repeatable: v.optional(v.boolean('expected true or false')),
+  runAlways: v.optional(v.boolean('expected true or false')),
+} as const;
 
-/** Checks the metadata keys of a code change's export; the problem names the key: `tags[1]: expected ...`. */
-export function parseMetadata(definition: Readonly<Record<string, unknown>>): { metadata: ChangeMetadata } | { problem: string } {
-  const checked = checkMetadata(definition);
-  if ('metadata' in checked) return checked;
-  const path = checked.problem.path.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${segment}`)).join('').replace(/^\./, '');
-  return { problem: `${path}: ${checked.problem.message}` };
+/** The metadata keys of a change file or template, in the order problems are looked for. */
+export const CHANGE_METADATA_KEYS = Object.keys(METADATA_ENTRIES) as readonly ChangeMetadataKey[];
+export type ChangeMetadataKey = keyof typeof METADATA_ENTRIES;
+
+/** The metadata keys of an object, checked (its other keys are left alone). */
+export const CHANGE_METADATA_SCHEMA = v.object(METADATA_ENTRIES);
+export type CheckedMetadata = v.InferOutput<typeof CHANGE_METADATA_SCHEMA>;
+
+/** The ChangeMetadata of checked metadata keys. */
+export function metadataFrom(checked: CheckedMetadata): ChangeMetadata {
+  return {
+    author: checked.author,
+    tags: checked.tags ?? [],
+    environments: checked.environments ?? [],
+    recovery: checked.recovery,
+    repeat: checked.runAlways === true ? 'always' : checked.repeatable === true ? 'on-change' : 'once',
+    // Code changes only (see normaliseDefinition): a template cannot call ctx.batches.
+    batches: false,
+    sideEffects: false,
+  };
 }
 
 /** Metadata as the tracker keeps it: only what differs from the defaults. */

@@ -1,10 +1,11 @@
 // The driver format's part of loading: what a code file (TypeScript or JavaScript) exports, or a
 // change given in memory, checked and turned into a ChangeUnit. Errors name the file and the key.
+import * as v from '../config/schema-library.js';
 import { ChangeFileError } from '../errors.js';
-import type { ChangeFunction, ChangeMetadata, ChangeUnit, LegacyChangeFunction, TransactionMode } from '../vocabulary/index.js';
-import { TRANSACTION_MODES, isTransactionMode } from '../vocabulary/index.js';
+import type { ChangeFunction, ChangeUnit, LegacyChangeFunction } from '../vocabulary/index.js';
+import { TRANSACTION_MODES } from '../vocabulary/index.js';
 import type { ChangeFileEntry } from './change-folder.js';
-import { parseMetadata } from './change-metadata.js';
+import { METADATA_ENTRIES, metadataFrom } from './change-metadata.js';
 
 type ModuleRecord = Record<string, unknown>;
 
@@ -25,6 +26,42 @@ interface DefinitionSource {
   readonly checksum: string;
 }
 
+type AnyFunction = (...args: never[]) => unknown;
+const fn = (key: string) => v.optional(v.custom<AnyFunction>((value) => typeof value === 'function', `${key} must be a function`));
+const trueOrFalse = (key: string) => v.optional(v.boolean(`${key} must be true or false`));
+const MILLISECONDS = 'timeoutMs must be a positive number of milliseconds';
+
+/**
+ * What a change exports (other exports are left alone), in the order problems are looked for.
+ * Messages name the key; the metadata keys' say what was expected and get the key in front.
+ */
+const definitionSchema = v.looseObject({
+  id: v.optional(
+    v.pipe(
+      v.string((issue) => `id must be a string, got ${typeof issue.input}`),
+      v.check((id) => id.trim() !== '' && !/\s/.test(id), (issue) => `id ${JSON.stringify(issue.input)} must be non-empty and contain no spaces`),
+    ),
+  ),
+  commit: fn('commit'),
+  up: fn('up'),
+  rollback: fn('rollback'),
+  down: fn('down'),
+  transaction: v.optional(v.picklist(TRANSACTION_MODES, (issue) => `transaction must be one of ${TRANSACTION_MODES.join(', ')}, got ${JSON.stringify(issue.input)}`)),
+  timeoutMs: v.optional(v.pipe(v.number(MILLISECONDS), v.finite(MILLISECONDS), v.gtValue(0, MILLISECONDS))),
+  backup: v.optional(v.union([v.boolean(), v.array(v.string())], 'backup must be true, false or a list of collection names')),
+  description: v.optional(v.string('description must be a string')),
+  ...METADATA_ENTRIES,
+  batches: trueOrFalse('batches'),
+  sideEffects: trueOrFalse('sideEffects'),
+});
+
+/** `tags[1]: expected ...` for a metadata key; the other messages name their key already. */
+function problemOf(issue: v.BaseIssue<unknown>): string {
+  if (!issue.message.startsWith('expected ')) return issue.message;
+  const path = (issue.path ?? []).map((item) => (typeof item.key === 'number' ? `[${item.key}]` : `.${String(item.key)}`)).join('').replace(/^\./, '');
+  return `${path}: ${issue.message}`;
+}
+
 /** Checks an exported change object and turns it into a `ChangeUnit`; errors name the file. */
 export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource): ChangeUnit {
   const fail = (message: string): never => {
@@ -32,60 +69,39 @@ export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource)
   };
   const id = def.id === undefined ? source.defaultId : def.id;
   if (id === undefined) fail('id is required for a change given in memory');
-  if (typeof id !== 'string') fail(`id must be a string, got ${typeof id}`);
-  const changeId = id as string;
-  if (changeId.trim() === '' || /[\s]/.test(changeId)) fail(`id ${JSON.stringify(changeId)} must be non-empty and contain no spaces`);
+  // A copy: a module namespace (or a function with properties) is checked as a plain object.
+  const checked = v.safeParse(definitionSchema, { ...def, id });
+  const [issue] = checked.issues ?? [];
+  // The id first, then which function commits, then everything else in the schema's order.
+  if (issue?.path?.[0]?.key === 'id') fail(problemOf(issue));
+  if (def.commit !== undefined && def.up !== undefined) fail('exports both commit and up: keep one');
+  if (def.commit === undefined && def.up === undefined) fail('has no commit function (export commit, or up for migrate-mongo style)');
+  if (!checked.success) return fail(problemOf(checked.issues[0]));
+  const change = checked.output;
 
-  const hasCommit = def.commit !== undefined;
-  const hasUp = def.up !== undefined;
-  if (hasCommit && hasUp) fail('exports both commit and up: keep one');
-  const commitFn = hasCommit ? def.commit : def.up;
-  if (typeof commitFn !== 'function') fail(hasCommit || hasUp ? `${hasCommit ? 'commit' : 'up'} must be a function` : 'has no commit function (export commit, or up for migrate-mongo style)');
-  const rollbackFn = def.rollback ?? def.down;
-  if (rollbackFn !== undefined && typeof rollbackFn !== 'function') fail(`${def.rollback !== undefined ? 'rollback' : 'down'} must be a function`);
-
-  const transaction = def.transaction;
-  if (transaction !== undefined && !isTransactionMode(transaction)) {
-    fail(`transaction must be one of ${TRANSACTION_MODES.join(', ')}, got ${JSON.stringify(transaction)}`);
-  }
-  const style = hasCommit ? 'delta' : 'migrate-mongo';
-  const timeoutMs = def.timeoutMs;
-  if (timeoutMs !== undefined && (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0)) {
-    fail('timeoutMs must be a positive number of milliseconds');
-  }
-  const backup = def.backup;
-  if (backup !== undefined && typeof backup !== 'boolean' && !(Array.isArray(backup) && backup.every((c) => typeof c === 'string'))) {
-    fail('backup must be true, false or a list of collection names');
-  }
-  const description = def.description;
-  if (description !== undefined && typeof description !== 'string') fail('description must be a string');
-  const parsedMetadata = parseMetadata(def);
-  if ('problem' in parsedMetadata) fail(parsedMetadata.problem);
-  const batches = def.batches;
-  if (batches !== undefined && typeof batches !== 'boolean') fail('batches must be true or false');
-  if (batches === true && style === 'migrate-mongo') fail('batches: true needs commit/rollback (up(db, client) cannot receive ctx.batches)');
-  if (batches === true && transaction === 'always') {
+  const style = change.commit !== undefined ? 'delta' : 'migrate-mongo';
+  const commitFn = change.commit ?? change.up;
+  const rollbackFn = change.rollback ?? change.down;
+  if (change.batches === true && style === 'migrate-mongo') fail('batches: true needs commit/rollback (up(db, client) cannot receive ctx.batches)');
+  if (change.batches === true && change.transaction === 'always') {
     fail("batches: true runs each batch in its own transaction and cannot ask for transaction: 'always' around the whole change");
   }
-  const sideEffects = def.sideEffects;
-  if (sideEffects !== undefined && typeof sideEffects !== 'boolean') fail('sideEffects must be true or false');
-  const metadata: ChangeMetadata = { ...(parsedMetadata as { metadata: ChangeMetadata }).metadata, batches: batches === true, sideEffects: sideEffects === true };
 
   return {
-    id: changeId,
+    id: change.id as string,
     file: source.file,
     checksum: source.checksum,
-    description: description as string | undefined,
+    description: change.description,
     stage: undefined,
-    metadata,
+    metadata: { ...metadataFrom(change), batches: change.batches === true, sideEffects: change.sideEffects === true },
     // up(db, client) receives a db and client bound to the change's session: it runs in a
     // transaction like any other change (a file that must not says transaction: 'never').
-    transaction: transaction as TransactionMode | undefined,
-    timeoutMs: timeoutMs as number | undefined,
-    backup: backup as ChangeUnit['backup'],
+    transaction: change.transaction,
+    timeoutMs: change.timeoutMs,
+    backup: change.backup,
     style,
-    commit: style === 'migrate-mongo' ? legacy(commitFn as LegacyChangeFunction) : (commitFn as ChangeFunction),
-    rollback: rollbackFn === undefined ? undefined : style === 'migrate-mongo' ? legacy(rollbackFn as LegacyChangeFunction) : (rollbackFn as ChangeFunction),
+    commit: style === 'migrate-mongo' ? legacy(commitFn as unknown as LegacyChangeFunction) : (commitFn as unknown as ChangeFunction),
+    rollback: rollbackFn === undefined ? undefined : style === 'migrate-mongo' ? legacy(rollbackFn as unknown as LegacyChangeFunction) : (rollbackFn as unknown as ChangeFunction),
   };
 }
 

@@ -17,8 +17,14 @@ export async function importChangeFiles(files: readonly ScannedFile[], options: 
   return units;
 }
 
+/** The changes that loaded, in id order, and one problem per file that did not. */
+export interface ImportedChanges {
+  readonly units: ChangeUnit[];
+  readonly problems: ChangeFileError[];
+}
+
 /** Imports what it can: the changes that loaded, in id order, and one problem per file that did not. */
-export async function tryImportChangeFiles(files: readonly ScannedFile[], options: TemplateOptions = {}): Promise<{ units: ChangeUnit[]; problems: ChangeFileError[] }> {
+export async function tryImportChangeFiles(files: readonly ScannedFile[], options: TemplateOptions = {}): Promise<ImportedChanges> {
   const problems: ChangeFileError[] = [];
   const tsx = files.some((file) => TYPESCRIPT.has(file.extension)) ? await registerTypeScript() : undefined;
   let units: (ChangeUnit | undefined)[];
@@ -26,6 +32,7 @@ export async function tryImportChangeFiles(files: readonly ScannedFile[], option
     const context: FormatLoadContext = {
       importModule: (path, extension) => (tsx !== undefined && TYPESCRIPT.has(extension) ? tsx.import(path, extension) : (import(pathToFileURL(path).href) as Promise<unknown>)),
       operations: options.operations,
+      templatePermissions: options.permissions,
     };
     units = await Promise.all(
       files.map(async (entry) => {

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { LockLostError, messageOf } from '../errors.js';
+import type { Lease } from './lease.js';
 import { waitForLock } from './wait-for-lock.js';
 import type { LockHolder } from '../vocabulary/index.js';
 
-export interface HeartbeatLeaseOptions {
+export interface LeaseOptions {
   /** One lock per scope: the target database, or a configured name. */
   readonly scope: string;
   readonly leaseMs: number;
@@ -17,18 +19,20 @@ export interface HeartbeatLeaseOptions {
 
 /**
  * A lease's life, whatever keeps it: taken (waiting with `waitForLock`), renewed by a heartbeat
- * every third of the lease, lost when a renewal finds it gone or fails, released only if still
+ * every third of the lease, lost when a renewal finds it gone or two renewals in a row fail, released only if still
  * ours. The MongoDB and SQLite leases supply the four operations on their store.
  */
-export abstract class HeartbeatLease {
+export abstract class HeartbeatLease implements Lease {
   readonly owner = randomBytes(12).toString('hex');
-  readonly #lease: HeartbeatLeaseOptions;
+  readonly #lease: LeaseOptions;
   #heartbeat: NodeJS.Timeout | undefined;
   #held = false;
   #lost: string | undefined;
   #renewing: Promise<void> | undefined;
+  /** When (this process's monotonic clock) the last renewal that succeeded was sent: the lease runs at least `leaseMs` from it. */
+  #renewedAt = 0;
 
-  protected constructor(lease: HeartbeatLeaseOptions) {
+  protected constructor(lease: LeaseOptions) {
     this.#lease = lease;
   }
 
@@ -40,11 +44,6 @@ export abstract class HeartbeatLease {
   protected abstract renew(): Promise<boolean> | boolean;
   /** Removes the lock if it is still ours. */
   protected abstract removeOwn(): Promise<void> | void;
-  /** A renewal error that does not lose the lease: the next beat tries again (the lease outlives three beats). */
-  protected renewalMayRetry(_error: unknown): boolean {
-    return false;
-  }
-
   /** Why the lease was lost, or undefined while it holds. */
   get lostReason(): string | undefined {
     return this.#lost;
@@ -53,7 +52,13 @@ export abstract class HeartbeatLease {
   /** Takes the lock, waiting with jittered back-off up to `waitMs`; throws `LockHeldError` after. */
   async acquire(signal?: AbortSignal): Promise<void> {
     const { scope, waitMs } = this.#lease;
-    await waitForLock({ scope, waitMs, tryAcquire: () => this.tryAcquire(), holder: () => this.currentHolder() }, signal);
+    const tryAcquire = async () => {
+      const sent = performance.now();
+      const taken = await this.tryAcquire();
+      if (taken) this.#renewedAt = sent;
+      return taken;
+    };
+    await waitForLock({ scope, waitMs, tryAcquire, holder: () => this.currentHolder() }, signal);
     this.#held = true;
     this.#startHeartbeat();
   }
@@ -64,8 +69,10 @@ export abstract class HeartbeatLease {
     return holder !== undefined && holder.owner !== this.owner && holder.expiresAt.getTime() > Date.now();
   }
 
-  /** Throws `LockLostError` when the heartbeat has found the lease gone. */
+  /** Throws `LockLostError` when the heartbeat found the lease gone, or no renewal kept it alive for a whole lease. */
   assertHeld(): void {
+    // A renewal that hangs (a partition) must not let the work go on under a lease that has run out.
+    if (this.#held && performance.now() >= this.#renewedAt + this.#lease.leaseMs) this.#markLost('no heartbeat renewed the lease in time');
     if (this.#lost !== undefined) throw new LockLostError(`lost the lock on ${this.#lease.scope}: ${this.#lost}; stopped before the next change`);
   }
 
@@ -78,8 +85,13 @@ export abstract class HeartbeatLease {
     await this.removeOwn();
   }
 
+  /** A beat every third of the lease: one failed renewal is survived, a second in a row is not. */
+  get #every(): number {
+    return Math.max(200, Math.floor(this.#lease.leaseMs / 3));
+  }
+
   #startHeartbeat(): void {
-    const every = Math.max(200, Math.floor(this.#lease.leaseMs / 3));
+    const every = this.#every;
     this.#heartbeat = setInterval(() => {
       if (this.#renewing !== undefined) return;
       this.#renewing = this.#beat().finally(() => {
@@ -96,10 +108,14 @@ export abstract class HeartbeatLease {
   }
 
   async #beat(): Promise<void> {
+    const sent = performance.now();
     try {
-      if (!(await this.renew())) this.#markLost('the lock was taken or removed by someone else');
+      if (await this.renew()) this.#renewedAt = sent;
+      else this.#markLost('the lock was taken or removed by someone else');
     } catch (error) {
-      if (!this.renewalMayRetry(error)) this.#markLost(`the heartbeat failed: ${messageOf(error)}`);
+      // A failed renewal (a transient error, a busy SQLite file) leaves the lease as the last
+      // success set it: the next beat tries again while the lease outlasts it, else it is lost.
+      if (performance.now() + this.#every >= this.#renewedAt + this.#lease.leaseMs) this.#markLost(`the heartbeat failed: ${messageOf(error)}`);
     }
   }
 

@@ -1,8 +1,10 @@
-export type { LeaseLockOptions } from './lease-lock.js';
-export { LeaseLock } from './lease-lock.js';
-export type { SqliteLeaseLockOptions } from './sqlite-lease-lock.js';
-export { SqliteLeaseLock } from './sqlite-lease-lock.js';
-export type { Lease, LeaseOptions, LockStore } from './lock-store.js';
+export type { MongoLeaseOptions } from './mongo-lease.js';
+export { MongoLease } from './mongo-lease.js';
+export type { SqliteLeaseOptions } from './sqlite-lease.js';
+export { SqliteLease } from './sqlite-lease.js';
+export type { LeaseOptions } from './heartbeat-lease.js';
+export type { Lease } from './lease.js';
+export type { LockStore } from './lock-store.js';
 export { mongoLockStore, sqliteLockStore } from './lock-store.js';
-export type { LockedWork, RunLock } from './under-lock.js';
+export type { LockedWork } from './under-lock.js';
 export { underLock } from './under-lock.js';

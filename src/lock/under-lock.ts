@@ -1,14 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import type { Lease } from './lease.js';
 
-/** A lease as the work done under it sees it (HeartbeatLease fits). */
-export interface RunLock {
-  /** Whether another runner holds a live lease right now (a read; takes nothing). */
-  heldByOther(): Promise<boolean>;
-  acquire(signal?: AbortSignal): Promise<void>;
-  /** Throws when the lease was lost; called before every step of the work. */
-  assertHeld(): void;
-  release(): Promise<void>;
-}
+export type { Lease } from './lease.js';
 
 /** The phases of work done under the lock. */
 export interface LockedWork<P, R> {
@@ -31,7 +24,7 @@ export interface LockedWork<P, R> {
  * without the lock, take it, plan again under it (another runner may have moved history
  * meanwhile), do the work, release it whatever happens.
  */
-export async function underLock<P, R>(lock: RunLock, phases: LockedWork<P, R>): Promise<R> {
+export async function underLock<P, R>(lock: Lease, phases: LockedWork<P, R>): Promise<R> {
   if (phases.preview !== undefined) {
     const early = phases.finishEarly?.(await phases.preview());
     if (early !== undefined) return early;

@@ -1,7 +1,6 @@
 import { BackupFailedError, messageOf } from '../errors.js';
-import { executedBy } from '../tracker/executed-by.js';
+import { auditEvent } from '../tracker/audit-event.js';
 import type { Tracker } from '../tracker/tracker.js';
-import { toolVersion } from '../version.js';
 import type { DeltaEventEmitter } from './events.js';
 import { recordedError } from './outcomes.js';
 import type { ChangeUnit } from '../vocabulary/index.js';
@@ -47,7 +46,7 @@ export async function runBackup(
   at: { readonly tracker: Tracker; readonly events: DeltaEventEmitter },
 ): Promise<void> {
   const { tracker, events } = at;
-  const audit = { runId: request.runId, changeId: request.changeId, targetDb: tracker.targetDb, action: 'backup', executedBy: executedBy(), toolVersion: toolVersion() } as const;
+  const audit = { runId: request.runId, changeId: request.changeId, targetDb: tracker.targetDb, action: 'backup' } as const;
   const started = Date.now();
   let done: BackupDone;
   try {
@@ -56,17 +55,13 @@ export async function runBackup(
   } catch (thrown) {
     const error = thrown instanceof BackupFailedError ? thrown : new BackupFailedError(`backup${request.changeId === undefined ? '' : ` before ${request.changeId}`} failed: ${messageOf(thrown)}`, { cause: thrown });
     await tracker
-      .audit({ ...audit, outcome: 'failure', at: new Date(), durationMs: Date.now() - started, error: recordedError(error), details: { collections: request.collections } })
+      .audit(auditEvent({ ...audit, outcome: 'failure', durationMs: Date.now() - started, error: recordedError(error), details: { collections: request.collections } }))
       .catch(() => undefined);
     throw error;
   }
   const collections = done.collections.map((c) => c.name);
   events.emit('backup:done', { runId: request.runId, changeId: request.changeId, backupId: done.id, path: done.path, collections, documents: done.documents, bytes: done.bytes, durationMs: done.durationMs });
-  await tracker.audit({
-    ...audit,
-    outcome: 'success',
-    at: new Date(),
-    durationMs: done.durationMs,
-    details: { backupId: done.id, path: done.path, collections, documents: done.documents, bytes: done.bytes },
-  });
+  await tracker.audit(
+    auditEvent({ ...audit, outcome: 'success', durationMs: done.durationMs, details: { backupId: done.id, path: done.path, collections, documents: done.documents, bytes: done.bytes } }),
+  );
 }

@@ -61,6 +61,7 @@ function writesOutside(changeId: string, escaped: readonly EscapedWrite[], throw
 async function callChange(options: ExecuteOptions): Promise<void> {
   const controller = new AbortController();
   const cleanups: (() => void)[] = [];
+  let floating: ChangeFailedError | undefined;
   const stop = new Promise<never>((_resolve, reject) => {
     if (options.timeoutMs !== undefined) {
       const timer = setTimeout(() => {
@@ -84,6 +85,20 @@ async function callChange(options: ExecuteOptions): Promise<void> {
         cleanups.push(() => interrupt.removeEventListener('abort', onInterrupt));
       }
     }
+    // A promise the change created and nobody awaited rejected: Node would kill the process with
+    // its raw message, record nothing and leave the lock until its lease ends. It fails the
+    // change instead: a transaction is abandoned at once (nothing of it stays); without one the
+    // change is told through its signal and finishes (its writes cannot be taken back midway,
+    // and compensation must not race them), then fails. Which change created the promise cannot
+    // be known: every change running at that moment (a stage runs several) fails.
+    const onUnhandled = (reason: unknown) => {
+      const error = new ChangeFailedError(`a promise it did not await rejected: ${messageOf(reason)}`, options.changeId, { cause: reason });
+      controller.abort(error);
+      if (options.session !== undefined) reject(error);
+      else floating ??= error;
+    };
+    process.on('unhandledRejection', onUnhandled);
+    cleanups.push(() => process.off('unhandledRejection', onUnhandled));
   });
   stop.catch(() => undefined);
   // A forgotten `{ session }` must not leak a write out of the transaction: everything through
@@ -101,7 +116,10 @@ async function callChange(options: ExecuteOptions): Promise<void> {
   };
   try {
     await Promise.race([Promise.resolve().then(() => options.fn(context)), stop]);
+  } catch (error) {
+    throw floating ?? error;
   } finally {
     for (const cleanup of cleanups) cleanup();
   }
+  if (floating !== undefined) throw floating;
 }

@@ -1,9 +1,9 @@
 export type { DeltaEvents, DeltaEventName, DeltaListener } from './events.js';
 export { DeltaEventEmitter } from './events.js';
-export type { ChangeState, ChangeStatus, CommitPlanOptions, RollbackPlanOptions, RollbackTarget } from './plan.js';
-export { CHANGE_STATES, assertRevertible, computeStatus, planCommit, planRollback } from './plan.js';
+export type { ChangeState, JoinedChange, CommitPlanOptions, RollbackPlanOptions, RollbackTarget } from './plan.js';
+export { CHANGE_STATES, assertRevertible, joinChanges, planCommit, planRollback } from './plan.js';
 export type { StatusEntry, StatusResult } from './results.js';
-export type { CommitOptions, RollbackOptions, RunControl, RunLock, RunnerOptions } from './runner.js';
+export type { CommitOptions, RollbackOptions, RunControl, Lease, RunnerOptions } from './runner.js';
 export { Runner } from './runner.js';
 export { statusReport } from './status-report.js';
 export type { BaselineOptions, MaintenanceAction, MaintenanceResult, RepairOptions, ValidationProblem, ValidationReport } from './maintenance.js';

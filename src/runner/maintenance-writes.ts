@@ -1,8 +1,7 @@
 import { storedMetadata } from '../loader/change-metadata.js';
-import { executedBy } from '../tracker/executed-by.js';
+import { auditEvent } from '../tracker/audit-event.js';
 import type { AuditEvent } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
-import { toolVersion } from '../version.js';
 import type { MaintenanceAction } from './maintenance.js';
 
 /**
@@ -11,17 +10,8 @@ import type { MaintenanceAction } from './maintenance.js';
  */
 export async function applyMaintenance(tracker: Tracker, command: 'repair' | 'baseline', action: MaintenanceAction, runId: string, appliedSeq: number): Promise<void> {
   const at = new Date();
-  const audit = (details: Record<string, unknown>): AuditEvent => ({
-    runId,
-    changeId: action.changeId,
-    targetDb: tracker.targetDb,
-    action: command,
-    outcome: 'success',
-    at,
-    executedBy: executedBy(),
-    toolVersion: toolVersion(),
-    details: { kind: action.kind, ...details },
-  });
+  const audit = (details: Record<string, unknown>): AuditEvent =>
+    auditEvent({ runId, changeId: action.changeId, targetDb: tracker.targetDb, action: command, outcome: 'success', at, details: { kind: action.kind, ...details } });
   switch (action.kind) {
     case 'update-checksum':
       return tracker.amendRecord(action.changeId, { checksum: action.after }, audit({ before: { checksum: action.before }, after: { checksum: action.after } }));

@@ -2,8 +2,8 @@ import type { ChangeFileError } from '../errors.js';
 import { DriftError, UnknownChangeError } from '../errors.js';
 import { changeOrder } from '../loader/change-order.js';
 import type { HistoryEntry, RecordStatus } from '../tracker/records.js';
-import type { ChangeStatus } from './plan.js';
-import { computeStatus, recoveryAdvice } from './plan.js';
+import type { JoinedChange } from './plan.js';
+import { joinChanges, recoveryAdvice } from './plan.js';
 import type { ChangeMetadata, ChangeRef, RecordedError, StageSpec } from '../vocabulary/index.js';
 
 /** One thing `validate` found wrong between files and history. */
@@ -21,7 +21,7 @@ export interface ValidationReport {
   readonly changes: number;
 }
 
-const HINTS: Record<Exclude<ValidationProblem['kind'], 'file' | 'duplicate-id'>, (s: ChangeStatus) => string> = {
+const HINTS: Record<Exclude<ValidationProblem['kind'], 'file' | 'duplicate-id'>, (s: JoinedChange) => string> = {
   modified: (s) => `${s.id}: file ${s.file ?? ''} was modified since it was applied (restore it, or run delta repair to accept it)`,
   missing: (s) => `${s.id}: recorded ${s.record?.status ?? ''} but its file is gone (restore it, or delta repair --remove-missing)`,
   failed: (s) =>
@@ -32,7 +32,7 @@ const HINTS: Record<Exclude<ValidationProblem['kind'], 'file' | 'duplicate-id'>,
 };
 
 /** Every problem of the files (import errors, duplicate ids) and of their history, in run order. */
-export function validationProblems(statuses: readonly ChangeStatus[], fileProblems: readonly ChangeFileError[], duplicates: readonly ChangeFileError[]): ValidationProblem[] {
+export function validationProblems(statuses: readonly JoinedChange[], fileProblems: readonly ChangeFileError[], duplicates: readonly ChangeFileError[]): ValidationProblem[] {
   const problems: ValidationProblem[] = [
     ...fileProblems.map((p): ValidationProblem => ({ kind: 'file', id: undefined, file: p.file, message: p.message })),
     ...duplicates.map((p): ValidationProblem => ({ kind: 'duplicate-id', id: undefined, file: p.file, message: p.message })),
@@ -86,7 +86,7 @@ export interface RepairOptions {
 export function planRepair(changes: readonly ChangeRef[], history: readonly HistoryEntry[], options: RepairOptions = {}): { actions: MaintenanceAction[]; left: string[] } {
   const actions: MaintenanceAction[] = [];
   const left: string[] = [];
-  for (const status of computeStatus(changes, history)) {
+  for (const status of joinChanges(changes, history)) {
     const record = status.record;
     if (record === undefined) continue;
     if (status.state === 'modified' && status.change !== undefined) {

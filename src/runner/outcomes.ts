@@ -13,11 +13,41 @@ export function recordedError(error: unknown, extra: Partial<RecordedError> = {}
   const coded = error instanceof WriteOutsideTransactionError ? error.cause : error;
   const code = (coded as { code?: unknown } | undefined)?.code;
   return {
-    message: messageOf(error),
     ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
     ...(error instanceof WriteOutsideTransactionError ? { outsideTransaction: error.writes } : {}),
     ...extra,
+    message: storedMessage(extra.message ?? messageOf(error)),
   };
+}
+
+/** Characters of an error message a record or audit event keeps. */
+export const STORED_MESSAGE_LIMIT = 64 * 1024;
+
+/**
+ * A message short enough to store: its start and its end (where delta appends what happened
+ * next, "its rollback ran to compensate") around a note of how much was left out. A change may
+ * throw any text, and a record or audit event over MongoDB's 16 MB document limit fails to be
+ * written (BSONObjectTooLarge, code 10334): the failure would then go unrecorded. The cuts fall
+ * on whitespace, so a connection string is never halved past the redaction that runs on the
+ * stored text.
+ */
+export function storedMessage(message: string): string {
+  if (message.length <= STORED_MESSAGE_LIMIT) return message;
+  const keep = STORED_MESSAGE_LIMIT - 100;
+  const head = cutAtSpace(message.slice(0, keep - 4096), 'end');
+  const tail = cutAtSpace(message.slice(message.length - 4096), 'start');
+  return `${head} […${message.length - head.length - tail.length} characters left out…] ${tail}`;
+}
+
+/** `text` without a partial word at its `end` (or `start`), unless it holds no whitespace near there. */
+function cutAtSpace(text: string, side: 'start' | 'end'): string {
+  const window = 1024;
+  if (side === 'end') {
+    const at = text.slice(-window).search(/\s\S*$/);
+    return at < 0 ? text : text.slice(0, text.length - Math.min(window, text.length) + at);
+  }
+  const at = text.slice(0, window).search(/\s/);
+  return at < 0 ? text : text.slice(at + 1);
 }
 
 /** A change's line in a run's result. */

@@ -13,7 +13,8 @@ import type { ChangeFilter, ChangeRef, ChangeUnit, RepeatMode, StageSpec } from 
 export const CHANGE_STATES = ['applied', 'pending', 'failed', 'rolled_back', 'running', 'modified', 'missing', 'out_of_order', 'up_to_date', 'changed', 'skipped'] as const;
 export type ChangeState = (typeof CHANGE_STATES)[number];
 
-export interface ChangeStatus {
+/** A change as files and history know it together: its file (if any), its record (if any) and the state that follows. */
+export interface JoinedChange {
   readonly id: string;
   readonly state: ChangeState;
   readonly file: string | undefined;
@@ -111,12 +112,12 @@ class RunOrder {
  * their order, ids inside each). A pending change is out of order when it is
  * older than the newest applied change of its own stage.
  */
-export function computeStatus(changes: readonly ChangeRef[], history: readonly HistoryEntry[], stages: readonly StageSpec[] = [], filter: ChangeFilter = {}): ChangeStatus[] {
+export function joinChanges(changes: readonly ChangeRef[], history: readonly HistoryEntry[], stages: readonly StageSpec[] = [], filter: ChangeFilter = {}): JoinedChange[] {
   const order = new RunOrder(changes, stages);
   const byId = new Map(history.map((record) => [record.changeId, record]));
   const changesById = new Map(changes.map((change) => [change.id, change]));
   const newestApplied = order.newestApplied(history, changesById);
-  const statuses: ChangeStatus[] = [];
+  const statuses: JoinedChange[] = [];
   const seen = new Set<string>();
   for (const change of changes) {
     seen.add(change.id);
@@ -157,7 +158,7 @@ function stateOf(change: ChangeRef, record: HistoryEntry | undefined, newestAppl
   }
 }
 
-function status(id: string, state: ChangeState, change: ChangeRef | undefined, record: HistoryEntry | undefined, reason: string | undefined): ChangeStatus {
+function status(id: string, state: ChangeState, change: ChangeRef | undefined, record: HistoryEntry | undefined, reason: string | undefined): JoinedChange {
   return {
     id,
     state,
@@ -202,7 +203,7 @@ export interface CommitPlanOptions {
 
 export interface CommitPlan {
   readonly pending: readonly ChangeRef[];
-  readonly statuses: readonly ChangeStatus[];
+  readonly statuses: readonly JoinedChange[];
   /** Drift that `allowDrift` let through, for the audit log. */
   readonly allowedDrift: readonly string[];
   /**
@@ -224,7 +225,7 @@ export function assertKnownIds(changes: readonly ChangeRef[], history: readonly 
 /** What `commit` will apply, or why it refuses. */
 export function planCommit(changes: readonly ChangeRef[], history: readonly HistoryEntry[], options: CommitPlanOptions = {}, stages: readonly StageSpec[] = []): CommitPlan {
   const order = new RunOrder(changes, stages);
-  const statuses = computeStatus(changes, history, stages, options);
+  const statuses = joinChanges(changes, history, stages, options);
   if (options.to !== undefined && options.only !== undefined) throw new UsageError('--to and --only cannot be used together');
   assertKnownStage(options.stage, stages);
   for (const [flag, id] of [['--to', options.to], ['--only', options.only]] as const) {
@@ -233,7 +234,7 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
 
   const blocked = statuses.filter((s) => (s.state === 'running' || s.state === 'failed') && s.reason !== undefined);
   if (blocked.length > 0) {
-    const first = blocked[0] as ChangeStatus;
+    const first = blocked[0] as JoinedChange;
     throw new DriftError(
       `${blocked.map((s) => `${s.id} (${s.reason ?? ''})`).join(', ')}: ${blocked.length === 1 ? 'it may be' : 'they may be'} half-applied, so commit stops here. ` +
         sentence(recoveryAdvice(first.id, first.record)),
@@ -251,9 +252,9 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
   if (options.to !== undefined && newestBeforeTo !== undefined && compareIds(options.to, newestBeforeTo) < 0) {
     throw new UsageError(`--to ${options.to} is older than the newest applied change ${newestBeforeTo}; to go back, use delta rollback --to ${options.to}`);
   }
-  const inScope = (s: ChangeStatus) => options.stage === undefined || s.stage === options.stage;
+  const inScope = (s: JoinedChange) => options.stage === undefined || s.stage === options.stage;
   const outOfOrder = statuses.filter((s) => s.state === 'out_of_order' && inScope(s));
-  const runs = (s: ChangeStatus): boolean => {
+  const runs = (s: JoinedChange): boolean => {
     switch (s.state) {
       case 'pending':
       case 'failed':
@@ -277,7 +278,7 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
     ...statuses.filter((s) => inScope(s) && runs(s) && s.change?.metadata.repeat !== 'once' && options.to === undefined),
   ];
   if (outOfOrder.length > 0 && options.outOfOrder !== true && options.only === undefined) {
-    const first = outOfOrder[0] as ChangeStatus;
+    const first = outOfOrder[0] as JoinedChange;
     throw new DriftError(
       `${describeList(outOfOrder)} ${outOfOrder.length === 1 ? 'is' : 'are'} pending but older than the newest applied change ${newestApplied.get(first.stage) ?? ''}` +
         `${first.stage === undefined ? '' : ` of stage ${first.stage}`}; apply with --out-of-order, or rename the file(s) to sort after it`,
@@ -294,7 +295,7 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
 
 /** The changes a commit of `pending` leaves behind older ones of their stage, and why (see CommitPlan). */
 function deferredBy(
-  statuses: readonly ChangeStatus[],
+  statuses: readonly JoinedChange[],
   pending: readonly ChangeRef[],
   newestApplied: ReadonlyMap<string | undefined, string>,
   options: CommitPlanOptions,
@@ -426,6 +427,6 @@ export function nextAppliedSeq(history: readonly HistoryEntry[]): number {
   return highest + 1;
 }
 
-function describeList(statuses: readonly ChangeStatus[]): string {
+function describeList(statuses: readonly JoinedChange[]): string {
   return statuses.map((s) => s.id).join(', ');
 }

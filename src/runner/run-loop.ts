@@ -1,10 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { DeltaError } from '../errors.js';
 import { BackupFailedError, HookFailedError, InterruptedError, isDeltaError, messageOf } from '../errors.js';
-import type { RunLock } from '../lock/under-lock.js';
-import { executedBy } from '../tracker/executed-by.js';
+import type { Lease } from '../lock/under-lock.js';
+import { auditEvent } from '../tracker/audit-event.js';
 import type { HistoryEntry } from '../tracker/records.js';
-import { toolVersion } from '../version.js';
 import type { RunBackup } from './backup-step.js';
 import { runBackup } from './backup-step.js';
 import { buildServices, callHook, disposeServices } from './hooks.js';
@@ -31,7 +30,7 @@ export interface RunLoopEnvironment extends StepEnvironment {
 export interface RunLoopControl {
   readonly runId: string;
   readonly command: Direction;
-  readonly lock: RunLock;
+  readonly lock: Lease;
   /** History as read under the lock. */
   readonly history: readonly HistoryEntry[];
   readonly stages: readonly StageSpec[];
@@ -218,23 +217,12 @@ export async function runSteps(env: RunLoopEnvironment, steps: readonly PlannedS
 async function auditHookFailure(env: StepEnvironment, failure: HookFailedError, runId: string, command: Direction, changeId: string | undefined): Promise<void> {
   const { tracker } = env;
   await tracker
-    .audit({
-      runId,
-      changeId,
-      targetDb: tracker.targetDb,
-      action: command,
-      outcome: 'failure',
-      at: new Date(),
-      executedBy: executedBy(),
-      toolVersion: toolVersion(),
-      error: recordedError(failure),
-      details: { hook: failure.hook },
-    })
+    .audit(auditEvent({ runId, changeId, targetDb: tracker.targetDb, action: command, outcome: 'failure', error: recordedError(failure), details: { hook: failure.hook } }))
     .catch(() => undefined);
 }
 
 /** Why the run must not start another change: Ctrl-C, or the lease lost. */
-function stopReason(lock: RunLock, interrupt: AbortSignal | undefined): DeltaError | undefined {
+function stopReason(lock: Lease, interrupt: AbortSignal | undefined): DeltaError | undefined {
   if (interrupt?.aborted === true) return new InterruptedError('interrupted before the next change; nothing else was started');
   try {
     lock.assertHeld();

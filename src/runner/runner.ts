@@ -3,12 +3,11 @@ import { performance } from 'node:perf_hooks';
 import type { Db, MongoClient } from 'mongodb';
 import type { Deployment } from '../connection/connect.js';
 import type { DeltaError } from '../errors.js';
-import type { RunLock } from '../lock/under-lock.js';
+import type { Lease } from '../lock/under-lock.js';
 import { underLock } from '../lock/under-lock.js';
-import { executedBy } from '../tracker/executed-by.js';
+import { auditEvent } from '../tracker/audit-event.js';
 import type { HistoryEntry } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
-import { toolVersion } from '../version.js';
 import type { RunBackup } from './backup-step.js';
 import type { DeltaEventEmitter } from './events.js';
 import type { BaselineOptions, MaintenanceAction, MaintenanceResult, RepairOptions } from './maintenance.js';
@@ -21,7 +20,7 @@ import type { PlannedStep, StepRules } from './planned-step.js';
 import { planStep } from './planned-step.js';
 import { runSteps } from './run-loop.js';
 
-export type { RunLock } from '../lock/under-lock.js';
+export type { Lease } from '../lock/under-lock.js';
 import type { ChangeCatalog, ChangeOutcome, ChangeSource, DeltaHooks, Direction, RunOutcome, RunResult, ServicesFactory, StageSpec, TransactionMode } from '../vocabulary/index.js';
 
 export interface RunnerOptions {
@@ -31,7 +30,7 @@ export interface RunnerOptions {
   readonly deployment: Deployment;
   readonly tracker: Tracker;
   /** Makes the lock for one run; `onLost` is wired to the `lock:lost` event. */
-  readonly lock: (command: string, onLost: (reason: string) => void) => RunLock;
+  readonly lock: (command: string, onLost: (reason: string) => void) => Lease;
   readonly lockScope: string;
   readonly events: DeltaEventEmitter;
   /** The run's transaction mode; a change's own mode wins. */
@@ -124,7 +123,7 @@ export class Runner {
     return { direction, transaction: this.#options.transaction, deployment: this.#options.deployment, targetDb: this.#options.db.databaseName };
   }
 
-  #lock(command: string, runId: string): RunLock {
+  #lock(command: string, runId: string): Lease {
     const { events, lockScope } = this.#options;
     return this.#options.lock(command, (reason) => events.emit('lock:lost', { runId, scope: lockScope, reason }));
   }
@@ -237,7 +236,7 @@ export class Runner {
     const { tracker } = this.#options;
     const drift = planned.allowedDrift ?? [];
     if (drift.length > 0) {
-      await tracker.audit({ runId, targetDb: tracker.targetDb, action: 'commit', outcome: 'success', at: new Date(), executedBy: executedBy(), toolVersion: toolVersion(), details: { allowedDrift: drift } });
+      await tracker.audit(auditEvent({ runId, targetDb: tracker.targetDb, action: 'commit', outcome: 'success', details: { allowedDrift: drift } }));
     }
     const deferred = planned.deferred ?? [];
     if (deferred.length > 0) {

@@ -1,6 +1,6 @@
 import type { HistoryEntry } from '../tracker/records.js';
 import type { ChangeState } from './plan.js';
-import { CHANGE_STATES, computeStatus } from './plan.js';
+import { CHANGE_STATES, joinChanges } from './plan.js';
 import type { StatusResult } from './results.js';
 import type { ChangeFilter, ChangeRef, LockHolder, StageSpec } from '../vocabulary/index.js';
 
@@ -12,7 +12,7 @@ export function statusReport(
   holder: LockHolder | undefined,
   filter: ChangeFilter = {},
 ): StatusResult {
-  const statuses = computeStatus(catalog.changes, history, catalog.stages, filter);
+  const statuses = joinChanges(catalog.changes, history, catalog.stages, filter);
   const counts = Object.fromEntries(CHANGE_STATES.map((state) => [state, 0])) as Record<ChangeState, number>;
   for (const status of statuses) counts[status.state] += 1;
   const live = holder !== undefined && holder.expiresAt.getTime() > Date.now();

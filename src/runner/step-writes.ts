@@ -1,9 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { storedMetadata } from '../loader/change-metadata.js';
-import { executedBy } from '../tracker/executed-by.js';
+import { auditEvent } from '../tracker/audit-event.js';
 import type { AuditEvent, HistoryEntry, RecordStatus } from '../tracker/records.js';
 import type { RecordChange } from '../tracker/tracker.js';
-import { toolVersion } from '../version.js';
 import type { ChangeUnit, Direction, RecordedError } from '../vocabulary/index.js';
 
 /** The history writes of one change's step: its record's states and its audit events, timed from its start. */
@@ -49,7 +48,8 @@ export function stepWrites(facts: StepFacts): StepWrites {
       ...(direction === 'rollback' && facts.before !== undefined ? { checksum: facts.before.checksum } : {}),
       ...extra,
     }),
-    audit: (outcome, error, finished) => ({
+    audit: (outcome, error, finished) =>
+      auditEvent({
       runId,
       changeId: change.id,
       ...(change.stage === undefined ? {} : { stage: change.stage }),
@@ -60,8 +60,6 @@ export function stepWrites(facts: StepFacts): StepWrites {
       outcome,
       at: finished?.at ?? new Date(),
       durationMs: finished?.durationMs ?? elapsed(),
-      executedBy: executedBy(),
-      toolVersion: toolVersion(),
       transactional,
       ...(error === undefined ? {} : { error }),
       ...details(change, facts.fallback),

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, DatabaseError, messageOf } from '../errors.js';
 
@@ -86,6 +86,13 @@ export async function openSqliteFile(path: string, source: string): Promise<Sqli
   let db: SqliteDatabase;
   try {
     mkdirSync(dirname(path), { recursive: true });
+    // History, audit log and locks: readable by their owner only (SQLite gives its -wal and -shm
+    // files the main file's mode). An existing file keeps the mode its owner chose.
+    try {
+      closeSync(openSync(path, 'wx', 0o600));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
     db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
   } catch (error) {
     throw new DatabaseError(`cannot open the SQLite tracker ${path}: ${messageOf(error)}`, { cause: error });

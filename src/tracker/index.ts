@@ -6,4 +6,6 @@ export { MongoTracker } from './mongo-tracker.js';
 export type { SqliteTrackerOptions } from './sqlite-tracker.js';
 export { SqliteTracker } from './sqlite-tracker.js';
 export { executedBy } from './executed-by.js';
+export type { AuditFacts } from './audit-event.js';
+export { auditEvent } from './audit-event.js';
 export type { RecordedError } from '../vocabulary/index.js';

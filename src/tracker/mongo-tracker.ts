@@ -1,11 +1,9 @@
 import type { AnyClientBulkWriteModel, ClientSession, Collection, Document, MongoClient } from 'mongodb';
-import { redact } from '../config/redact.js';
 import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
 import type { AuditEvent, BatchCheckpoint, HistoryEntry } from './records.js';
 import { HISTORY_PROJECTION, METADATA_FIELDS } from './records.js';
 import type { AuditQuery, RecordAmendment, RecordChange, RecordWrite, Tracker } from './tracker.js';
-import type { RecordedError } from '../vocabulary/index.js';
 
 export interface MongoTrackerOptions {
   /** The client that holds the tracker database (the target's client in internal mode). */
@@ -18,8 +16,6 @@ export interface MongoTrackerOptions {
   readonly sharesTargetClient: boolean;
   /** MongoDB 8.0+: write a record and its audit event with one `bulkWrite` command. */
   readonly clientBulkWrite: boolean;
-  /** Passwords of the configured URIs (raw and decoded): never stored, like any URI's password. */
-  readonly secrets?: readonly string[];
 }
 
 /** The tracker kept in MongoDB collections (internal or external mode). */
@@ -64,7 +60,7 @@ export class MongoTracker implements Tracker {
     const events: Document[] = [];
     const models: AnyClientBulkWriteModel<Document>[] = [];
     for (const write of writes) {
-      const change = this.#redacted(write.change);
+      const { change } = write;
       const record: { filter: Document; update: Document } = { filter: { _id: this.#key(change.changeId) }, update: recordUpdate(change, this.targetDb) };
       records.push(record);
       models.push({ namespace: this.#migrations.namespace, name: 'updateOne', ...record, upsert: true });
@@ -121,25 +117,16 @@ export class MongoTracker implements Tracker {
   }
 
   async amendRecord(changeId: string, fields: RecordAmendment, audit: AuditEvent): Promise<void> {
-    const set: Document = { ...this.#redacted(fields) };
+    const set: Document = { ...fields };
     if (fields.status === 'failed') set.failedAt = audit.at;
     const filter: Document = { _id: this.#key(changeId) };
     await this.#migrations.updateOne(filter, { $set: set });
     await this.#audit.insertOne(this.#auditDocument(audit));
   }
 
-  /**
-   * An error message is whatever a change, a hook or the driver threw: it may quote a connection
-   * string. History and audit log outlive every terminal, so they get the redaction output gets.
-   */
-  #redacted<T extends { readonly error?: RecordedError | undefined }>(written: T): T {
-    if (written.error === undefined) return written;
-    return { ...written, error: { ...written.error, message: redact(written.error.message, this.#options.secrets) } };
-  }
-
-  /** An audit event as stored: redacted, and without its unset fields (the driver would store them as null). */
+  /** An audit event as stored: without its unset fields (the driver would store them as null). */
   #auditDocument(event: AuditEvent): Document {
-    return Object.fromEntries(Object.entries(this.#redacted(event)).filter(([, value]) => value !== undefined));
+    return Object.fromEntries(Object.entries(event).filter(([, value]) => value !== undefined));
   }
 
   #key(changeId: string): string {

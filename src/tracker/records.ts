@@ -1,5 +1,5 @@
 import type { StoredMetadata } from '../vocabulary/index.js';
-import type { RecordedError } from '../vocabulary/index.js';
+import type { AuditAction, RecordedError } from '../vocabulary/index.js';
 
 /**
  * States of a change's history record (DESIGN.md section 3). `deferred`: a commit left this
@@ -9,8 +9,8 @@ import type { RecordedError } from '../vocabulary/index.js';
 export const RECORD_STATUSES = ['applied', 'failed', 'rolled_back', 'running', 'deferred'] as const;
 export type RecordStatus = (typeof RECORD_STATUSES)[number];
 
-export const AUDIT_ACTIONS = ['commit', 'rollback', 'baseline', 'repair', 'unlock', 'backup', 'restore'] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export type { AuditAction } from '../vocabulary/index.js';
+export { AUDIT_ACTIONS } from '../vocabulary/index.js';
 
 export interface ExecutedBy {
   readonly user: string;

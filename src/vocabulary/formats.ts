@@ -1,7 +1,7 @@
 // Change file formats (what `runners` in the configuration registers): how a file name is claimed
 // and turned into a change. Stored in records as `runner`, the name the configuration uses.
 import type { ChangeUnit, StageSpec } from './change.js';
-import type { OperationRegistry } from './operations.js';
+import type { OperationRegistry, TemplatePermissions } from './operations.js';
 
 /** The program a shell-command format runs a file with: one command, or a command and its arguments. */
 export type ProgramCommand = string | readonly string[];
@@ -42,6 +42,8 @@ export interface FormatLoadContext {
   importModule(absolutePath: string, extension: string): Promise<unknown>;
   /** Custom operations YAML/JSON templates may use. */
   readonly operations: OperationRegistry | undefined;
+  /** What templates may do beyond data operations, and delta's own collections they never touch. */
+  readonly templatePermissions?: TemplatePermissions | undefined;
 }
 
 /**

@@ -2,6 +2,8 @@
 // configurations register (formats, operations, hooks, services), and the naming rules. It
 // imports nothing of delta's but the error types, so config, loader, tracker, lock and runner can
 // all depend on it without depending on each other.
+export type { AuditAction } from './audit-actions.js';
+export { AUDIT_ACTIONS } from './audit-actions.js';
 export type {
   BatchContext,
   BatchOptions,
@@ -26,7 +28,7 @@ export { HOOK_NAMES } from './hooks.js';
 export type { LockHolder } from './lock-holder.js';
 export type { ChangeFilter, ChangeMetadata, RecoveryStrategy, RepeatMode, StoredMetadata } from './metadata.js';
 export { NO_METADATA, RECOVERY_STRATEGIES } from './metadata.js';
-export { METADATA_NAME_PATTERN, STAGE_NAME_PATTERN } from './names.js';
+export { DATABASE_NAME_PATTERN, DATABASE_NAME_RULE, METADATA_NAME_PATTERN, STAGE_NAME_PATTERN, isDatabaseName } from './names.js';
 export type {
   BuiltInOperationName,
   OperationDefinition,
@@ -37,6 +39,7 @@ export type {
   StandardResult,
   StandardSchemaProps,
   StandardSchemaV1,
+  TemplatePermissions,
 } from './operations.js';
 export { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN, defineOperation, isOperationRegistration } from './operations.js';
 export type { ChangeOutcome, Direction, RecordedError, RunOutcome, RunResult } from './results.js';

@@ -100,3 +100,11 @@ export function isOperationRegistration(value: unknown): value is OperationRegis
   const standard = (record.args as Record<string, unknown> | null | undefined)?.['~standard'] as Record<string, unknown> | undefined;
   return typeof standard?.validate === 'function';
 }
+
+/** What a configuration allows templates (`templates: { allowRunCommand, allowServerJavaScript }`). */
+export interface TemplatePermissions {
+  readonly allowRunCommand?: boolean | undefined;
+  readonly allowServerJavaScript?: boolean | undefined;
+  /** delta's own collection names (the tracker's configured ones); default delta_migrations, delta_audit, delta_lock. */
+  readonly ownCollections?: readonly string[] | undefined;
+}

@@ -2,7 +2,7 @@
 // once: each change is applied exactly once, one replica applies them, the others find nothing to do.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { linkDeltaPackage, runNode } from '../helpers/cli.js';
+import { childEnvironment, linkDeltaPackage, runNode } from '../helpers/cli.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
@@ -27,8 +27,10 @@ function change(n: number): string {
 `;
 }
 
+// The suite's own MONGODB_URI (a server without a database, when it runs against one) must not
+// reach the application: delta reads it before the URI the application passes in its config.
 function startApp(cwd: string, uri: string) {
-  return runNode(['app.mjs'], { cwd, env: { ...(process.env as Record<string, string>), APP_MONGODB_URI: uri } });
+  return runNode(['app.mjs'], { cwd, env: { ...childEnvironment(), APP_MONGODB_URI: uri } });
 }
 
 describe('an application running delta at start-up', () => {

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { assertOneLineError, runCli } from '../helpers/cli.js';
 import { snapshotDatabase } from '../helpers/database.js';
-import { closedPort, hostOf, uniqueDbName, useServer } from '../helpers/server.js';
+import { withCredentials, withDatabase, withOption } from '../helpers/connection-string.js';
+import { closedPort, uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
 
@@ -36,7 +37,9 @@ interface BadInput {
 }
 
 // `{{uri}}`: the test database's URI; `{{closed}}`: a local port nothing listens on;
-// `{{host}}`: host:port of the test server.
+// `{{server:<name>}}`: the test server's URI (options and credentials kept) naming database <name>;
+// `{{badOption}}`, `{{badTls}}`, `{{intruder}}`: that URI with a malformed maxPoolSize, a tls of
+// 'maybe', or credentials the server does not know.
 const CASES: readonly BadInput[] = [
   // Flags and arguments
   { name: 'an unknown flag', args: ['commit', '--frobnicate'], exit: 2, culprit: /unknown option '--frobnicate'/ },
@@ -96,6 +99,11 @@ const CASES: readonly BadInput[] = [
   { name: 'a numeric id', args: ['commit'], files: { 'migrations/003_numeric.js': 'export default { id: 42, async commit() {} };\n' }, exit: 2, culprit: /003_numeric\.js.*id/ },
   { name: 'a sideEffects that is not a boolean', args: ['commit'], files: { 'migrations/003_hooks.js': "export default { sideEffects: 'yes', async commit() {} };\n" }, exit: 2, culprit: /003_hooks\.js: sideEffects must be true or false/ },
   { name: 'a YAML template with an unknown operation', args: ['commit'], files: { 'migrations/003_ops.yaml': 'commit:\n  - createIdx: { collection: users }\n' }, exit: 2, culprit: /003_ops\.yaml:2: commit\[0\]\.createIdx: unknown operation/ },
+  { name: '--db admin without --allow-system-db', args: ['commit', '--db', 'admin'], exit: 2, culprit: /^delta: error: admin is one of MongoDB's own databases \(admin, local, config\): delta changes it only with --allow-system-db$/ },
+  { name: 'a URI naming local, nothing else', args: ['status', '--uri', '{{server:local}}'], files: { 'delta.config.json': '{}' }, exit: 2, culprit: /local is one of MongoDB's own databases .*--allow-system-db; if --uri names \/local to authenticate, write \?authSource=local and name the target with --db/ },
+  { name: '--targets naming config', args: ['commit', '--targets', 'tenant_a,config'], exit: 2, culprit: /--targets: config is one of MongoDB's own databases \(admin, local, config\): a fleet targets it only with --allow-system-db/ },
+  { name: "a YAML template wiping delta's audit log", args: ['commit'], files: { 'migrations/003_wipe.yaml': 'commit:\n  - deleteMany: { collection: delta_audit, filter: {} }\n' }, exit: 2, culprit: /003_wipe\.yaml:2: commit\[0\]\.deleteMany\.collection: delta_audit is one of delta's own collections/ },
+  { name: 'a YAML template with runCommand, not allowed', args: ['commit'], files: { 'migrations/003_drop.yaml': 'commit:\n  - runCommand: { command: { dropDatabase: 1 } }\n' }, exit: 2, culprit: /003_drop\.yaml:2: commit\[0\]\.runCommand: runCommand can run any command/ },
   { name: 'a YAML template with a duplicate key', args: ['commit'], files: { 'migrations/003_dup.yaml': 'commit: []\ncommit: []\n' }, exit: 2, culprit: /003_dup\.yaml:\d+(:\d+)?: syntax error: Map keys must be unique/ },
   { name: 'a YAML template with a bad ObjectId', args: ['commit'], files: { 'migrations/003_oid.yaml': 'commit:\n  - insertMany: { collection: plans, documents: [ { _id: { $oid: "zz" } } ] }\n' }, exit: 2, culprit: /003_oid\.yaml:2: commit\[0\]\.insertMany\.documents\[0\]\._id: expected valid Extended JSON/ },
   { name: 'a JSON template that does not parse', args: ['commit'], files: { 'migrations/003_plain.json': '{ "commit": [ }' }, exit: 2, culprit: /003_plain\.json/ },
@@ -104,25 +112,31 @@ const CASES: readonly BadInput[] = [
   { name: 'a postgres --uri with a password', args: ['status', '--uri', 'postgres://admin:hunter22@db/app'], exit: 2, culprit: /--uri must be a mongodb:\/\/ or mongodb\+srv:\/\/ connection string/ },
   { name: 'a mongodb:// --uri without a host', args: ['status', '--uri', 'mongodb:///app'], exit: 2, culprit: /--uri: invalid connection string/ },
   { name: 'a mongodb+srv:// --uri with a port', args: ['status', '--uri', 'mongodb+srv://cluster0.example.net:27017/app'], exit: 2, culprit: /--uri: invalid connection string mongodb\+srv:\/\/cluster0\.example\.net:27017\/app/ },
-  { name: 'a malformed option in DELTA_URI', args: ['status'], env: { DELTA_URI: 'mongodb://{{host}}/app?maxPoolSize=lots' }, exit: 2, culprit: /DELTA_URI: invalid connection string .*maxPoolSize/ },
-  { name: 'an unknown tls value in --tracker-uri', args: ['status', '--tracker-uri', 'mongodb://{{host}}/history?tls=maybe'], exit: 2, culprit: /--tracker-uri: invalid connection string .*tls/ },
+  { name: 'a malformed option in DELTA_URI', args: ['status'], env: { DELTA_URI: '{{badOption}}' }, exit: 2, culprit: /DELTA_URI: invalid connection string .*maxPoolSize/ },
+  { name: 'an unknown tls value in --tracker-uri', args: ['status', '--tracker-uri', '{{badTls}}'], exit: 2, culprit: /--tracker-uri: invalid connection string .*tls/ },
   { name: 'an unreachable host', args: ['status', '--uri', 'mongodb://127.0.0.1:{{closed}}/app'], files: { 'delta.config.json': '{ "connectTimeoutMs": 300 }' }, exit: 1, culprit: /cannot connect to mongodb:\/\/127\.0\.0\.1:\d+\/app \(from --uri\)/ },
-  { name: 'DELTA_URI naming admin beside a db in the config file', args: ['commit'], files: { 'delta.config.json': '{ "db": "app" }' }, env: { DELTA_URI: 'mongodb://{{host}}/admin' }, exit: 2, culprit: /DELTA_URI names the admin database and delta\.config\.json sets "app": pass --db or set DELTA_DB to choose/ },
-  { name: 'bad credentials', args: ['commit', '--uri', 'mongodb://intruder:guess@{{host}}/app'], exit: 2, culprit: /--uri: authentication failed for mongodb:\/\/intruder:\*\*\*@/ },
+  { name: 'DELTA_URI naming admin beside a db in the config file', args: ['commit'], files: { 'delta.config.json': '{ "db": "app" }' }, env: { DELTA_URI: '{{server:admin}}' }, exit: 2, culprit: /DELTA_URI names the admin database and delta\.config\.json sets "app": pass --db or set DELTA_DB to choose/ },
+  { name: 'a mongodb+srv:// name that does not resolve', args: ['status', '--uri', 'mongodb+srv://deploy:S3cr3t%40x@cluster0.delta-test.invalid/app'], files: { 'delta.config.json': '{ "connectTimeoutMs": 300 }' }, exit: 1, culprit: /^delta: error: cannot connect to mongodb\+srv:\/\/deploy:\*\*\*@cluster0\.delta-test\.invalid\/app \(from --uri\): querySrv \w+/ },
+  { name: 'bad credentials', args: ['commit', '--uri', '{{intruder}}'], exit: 2, culprit: /--uri: authentication failed for mongodb(\+srv)?:\/\/intruder:\*\*\*@/ },
 ];
 
 describe('bad input: one line naming the culprit, the exit code, nothing written', { concurrency: 4 }, () => {
   const db = uniqueDbName('bad');
   let uri = '';
   let closed = 0;
-  let host = '';
+  let values: Record<string, string> = {};
   let initial: Record<string, Record<string, string[]>> = {};
   /** Target and tracker, and the external tracker database some cases name. */
   const snapshot = async () => ({ target: await snapshotDatabase(fixture.client, db), trackerDb: await snapshotDatabase(fixture.client, 'my_tracker') });
 
   before(async () => {
     uri = fixture.uriFor(db);
-    host = hostOf(fixture.server.uri);
+    const server = fixture.server.uri;
+    values = {
+      badOption: withOption(withDatabase(server, 'app'), 'maxPoolSize', 'lots'),
+      badTls: withOption(withDatabase(server, 'history'), 'tls', 'maybe'),
+      intruder: withCredentials(withDatabase(server, 'app'), 'intruder', 'guess'),
+    };
     closed = await closedPort();
     const p = fixture.project(BASE_FILES);
     const applied = await runCli(['commit', '--to', '001_a', '--path', './migrations'], { cwd: p.dir, env: { DELTA_URI: uri } });
@@ -135,7 +149,12 @@ describe('bad input: one line naming the culprit, the exit code, nothing written
 
   for (const c of CASES) {
     it(`${c.name}: exit ${c.exit}`, async () => {
-      const fill = (text: string) => text.replaceAll('{{uri}}', uri).replaceAll('{{closed}}', String(closed)).replaceAll('{{host}}', host);
+      const fill = (text: string) =>
+        text
+          .replaceAll('{{uri}}', uri)
+          .replaceAll('{{closed}}', String(closed))
+          .replace(/\{\{server:(\w+)\}\}/g, (_all, name: string) => withDatabase(fixture.server.uri, name))
+          .replace(/\{\{(\w+)\}\}/g, (all, key: string) => values[key] ?? all);
       const files: Record<string, string> = { ...BASE_FILES };
       for (const [path, content] of Object.entries(c.files ?? {})) {
         if (content === null) delete files[path];
@@ -146,8 +165,13 @@ describe('bad input: one line naming the culprit, the exit code, nothing written
       for (const [key, value] of Object.entries(c.env ?? {})) env[key] = value === undefined ? undefined : fill(value);
       const result = await runCli(c.args.map(fill), { cwd: p.dir, env });
       assert.equal(result.code, c.exit, `exit ${result.code}\n${result.stderr}`);
-      assertOneLineError(result.stderr, c.culprit);
-      assert.match(result.stderr, /^delta: error: /);
+      // A password typed in --uri is visible in `ps`: that warning comes first, then the one error line.
+      const passwordFlag = c.args.some((arg, i) => c.args[i - 1] === '--uri' && /^mongodb(\+srv)?:\/\/[^/@]*:[^/@]*@|\{\{intruder\}\}/.test(arg));
+      const warning = /^delta: warning: the password in --uri is visible to every user of this machine \(ps\); put the URI in DELTA_URI or the configuration file instead\n/;
+      assert.equal(warning.test(result.stderr), passwordFlag, `the ps warning ${passwordFlag ? 'is missing' : 'is shown'}:\n${result.stderr}`);
+      const stderr = result.stderr.replace(warning, '');
+      assertOneLineError(stderr, c.culprit);
+      assert.match(stderr, /^delta: error: /);
       assert.deepEqual(await snapshot(), initial, 'the database and the tracker are unchanged');
     });
   }

@@ -12,7 +12,8 @@ import type { Sandbox } from '../../src/sandbox/index.js';
 import { twoPartChangeFile } from '../helpers/changes.js';
 import { runCli, runCliInProcess } from '../helpers/cli.js';
 import { effectsPerChange } from '../helpers/database.js';
-import { uriWithDb } from '../helpers/server.js';
+import { withDatabase } from '../helpers/connection-string.js';
+import { sandboxOnly } from '../helpers/server.js';
 import { STRESS, inPool, spread } from '../helpers/stress.js';
 import { tempProject } from '../helpers/temp.js';
 
@@ -38,14 +39,13 @@ interface StatusJson {
   readonly summary: Record<string, number>;
 }
 
-const sandboxOnly = process.env.MONGODB_URI !== undefined && process.env.MONGODB_URI !== '';
 
-describe('SIGKILL at any command of a commit', { skip: sandboxOnly ? 'killing at the k-th command needs the sandbox' : false }, () => {
+describe('SIGKILL at any command of a commit', { skip: sandboxOnly('killing at the k-th command needs the sandbox') }, () => {
   const project = tempProject({
     'package.json': JSON.stringify({ name: 'app', type: 'module' }),
     ...Object.fromEntries(Array.from({ length: CHANGES }, (_, i) => [`migrations/${idOf(i)}.js`, twoPartChangeFile(i, nonTransactional(i) ? { transaction: 'never' } : {})])),
   });
-  const cli = (sandbox: Sandbox, args: string[]) => runCliInProcess([...args, '--path', './migrations'], { cwd: project.dir, env: { DELTA_URI: uriWithDb(sandbox.uri, DB) } });
+  const cli = (sandbox: Sandbox, args: string[]) => runCliInProcess([...args, '--path', './migrations'], { cwd: project.dir, env: { DELTA_URI: withDatabase(sandbox.uri, DB) } });
 
   /**
    * Runs one crash point on a sandbox of its own; throws with what was wrong. Resolves whether the
@@ -70,7 +70,7 @@ describe('SIGKILL at any command of a commit', { skip: sandboxOnly ? 'killing at
       });
       const crashed = await runCli(['commit', '--path', './migrations', '--lock-lease', `${LEASE_S}s`], {
         cwd: project.dir,
-        env: { DELTA_URI: uriWithDb(sandbox.uri, DB) },
+        env: { DELTA_URI: withDatabase(sandbox.uri, DB) },
         onSpawn: (k) => (kill = k),
       });
       if (crashed.signal !== 'SIGKILL') assert.equal(crashed.code, 0, where(`the run was not killed and failed (${seen} commands): ${crashed.stderr}`));
@@ -134,7 +134,7 @@ describe('SIGKILL at any command of a commit', { skip: sandboxOnly ? 'killing at
     let runLength = 0;
     reference.on('command', () => (runLength += 1));
     try {
-      const whole = await runCli(['commit', '--path', './migrations', '--lock-lease', `${LEASE_S}s`], { cwd: project.dir, env: { DELTA_URI: uriWithDb(reference.uri, DB) } });
+      const whole = await runCli(['commit', '--path', './migrations', '--lock-lease', `${LEASE_S}s`], { cwd: project.dir, env: { DELTA_URI: withDatabase(reference.uri, DB) } });
       assert.equal(whole.code, 0, whole.stderr);
     } finally {
       await reference.stop();

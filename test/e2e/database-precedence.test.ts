@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { linkDeltaPackage, runCli } from '../helpers/cli.js';
+import { withDatabase } from '../helpers/connection-string.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
@@ -71,7 +72,7 @@ describe('the database of a connection string from outside the config file', () 
 
   it('DELTA_URI without a database does not fall back to the database in the replaced URI: exit 2, nothing written', async () => {
     const p = await initProject();
-    const withoutDb = fixture.server.uri.replace(/^(mongodb(?:\+srv)?:\/\/[^/?]+)\/[^?]*/, '$1/');
+    const withoutDb = withDatabase(fixture.server.uri, '');
     const commit = await runCli(['commit'], { cwd: p.dir, env: { DELTA_URI: withoutDb } });
     assert.equal(commit.code, 2, commit.stdout);
     assert.match(commit.stderr.trim(), /^delta: error: no database name: pass --db, set DELTA_DB, or put it in the connection string/);

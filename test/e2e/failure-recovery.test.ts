@@ -169,4 +169,35 @@ describe('failure recovery (CLI)', () => {
     assert.equal(late.code, 4, late.stderr);
     assert.match(late.stderr, /0025_late is pending but older than the newest applied change 004_d; apply with --out-of-order/);
   });
+
+  it("a promise a change did not await rejects: the change fails (recorded, audited, password starred out), the lock is released, exit 1", async () => {
+    const floating = (transaction: string) => `export default {
+  transaction: '${transaction}',
+  async commit({ db }) {
+    await db.collection('effects').insertOne({ _id: 'floating' });
+    Promise.reject(new Error('lost mongodb://copier:S3cr3t@legacy.internal/app'));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await db.collection('effects').insertOne({ _id: 'after' });
+  },
+  async rollback({ db }) { await db.collection('effects').deleteMany({ _id: { $in: ['floating', 'after'] } }); },
+};
+`;
+    for (const transaction of ['never', 'always']) {
+      const t = setup({ 'migrations/001_ok.js': change('001_ok'), 'migrations/002_floating.js': floating(transaction) }, 'unhandled');
+      const result = await t.delta(['commit']);
+      assert.equal(result.code, 1, `${transaction}: ${result.stderr}`);
+      assert.match(result.stderr, /002_floating failed: a promise it did not await rejected: lost mongodb:\/\/copier:\*\*\*@legacy\.internal\/app/, transaction);
+      assert.ok(!`${result.stdout}${result.stderr}`.includes('S3cr3t'), `${transaction}: the password is printed`);
+      assert.deepEqual(await t.states(), { '001_ok': 'applied', '002_floating': 'failed' }, transaction);
+      const record = await fixture.client.db(t.db).collection('delta_migrations').findOne({ _id: '002_floating' as never });
+      // Without a transaction the change finished (its write after the rejection ran too), then
+      // failed, and its rollback compensated; in a transaction nothing of it was applied.
+      const reason = `a promise it did not await rejected: lost mongodb://copier:***@legacy.internal/app${transaction === 'never' ? ' (its rollback ran to compensate)' : ''}`;
+      assert.equal(record?.error?.message, reason, transaction);
+      const events = await fixture.client.db(t.db).collection('delta_audit').find({ changeId: '002_floating' }).toArray();
+      assert.deepEqual(events.map((e) => [e.action, e.outcome, e.error?.message]), [['commit', 'failure', reason]], transaction);
+      assert.equal(await fixture.client.db(t.db).collection('delta_lock').countDocuments(), 0, `${transaction}: the lock is released`);
+      assert.deepEqual(await t.effects(), ['001_ok'], transaction);
+    }
+  });
 });

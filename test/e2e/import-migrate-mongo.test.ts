@@ -1,6 +1,6 @@
 // `delta import migrate-mongo` against projects the real migrate-mongo package (devDependency) applied.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EJSON } from 'bson';
@@ -9,8 +9,9 @@ import { generateDeltaConfig } from '../../src/adopt/index.js';
 import type { MigrateMongoConfig } from '../../src/adopt/index.js';
 import { secretsOf } from '../../src/config/redact.js';
 import { checksumOf } from '../../src/loader/checksum.js';
-import { LeaseLock } from '../../src/lock/lease-lock.js';
+import { MongoLease } from '../../src/lock/mongo-lease.js';
 import { ROOT, runCli, runNode } from '../helpers/cli.js';
+import { withCredentials } from '../helpers/connection-string.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
@@ -157,6 +158,7 @@ describe('delta import migrate-mongo', () => {
     assert.deepEqual(await changelogOf(p.db), changelog, 'the changelog is untouched, byte for byte');
 
     const config = readFileSync(join(p.dir, 'delta.config.mjs'), 'utf8');
+    assert.equal(statSync(join(p.dir, 'delta.config.mjs')).mode & 0o777, 0o600, 'the generated configuration is its owner\'s only');
     assert.match(config, /^\/\/ delta configuration, written by `delta import migrate-mongo` from migrate-mongo-config\.js/);
     assert.match(config, new RegExp(`  db: "${p.db}",\\n  path: "\\./migrations",\\n\\};\\n$`));
     if (Object.keys(p.env).length === 0) assert.ok(config.includes(`  uri: ${JSON.stringify(p.url)},`));
@@ -363,7 +365,7 @@ describe('delta import migrate-mongo', () => {
     it("another run holding delta's lock: exit 3, nothing written", async () => {
       const p = migrateMongoProject('mm_locked');
       await seedChangelog(p.db, [FIRST]);
-      const lock = new LeaseLock({ collection: fixture.client.db(p.db).collection('delta_lock'), scope: p.db, leaseMs: 60_000, waitMs: 0, command: 'commit' });
+      const lock = new MongoLease({ collection: fixture.client.db(p.db).collection('delta_lock'), scope: p.db, leaseMs: 60_000, waitMs: 0, command: 'commit' });
       await lock.acquire();
       try {
         const { delta_lock: _held, ...before } = await snapshotDatabase(fixture.client, p.db);
@@ -391,7 +393,7 @@ describe('delta import migrate-mongo', () => {
 
     it('a URL with a password: never printed, never written to delta.config.mjs', async () => {
       const db = uniqueDbName('mm_secret');
-      const url = fixture.uriFor(db).replace(/^(mongodb(?:\+srv)?:\/\/)(?:[^@/]*@)?/, '$1intruder:s3cretPassw0rd@');
+      const url = withCredentials(fixture.uriFor(db), 'intruder', 's3cretPassw0rd');
       const p = migrateMongoProject('mm_secret', { url });
       const result = await runCli(['import', 'migrate-mongo', '--dry-run'], { cwd: p.dir });
       // The sandbox, like mongod with a wrong password, refuses the login.
@@ -419,6 +421,12 @@ describe('delta import migrate-mongo', () => {
       assert.ok(!/^\s*uri:/m.test(generated.content));
       assert.match(generated.content, /\/\/ uri: not copied: the URL in migrate-mongo-config\.js holds a password, which delta does not copy into a file \(mongodb(\+srv)?:\/\/intruder:\*\*\*@/);
       assert.match(generated.content, /\/\/ Set DELTA_URI \(or MONGODB_URI\)/);
+      // Nor a password of characters no pattern over the text is sure of: the driver's own parse decides.
+      for (const password of ['S3cr(et)x', 'it"s[a]{b}<c>']) {
+        const odd = generateDeltaConfig({ ...source, url: `mongodb://admin:${password}@db.example/app` }, join(p.dir, 'migrations'), new Date());
+        assert.ok(!odd.content.includes(password), odd.content);
+        assert.match(odd.content, /\/\/ uri: not copied: the URL in migrate-mongo-config\.js holds a password, which delta does not copy into a file \(mongodb:\/\/admin:\*\*\*@db\.example\/app\)/);
+      }
       // A URL computed from the environment is not frozen into the file either.
       const computed = generateDeltaConfig({ ...source, url: fixture.uriFor(db), urlIsLiteral: false }, join(p.dir, 'migrations'), new Date());
       assert.match(computed.content, /\/\/ uri: not copied: migrate-mongo-config\.js computes its URL/);

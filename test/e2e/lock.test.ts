@@ -2,7 +2,9 @@
 // a killed holder's lock frees itself at expiry, a lost lease stops the run, and a held lock is
 // reported with its holder.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { CliResult } from '../helpers/cli.js';
 import { runCli } from '../helpers/cli.js';
@@ -29,12 +31,18 @@ function countedChange(n: number): string {
 `;
 }
 
-/** Inserts, logs "waiting", then sleeps `SLOW_MS` (0 when unset): in a transaction unless told. */
-const SLOW_CHANGE = `export default {
+/**
+ * Inserts, logs "waiting", then sleeps `SLOW_MS` (0 when unset), or, with GO_FILE set, waits
+ * until that file exists: in a transaction unless told.
+ */
+const SLOW_CHANGE = `import { existsSync } from 'node:fs';
+export default {
   async commit({ db, session, log }) {
     await db.collection('effects').insertOne({ change: 'slow' }, { session });
     log('waiting');
-    await new Promise((resolve) => setTimeout(resolve, Number(process.env.SLOW_MS ?? 0)));
+    const go = process.env.GO_FILE;
+    if (go === undefined) await new Promise((resolve) => setTimeout(resolve, Number(process.env.SLOW_MS ?? 0)));
+    else while (!existsSync(go)) await new Promise((resolve) => setTimeout(resolve, 50));
   },
   async rollback({ db, session }) { await db.collection('effects').deleteMany({ change: 'slow' }, { session }); },
 };
@@ -53,18 +61,29 @@ async function freshDb(prefix: string): Promise<string> {
 }
 
 /** Starts a CLI run and resolves once its stdout shows `marker`, with the run's promise. */
-function startUntil(args: string[], options: { cwd: string; env: Record<string, string> }, marker: string): { seen: Promise<void>; done: Promise<CliResult>; kill: (signal: NodeJS.Signals) => void } {
+function startUntil(
+  args: string[],
+  options: { cwd: string; env: Record<string, string> },
+  marker: string,
+): { seen: Promise<void>; done: Promise<CliResult>; kill: (signal: NodeJS.Signals) => void; printed: (text: string) => Promise<void> } {
   let killer: ((signal: NodeJS.Signals) => void) | undefined;
   let markSeen: () => void = () => undefined;
   const seen = new Promise<void>((resolve) => (markSeen = resolve));
+  let output = '';
+  const waiting: { text: string; resolve: () => void }[] = [];
   const done = runCli(args, {
     ...options,
-    onOutput: ({ stdout }, kill) => {
+    onOutput: ({ stdout, stderr }, kill) => {
       killer = kill;
       if (stdout.includes(marker)) markSeen();
+      output = stdout + stderr;
+      for (const waiter of waiting) if (output.includes(waiter.text)) waiter.resolve();
     },
   });
-  return { seen: Promise.race([seen, done.then((r) => Promise.reject(new Error(`exited ${r.code} before "${marker}": ${r.stderr}`)))]), done, kill: (signal) => killer?.(signal) };
+  const before = (text: string) => done.then((r) => Promise.reject(new Error(`exited ${r.code} before "${text}": ${r.stderr}`)));
+  /** Resolves once stdout or stderr shows `text`. */
+  const printed = (text: string) => (output.includes(text) ? Promise.resolve() : Promise.race([new Promise<void>((resolve) => waiting.push({ text, resolve })), before(text)]));
+  return { seen: Promise.race([seen, before(marker)]), done, kill: (signal) => killer?.(signal), printed };
 }
 
 describe('the lock with real processes', () => {
@@ -151,7 +170,10 @@ describe('the lock with real processes', () => {
   it('a run whose lock is force-removed stops before the next change, exit 3; unlock is audited', async () => {
     const p = project({ 'migrations/001_slow.js': SLOW_CHANGE, 'migrations/002_after.js': countedChange(2) });
     const db = await freshDb('lost');
-    const holder = startUntil(['commit', '--path', './migrations', '--lock-lease', '1200ms'], { cwd: p.dir, env: { DELTA_URI: uriFor(db), SLOW_MS: '6000' } }, '001_slow: waiting');
+    // The change waits for a file rather than a time: under load, the two unlock processes below
+    // took longer than the 6 s it used to sleep, and the holder finished before its lock was removed.
+    const go = join(p.dir, 'go');
+    const holder = startUntil(['commit', '--path', './migrations', '--lock-lease', '3s'], { cwd: p.dir, env: { DELTA_URI: uriFor(db), GO_FILE: go } }, '001_slow: waiting');
     await holder.seen;
 
     const refused = await runCli(['unlock'], { cwd: p.dir, env: { DELTA_URI: uriFor(db) } });
@@ -161,6 +183,9 @@ describe('the lock with real processes', () => {
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stdout, new RegExp(`Removed the lock on ${db} held by ${hostname()} pid \\d+ \\(commit\\)`));
 
+    // The holder's heartbeat has seen the lock gone; only then does its change finish.
+    await holder.printed('lost the lock on');
+    writeFileSync(go, '');
     const result = await holder.done;
     assert.equal(result.code, 3, result.stderr);
     assert.match(result.stderr, /lost the lock on .*taken or removed by someone else/);

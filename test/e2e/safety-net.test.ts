@@ -52,8 +52,7 @@ for (const mode of MODES) {
         'migrations/002_b.js': change('002_b'),
       });
       const db = uniqueDbName('net');
-      const [base, query] = fixture.server.uri.split('?');
-      const env = { DELTA_URI: `${base?.replace(/\/$/, '')}/${db}${query === undefined ? '' : `?${query}`}` };
+      const env = { DELTA_URI: fixture.uriFor(db) };
       const delta = (...args: string[]) => runCli([...args, '--path', './migrations', ...mode.flags(db)], { cwd: p.dir, env });
       const tracker = fixture.client.db(mode.trackerDb(db));
       const records = async () => (await tracker.collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray()).map((r) => [r.changeId, r.status]);

@@ -4,11 +4,14 @@
 // The sandbox has no users, so every URI with a password fails authentication there (and on a
 // real server without that user): the driver's own error is then what must be redacted.
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { EJSON } from 'bson';
 import type { CliResult } from '../helpers/cli.js';
 import { runCli } from '../helpers/cli.js';
-import { closedPort, hostOf, uniqueDbName, useServer } from '../helpers/server.js';
+import { withCredentials, withDatabase, withOption } from '../helpers/connection-string.js';
+import { closedPort, uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
 
@@ -37,9 +40,7 @@ const LEAKY_CHANGE = `export default {
 
 /** The test server's URI with `user:password@` put in (replacing any credentials) and database `db`. */
 function withPassword(uri: string, db: string, user = 'deploy', password = ENCODED): string {
-  const match = /^(mongodb(?:\+srv)?:\/\/)(?:[^@/]*@)?([^/?]+)\/?(?:[^?]*)(\?.*)?$/.exec(uri);
-  if (match === null) throw new Error(`cannot parse ${uri}`);
-  return `${match[1]}${user}:${password}@${match[2]}/${db}${match[3] ?? ''}`;
+  return withCredentials(withDatabase(uri, db), user, password);
 }
 
 function assertNoPassword(result: Pick<CliResult, 'stdout' | 'stderr'>, where: string): void {
@@ -63,7 +64,7 @@ async function dump(dbs: readonly string[]): Promise<string> {
 
 interface SecretCase {
   readonly name: string;
-  /** `{{pw}}`: the test database's URI with a password; `{{trackerPw}}`: the same for the tracker database; `{{rawPw}}`: with the password's `@` unescaped; `{{uri}}`, `{{host}}`, `{{closed}}`, `{{db}}`. */
+  /** `{{pw}}`: the test database's URI with a password; `{{trackerPw}}`: the same for the tracker database; `{{rawPw}}`: with the password's `@` unescaped; `{{pwBadOption}}`: `{{pw}}` with a malformed option; `{{uri}}`, `{{closed}}`, `{{db}}`. */
   readonly args: readonly string[];
   readonly env?: Record<string, string>;
   readonly files?: Record<string, string>;
@@ -85,8 +86,17 @@ const CASES: readonly SecretCase[] = [
   { name: 'uri in delta.config.json', args: ['status', '--log-format', 'json'], files: { 'delta.config.json': '{ "uri": "{{pw}}" }' }, exit: 2, says: /delta\.config\.json: authentication failed for mongodb:\/\/deploy:\*\*\*@/ },
   { name: 'tracker.uri in delta.config.ts', args: ['unlock'], env: { DELTA_URI: '{{uri}}' }, files: { 'delta.config.ts': "export default { tracker: { uri: '{{trackerPw}}' } };\n" }, exit: 2, says: /delta\.config\.ts: authentication failed/ },
   { name: 'an unescaped @ in the password', args: ['status', '--uri', '{{rawPw}}'], exit: 2, says: STARRED },
-  { name: 'a malformed option next to the password (driver parse error)', args: ['status', '--uri', `mongodb://deploy:${ENCODED}@{{host}}/{{db}}?maxPoolSize=lots`], exit: 2, says: /--uri: invalid connection string mongodb:\/\/deploy:\*\*\*@/ },
+  { name: 'a malformed option next to the password (driver parse error)', args: ['status', '--uri', '{{pwBadOption}}'], exit: 2, says: /--uri: invalid connection string mongodb(\+srv)?:\/\/deploy:\*\*\*@/ },
   { name: 'an unreachable host (driver network error)', args: ['status', '--uri', `mongodb://deploy:${ENCODED}@127.0.0.1:{{closed}}/{{db}}`], files: FAST_CONFIG, exit: 1, says: /cannot connect to mongodb:\/\/deploy:\*\*\*@127\.0\.0\.1:\d+/ },
+  {
+    // The parser's excerpt of the file would show the password's line, and a password in a form no
+    // URI pattern recognises (a bare value, a comma after it): the message keeps the reason and position only.
+    name: 'a JSON config that does not parse, --verbose',
+    args: ['status', '--verbose'],
+    files: { 'delta.config.json': `{\n  "db": "app",\n  "note": "${RAW}",\n}\n` },
+    exit: 2,
+    says: /^delta: error: delta\.config\.json: cannot be read: Expected double-quoted property name in JSON at position \d+ \(line 4, column 1\)$/m,
+  },
   { name: 'mongodb+srv:// to a name that does not resolve', args: ['status', '--json', '--uri', `mongodb+srv://deploy:${ENCODED}@cluster0.delta-test.invalid/{{db}}`], files: FAST_CONFIG, exit: 1, says: /mongodb\+srv:\/\/deploy:\*\*\*@cluster0\.delta-test\.invalid/ },
 ];
 
@@ -102,7 +112,7 @@ describe('passwords are never printed or stored', { concurrency: 3 }, () => {
       trackerPw: withPassword(fixture.server.uri, `${db}_trk`),
       rawPw: withPassword(fixture.server.uri, db, 'deploy', RAW),
       uri: fixture.uriFor(db),
-      host: hostOf(fixture.server.uri),
+      pwBadOption: withOption(withPassword(fixture.server.uri, db), 'maxPoolSize', 'lots'),
       closed: String(closed),
       db,
     };
@@ -130,6 +140,7 @@ describe('passwords are never printed or stored', { concurrency: 3 }, () => {
       ['--json', ['commit', '--json'], env],
       ['--log-format json', ['commit', '--log-format', 'json'], env],
       ['external tracker, --verbose', ['commit', '--verbose', '--tracker-db', `${db}_trk`], { DELTA_URI: fixture.uriFor(`${db}_ext`) }],
+      ['SQLite tracker', ['commit', '--tracker-uri', 'sqlite:./state/delta.sqlite'], { DELTA_URI: fixture.uriFor(`${db}_sql`) }],
     ];
     for (const [name, args, runEnv] of outputs) {
       const result = await runCli(args, { cwd: p.dir, env: runEnv });
@@ -142,6 +153,10 @@ describe('passwords are never printed or stored', { concurrency: 3 }, () => {
       assert.ok(result.code === 0 || result.code === 4, `${name}: exit ${result.code} ${result.stderr}`);
       assertNoPassword(result, name);
     }
+    // The SQLite file (and its journal) holds the record and the event with the URI starred out too.
+    const sqlite = readdirSync(join(p.dir, 'state')).map((name) => readFileSync(join(p.dir, 'state', name)).toString('latin1')).join('');
+    assert.match(sqlite, /copier:\*\*\*@legacy/, 'the SQLite tracker recorded the redacted URI');
+    assert.ok(!sqlite.includes(ENCODED) && !sqlite.includes(RAW), 'the SQLite file holds a password');
     const stored = await dump(dbs);
     assert.match(stored, /"status":"failed"/, 'the failure is recorded');
     assert.match(stored, /copier:\*\*\*@legacy/, 'with the redacted URI');

@@ -65,6 +65,24 @@ describe('shell-command changes', () => {
     assert.match(history.stdout, /commit\s+success\s+001_users\s+driver\s/);
   });
 
+  it("a script gets the base environment, the configured shellEnv names and its change's DELTA_* facts, never MONGODB_URI, MIGRATIONS_DB_URI or other secrets", async () => {
+    const db = uniqueDbName('shenv');
+    const p = project({ 'migrations/001_env.commit.sh': 'env | cut -d= -f1 | sort > "$DELTA_CHANGE_ID.names"\n', 'delta.config.json': JSON.stringify({ shellEnv: ['APP_*'] }) });
+    const env = {
+      DELTA_URI: fixture.uriFor(db),
+      MONGODB_URI: 'mongodb://app:Appw0rd@other.example/app',
+      MIGRATIONS_DB_URI: fixture.uriFor(`${db}_trk`),
+      AWS_SECRET_ACCESS_KEY: 'not-for-scripts',
+      LANG: 'C.UTF-8',
+      APP_REGION: 'eu-west-1',
+    };
+    const commit = await runCli(['commit'], { cwd: p.dir, env });
+    assert.equal(commit.code, 0, commit.stderr);
+    const names = readFileSync(join(p.dir, '001_env.names'), 'utf8').trim().split('\n');
+    for (const name of ['PATH', 'LANG', 'APP_REGION', 'DELTA_URI', 'DELTA_DB', 'DELTA_CHANGE_ID', 'DELTA_RUN_ID']) assert.ok(names.includes(name), `${name} is passed: ${names.join(' ')}`);
+    for (const name of ['MONGODB_URI', 'MIGRATIONS_DB_URI', 'AWS_SECRET_ACCESS_KEY']) assert.ok(!names.includes(name), `${name} is withheld`);
+  });
+
   it('a failing script fails the run (exit 1) and its stderr is kept in the failure record, truncated', async () => {
     const p = project({
       'migrations/001_broken.commit.sh': 'echo "starting"\nhead -c 9000 /dev/zero | tr "\\0" x >&2\necho >&2\necho "boom: table accounts is missing" >&2\nexit 3\n',

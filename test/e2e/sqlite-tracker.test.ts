@@ -2,7 +2,7 @@
 // in a local file (nothing of delta's in the target database), with the same states and output as the
 // MongoDB tracker; racing commits sharing the file apply each change once.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +43,7 @@ describe('SQLite tracker', () => {
     assert.deepEqual(collections, ['effects'], 'no delta_migrations, delta_audit or delta_lock in the target');
     const file = join(p.dir, 'state', 'delta.sqlite');
     assert.ok(existsSync(file));
+    assert.equal(statSync(file).mode & 0o777, 0o600, 'history, audit and locks: readable by their owner only');
 
     const status = await runCli(['status', ...tracker], { cwd: p.dir, env });
     assert.equal(status.code, 0, status.stderr);

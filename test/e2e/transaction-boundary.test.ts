@@ -255,11 +255,19 @@ describe('the transaction boundary (CLI)', () => {
     const t = setup({ 'migrations/001_a.mjs': logging('001_a'), 'migrations/002_b.mjs': logging('002_b'), 'migrations/003_c.mjs': logging('003_c', true) });
     const result = await t.delta(['commit']);
     assert.equal(result.code, 1, result.stderr);
-    const lines = result.stdout.split('\n').filter((line) => /working on|✓|✗/.test(line));
+    const lines = result.stdout
+      .split('\n')
+      .filter((line) => /working on|✓|✗/.test(line))
+      .map((line) => line.replace(/\s+\d+ ms.*/, '').trim());
+    // Each result once and in order, whatever the machine's speed.
     assert.deepEqual(
-      lines.map((line) => line.replace(/\s+\d+ ms.*/, '').trim()),
-      ['001_a: working on 001_a', '✓ applied 001_a', '002_b: working on 002_b', '✓ applied 002_b', '003_c: working on 003_c', '✗ 003_c'],
+      lines.filter((line) => /^[✓✗]/.test(line)),
+      ['✓ applied 001_a', '✓ applied 002_b', '✗ 003_c'],
     );
+    // A group older than 100 ms (a loaded machine) lets its lines out as they come, by design;
+    // one that stayed young printed nothing of its aborted attempt.
+    const wentLive = lines.indexOf('003_c: working on 003_c') < lines.indexOf('✓ applied 002_b');
+    if (!wentLive) assert.deepEqual(lines, ['001_a: working on 001_a', '✓ applied 001_a', '002_b: working on 002_b', '✓ applied 002_b', '003_c: working on 003_c', '✗ 003_c']);
     assert.deepEqual((await t.docs('effects')).map((d) => d._id), ['001_a', '002_b']);
     assert.deepEqual((await t.events('003_c')).map((e) => [e.outcome, e.error?.message]), [['failure', 'disk on fire']]);
   });

@@ -26,13 +26,23 @@ export interface RunCliOptions {
   readonly onSpawn?: (kill: (signal: NodeJS.Signals) => void) => void;
 }
 
-/** Runs `bin/delta.js` as a subprocess, the way users and CI pipelines do. */
-export function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
+/**
+ * This process's environment without what would configure delta behind a test's back: DELTA_*,
+ * MONGODB_URI (set for the whole suite when it runs against a real server, and read by delta
+ * before any URI a library caller passes) and MIGRATIONS_DB_URI, and NODE_OPTIONS.
+ */
+export function childEnvironment(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value === undefined || key.startsWith('DELTA_') || key === 'MONGODB_URI' || key === 'MIGRATIONS_DB_URI' || key === 'NODE_OPTIONS') continue;
     env[key] = value;
   }
+  return env;
+}
+
+/** Runs `bin/delta.js` as a subprocess, the way users and CI pipelines do. */
+export function runCli(args: readonly string[], options: RunCliOptions = {}): Promise<CliResult> {
+  const env = childEnvironment();
   env.NO_COLOR = '1';
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete env[key];

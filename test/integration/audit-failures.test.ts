@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AuditEvent, Delta, DeltaConfigInput } from '../../src/index.js';
 import { createDelta } from '../../src/index.js';
+import { STORED_MESSAGE_LIMIT } from '../../src/runner/outcomes.js';
 import { insertChange } from '../helpers/changes.js';
 import { runCli } from '../helpers/cli.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
@@ -111,6 +112,24 @@ for (const store of STORES) {
       assert.equal(record?.error, 'disk on fire');
       assert.deepEqual((await delta.status()).changes.map((c) => c.state), ['applied', 'applied', 'failed']);
     });
+
+    // A record or audit event over 16 MB cannot be written (BSONObjectTooLarge): a change that
+    // throws a 20 MB message would go unrecorded. The message is stored cut, start and end kept.
+    for (const transaction of ['auto', 'never'] as const) {
+      it(`a 20 MB error message (transaction: '${transaction}') is stored cut, and the failure is recorded`, async () => {
+        const huge = `huge failure: ${'x'.repeat(20 * 1024 * 1024)} end of the message`;
+        const delta = make(uniqueDbName('aud'), [{ ...fail('001_huge', huge), transaction }]);
+        const result = await delta.commit();
+        assert.equal(result.outcome, 'failed');
+        const { event, record } = await stored(delta, '001_huge');
+        const message = event?.error?.message ?? '';
+        assert.ok(message.length <= STORED_MESSAGE_LIMIT, `stored ${message.length} characters`);
+        assert.match(message, /^huge failure: x+ \[…\d+ characters left out…\] x+ end of the message/);
+        if (transaction === 'never') assert.match(message, / \(its rollback ran to compensate\)$/, 'what delta appended is kept');
+        assert.equal(record?.error, message, 'record and event say the same');
+        assert.equal(record?.state, 'failed');
+      });
+    }
 
     it('a hook failure', async () => {
       const delta = make(uniqueDbName('aud'), [insertChange('001_a')], {

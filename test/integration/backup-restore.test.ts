@@ -2,7 +2,7 @@
 // byte-exact round trips with indexes and options, restore elsewhere, refusals that write
 // nothing, a failing backup that stops the change, retention.
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Binary, Decimal128, Double, Int32, Long, ObjectId } from 'bson';
@@ -109,6 +109,32 @@ describe('backup and restore', () => {
     assert.equal(restored.toDb, other);
     assert.deepEqual(await shape(other), { users: (before as Record<string, unknown>).users });
     assert.deepEqual(await shape(t.db), before, 'the source is untouched');
+  });
+
+  it("refuses to restore over an external tracker's history, audit log or lock, even with drop, writing nothing", async () => {
+    // A team moved its tracker out of the target database: the old delta_* collections stayed
+    // there, are ordinary collections now, and so are in a backup of it.
+    const t = setup([{ id: '001_x', async commit({ db, session }) { await db.collection('effects').insertOne({ _id: 1 as never }, { session }); } }]);
+    const trackerDb = `${t.db}_trk`;
+    await t.target.collection('delta_migrations').insertOne({ changeId: 'old', status: 'applied' });
+    await t.target.collection('users').insertOne({ email: 'a@example.com' });
+    const delta = t.make(undefined, { tracker: { db: trackerDb } });
+    assert.equal((await delta.commit()).outcome, 'success');
+    const backup = await delta.backup();
+    assert.ok(backup.collections.some((c) => c.name === 'delta_migrations'), 'the leftover collection is in the backup');
+    const tracker = await snapshotDatabase(fixture.client, trackerDb);
+
+    await assert.rejects(delta.restore({ backup: backup.id, toDb: trackerDb, drop: true }), (error: unknown) => {
+      assert.ok(error instanceof RestoreRefusedError);
+      assert.deepEqual(error.collections, ['delta_migrations']);
+      assert.equal(error.message, `delta_migrations is delta's own tracker collection in ${trackerDb}; delta never restores them`);
+      return true;
+    });
+    assert.deepEqual(await snapshotDatabase(fixture.client, trackerDb), tracker, 'history, audit log and lock as they were');
+    // The same backup still restores elsewhere, its old delta_migrations an ordinary collection there.
+    const other = uniqueDbName('bk_to');
+    const restored = await delta.restore({ backup: backup.id, toDb: other });
+    assert.deepEqual(restored.collections.map((c) => c.name).sort(), ['delta_migrations', 'effects', 'users']);
   });
 
   it('refuses to restore onto a collection with documents unless drop, writing nothing; a corrupted file is refused naming it', async () => {
@@ -224,5 +250,40 @@ describe('backup and restore', () => {
     const third = await delta.backup({ collections: ['orders'] });
     assert.deepEqual(third.pruned, [first.id], 'keep: 2 runs -> the oldest run pruned');
     assert.deepEqual((await delta.backups()).backups.map((b) => b.id), [run?.id, third.id]);
+  });
+
+  it('backups are readable by their owner only, never staged by git, and a folder inside a git work tree is warned about once', async () => {
+    const project = fixture.project({ '.git/HEAD': 'ref: refs/heads/main\n' });
+    const dir = join(project.dir, '.delta', 'backups');
+    const t = setup();
+    await seed(t.db);
+    const delta = t.make(undefined, { backup: { dir } });
+    const warnings: string[] = [];
+    delta.on('backup:warning', (e) => warnings.push(e.message));
+    const first = await delta.backup({ collections: ['orders'] });
+    await delta.backup({ collections: ['orders'] });
+    const mode = (path: string) => statSync(path).mode & 0o777;
+    assert.equal(mode(dir), 0o700);
+    assert.equal(mode(first.path), 0o700);
+    for (const file of readdirSync(first.path)) assert.equal(mode(join(first.path, file)), 0o600, file);
+    assert.match(readFileSync(join(dir, '.gitignore'), 'utf8'), /^\*$/m);
+    assert.deepEqual(warnings, [`backups go to ${dir}, inside the git work tree ${project.dir}: a .gitignore there keeps them out of commits, but the data sits in the project; set backup.dir to a folder outside it`]);
+    assert.deepEqual((await delta.backups()).backups.length, 2, 'the .gitignore is no backup');
+  });
+
+  it('the tracker goes into a backup only when asked (includeTracker), and comes back only into another database', async () => {
+    const t = setup([{ id: '001_x', async commit({ db, session }) { await db.collection('effects').insertOne({ _id: 1 as never }, { session }); } }]);
+    const delta = t.make();
+    assert.equal((await delta.commit()).outcome, 'success');
+    const plain = await delta.backup();
+    assert.deepEqual(plain.collections.map((c) => c.name), ['effects']);
+    const full = await delta.backup({ includeTracker: true });
+    assert.deepEqual(full.collections.map((c) => c.name).sort(), ['delta_audit', 'delta_lock', 'delta_migrations', 'effects']);
+    const before = await snapshotDatabase(fixture.client, t.db);
+    await assert.rejects(delta.restore({ backup: full.id, drop: true }), /delta_audit, delta_lock, delta_migrations are delta's own tracker collections in bk_\w+; delta never restores them/);
+    assert.deepEqual(await snapshotDatabase(fixture.client, t.db), before);
+    const other = uniqueDbName('bk_to');
+    await delta.restore({ backup: full.id, toDb: other });
+    assert.deepEqual((await fixture.client.db(other).collection('delta_migrations').find({}).toArray()).map((r) => [r.changeId, r.status]), [['001_x', 'applied']]);
   });
 });

@@ -3,6 +3,7 @@ import { after, describe, it } from 'node:test';
 import type { CreateDeltaOptions, Delta, DeltaEvents } from '../../src/index.js';
 import { ChangeFailedError, createDelta } from '../../src/index.js';
 import { insertChange } from '../helpers/changes.js';
+import { withOption } from '../helpers/connection-string.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 import type { ChangeDefinition } from '../../src/vocabulary/index.js';
 
@@ -30,14 +31,10 @@ const MODES: Mode[] = [
     name: 'external tracker deployment (separate client)',
     trackerDb: (t) => `${t}_ext`,
     // Another connection string to the same server: delta opens a second client for the tracker.
-    config: (t) => ({ tracker: { uri: withAppName(fixture.server.uri, 'tracker'), db: `${t}_ext` } }),
+    config: (t) => ({ tracker: { uri: withOption(fixture.server.uri, 'appName', 'tracker'), db: `${t}_ext` } }),
     recordId: (t, id) => `${t}/${id}`,
   },
 ];
-
-function withAppName(uri: string, name: string): string {
-  return `${uri}${uri.includes('?') ? '&' : '?'}appName=${name}`;
-}
 
 for (const mode of MODES) {
   describe(`commit and rollback (${mode.name})`, () => {

@@ -12,7 +12,7 @@ import type { Sandbox } from '../../src/sandbox/index.js';
 import { twoPartChangeFile } from '../helpers/changes.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { effectsPerChange } from '../helpers/database.js';
-import { uniqueDbName, useServer } from '../helpers/server.js';
+import { sandboxOnly, uniqueDbName, useServer } from '../helpers/server.js';
 import { STRESS } from '../helpers/stress.js';
 import { tempProject } from '../helpers/temp.js';
 import type { ChangeDefinition } from '../../src/vocabulary/index.js';
@@ -148,7 +148,6 @@ const sweepNonTransactional = (i: number) => i % 2 === 1;
 const sweepId = (i: number) => `00${i}_change`;
 
 describe('a fault at every command of a commit (CLI main, sandbox faults)', () => {
-  const sandboxOnly = process.env.MONGODB_URI !== undefined && process.env.MONGODB_URI !== '';
   const project = tempProject({
     'package.json': JSON.stringify({ name: 'app', type: 'module' }),
     // A lock left by a faulted release frees itself within a second.
@@ -215,7 +214,7 @@ describe('a fault at every command of a commit (CLI main, sandbox faults)', () =
     return run.code;
   }
 
-  it(`${STRESS ? 'every fault' : 'connections dropped before and after the command, and one of four errors'} at every command`, { skip: sandboxOnly ? 'fault injection needs the sandbox' : false }, async () => {
+  it(`${STRESS ? 'every fault' : 'connections dropped before and after the command, and one of four errors'} at every command`, { skip: sandboxOnly('fault injection needs the sandbox') }, async () => {
     const sandbox = fixture.server.sandbox;
     assert.ok(sandbox !== undefined);
     let runLength = 0;

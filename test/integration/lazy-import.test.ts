@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../helpers/cli.js';
+import { withDatabase } from '../helpers/connection-string.js';
 import type { TestServer } from '../helpers/server.js';
 import { openTestServer, uniqueDbName } from '../helpers/server.js';
 import { tempProject } from '../helpers/temp.js';
@@ -37,8 +38,7 @@ describe('lazy import of applied change files', () => {
     const p = tempProject({ 'package.json': JSON.stringify({ type: 'module' }), 'imports.log': '' });
     projects.push(p);
     for (const name of ['001_a', '002_b', '003_c']) p.write(`migrations/${name}.mjs`, tracedChange(name));
-    const [base, query] = server.uri.split('?');
-    const env = { DELTA_URI: `${base?.replace(/\/$/, '')}/${uniqueDbName('lazy')}${query === undefined ? '' : `?${query}`}` };
+    const env = { DELTA_URI: withDatabase(server.uri, uniqueDbName('lazy')) };
     const delta = async (...args: string[]) => {
       writeFileSync(join(p.dir, 'imports.log'), '');
       const result = await runCli([...args, '--path', './migrations'], { cwd: p.dir, env });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Decimal128, ObjectId } from 'mongodb';
 import type { ClientSession, Db, Document } from 'mongodb';
-import { z } from 'zod';
+import * as v from 'valibot';
 import type { CreateDeltaOptions, Delta } from '../../src/index.js';
 import { ChangeFailedError, ChangeFileError, RollbackUnavailableError, checksumOf, createDelta } from '../../src/index.js';
 import { snapshotDatabase } from '../helpers/database.js';
@@ -142,7 +142,7 @@ rollback:
         null,
         2,
       ),
-    });
+    }, { templates: { allowRunCommand: true } });
     await t.target.collection('users').createIndex({ email: 1 }, { name: 'email_1' });
     await t.target.collection('legacy').insertOne({ old: true });
     await t.target.createCollection('accounts');
@@ -220,7 +220,8 @@ rollback:
   it('a custom operation from the configuration runs with its checked arguments and the change session', async () => {
     const sessions: boolean[] = [];
     const seedPlans = defineOperation({
-      args: z.object({ plans: z.array(z.object({ name: z.string(), price: z.number() })).min(1) }),
+      // valibot here, zod in the unit tests: any Standard Schema checks a custom operation's arguments.
+      args: v.object({ plans: v.pipe(v.array(v.object({ name: v.string(), price: v.number() })), v.minLength(1)) }),
       async run({ db, session }, args) {
         sessions.push(session?.inTransaction() === true);
         await db.collection('plans').insertMany(

@@ -7,6 +7,7 @@ import { after, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 import type { CliResult } from '../helpers/cli.js';
 import { runCli } from '../helpers/cli.js';
+import { sandboxOnly } from '../helpers/server.js';
 import { tempProject } from '../helpers/temp.js';
 
 const project = tempProject();
@@ -34,7 +35,7 @@ async function withCliSandbox(args: string[], work: (uri: string) => Promise<voi
   return done;
 }
 
-describe('delta sandbox', () => {
+describe('delta sandbox', { skip: sandboxOnly('the delta sandbox command itself') }, () => {
   it('serves the driver, saves --data on Ctrl-C and loads it on the next start', async () => {
     const data = join(project.dir, 'sandbox.bson');
     const first = await withCliSandbox(['--data', data], async (uri) => {

@@ -5,37 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Long, MongoClient, ObjectId, Timestamp } from 'mongodb';
 import type { Document, TopologyDescriptionChangedEvent } from 'mongodb';
+import { formatConnectionString, parseConnectionString } from '../helpers/connection-string.js';
 import { uniqueDbName } from '../helpers/server.js';
 import { recordCommands, useConformanceServer } from './conformance-helpers.js';
 import type { Doc } from './conformance-helpers.js';
 
 const ctx = useConformanceServer();
-
-interface SplitUri {
-  readonly scheme: string;
-  readonly userinfo: string;
-  readonly hosts: string;
-  readonly path: string;
-  readonly params: URLSearchParams;
-}
-
-// WHATWG URL cannot parse a multi-host MongoDB URI, so the parts are split by hand.
-function splitUri(uri: string): SplitUri {
-  const match = /^(mongodb(?:\+srv)?):\/\/(?:([^@/]*)@)?([^/?]*)(\/[^?]*)?(?:\?(.*))?$/.exec(uri);
-  assert.ok(match, `a MongoDB URI: ${uri}`);
-  return {
-    scheme: match[1] ?? 'mongodb',
-    userinfo: match[2] === undefined ? '' : `${match[2]}@`,
-    hosts: match[3] ?? '',
-    path: match[4] ?? '/',
-    params: new URLSearchParams(match[5] ?? ''),
-  };
-}
-
-function joinUri(parts: SplitUri): string {
-  const query = parts.params.toString();
-  return `${parts.scheme}://${parts.userinfo}${parts.hosts}${parts.path}${query === '' ? '' : `?${query}`}`;
-}
 
 async function hello(): Promise<Document> {
   return ctx.client.db('admin').command({ hello: 1 });
@@ -228,21 +203,22 @@ describe('listDatabases', () => {
 describe('connection strings', () => {
   it('connects as a replica set with ?replicaSet=<setName> and serves CRUD and transactions', async () => {
     const reply = await hello();
-    const parts = splitUri(ctx.server.uri);
-    parts.params.delete('directConnection');
-    parts.params.set('replicaSet', reply.setName as string);
-    assert.equal(await topologyTypeOf(joinUri(parts)), 'ReplicaSetWithPrimary');
+    const parts = parseConnectionString(ctx.server.uri);
+    const options = new URLSearchParams(parts.options);
+    options.delete('directConnection');
+    options.set('replicaSet', reply.setName as string);
+    assert.equal(await topologyTypeOf(formatConnectionString({ ...parts, options })), 'ReplicaSetWithPrimary');
   });
 
   it('connects to the primary alone with directConnection=true and serves CRUD and transactions', async () => {
     const reply = await hello();
-    const parts = splitUri(ctx.server.uri);
-    const params = new URLSearchParams(parts.params);
-    params.delete('replicaSet');
-    params.set('directConnection', 'true');
+    const parts = parseConnectionString(ctx.server.uri);
+    const options = new URLSearchParams(parts.options);
+    options.delete('replicaSet');
+    options.set('directConnection', 'true');
     // An SRV URI cannot be direct; SRV implies TLS, which the plain form must then ask for.
-    if (parts.scheme === 'mongodb+srv' && !params.has('tls') && !params.has('ssl')) params.set('tls', 'true');
-    const direct = joinUri({ scheme: 'mongodb', userinfo: parts.userinfo, hosts: reply.me as string, path: parts.path, params });
+    if (parts.scheme === 'mongodb+srv' && !options.has('tls') && !options.has('ssl')) options.set('tls', 'true');
+    const direct = formatConnectionString({ ...parts, scheme: 'mongodb', hosts: reply.me as string, options });
     assert.equal(await topologyTypeOf(direct), 'Single');
   });
 });

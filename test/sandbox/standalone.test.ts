@@ -5,10 +5,13 @@ import { after, before, describe, it } from 'node:test';
 import { MongoClient, MongoServerError } from 'mongodb';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
+import { sandboxOnly } from '../helpers/server.js';
 
+const skip = sandboxOnly('the sandbox started as a standalone');
 let sandbox: Sandbox;
 let client: MongoClient;
 before(async () => {
+  if (skip !== false) return;
   sandbox = await startSandbox({ standalone: true });
   client = await new MongoClient(sandbox.uri).connect();
 });
@@ -17,7 +20,7 @@ after(async () => {
   await sandbox?.stop();
 });
 
-describe('a standalone sandbox', () => {
+describe('a standalone sandbox', { skip }, () => {
   it('answers hello without a replica set, and its URI names none', async () => {
     assert.doesNotMatch(sandbox.uri, /replicaSet/);
     assert.equal(sandbox.replicaSetName, undefined);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes.js';
-import { BackupFailedError, BackupInvalidError, ChangeFailedError, ChangeFileError, ConfigError, DatabaseError, DeltaErrorCodes, DriftError, InterruptedError, LockHeldError, LockLostError, NotImplementedError, RestoreRefusedError, RollbackUnavailableError, TransactionUnsupportedError, UnknownChangeError, UsageError, ValidationError } from '../../src/errors.js';
+import { BackupFailedError, BackupInvalidError, ChangeFailedError, ChangeFileError, ConfigError, DatabaseError, DeltaErrorCodes, DriftError, InterruptedError, LockHeldError, LockLostError, RestoreRefusedError, RollbackUnavailableError, TransactionUnsupportedError, UnknownChangeError, UsageError, ValidationError } from '../../src/errors.js';
 
 
 describe('exit codes (DESIGN.md section 7)', () => {
@@ -10,7 +10,6 @@ describe('exit codes (DESIGN.md section 7)', () => {
     [new ConfigError('x'), 2],
     [new ChangeFileError('x', 'a.ts'), 2],
     [new UnknownChangeError('x', 'id'), 2],
-    [new NotImplementedError('x'), 2],
     [new TransactionUnsupportedError('x'), 2],
     [new RollbackUnavailableError('x'), 2],
     [new ChangeFailedError('x', 'id'), 1],

@@ -107,8 +107,9 @@ describe('loader', () => {
   it('leaves no TypeScript hook registered after loading', () => {
     // In a fresh process: load TS changes through the built loader, then a native import of a .ts file must fail.
     const script = `
-      const { loadChangeFiles } = await import('./dist/loader/index.js');
-      await loadChangeFolder({ path: ${JSON.stringify(fixture('loader-mixed'))} });
+      const { importChangeFiles, scanChangeFiles } = await import('./dist/loader/index.js');
+      const units = await importChangeFiles((await scanChangeFiles({ path: ${JSON.stringify(fixture('loader-mixed'))} })).files);
+      if (!units.some((unit) => unit.file.endsWith('.ts'))) throw new Error('no TypeScript change was loaded');
       try { await import(${JSON.stringify(new URL('../fixtures/loader-mixed/006_overridden.mts', import.meta.url).href + '?again')}); console.log('HOOK LEFT'); }
       catch (error) { console.log(error.code); }
     `;

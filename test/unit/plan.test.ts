@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DriftError, RollbackUnavailableError, UnknownChangeError, UsageError } from '../../src/errors.js';
-import { assertRevertible, computeStatus, planCommit, planRepair, planRollback } from '../../src/runner/index.js';
+import { assertRevertible, joinChanges, planCommit, planRepair, planRollback } from '../../src/runner/index.js';
 import type { HistoryEntry, RecordStatus } from '../../src/tracker/index.js';
 import type { ChangeMetadata, ChangeRef, ChangeUnit, StageSpec } from '../../src/vocabulary/index.js';
 import { NO_METADATA } from '../../src/vocabulary/index.js';
@@ -38,21 +38,21 @@ function record(id: string, status: RecordStatus, options: { checksum?: string; 
 
 const stage = (name: string): StageSpec => ({ name, transaction: undefined, timeoutMs: undefined, parallel: false, concurrency: 4 });
 
-describe('computeStatus', () => {
+describe('joinChanges', () => {
   it('derives every state from files and history', () => {
     const changes = [change('a'), change('b', { checksum: 'new' }), change('c'), change('d'), change('e'), change('f'), change('g')];
     const history = [record('a', 'applied'), record('b', 'applied'), record('c', 'failed'), record('d', 'running'), record('e', 'applied'), record('f', 'rolled_back'), record('0-old', 'applied')];
-    const states = Object.fromEntries(computeStatus(changes, history).map((s) => [s.id, s.state]));
+    const states = Object.fromEntries(joinChanges(changes, history).map((s) => [s.id, s.state]));
     assert.deepEqual(states, { a: 'applied', b: 'modified', c: 'failed', d: 'running', e: 'applied', f: 'rolled_back', g: 'pending', '0-old': 'missing' });
   });
 
   it('marks a pending change older than the newest applied one as out of order', () => {
-    const states = computeStatus([change('a'), change('b'), change('c')], [record('a', 'applied'), record('c', 'applied')]).map((s) => s.state);
+    const states = joinChanges([change('a'), change('b'), change('c')], [record('a', 'applied'), record('c', 'applied')]).map((s) => s.state);
     assert.deepEqual(states, ['applied', 'out_of_order', 'applied']);
   });
 
   it('does not list a rolled-back record whose file is gone', () => {
-    assert.deepEqual(computeStatus([], [record('old', 'rolled_back')]), []);
+    assert.deepEqual(joinChanges([], [record('old', 'rolled_back')]), []);
   });
 });
 
@@ -173,7 +173,7 @@ describe('plans with stages and metadata', () => {
   it('orders by stage, then id; out of order only inside a stage', () => {
     const stages = [stage('schema'), stage('data')];
     const changes = [change('b1', { stage: 'data' }), change('a5', { stage: 'schema' }), change('a1', { stage: 'schema' }), change('b0', { stage: 'data' })];
-    const states = computeStatus(changes, [record('b1', 'applied'), record('a1', 'applied')], stages).map((s) => `${s.id}:${s.state}`);
+    const states = joinChanges(changes, [record('b1', 'applied'), record('a1', 'applied')], stages).map((s) => `${s.id}:${s.state}`);
     assert.deepEqual(states, ['a1:applied', 'a5:pending', 'b0:out_of_order', 'b1:applied']);
   });
 

@@ -24,6 +24,11 @@ describe('redact() hides the password of every URI form', () => {
     ['mongodb://host/db?tls=true&tlsCertificateKeyFilePassword=hunter2', 'mongodb://host/db?tls=true&tlsCertificateKeyFilePassword=***'],
     ['two lines\nmongodb://x:y2z@h\nend', 'two lines\nmongodb://x:***@h\nend'],
     ['{"uri":"mongodb://u:json@h/d"}', '{"uri":"mongodb://u:***@h/d"}'],
+    // Characters the driver accepts unescaped in a password end nothing.
+    ['mongodb://admin:S3cr(et)x@db.example/app', 'mongodb://admin:***@db.example/app'],
+    ["mongodb://admin:it's[a]{b}<c>@db.example/app", 'mongodb://admin:***@db.example/app'],
+    ['cannot connect to mongodb://admin:q"uo"te@db.example:27017 (from --uri)', 'cannot connect to mongodb://admin:***@db.example:27017 (from --uri)'],
+    ['(see mongodb://u:p4ss@h/x)', '(see mongodb://u:***@h/x)'],
   ];
   for (const [input, expected] of cases) {
     it(input.replace(/\n/g, '\\n'), () => assert.equal(redact(input), expected));
@@ -42,3 +47,21 @@ describe('redact() hides the password of every URI form', () => {
     assert.deepEqual(secretsOf(undefined), []);
   });
 });
+
+describe('JSON output', () => {
+  it('redacts every string before encoding it: a password with a quote is hidden in --json and in JSON logs', async () => {
+    const { Output } = await import('../../src/cli/io.js');
+    const { Chalk } = await import('chalk');
+    const written: string[] = [];
+    const sink = { write: (text: string) => written.push(text) } as unknown as NodeJS.WritableStream;
+    const output = new Output({ stdout: sink, stderr: sink, env: {}, cwd: '.' }, { json: true, color: false, verbose: false, logFormat: 'json' }, new Chalk({ level: 0 }));
+    output.addSecrets(secretsOf('mongodb://deploy:Pa"ss\\w0rd@host/db'));
+    output.json({ error: 'the server refused Pa"ss\\w0rd for deploy' });
+    output.event('change:failure', { message: 'retrying with Pa"ss\\w0rd' });
+    const text = written.join('');
+    assert.ok(!text.includes('Pa\\"ss') && !text.includes('Pa"ss'), text);
+    assert.match(text, /"error": "the server refused \*\*\* for deploy"/);
+    assert.match(text, /"message":"retrying with \*\*\*"/);
+  });
+});
+

@@ -1,7 +1,7 @@
 // Resolving a fleet's --targets spec: names, globs over the deployment's databases, @file.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, UsageError } from '../../src/index.js';
+import { ConfigError, DatabaseError, UsageError } from '../../src/index.js';
 import { resolveConfig } from '../../src/config/resolve-config.js';
 import { resolveTargets } from '../../src/fleet/index.js';
 import { tempProject } from '../helpers/temp.js';
@@ -36,6 +36,18 @@ describe('fleet target specs', () => {
     await assert.rejects(resolve('bad/name'), /"bad\/name" is not a database name/);
     await assert.rejects(resolve('nobody_*'), /--targets: no database matches "nobody_\*"/);
     await assert.rejects(resolve('adm*'), /no database matches "adm\*"/);
+  });
+
+  it('a glob refused with Unauthorized (13), even wrapped in a DeltaError, names the listDatabases privilege; other errors pass through', async () => {
+    const refused = Object.assign(new Error('not authorized on admin to execute command { listDatabases: 1 }'), { code: 13 });
+    const wrapped = new DatabaseError('database error: not authorized', { cause: refused });
+    for (const error of [refused, wrapped]) {
+      const rejecting = resolveTargets({ spec: 'tenant_a,tenant_*', source: '--targets', base: '/nowhere' }, { listDatabases: () => Promise.reject(error) });
+      await assert.rejects(rejecting, (e: unknown) => e instanceof UsageError && e.message === '--targets: "tenant_*" needs the listDatabases privilege, which this user does not have; name the databases (a,b or @file) or grant listDatabases');
+    }
+    const down = new Error('connection closed');
+    await assert.rejects(resolveTargets({ spec: 'tenant_*', source: '--targets', base: '/nowhere' }, { listDatabases: () => Promise.reject(down) }), (e: unknown) => e === down);
+    assert.deepEqual(await resolveTargets({ spec: 'tenant_a', source: '--targets', base: '/nowhere' }, { listDatabases: () => Promise.reject(refused) }), ['tenant_a'], 'names alone never list');
   });
 });
 

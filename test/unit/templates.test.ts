@@ -110,13 +110,25 @@ describe('templates: parsing', () => {
     assert.equal(withData.rollback, undefined, 'an empty rollback key must not silently undo nothing');
   });
 
+  it("what a configuration allows: runCommand and server JavaScript on opt-in; delta's own collections (as configured) never", async () => {
+    const runCommand = 'commit:\n  - runCommand: { command: { dropDatabase: 1 } }\n';
+    assert.deepEqual((await shape(runCommand, { permissions: { allowRunCommand: true } })).commit, ['commit[0] runCommand dropDatabase']);
+    const where = 'commit:\n  - deleteMany: { collection: users, filter: { $where: "this.a > 1" } }\n';
+    assert.equal((await shape(where, { permissions: { allowServerJavaScript: true } })).commit.length, 1);
+    await assert.rejects(shape('commit:\n  - runCommand: { command: { drop: delta_audit } }\n', { permissions: { allowRunCommand: true } }), /x\.yaml:2: commit\[0\]\.runCommand\.command\.drop: delta_audit is one of delta's own collections/);
+    const custom = { permissions: { ownCollections: ['history', 'history_audit', 'history_lock'] } };
+    await assert.rejects(shape('commit:\n  - deleteMany: { collection: history_audit, filter: {} }\n', custom), /history_audit is one of delta's own collections/);
+    assert.equal((await shape('commit:\n  - deleteMany: { collection: delta_audit, filter: {} }\n', custom)).commit.length, 1, 'with other tracker names, delta_audit is an ordinary collection');
+  });
+
   it('transaction rule: DDL and runCommand default to never; data operations take the run mode', async () => {
     assert.equal((await shape('commit:\n  - insertMany: { collection: a, documents: [ { x: 1 } ] }\n  - updateOne: { collection: a, filter: { x: 1 }, update: [ { $set: { y: 2 } } ] }\n')).transaction, undefined);
     assert.equal((await shape('commit:\n  - deleteMany: { collection: a, filter: {} }\nrollback:\n  - dropCollection: { name: a }\n')).transaction, 'never', 'the rollback counts too');
+    const allowed = { permissions: { allowRunCommand: true } };
     for (const op of ['createCollection: { name: a }', 'createIndex: { collection: a, keys: { x: 1 } }', 'collMod: { collection: a, validationLevel: off }', 'runCommand: { command: { ping: 1 } }']) {
-      assert.equal((await shape(`commit:\n  - ${op}\n`)).transaction, 'never', op);
+      assert.equal((await shape(`commit:\n  - ${op}\n`, allowed)).transaction, 'never', op);
     }
-    assert.equal((await shape('transaction: always\ncommit:\n  - runCommand: { command: { insert: a, documents: [ { x: 1 } ] } }\n')).transaction, 'always', 'runCommand may be transactional when the file says so');
+    assert.equal((await shape('transaction: always\ncommit:\n  - runCommand: { command: { insert: a, documents: [ { x: 1 } ] } }\n', allowed)).transaction, 'always', 'runCommand may be transactional when the file says so');
     assert.equal((await shape('transaction: never\ncommit:\n  - insertMany: { collection: a, documents: [ { x: 1 } ] }\n')).transaction, 'never');
   });
 
@@ -193,6 +205,14 @@ interface BadCase {
 }
 
 const BAD: readonly BadCase[] = [
+  // delta's own collections, arbitrary commands and server-side JavaScript (issue #28 item 2)
+  { name: "deleteMany on delta's audit log", text: 'commit:\n  - deleteMany: { collection: delta_audit, filter: {} }\n', at: '2: commit[0].deleteMany.collection', expected: /delta_audit is one of delta's own collections \(history, audit log, lock\): a template never writes it$/ },
+  { name: "updateMany forging history", text: 'commit:\n  - updateMany: { collection: delta_migrations, filter: {}, update: { $set: { status: applied } } }\n', at: '2: commit[0].updateMany.collection', expected: /delta_migrations is one of delta's own collections/ },
+  { name: 'a rename onto the lock', text: 'commit:\n  - renameCollection: { from: staging, to: delta_lock, dropTarget: true }\n', at: '2: commit[0].renameCollection.to', expected: /delta_lock is one of delta's own collections/ },
+  { name: 'runCommand without the opt-in', text: 'commit:\n  - runCommand: { command: { dropDatabase: 1 } }\n', at: '2: commit[0].runCommand', expected: /runCommand can run any command \(dropDatabase included\): it needs templates: \{ allowRunCommand: true \} in the configuration$/ },
+  { name: '$where in a filter', text: 'commit:\n  - deleteMany: { collection: users, filter: { $where: "this.a > 1" } }\n', at: '2: commit[0].deleteMany.filter.$where', expected: /\$where runs JavaScript on the server: it needs templates: \{ allowServerJavaScript: true \} in the configuration$/ },
+  { name: '$function in an update pipeline', text: 'commit:\n  - updateMany:\n      collection: users\n      filter: {}\n      update: [ { $set: { b: { $function: { body: "function() { return 1 }", args: [], lang: js } } } } ]\n', at: '5: commit[0].updateMany.update[0].$set.b.$function', expected: /\$function runs JavaScript on the server/ },
+  { name: 'BSON code in a document', text: '{ "commit": [ { "insertMany": { "collection": "jobs", "documents": [ { "run": { "$code": "function() {}" } } ] } } ] }\n', file: '001_x.json', at: '1: commit[0].insertMany.documents[0].run.$code', expected: /BSON code runs JavaScript on the server/ },
   { name: 'keys is a list', text: 'commit:\n  - createCollection: { name: orders }\n  - insertMany: { collection: orders, documents: [ { a: 1 } ] }\n  - createIndex: { collection: orders, keys: [customerId] }\n', at: '4: commit[2].createIndex.keys', expected: /expected an object of field: direction.*\(got a list\)/ },
   { name: 'keys direction', text: 'commit:\n  - createIndex: { collection: orders, keys: { a: up } }\n', at: '2: commit[0].createIndex.keys.a', expected: /expected 1, -1, "text", "2d", "2dsphere" or "hashed" \(got a string "up"\)/ },
   { name: 'empty keys', text: 'commit:\n  - createIndex: { collection: orders, keys: {} }\n', at: '2: commit[0].createIndex.keys', expected: /expected at least one field/ },
@@ -277,7 +297,7 @@ describe('templates: custom operations in the configuration', () => {
     await refused({ seed: { run: 'nope' } }, /^config: operations\.seed must be a function \(context, args\) => \.\.\., or \{ run/);
     await refused({ seed: { run: () => undefined, args: { n: 'number' } } }, /^config: operations\.seed must be a function/);
     await refused({ seed: { run: () => undefined, extra: 1 } }, /^config: operations\.seed must be a function/);
-    await refused([1], /^config: operations must be a record$/);
+    await refused([1], /^config: operations must be an object$/);
   });
 
   it('default to none: a template naming one says which exist', async () => {

@@ -4,13 +4,13 @@ import { attachBackupProgress, count, formatBytes } from '../render/backup-progr
 import { plural } from '../render/run-reporter.js';
 
 /** `delta backup [--collections a,b]`: back up the target database now. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'backup'>): Promise<void> {
   const { output, options } = context;
   const delta = await deltaFor(context);
   const progress = await attachBackupProgress(delta, output);
   const offWarning = delta.on('backup:warning', (e) => output.warn(`delta: warning: ${e.message}`));
   try {
-    const result = await delta.backup({ collections: options.collections as string[] | undefined, interrupt: context.interrupt });
+    const result = await delta.backup({ collections: options.collections, includeTracker: options.includeTracker === true, interrupt: context.interrupt });
     if (output.options.json) {
       output.json(result);
       return;

@@ -4,7 +4,7 @@ import { count, formatBytes } from '../render/backup-progress.js';
 import { formatTable } from '../render/table.js';
 
 /** `delta backups`: the backups in the backup folder, oldest first. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'backups'>): Promise<void> {
   const { output } = context;
   const delta = await deltaFor(context);
   try {

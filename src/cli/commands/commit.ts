@@ -4,18 +4,18 @@ import { runCommand } from './run-command.js';
 import { fleetOptions, isFleetRun, runFleetCommand } from './fleet-command.js';
 
 /** `delta commit`: apply pending changes. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'commit'>): Promise<void> {
   const o = context.options;
   const delta = await deltaFor(context);
   const options = {
-    to: o.to as string | undefined,
-    only: o.only as string | undefined,
+    to: o.to,
+    only: o.only,
     dryRun: o.dryRun === true,
     allowDrift: o.allowDrift === true,
     outOfOrder: o.outOfOrder === true,
-    stage: o.stage as string | undefined,
-    tags: o.tags as string[] | undefined,
-    timeoutMs: o.timeout as number | undefined,
+    stage: o.stage,
+    tags: o.tags,
+    timeoutMs: o.timeoutMs,
     // --backup / --no-backup; undefined leaves it to the configuration's backup.default.
     backup: typeof o.backup === 'boolean' ? o.backup : undefined,
     interrupt: context.interrupt,

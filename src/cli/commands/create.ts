@@ -4,15 +4,15 @@ import { dirname, join, relative } from 'node:path';
 import { resolveConfig } from '../../config/resolve-config.js';
 import { UsageError } from '../../errors.js';
 import type { CommandContext } from '../main.js';
-import { configFlags } from '../delta-for-command.js';
+import { configFlagsOf } from '../../config/options-table.js';
 import { javaScriptChange, typeScriptChange, yamlChange } from '../templates.js';
 
 /** `delta create <name>`: write `<path>/<UTC yyyymmddHHMMss>_<name>.ts` (or .js, or .yaml). */
-export async function run(context: CommandContext, now = new Date()): Promise<void> {
+export async function run(context: CommandContext<'create'>, now = new Date()): Promise<void> {
   const { options, output } = context;
   const name = safeName(String(context.args[0] ?? ''));
   if (options.js === true && options.yaml === true) throw new UsageError('--js and --yaml cannot be used together');
-  const config = await resolveConfig({ flags: configFlags(options), env: context.streams.env, cwd: context.streams.cwd });
+  const config = await resolveConfig({ flags: configFlagsOf(options), env: context.streams.env, cwd: context.streams.cwd });
   await mkdir(config.path, { recursive: true });
   const id = `${timestamp(now)}_${name}`;
   const kind = options.yaml === true ? 'yaml' : options.js === true ? 'js' : 'ts';

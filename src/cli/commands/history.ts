@@ -3,15 +3,15 @@ import { deltaFor } from '../delta-for-command.js';
 import { formatTable } from '../render/table.js';
 
 /** `delta history`: the audit log, newest first. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'history'>): Promise<void> {
   const { output, options } = context;
   const delta = await deltaFor(context);
   try {
     const events = await delta.history({
-      changeId: options.id as string | undefined,
-      since: options.since as Date | undefined,
-      action: options.action as string | undefined,
-      limit: (options.limit as number | undefined) ?? 50,
+      changeId: options.id,
+      since: options.since,
+      action: options.action,
+      limit: options.limit ?? 50,
     });
     if (output.options.json) {
       output.json({ events });

@@ -1,16 +1,16 @@
 import type { ImportMigrateMongoResult } from '../../adopt/index.js';
 import { createDelta } from '../../api/create-delta.js';
 import type { CommandContext } from '../main.js';
-import { configFlags } from '../delta-for-command.js';
+import { configFlagsOf } from '../../config/options-table.js';
 import type { Output } from '../io.js';
 import { plural } from '../render/run-reporter.js';
 import { formatTable } from '../render/table.js';
 
 /** `delta import migrate-mongo`: copy a migrate-mongo changelog into delta history and write delta.config.mjs. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'import'>): Promise<void> {
   const o = context.options;
   // Here --config names migrate-mongo's configuration file: delta's own is what the import writes.
-  const delta = createDelta({ flags: { ...configFlags(o), config: undefined }, env: context.streams.env, cwd: context.streams.cwd });
+  const delta = createDelta({ flags: { ...configFlagsOf(o), config: undefined }, env: context.streams.env, cwd: context.streams.cwd });
   try {
     const result = await delta.importMigrateMongo({
       configFile: o.config,

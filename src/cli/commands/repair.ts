@@ -3,7 +3,7 @@ import { deltaFor } from '../delta-for-command.js';
 import { renderMaintenance } from '../render/maintenance.js';
 
 /** `delta repair`: mend history after a hand fix; audited. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'repair'>): Promise<void> {
   const o = context.options;
   const delta = await deltaFor(context);
   try {

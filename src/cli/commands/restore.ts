@@ -4,15 +4,15 @@ import { attachBackupProgress, count } from '../render/backup-progress.js';
 import { plural } from '../render/run-reporter.js';
 
 /** `delta restore <backup> [--collections a,b] [--to-db name] [--drop]`. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'restore'>): Promise<void> {
   const { output, options } = context;
   const delta = await deltaFor(context);
   const progress = await attachBackupProgress(delta, output);
   try {
     const result = await delta.restore({
       backup: String(context.args[0]),
-      collections: options.collections as string[] | undefined,
-      toDb: options.toDb as string | undefined,
+      collections: options.collections,
+      toDb: options.toDb,
       drop: options.drop === true,
       interrupt: context.interrupt,
     });

@@ -4,19 +4,19 @@ import { runCommand } from './run-command.js';
 import { fleetOptions, isFleetRun, runFleetCommand } from './fleet-command.js';
 
 /** `delta rollback`: revert applied changes, newest first. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'rollback'>): Promise<void> {
   const o = context.options;
   const delta = await deltaFor(context);
   const options = {
-    to: o.to as string | undefined,
-    steps: o.steps as number | undefined,
-    id: o.id as string | undefined,
-    since: o.since as Date | undefined,
+    to: o.to,
+    steps: o.steps,
+    id: o.id,
+    since: o.since,
     all: o.all === true,
     dryRun: o.dryRun === true,
     allowDrift: o.allowDrift === true,
-    stage: o.stage as string | undefined,
-    timeoutMs: o.timeout as number | undefined,
+    stage: o.stage,
+    timeoutMs: o.timeoutMs,
     interrupt: context.interrupt,
   };
   if (await isFleetRun(context, delta)) {

@@ -1,12 +1,12 @@
 import type { CommandContext } from '../main.js';
 
 /** `delta sandbox`: an in-memory MongoDB-compatible server in the foreground until Ctrl-C. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'sandbox'>): Promise<void> {
   const { output, options } = context;
   const { startSandbox } = await import('../../sandbox/index.js');
   const sandbox = await startSandbox({
-    port: options.port as number,
-    persistPath: options.data as string | undefined,
+    port: options.port,
+    persistPath: options.data,
     log: (line) => output.warn(`sandbox: ${line}`),
   });
   if (output.options.json) output.json({ uri: sandbox.uri, port: sandbox.port });

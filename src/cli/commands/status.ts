@@ -6,10 +6,10 @@ import { CHECK_FAILS, renderStatus, stateLabel } from '../render/status-table.js
 import { fleetOptions, isFleetRun } from './fleet-command.js';
 
 /** `delta status`: every change's state; `--check` exits 4 unless all are applied. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'status'>): Promise<void> {
   const { output } = context;
   const delta = await deltaFor(context);
-  const tags = context.options.tags as string[] | undefined;
+  const tags = context.options.tags;
   try {
     if (await isFleetRun(context, delta)) {
       const fleet = await delta.statusFleet({ ...fleetOptions(context), tags });

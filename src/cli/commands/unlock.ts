@@ -2,7 +2,7 @@ import type { CommandContext } from '../main.js';
 import { deltaFor } from '../delta-for-command.js';
 
 /** `delta unlock [--force]`: shows who holds the lock and removes it (a fresh lease only with --force). */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'unlock'>): Promise<void> {
   const { output } = context;
   const delta = await deltaFor(context);
   try {

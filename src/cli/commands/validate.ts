@@ -4,7 +4,7 @@ import { deltaFor } from '../delta-for-command.js';
 import { plural } from '../render/run-reporter.js';
 
 /** `delta validate`: every problem between files and history, without the lock; exit 4 when any. */
-export async function run(context: CommandContext): Promise<void> {
+export async function run(context: CommandContext<'validate'>): Promise<void> {
   const { output } = context;
   const delta = await deltaFor(context);
   try {

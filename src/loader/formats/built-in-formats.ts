@@ -31,6 +31,6 @@ export const templateFormat: ChangeFormat = {
   async load(file, context) {
     // Loaded on first use: a folder without templates never pays for the YAML parser.
     const { loadTemplate } = await import('../templates/load-template.js');
-    return loadTemplate(file, { operations: context.operations });
+    return loadTemplate(file, { operations: context.operations, permissions: context.templatePermissions });
   },
 };

@@ -18,7 +18,7 @@ export function formatRegistry(options: RunnerRegistryOptions = {}): FormatRegis
   const runners: readonly ChangeFormat[] = [
     ...(options.runners ?? []),
     mongoshFormat,
-    shellFormat({ programs: options.programs ?? {}, uri: options.uri, cwd: options.cwd }),
+    shellFormat({ programs: options.programs ?? {}, uri: options.uri, cwd: options.cwd, shellEnv: options.shellEnv }),
     templateFormat,
     driverFormat,
   ];

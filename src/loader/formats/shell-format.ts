@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { ChangeFileError } from '../../errors.js';
 import { redact, secretsOf } from '../../config/redact.js';
 import { matchPair, pairedChange } from './paired-change.js';
+import { programEnvironment } from './program-environment.js';
 
 /** A program and its leading arguments; the change file's path is appended. */
 import type { ProgramCommand } from '../../vocabulary/index.js';
@@ -15,6 +16,8 @@ export interface ShellFormatOptions {
   readonly uri: string | undefined;
   /** The directory programs run in; defaults to the process's at run time. */
   readonly cwd: string | undefined;
+  /** Names (or `PREFIX_*` patterns) of delta's environment passed to programs beyond the base ones (config `shellEnv`). */
+  readonly shellEnv?: readonly string[] | undefined;
 }
 
 export const DEFAULT_PROGRAMS: Readonly<Record<string, ProgramCommand>> = Object.freeze({ '.sh': 'sh' });
@@ -43,7 +46,7 @@ export function shellFormat(options: ShellFormatOptions): ChangeFormat {
       const run =
         (path: string, label: string): ChangeFunction =>
         (context) =>
-          runProgram({ command, path, label, changeId: file.id, uri: options.uri, cwd: options.cwd ?? process.cwd(), context });
+          runProgram({ command, path, label, changeId: file.id, uri: options.uri, cwd: options.cwd ?? process.cwd(), shellEnv: options.shellEnv ?? [], context });
       // A program's writes cannot join delta's session: always without a transaction.
       return Promise.resolve(
         pairedChange(file, {
@@ -65,6 +68,7 @@ interface ProgramRun {
   readonly changeId: string;
   readonly uri: string | undefined;
   readonly cwd: string;
+  readonly shellEnv: readonly string[];
   readonly context: ChangeContext;
 }
 
@@ -91,13 +95,12 @@ function runProgram(run: ProgramRun): Promise<void> {
   if (context.signal.aborted) return Promise.reject(context.signal.reason);
   const secrets = secretsOf(run.uri);
   const clean = (text: string) => redact(text, secrets);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
+  const env = programEnvironment(process.env, run.shellEnv, {
     DELTA_DB: context.db.databaseName,
     DELTA_CHANGE_ID: run.changeId,
     DELTA_RUN_ID: context.runId,
-  };
-  if (run.uri !== undefined) env.DELTA_URI = run.uri;
+    ...(run.uri === undefined ? {} : { DELTA_URI: run.uri }),
+  });
 
   return new Promise<void>((resolvePromise, reject) => {
     let child: ChildProcess;

@@ -2,19 +2,23 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Document as YamlDocument } from 'yaml';
 import { LineCounter, parseDocument } from 'yaml';
-import type { z } from 'zod';
+import * as v from '../../config/schema-library.js';
 import { ChangeFileError, messageOf } from '../../errors.js';
-import { checkMetadata } from '../change-metadata.js';
+import { metadataFrom } from '../change-metadata.js';
 import type { TransactionFit } from './operations.js';
 import { bindBuiltIn } from './operations.js';
 import type { TemplatePath } from './template-schema.js';
 import { BUILT_IN_ARGS, TEMPLATE_KEYS, decodeExtendedJson, describeValue, expectationOf, extendedJsonProblem, formatPath, isPlainObject, knownKeys, templateHeaderSchema } from './template-schema.js';
 import type { BuiltInOperationName, ChangeContext, ChangeFunction, ChangeMetadata, ChangeUnit, OperationDefinition, OperationRegistration, OperationRegistry, StandardIssue, TransactionMode } from '../../vocabulary/index.js';
 import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN } from '../../vocabulary/index.js';
+import type { TemplatePermissions } from './template-guard.js';
+import { refusalOf } from './template-guard.js';
 
 export interface TemplateOptions {
   /** Custom operations from the configuration's `operations`. */
   readonly operations?: OperationRegistry | undefined;
+  /** What templates may do beyond data operations, and delta's own collections they may never touch. */
+  readonly permissions?: TemplatePermissions | undefined;
 }
 
 /** The file a template comes from, as the loader scanned it. */
@@ -100,12 +104,9 @@ export async function parseTemplate(text: string, file: string, options: Templat
     const found = showGot ? ` (got ${got === undefined ? describeValue(valueAt(raw, path)) : String(got)})` : '';
     throw new ChangeFileError(`${file}${line === undefined ? '' : `:${line}`}: ${formatPath(path)}: ${expectation}${found}`, file);
   };
-  const failWithIssue = (prefix: TemplatePath, issue: z.core.$ZodIssue, keys: readonly string[] | undefined): never => {
-    const path = [...prefix, ...(issue.path as (string | number)[])];
-    if (issue.code === 'unrecognized_keys') {
-      const key = issue.keys[0] ?? '';
-      return fail([...path, key], `unknown key${keys === undefined ? '' : ` (expected ${keys.join(', ')})`}`, undefined, false);
-    }
+  const failWithIssue = (prefix: TemplatePath, issue: v.BaseIssue<unknown>, keys: readonly string[] | undefined): never => {
+    const path = [...prefix, ...(issue.path ?? []).map((item) => item.key as string | number)];
+    if (isUnknownKey(issue)) return fail(path, `unknown key${keys === undefined ? '' : ` (expected ${keys.join(', ')})`}`, undefined, false);
     return fail(path, expectationOf(issue));
   };
 
@@ -117,10 +118,8 @@ export async function parseTemplate(text: string, file: string, options: Templat
   const input: Record<string, unknown> = { ...raw };
   if (input.commit === null) input.commit = [];
   if (input.rollback === null) delete input.rollback;
-  const header = templateHeaderSchema.safeParse(input);
-  if (!header.success) return failWithIssue([], firstIssue(header.error), TEMPLATE_KEYS);
-  const checkedMetadata = checkMetadata(header.data);
-  if ('problem' in checkedMetadata) return fail([...checkedMetadata.problem.path], checkedMetadata.problem.message);
+  const header = v.safeParse(templateHeaderSchema, input, { message: expectationOf });
+  if (!header.success) return failWithIssue([], firstIssue(header.issues), TEMPLATE_KEYS);
 
   const registry = options.operations ?? {};
   const bind = async (list: 'commit' | 'rollback', items: readonly unknown[]): Promise<TemplateStep[]> => {
@@ -137,10 +136,12 @@ export async function parseTemplate(text: string, file: string, options: Templat
       const label = `${list}[${index}] ${name}`;
       if ((BUILT_IN_OPERATIONS as readonly string[]).includes(name)) {
         const builtInName = name as BuiltInOperationName;
-        const schema: z.ZodType = BUILT_IN_ARGS[builtInName];
-        const parsed = schema.safeParse(args);
-        if (!parsed.success) return failWithIssue([...at, name], firstIssue(parsed.error), knownKeys(schema));
-        steps.push(builtInStep(label, builtInName, parsed.data));
+        const schema: v.GenericSchema = BUILT_IN_ARGS[builtInName];
+        const parsed = v.safeParse(schema, args, { message: expectationOf });
+        if (!parsed.success) return failWithIssue([...at, name], firstIssue(parsed.issues), knownKeys(schema));
+        const refusal = refusalOf(builtInName, parsed.output as Readonly<Record<string, unknown>>, options.permissions ?? {});
+        if (refusal !== undefined) return fail([...at, name, ...refusal.path], refusal.message, undefined, false);
+        steps.push(builtInStep(label, builtInName, parsed.output));
       } else if (Object.hasOwn(registry, name) && OPERATION_NAME_PATTERN.test(name)) {
         steps.push(await customStep(label, name, registry[name] as OperationRegistration, args, (path, message, saysWhatItGot) => fail([...at, name, ...path], message, undefined, saysWhatItGot !== true)));
       } else {
@@ -156,26 +157,26 @@ export async function parseTemplate(text: string, file: string, options: Templat
     return steps;
   };
 
-  const commit = await bind('commit', header.data.commit);
-  const written = header.data.rollback === undefined ? undefined : await bind('rollback', header.data.rollback);
+  const commit = await bind('commit', header.output.commit);
+  const written = header.output.rollback === undefined ? undefined : await bind('rollback', header.output.rollback);
   // Derived only when every commit operation has a certain inverse: undone in reverse order.
   const derived = written === undefined && commit.every((step) => step.inverse !== undefined) ? commit.map((step) => step.inverse as TemplateStep).reverse() : undefined;
   const rollback = written ?? derived;
 
   const all = [...commit, ...(rollback ?? [])];
   const refused = all.find((step) => step.transaction === 'no');
-  let transaction = header.data.transaction;
+  let transaction = header.output.transaction;
   if (transaction === undefined) {
     if (all.some((step) => step.transaction !== 'yes')) transaction = 'never';
   } else if (transaction !== 'never' && refused !== undefined) {
     fail(['transaction'], `expected 'never' or no transaction key: ${refused.label} cannot run inside a transaction`);
   }
   return {
-    id: header.data.id,
-    description: header.data.description,
+    id: header.output.id,
+    description: header.output.description,
     transaction,
-    timeoutMs: header.data.timeoutMs,
-    metadata: checkedMetadata.metadata,
+    timeoutMs: header.output.timeoutMs,
+    metadata: metadataFrom(header.output),
     commit,
     rollback,
     rollbackDerived: derived !== undefined,
@@ -277,10 +278,13 @@ function issuePath(issue: StandardIssue): TemplatePath {
  * makes `collection` missing, and the typo is the cause), else the first in
  * schema order.
  */
-function firstIssue(error: z.ZodError): z.core.$ZodIssue {
-  const issue = error.issues.find((candidate) => candidate.code === 'unrecognized_keys') ?? error.issues[0];
-  if (issue === undefined) throw new Error('zod reported a failure without issues');
-  return issue;
+function firstIssue(issues: readonly [v.BaseIssue<unknown>, ...v.BaseIssue<unknown>[]]): v.BaseIssue<unknown> {
+  return issues.find(isUnknownKey) ?? issues[0];
+}
+
+/** valibot's word for a key a strict object does not have: it expected `never` there. */
+function isUnknownKey(issue: v.BaseIssue<unknown>): boolean {
+  return issue.type === 'strict_object' && issue.expected === 'never';
 }
 
 function valueAt(root: unknown, path: TemplatePath): unknown {

@@ -1,5 +1,5 @@
 import type { ClientSession, CreateIndexesOptions, Db, IndexSpecification } from 'mongodb';
-import type { z } from 'zod';
+import type * as v from '../../config/schema-library.js';
 import type { BuiltInArgs, Document } from './template-schema.js';
 import { BUILT_IN_ARGS, decodeExtendedJson } from './template-schema.js';
 import type { BuiltInOperationName, ChangeContext } from '../../vocabulary/index.js';
@@ -15,7 +15,7 @@ export type TransactionFit = 'yes' | 'no' | 'maybe';
 
 /** One built-in operation: its argument schema, how it runs, and its certain inverse, if any. */
 export interface BuiltInOperation<A> {
-  readonly args: z.ZodType<A>;
+  readonly args: v.GenericSchema<unknown, A>;
   readonly transaction: TransactionFit;
   /** A few words naming what it touches, for error messages: `orders.by_customer`. */
   describe(args: A): string;
@@ -59,7 +59,7 @@ const collectionOf = (db: Db, name: string) => db.collection<Document>(name);
 
 /** Each built-in's argument type is tied to its schema; the table is checked against every name. */
 function builtIn<K extends BuiltInOperationName>(_name: K, operation: Omit<BuiltInOperation<BuiltInArgs[K]>, 'args'>): BuiltInOperation<BuiltInArgs[K]> {
-  return { ...operation, args: BUILT_IN_ARGS[_name] as unknown as z.ZodType<BuiltInArgs[K]> };
+  return { ...operation, args: BUILT_IN_ARGS[_name] as unknown as v.GenericSchema<unknown, BuiltInArgs[K]> };
 }
 
 export const BUILT_IN_OPERATION_TABLE = {

@@ -1,10 +1,10 @@
 import { EJSON } from 'bson';
-import { z } from 'zod';
-import { CHANGE_METADATA_KEYS } from '../change-metadata.js';
+import * as v from '../../config/schema-library.js';
+import { CHANGE_METADATA_KEYS, METADATA_ENTRIES } from '../change-metadata.js';
 import { TRANSACTION_MODES } from '../../vocabulary/index.js';
 
 /**
- * The zod schemas of a template's header and of the built-in operations'
+ * The schemas (valibot) of a template's header and of the built-in operations'
  * arguments. They check values as written in the file, where BSON values
  * are still Extended JSON (`{ $oid: ... }`); `ejsonChecked` proves those
  * decode, and the operations decode them afresh each time they run.
@@ -56,139 +56,192 @@ function hasInvalidDate(value: unknown): boolean {
   return false;
 }
 
-function ejsonChecked(value: unknown, context: z.RefinementCtx): void {
-  const problem = extendedJsonProblem(value);
-  if (problem !== undefined) context.addIssue({ code: 'custom', path: problem.path, message: `expected valid Extended JSON: ${problem.message}` });
+/** A path of keys as valibot's issues carry it (only the keys are read). */
+function issuePath(input: unknown, keys: readonly (string | number)[]): [v.IssuePathItem, ...v.IssuePathItem[]] | undefined {
+  if (keys.length === 0) return undefined;
+  const [first, ...rest] = keys.map((key) => ({ type: 'unknown', origin: 'value', input, key, value: undefined }) as const);
+  return first === undefined ? undefined : [first, ...rest];
 }
 
+type AddIssue = (info: { message: string; path?: [v.IssuePathItem, ...v.IssuePathItem[]] | undefined }) => void;
+
+function ejsonChecked(value: unknown, addIssue: AddIssue): void {
+  const problem = extendedJsonProblem(value);
+  if (problem !== undefined) addIssue({ path: issuePath(value, problem.path), message: `expected valid Extended JSON: ${problem.message}` });
+}
+
+const plainObject = (message: string) => v.custom<Document>(isPlainObject, message);
+
 /** Any document (filter, validator, options...); its Extended JSON must decode. */
-export const documentSchema = z.custom<Document>(isPlainObject, { error: 'expected an object' }).superRefine(ejsonChecked);
+export const documentSchema = v.pipe(
+  plainObject('expected an object'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (dataset.typed) ejsonChecked(dataset.value, addIssue);
+  }),
+);
 
 const nonEmptyDocument = (what: string) =>
-  z.custom<Document>(isPlainObject, { error: `expected ${what}` }).superRefine((value, context) => {
-    if (Object.keys(value).length === 0) context.addIssue({ code: 'custom', message: `expected ${what}, not an empty object` });
-    else ejsonChecked(value, context);
-  });
+  v.pipe(
+    plainObject(`expected ${what}`),
+    v.rawCheck(({ dataset, addIssue }) => {
+      if (!dataset.typed) return;
+      if (Object.keys(dataset.value).length === 0) addIssue({ message: `expected ${what}, not an empty object` });
+      else ejsonChecked(dataset.value, addIssue);
+    }),
+  );
 
-export const collectionNameSchema = z
-  .string({ error: 'expected a collection name (a string)' })
-  .regex(/^(?!system\.)[^$\0]+$/, { error: "expected a collection name: non-empty, without '$', not starting with 'system.'" });
+/**
+ * An object with these keys and no others (and not a list). A missing key is reported with its
+ * own schema's words (`expected a collection name (a string)`), as if it were there and empty.
+ */
+function strict<const E extends v.ObjectEntries>(entries: E) {
+  return v.pipe(
+    plainObject('expected an object'),
+    v.strictObject(entries, (issue) => {
+      if (issue.expected === 'never') return 'unknown key';
+      const key = issue.expected?.replace(/^"|"$/g, '');
+      const entry = key === undefined ? undefined : entries[key];
+      return (entry === undefined ? undefined : v.safeParse(entry, undefined, { message: expectationOf }).issues?.[0]?.message) ?? 'expected an object';
+    }),
+  );
+}
 
-const indexNameSchema = z.string({ error: 'expected an index name (a string)' }).min(1, { error: 'expected a non-empty index name' });
+export const collectionNameSchema = v.pipe(
+  v.string('expected a collection name (a string)'),
+  v.regex(/^(?!system\.)[^$\0]+$/, "expected a collection name: non-empty, without '$', not starting with 'system.'"),
+);
+
+const indexNameSchema = v.pipe(v.string('expected an index name (a string)'), v.minLength(1, 'expected a non-empty index name'));
 
 const INDEX_TYPES = ['text', '2d', '2dsphere', 'hashed'];
 export type IndexDirection = 1 | -1 | 'text' | '2d' | '2dsphere' | 'hashed';
-const indexDirection = z.custom<IndexDirection>((value) => value === 1 || value === -1 || (typeof value === 'string' && INDEX_TYPES.includes(value)), {
-  error: 'expected 1, -1, "text", "2d", "2dsphere" or "hashed"',
-});
-const indexKeysSchema = z
-  .record(z.string(), indexDirection, { error: 'expected an object of field: direction, e.g. { email: 1 }' })
-  .refine((keys) => Object.keys(keys).length > 0, { error: 'expected at least one field, e.g. { email: 1 }' });
+const indexDirection = v.custom<IndexDirection>(
+  (value) => value === 1 || value === -1 || (typeof value === 'string' && INDEX_TYPES.includes(value)),
+  'expected 1, -1, "text", "2d", "2dsphere" or "hashed"',
+);
+const indexKeysSchema = v.pipe(
+  plainObject('expected an object of field: direction, e.g. { email: 1 }'),
+  v.record(v.string(), indexDirection),
+  v.check((keys) => Object.keys(keys).length > 0, 'expected at least one field, e.g. { email: 1 }'),
+);
 
-const indexOptionsSchema = documentSchema.superRefine((options, context) => {
-  if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) {
-    context.addIssue({ code: 'custom', path: ['name'], message: 'expected an index name (a non-empty string)' });
-  }
-});
+const indexOptionsSchema = v.pipe(
+  documentSchema,
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const name = dataset.value.name;
+    if (name !== undefined && (typeof name !== 'string' || name === '')) addIssue({ path: issuePath(dataset.value, ['name']), message: 'expected an index name (a non-empty string)' });
+  }),
+);
 
 /** An update document of operators (`$set`...) or an aggregation pipeline (a list of stages). */
-const updateSchema = z
-  .custom<Document | Document[]>((value) => isPlainObject(value) || Array.isArray(value), {
-    error: 'expected an update document such as { $set: {...} } or a pipeline (a list of stages)',
-  })
-  .superRefine((update, context) => {
+const updateSchema = v.pipe(
+  v.custom<Document | Document[]>((value) => isPlainObject(value) || Array.isArray(value), 'expected an update document such as { $set: {...} } or a pipeline (a list of stages)'),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const update = dataset.value;
     if (Array.isArray(update)) {
-      if (update.length === 0) context.addIssue({ code: 'custom', message: 'expected at least one pipeline stage' });
+      if (update.length === 0) addIssue({ message: 'expected at least one pipeline stage' });
       update.forEach((stage, index) => {
         if (!isPlainObject(stage) || Object.keys(stage).length !== 1 || !Object.keys(stage)[0]?.startsWith('$')) {
-          context.addIssue({ code: 'custom', path: [index], message: 'expected a pipeline stage such as { $set: {...} }' });
+          addIssue({ path: issuePath(update, [index]), message: 'expected a pipeline stage such as { $set: {...} }' });
         }
       });
     } else {
       const keys = Object.keys(update);
-      if (keys.length === 0) context.addIssue({ code: 'custom', message: 'expected update operators such as { $set: {...} }, not an empty object' });
+      if (keys.length === 0) addIssue({ message: 'expected update operators such as { $set: {...} }, not an empty object' });
       const plain = keys.find((key) => !key.startsWith('$'));
       // The driver refuses a replacement document in updateOne/updateMany; say so before anything runs.
-      if (plain !== undefined) context.addIssue({ code: 'custom', path: [plain], message: 'expected an update operator such as $set or $unset (a replacement document is not an update)' });
+      if (plain !== undefined) addIssue({ path: issuePath(update, [plain]), message: 'expected an update operator such as $set or $unset (a replacement document is not an update)' });
     }
-    ejsonChecked(update, context);
-  });
+    ejsonChecked(update, addIssue);
+  }),
+);
 
 const collection = collectionNameSchema;
+const oneOf = <const T extends readonly string[]>(values: T) => v.picklist(values, `expected one of ${values.map((value) => JSON.stringify(value)).join(', ')}`);
 
 /** The arguments of each built-in operation, as written in a template. */
 export const BUILT_IN_ARGS = {
-  createCollection: z.strictObject({ name: collectionNameSchema, validator: documentSchema.optional(), options: documentSchema.optional() }),
-  dropCollection: z.strictObject({ name: collectionNameSchema }),
-  createIndex: z.strictObject({ collection, keys: indexKeysSchema, options: indexOptionsSchema.optional() }),
-  dropIndex: z.strictObject({ collection, name: indexNameSchema }),
-  insertMany: z.strictObject({
+  createCollection: strict({ name: collectionNameSchema, validator: v.optional(documentSchema), options: v.optional(documentSchema) }),
+  dropCollection: strict({ name: collectionNameSchema }),
+  createIndex: strict({ collection, keys: indexKeysSchema, options: v.optional(indexOptionsSchema) }),
+  dropIndex: strict({ collection, name: indexNameSchema }),
+  insertMany: strict({
     collection,
-    documents: z.array(documentSchema, { error: 'expected a list of documents' }).min(1, { error: 'expected at least one document' }),
-    options: documentSchema.optional(),
+    documents: v.pipe(v.array(documentSchema, 'expected a list of documents'), v.minLength(1, 'expected at least one document')),
+    options: v.optional(documentSchema),
   }),
-  updateMany: z.strictObject({ collection, filter: documentSchema, update: updateSchema, options: documentSchema.optional() }),
-  updateOne: z.strictObject({ collection, filter: documentSchema, update: updateSchema, options: documentSchema.optional() }),
-  deleteMany: z.strictObject({ collection, filter: documentSchema, options: documentSchema.optional() }),
-  renameCollection: z.strictObject({ from: collectionNameSchema, to: collectionNameSchema, dropTarget: z.boolean({ error: 'expected true or false' }).optional() }),
-  collMod: z
-    .strictObject({
+  updateMany: strict({ collection, filter: documentSchema, update: updateSchema, options: v.optional(documentSchema) }),
+  updateOne: strict({ collection, filter: documentSchema, update: updateSchema, options: v.optional(documentSchema) }),
+  deleteMany: strict({ collection, filter: documentSchema, options: v.optional(documentSchema) }),
+  renameCollection: strict({ from: collectionNameSchema, to: collectionNameSchema, dropTarget: v.optional(v.boolean('expected true or false')) }),
+  collMod: v.pipe(
+    strict({
       collection,
-      validator: documentSchema.optional(),
-      validationLevel: z.enum(['off', 'strict', 'moderate']).optional(),
-      validationAction: z.enum(['error', 'warn', 'errorAndLog']).optional(),
-      options: documentSchema.optional(),
-    })
-    .refine((args) => args.validator !== undefined || args.validationLevel !== undefined || args.validationAction !== undefined || args.options !== undefined, {
-      error: 'expected at least one of validator, validationLevel, validationAction or options',
+      validator: v.optional(documentSchema),
+      validationLevel: v.optional(oneOf(['off', 'strict', 'moderate'])),
+      validationAction: v.optional(oneOf(['error', 'warn', 'errorAndLog'])),
+      options: v.optional(documentSchema),
     }),
-  runCommand: z.strictObject({ command: nonEmptyDocument('a command document such as { collMod: "users", validator: {...} }') }),
+    v.check(
+      (args) => args.validator !== undefined || args.validationLevel !== undefined || args.validationAction !== undefined || args.options !== undefined,
+      'expected at least one of validator, validationLevel, validationAction or options',
+    ),
+  ),
+  runCommand: strict({ command: nonEmptyDocument('a command document such as { collMod: "users", validator: {...} }') }),
 } as const;
 
-export type BuiltInArgs = { readonly [K in keyof typeof BUILT_IN_ARGS]: z.output<(typeof BUILT_IN_ARGS)[K]> };
+export type BuiltInArgs = { readonly [K in keyof typeof BUILT_IN_ARGS]: v.InferOutput<(typeof BUILT_IN_ARGS)[K]> };
 
 /** The keys a template may have, in the order the README lists them. */
 export const TEMPLATE_KEYS = ['id', 'description', 'transaction', 'timeoutMs', ...CHANGE_METADATA_KEYS, 'commit', 'rollback'] as const;
 
 /** A template's header: everything but the operations, which are checked one by one. */
-export const templateHeaderSchema = z.strictObject({
-  id: z.string({ error: 'expected a string' }).regex(/^\S+$/, { error: 'expected a non-empty id without spaces' }).optional(),
-  description: z.string({ error: 'expected a string' }).optional(),
-  transaction: z.enum(TRANSACTION_MODES).optional(),
-  timeoutMs: z.number({ error: 'expected a number of milliseconds' }).positive({ error: 'expected a positive number of milliseconds' }).optional(),
-  // Checked by checkMetadata, the rules code change files follow too.
-  ...Object.fromEntries(CHANGE_METADATA_KEYS.map((key) => [key, z.unknown().optional()])),
-  commit: z.array(z.unknown(), { error: 'expected a list of operations' }),
-  rollback: z.array(z.unknown(), { error: 'expected a list of operations' }).optional(),
+export const templateHeaderSchema = strict({
+  id: v.optional(v.pipe(v.string('expected a string'), v.regex(/^\S+$/, 'expected a non-empty id without spaces'))),
+  description: v.optional(v.string('expected a string')),
+  transaction: v.optional(oneOf(TRANSACTION_MODES)),
+  timeoutMs: v.optional(v.pipe(v.number('expected a number of milliseconds'), v.gtValue(0, 'expected a positive number of milliseconds'))),
+  // The rules code change files follow too.
+  ...METADATA_ENTRIES,
+  commit: v.array(v.unknown(), 'expected a list of operations'),
+  rollback: v.optional(v.array(v.unknown(), 'expected a list of operations')),
 });
 
-export type TemplateHeader = z.output<typeof templateHeaderSchema>;
+export type TemplateHeader = v.InferOutput<typeof templateHeaderSchema>;
 
 /** The keys an object schema accepts, to list them after an unknown one. */
-export function knownKeys(schema: z.ZodType): readonly string[] | undefined {
-  const shape = (schema as { shape?: unknown }).shape;
-  return isPlainObject(shape) ? Object.keys(shape) : undefined;
+export function knownKeys(schema: v.GenericSchema): readonly string[] | undefined {
+  const parts: readonly unknown[] = 'pipe' in schema && Array.isArray(schema.pipe) ? schema.pipe : [schema];
+  for (const part of parts) {
+    if (isPlainObject(part) && part.type === 'strict_object' && isPlainObject(part.entries)) return Object.keys(part.entries);
+    if (isPlainObject(part) && Array.isArray(part.pipe)) {
+      const inner = knownKeys(part as unknown as v.GenericSchema);
+      if (inner !== undefined) return inner;
+    }
+  }
+  return undefined;
 }
 
 /**
- * What was expected, in words, for one zod issue. Messages this module
- * wrote begin with "expected"; zod's own are reworded from the issue code.
+ * What was expected, in words, for one issue. Messages this module wrote begin with "expected";
+ * valibot's own are reworded from the issue's type.
  */
-export function expectationOf(issue: z.core.$ZodIssue): string {
-  if (issue.message.startsWith('expected ')) return issue.message;
-  switch (issue.code) {
-    case 'invalid_type':
-      return `expected ${noun(issue.expected)}`;
-    case 'invalid_value':
-      return `expected one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
-    case 'too_small':
-      if (issue.origin === 'array') return `expected at least ${String(issue.minimum)} item${Number(issue.minimum) === 1 ? '' : 's'}`;
-      if (issue.origin === 'string') return 'expected a non-empty string';
-      return `expected a number ${issue.inclusive === true ? 'of at least' : 'greater than'} ${String(issue.minimum)}`;
-    case 'too_big':
-      return `expected at most ${String(issue.maximum)}${issue.origin === 'array' ? ' items' : issue.origin === 'string' ? ' characters' : ''}`;
+export function expectationOf(issue: v.BaseIssue<unknown>): string {
+  if (issue.message.startsWith('expected ') || issue.message === 'unknown key') return issue.message;
+  switch (issue.type) {
+    case 'min_length':
+      if (Array.isArray(issue.input)) return `expected at least ${String(issue.requirement)} item${Number(issue.requirement) === 1 ? '' : 's'}`;
+      return 'expected a non-empty string';
+    case 'max_length':
+      return `expected at most ${String(issue.requirement)}${Array.isArray(issue.input) ? ' items' : ' characters'}`;
+    case 'min_value':
+      return `expected a number of at least ${String(issue.requirement)}`;
+    case 'gt_value':
+      return `expected a number greater than ${String(issue.requirement)}`;
     default:
-      return issue.message;
+      return issue.kind === 'schema' ? `expected ${noun(issue.type)}` : issue.message;
   }
 }
 
@@ -197,6 +250,7 @@ function noun(expected: string): string {
     case 'array':
       return 'a list';
     case 'object':
+    case 'strict_object':
     case 'record':
       return 'an object';
     case 'boolean':

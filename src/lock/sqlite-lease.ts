@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import type { SqliteDatabase } from '../sqlite/sqlite-file.js';
 import { isBusy } from '../sqlite/sqlite-file.js';
-import type { HeartbeatLeaseOptions } from './heartbeat-lease.js';
+import type { LeaseOptions } from './heartbeat-lease.js';
 import { HeartbeatLease } from './heartbeat-lease.js';
 import type { LockHolder } from '../vocabulary/index.js';
 
-export interface SqliteLeaseLockOptions extends HeartbeatLeaseOptions {
+export interface SqliteLeaseOptions extends LeaseOptions {
   /** The tracker's SQLite file. */
   readonly db: SqliteDatabase;
 }
@@ -28,10 +28,10 @@ interface LockRow {
  * reliable on network file systems (NFS, SMB), where two hosts could both
  * take it. A crashed holder's lease expires after `leaseMs`.
  */
-export class SqliteLeaseLock extends HeartbeatLease {
-  readonly #options: SqliteLeaseLockOptions;
+export class SqliteLease extends HeartbeatLease {
+  readonly #options: SqliteLeaseOptions;
 
-  constructor(options: SqliteLeaseLockOptions) {
+  constructor(options: SqliteLeaseOptions) {
     super(options);
     this.#options = options;
   }
@@ -78,17 +78,12 @@ export class SqliteLeaseLock extends HeartbeatLease {
   }
 
   protected currentHolder(): LockHolder | undefined {
-    return SqliteLeaseLock.holder(this.#options.db, this.#options.scope);
+    return SqliteLease.holder(this.#options.db, this.#options.scope);
   }
 
   protected renew(): boolean {
     const { db, scope, leaseMs } = this.#options;
     return db.prepare('UPDATE delta_lock SET expires_at = ? WHERE scope = ? AND owner = ?').run(Date.now() + leaseMs, scope, this.owner).changes === 1;
-  }
-
-  /** A busy file is not a lost lease. */
-  protected override renewalMayRetry(error: unknown): boolean {
-    return isBusy(error);
   }
 
   protected removeOwn(): void {

@@ -1,10 +1,10 @@
 import { hostname } from 'node:os';
 import type { Collection, Document } from 'mongodb';
-import type { HeartbeatLeaseOptions } from './heartbeat-lease.js';
+import type { LeaseOptions } from './heartbeat-lease.js';
 import { HeartbeatLease } from './heartbeat-lease.js';
 import type { LockHolder } from '../vocabulary/index.js';
 
-export interface LeaseLockOptions extends HeartbeatLeaseOptions {
+export interface MongoLeaseOptions extends LeaseOptions {
   /** The lock collection (in the tracker database). */
   readonly collection: Collection;
 }
@@ -16,10 +16,10 @@ const DUPLICATE_KEY = 11000;
  * atomic conditional upsert (never check-then-insert), kept alive by a
  * heartbeat, expiring on the server's clock so a crashed holder frees it.
  */
-export class LeaseLock extends HeartbeatLease {
-  readonly #options: LeaseLockOptions;
+export class MongoLease extends HeartbeatLease {
+  readonly #options: MongoLeaseOptions;
 
-  constructor(options: LeaseLockOptions) {
+  constructor(options: MongoLeaseOptions) {
     super(options);
     this.#options = options;
   }
@@ -80,7 +80,7 @@ export class LeaseLock extends HeartbeatLease {
   }
 
   protected currentHolder(): Promise<LockHolder | undefined> {
-    return LeaseLock.holder(this.#options.collection, this.#options.scope);
+    return MongoLease.holder(this.#options.collection, this.#options.scope);
   }
 
   protected async renew(): Promise<boolean> {

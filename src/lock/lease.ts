@@ -1,0 +1,12 @@
+/**
+ * One run's hold on a lock scope, renewed while held (HeartbeatLease implements it over a
+ * MongoDB collection or the SQLite file): what the work done under it sees.
+ */
+export interface Lease {
+  /** Whether another runner holds a live lease right now (a read; takes nothing). */
+  heldByOther(): Promise<boolean>;
+  acquire(signal?: AbortSignal): Promise<void>;
+  /** Throws when the lease was lost; called before every step of the work. */
+  assertHeld(): void;
+  release(): Promise<void>;
+}
