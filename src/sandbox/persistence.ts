@@ -1,6 +1,7 @@
 // Saving the sandbox to a file on stop() and loading it on start. The format is a plain sequence of
 // BSON documents (so every bson type survives exactly): a header, then per collection a
 // descriptor { db, name, uuid, options, indexes, count } followed by its `count` documents.
+import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { BSON } from 'bson';
 import type { Document, UUID } from 'bson';
@@ -14,8 +15,11 @@ const FLUSH_BYTES = 4 * 1024 * 1024;
 
 /** Writes every committed document, index and collection option to `path` (atomically, via rename). */
 export async function saveStorage(storage: Storage, path: string): Promise<void> {
-  const temporary = `${path}.tmp-${process.pid}`;
-  const file = await open(temporary, 'w');
+  // A random name opened with 'wx' (create, never follow or reuse): a predictable name with 'w'
+  // followed a symlink planted at it and overwrote whatever it pointed to. 0600: the data is the
+  // user's own.
+  const temporary = `${path}.tmp-${randomBytes(8).toString('hex')}`;
+  const file = await open(temporary, 'wx', 0o600);
   try {
     let pending: Uint8Array[] = [];
     let pendingBytes = 0;

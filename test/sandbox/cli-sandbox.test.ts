@@ -1,13 +1,14 @@
 // `delta sandbox [--port] [--data <file>]` as a person runs it: prints its URI, serves the driver,
 // saves to the file on Ctrl-C and loads it again on the next start.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { MongoClient } from 'mongodb';
 import type { CliResult } from '../helpers/cli.js';
 import { runCli } from '../helpers/cli.js';
 import { sandboxOnly } from '../helpers/server.js';
+import { startSandbox } from '../../src/sandbox/index.js';
 import { tempProject } from '../helpers/temp.js';
 
 const project = tempProject();
@@ -50,6 +51,8 @@ describe('delta sandbox', { skip: sandboxOnly('the delta sandbox command itself'
     assert.match(first.stdout, /data saved to .*sandbox\.bson on Ctrl-C/);
     assert.match(first.stdout, /delta sandbox: stopped/);
     assert.ok(existsSync(data), 'the data file was written');
+    assert.equal(statSync(data).mode & 0o777, 0o600, 'the data file is its owner\'s only');
+    assert.deepEqual(readdirSync(project.dir).filter((name) => name.includes('.tmp-')), [], 'no temporary file left');
 
     const second = await withCliSandbox(['--data', data], async (uri) => {
       const client = await new MongoClient(uri).connect();
@@ -60,5 +63,17 @@ describe('delta sandbox', { skip: sandboxOnly('the delta sandbox command itself'
       }
     });
     assert.equal(second.code, 0, second.stderr);
+  });
+
+  it("never writes through a symlink planted where the temporary file used to be named (<data>.tmp-<pid>)", async () => {
+    const data = join(project.dir, 'planted.bson');
+    const victim = join(project.dir, 'victim.txt');
+    writeFileSync(victim, 'precious');
+    // In process, so the pid the old name used is this one.
+    symlinkSync(victim, `${data}.tmp-${process.pid}`);
+    const sandbox = await startSandbox({ persistPath: data });
+    await sandbox.stop();
+    assert.equal(readFileSync(victim, 'utf8'), 'precious');
+    assert.equal(statSync(data).mode & 0o777, 0o600);
   });
 });
