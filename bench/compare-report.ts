@@ -79,7 +79,14 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
 export function scenarioTable(scenarios: readonly ScenarioResult[]): string {
   return table(
     ['scenario', 'delta: min / **median** / max ms', 'compared with', 'its min / **median** / max ms', 'delta ÷ it', 'peak RSS MB (delta / it)'],
-    scenarios.map((s) => [s.title, spread(s.delta.summary), s.other.label, spread(s.other.summary), `**${formatRatio(s.ratio)}**`, `${mb(s.delta.summary.peakRssMb)} / ${mb(s.other.summary.peakRssMb)}`]),
+    scenarios.map((s) => [
+      s.title,
+      spread(s.delta.summary),
+      s.other.label,
+      spread(s.other.summary),
+      `**${formatRatio(s.ratio)}**`,
+      `${mb(s.delta.summary.peakRssMb)} / ${mb(s.other.summary.peakRssMb)}`,
+    ]),
   );
 }
 
@@ -97,7 +104,12 @@ export function roundTripTable(results: readonly RoundTripResult[]): string {
 export function goalTable(goals: readonly GoalResult[]): string {
   return table(
     ['goal', 'limit', 'measured', 'result'],
-    goals.map((g) => [g.text, g.limit, g.measured === null ? 'not measured' : g.unit === '×' ? formatRatio(g.measured) : `${g.measured} ${g.unit}`, g.pass === null ? '—' : g.pass ? 'PASS' : '**MISS**']),
+    goals.map((g) => [
+      g.text,
+      g.limit,
+      g.measured === null ? 'not measured' : g.unit === '×' ? formatRatio(g.measured) : `${g.measured} ${g.unit}`,
+      g.pass === null ? '—' : g.pass ? 'PASS' : '**MISS**',
+    ]),
   );
 }
 

@@ -31,7 +31,10 @@ import { countCommands } from './command-counts.js';
 
 const TINY = process.env.BENCH_TINY === '1';
 /** BENCH_ONLY=status,trips runs only those parts (help, commit, status, rollback, race, trips): for working on one goal. */
-const ONLY = (process.env.BENCH_ONLY ?? '').split(',').map((part) => part.trim()).filter((part) => part !== '');
+const ONLY = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((part) => part.trim())
+  .filter((part) => part !== '');
 const wanted = (part: string): boolean => ONLY.length === 0 || ONLY.includes(part);
 const REPS = TINY ? 1 : Number(process.env.BENCH_REPS ?? 5);
 if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
@@ -48,7 +51,12 @@ const ROUND_TRIP_BASE = 10;
 const ROUND_TRIP_STEP = TINY ? 10 : 100;
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const OUT = process.env.BENCH_OUT !== undefined && process.env.BENCH_OUT !== '' ? process.env.BENCH_OUT : TINY || ONLY.length > 0 ? join(tmpdir(), `delta-bench-${TINY ? 'tiny' : 'partial'}-${process.pid}.json`) : join(ROOT, 'bench', 'results', 'latest.json');
+const OUT =
+  process.env.BENCH_OUT !== undefined && process.env.BENCH_OUT !== ''
+    ? process.env.BENCH_OUT
+    : TINY || ONLY.length > 0
+      ? join(tmpdir(), `delta-bench-${TINY ? 'tiny' : 'partial'}-${process.pid}.json`)
+      : join(ROOT, 'bench', 'results', 'latest.json');
 
 const progress = (line: string) => process.stderr.write(`  ${line}\n`);
 
@@ -295,14 +303,7 @@ async function rollbackScenario(server: BenchServer): Promise<ScenarioResult> {
       return sample;
     };
     const [d, m] = await alternate(`rollback ${ROLLBACK_CHANGES}`, REPS, [deltaRun, mmRun]);
-    return scenario(
-      `rollback-${ROLLBACK_CHANGES}`,
-      `rollback ${ROLLBACK_CHANGES} changes`,
-      `delta rollback --steps ${ROLLBACK_CHANGES}`,
-      d ?? [],
-      `${ROLLBACK_CHANGES} × migrate-mongo down`,
-      m ?? [],
-    );
+    return scenario(`rollback-${ROLLBACK_CHANGES}`, `rollback ${ROLLBACK_CHANGES} changes`, `delta rollback --steps ${ROLLBACK_CHANGES}`, d ?? [], `${ROLLBACK_CHANGES} × migrate-mongo down`, m ?? []);
   } finally {
     dp.cleanup();
     mm.cleanup();
@@ -333,7 +334,14 @@ async function raceScenario(server: BenchServer): Promise<ScenarioResult> {
       return sample;
     };
     const [r, a] = await alternate(`race ${RACERS}×${RACE_CHANGES}`, REPS, [racing, alone]);
-    return scenario(`race-${RACERS}x${RACE_CHANGES}`, `${RACERS} racing \`delta commit\`, ${RACE_CHANGES} changes (delta only)`, `${RACERS} × delta commit at once`, r ?? [], '1 × delta commit', a ?? []);
+    return scenario(
+      `race-${RACERS}x${RACE_CHANGES}`,
+      `${RACERS} racing \`delta commit\`, ${RACE_CHANGES} changes (delta only)`,
+      `${RACERS} × delta commit at once`,
+      r ?? [],
+      '1 × delta commit',
+      a ?? [],
+    );
   } finally {
     dp.cleanup();
   }
@@ -341,7 +349,6 @@ async function raceScenario(server: BenchServer): Promise<ScenarioResult> {
 
 // ---------------------------------------------------------------------------------------------
 // Round trips
-
 
 const total = (counts: Readonly<Record<string, number>>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
@@ -452,7 +459,16 @@ async function main(): Promise<void> {
     machine: machineFacts(startedAt, loadAtStart),
     versions: { delta: versionOf('package.json'), migrateMongo: versionOf('node_modules/migrate-mongo/package.json'), mongodbDriver: versionOf('node_modules/mongodb/package.json') },
     server: server.sandbox === undefined ? 'MONGODB_URI' : 'sandbox',
-    settings: { reps: REPS, helpReps: HELP_REPS, commitSizes: COMMIT_SIZES, statusRecords: STATUS_RECORDS, rollbackChanges: ROLLBACK_CHANGES, raceChanges: RACE_CHANGES, racers: RACERS, roundTripChanges: [ROUND_TRIP_BASE, ROUND_TRIP_BASE + ROUND_TRIP_STEP] },
+    settings: {
+      reps: REPS,
+      helpReps: HELP_REPS,
+      commitSizes: COMMIT_SIZES,
+      statusRecords: STATUS_RECORDS,
+      rollbackChanges: ROLLBACK_CHANGES,
+      raceChanges: RACE_CHANGES,
+      racers: RACERS,
+      roundTripChanges: [ROUND_TRIP_BASE, ROUND_TRIP_BASE + ROUND_TRIP_STEP],
+    },
     scenarios,
     roundTrips: trips,
     goals: goals(scenarios, trips),

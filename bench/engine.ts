@@ -80,15 +80,19 @@ interface Timed {
 function delta(args: string[], cwd: string, uri: string): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    execFile('/usr/bin/time', ['-f', 'RSS_KB=%M', process.execPath, BIN, ...args], { cwd, env: { ...process.env, DELTA_URI: uri, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const ms = performance.now() - started;
-      if (error !== null) return reject(new Error(`delta ${args.join(' ')} failed: ${stderr.slice(-2000)}`));
-      const rss = /RSS_KB=(\d+)/.exec(stderr);
-      resolve({ ms, peakRssMb: rss === null ? Number.NaN : Number(rss[1]) / 1024, stdout });
-    });
+    execFile(
+      '/usr/bin/time',
+      ['-f', 'RSS_KB=%M', process.execPath, BIN, ...args],
+      { cwd, env: { ...process.env, DELTA_URI: uri, NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const ms = performance.now() - started;
+        if (error !== null) return reject(new Error(`delta ${args.join(' ')} failed: ${stderr.slice(-2000)}`));
+        const rss = /RSS_KB=(\d+)/.exec(stderr);
+        resolve({ ms, peakRssMb: rss === null ? Number.NaN : Number(rss[1]) / 1024, stdout });
+      },
+    );
   });
 }
-
 
 const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
@@ -153,13 +157,23 @@ async function statusFigures(sandbox: Sandbox) {
         transactional: true,
       };
     });
-    await client.db(db).collection('delta_migrations').insertMany(records as never[]);
+    await client
+      .db(db)
+      .collection('delta_migrations')
+      .insertMany(records as never[]);
     let result: Timed | undefined;
     const counts = await countCommands(sandbox, async () => {
       result = await delta(['status', '--path', './migrations', '--json'], dir, uriFor(sandbox, db));
     });
     const summary = (JSON.parse(result?.stdout ?? '{}') as { summary?: Record<string, number> }).summary;
-    return { records: HISTORY, ms: Math.round(result?.ms ?? 0), peakRssMb: Math.round(result?.peakRssMb ?? 0), historyQueries: counts.find ?? 0 /* the history query and the lock-holder read */, commands: counts, summary };
+    return {
+      records: HISTORY,
+      ms: Math.round(result?.ms ?? 0),
+      peakRssMb: Math.round(result?.peakRssMb ?? 0),
+      historyQueries: counts.find ?? 0 /* the history query and the lock-holder read */,
+      commands: counts,
+      summary,
+    };
   } finally {
     await client.close();
     rmSync(dir, { recursive: true, force: true });
@@ -173,7 +187,9 @@ try {
   for (const kind of ['js', 'ts'] as const) {
     const figures = await commitFigures(sandbox, kind);
     commits.push(figures);
-    process.stdout.write(`  commit ${figures.changes} ${kind.toUpperCase()} changes: ${figures.commitMs} ms (peak RSS ${figures.commitPeakRssMb} MB); again, nothing to do: ${figures.nothingToDoMs} ms\n`);
+    process.stdout.write(
+      `  commit ${figures.changes} ${kind.toUpperCase()} changes: ${figures.commitMs} ms (peak RSS ${figures.commitPeakRssMb} MB); again, nothing to do: ${figures.nothingToDoMs} ms\n`,
+    );
   }
   const roundTrips = [];
   for (const transaction of ['auto', 'never'] as const) {

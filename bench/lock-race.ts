@@ -53,7 +53,10 @@ try {
   const r = median(racing);
   process.stdout.write(`${CHANGES} changes, median of ${ROUNDS}: one process ${Math.round(a)} ms; ${RACERS} racing processes ${Math.round(r)} ms (${(r / a).toFixed(2)}x)\n`);
   mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, `lock-race-${new Date().toISOString().replace(/[:.]/g, '-')}.json`), JSON.stringify({ node: process.version, changes: CHANGES, racers: RACERS, aloneMs: alone, racingMs: racing }, null, 2));
+  writeFileSync(
+    join(RESULTS, `lock-race-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    JSON.stringify({ node: process.version, changes: CHANGES, racers: RACERS, aloneMs: alone, racingMs: racing }, null, 2),
+  );
 } finally {
   await sandbox.stop();
   rmSync(dir, { recursive: true, force: true });

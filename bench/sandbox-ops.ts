@@ -51,9 +51,7 @@ async function run(uri: string): Promise<void> {
     }
     process.stdout.write(`  loaded ${COLLECTION_SIZE.toLocaleString('en-US')} documents with insertMany in ${((performance.now() - loadStarted) / 1000).toFixed(2)} s\n`);
     await measure(`findOne({ _id }) in ${COLLECTION_SIZE.toLocaleString('en-US')} docs`, (i) => big.findOne({ _id: (i * 7919) % COLLECTION_SIZE }));
-    await measure(`updateOne({ _id }, $inc) in ${COLLECTION_SIZE.toLocaleString('en-US')} docs`, (i) =>
-      big.updateOne({ _id: (i * 7919) % COLLECTION_SIZE }, { $inc: { n: 1 } }),
-    );
+    await measure(`updateOne({ _id }, $inc) in ${COLLECTION_SIZE.toLocaleString('en-US')} docs`, (i) => big.updateOne({ _id: (i * 7919) % COLLECTION_SIZE }, { $inc: { n: 1 } }));
     const scanStarted = performance.now();
     const matched = await big.countDocuments({ name: 'user-99999' });
     process.stdout.write(`  countDocuments on a non-indexed field (full scan): ${(performance.now() - scanStarted).toFixed(1)} ms, ${matched} match\n`);

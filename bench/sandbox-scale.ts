@@ -102,7 +102,18 @@ export async function runScale(startChild: () => Promise<{ uri: string; child: C
     const ids = (offset: number) => Array.from({ length: 2000 }, (_, i) => (offset + i * 97) % SCALE_DOCS);
     let round = 0;
     line('updateMany({ _id: { $in: 2,000 ids } }, { $inc })', ms(await timed(() => c.updateMany({ _id: { $in: ids(round++ * 13) } }, { $inc: { n: 1 } }))));
-    line('find({ _id: { $gt } }).sort({ _id: 1 }).limit(2000)', ms(await timed(() => c.find({ _id: { $gt: (round++ * 7919) % SCALE_DOCS } }).sort({ _id: 1 }).limit(2000).toArray())));
+    line(
+      'find({ _id: { $gt } }).sort({ _id: 1 }).limit(2000)',
+      ms(
+        await timed(() =>
+          c
+            .find({ _id: { $gt: (round++ * 7919) % SCALE_DOCS } })
+            .sort({ _id: 1 })
+            .limit(2000)
+            .toArray(),
+        ),
+      ),
+    );
     line('find().sort({ _id: 1 }).limit(2000)', ms(await timed(() => c.find().sort({ _id: 1 }).limit(2000).toArray())));
     line('find({ email }) on a secondary index', ms(await timed(() => c.find({ email: `user${(round++ * 7919) % SCALE_DOCS}@example.com` }).toArray(), 50)));
     line('countDocuments({ group: 7 }) (no index: full scan)', ms(await timed(() => c.countDocuments({ group: 7 }), 3)));

@@ -81,7 +81,12 @@ function timeNode(args: readonly string[], options: { cwd: string; env: NodeJS.P
     child.once('close', (code) => {
       const ms = performance.now() - started;
       if (code !== 0) return fail(new Error(`node ${args.join(' ')} exited with ${code}: ${stderr.slice(-1000)}`));
-      const [user, system, rssKb] = (stderr.slice(stderr.lastIndexOf(MARK) + MARK.length).trim().split(' ') ?? []).map(Number);
+      const [user, system, rssKb] = (
+        stderr
+          .slice(stderr.lastIndexOf(MARK) + MARK.length)
+          .trim()
+          .split(' ') ?? []
+      ).map(Number);
       done({ ms, cpuMs: withTime ? ((user ?? 0) + (system ?? 0)) * 1000 : Number.NaN, peakRssMb: withTime && rssKb !== undefined ? rssKb / 1024 : null });
     });
   });
@@ -107,9 +112,17 @@ async function main(): Promise<void> {
       for (const name of ['001_a', '002_b', '003_c']) writeFileSync(join(dir, 'migrations', `${name}.js`), CHANGE(name));
       await timeNode([bin, 'commit'], { cwd: dir, env: env(`commit_${index}`) });
     }
-    scenarios.push({ name: 'commit-nothing', command: 'delta commit (3 applied, nothing to do)', run: (bin, index) => timeNode([bin, 'commit'], { cwd: join(root, `applied-${index}`), env: env(`commit_${index}`) }) });
+    scenarios.push({
+      name: 'commit-nothing',
+      command: 'delta commit (3 applied, nothing to do)',
+      run: (bin, index) => timeNode([bin, 'commit'], { cwd: join(root, `applied-${index}`), env: env(`commit_${index}`) }),
+    });
 
-    console.log(`node ${process.version}, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}, ${REPS} runs each`);
+    console.log(
+      `node ${process.version}, ${cpus().length} cores, load ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}, ${REPS} runs each`,
+    );
     console.log('| command | build | wall min ms | wall median ms | wall max ms | CPU median ms | peak RSS MB |');
     console.log('| --- | --- | ---: | ---: | ---: | ---: | ---: |');
     for (const scenario of scenarios) {

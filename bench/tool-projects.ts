@@ -86,7 +86,13 @@ function makeProject(prefix: string, packageType: 'module' | 'commonjs', count: 
 
 /** A delta project: package.json `{ type: module }` and `migrations/` with `count` changes. */
 export function deltaProject(kind: DeltaKind, count: number): Project {
-  return makeProject(`delta-bench-${kind}-`, 'module', count, (i) => changeFileName(i, kind), (i) => deltaSource(kind, i));
+  return makeProject(
+    `delta-bench-${kind}-`,
+    'module',
+    count,
+    (i) => changeFileName(i, kind),
+    (i) => deltaSource(kind, i),
+  );
 }
 
 /** A migrate-mongo project: CommonJS, `migrations/` with `count` migrations, a config per run. */

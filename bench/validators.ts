@@ -44,18 +44,40 @@ function importTimes(): void {
 
 // The same rules in zod, for the comparison only.
 const zodConfig = z.strictObject({
-  uri: z.string().regex(/^mongodb(\+srv)?:\/\//i).optional(),
-  db: z.string().min(1).max(63).regex(/^[^/\\. "$*<>:|?]{1,63}$/).optional(),
+  uri: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\//i)
+    .optional(),
+  db: z
+    .string()
+    .min(1)
+    .max(63)
+    .regex(/^[^/\\. "$*<>:|?]{1,63}$/)
+    .optional(),
   path: z.string().min(1).optional(),
-  env: z.string().regex(/^[A-Za-z0-9][\w.:-]*$/).optional(),
-  stages: z.array(z.union([z.string(), z.strictObject({ name: z.string(), transaction: z.enum(['auto', 'always', 'never']).optional(), parallel: z.boolean().optional() })])).min(1).optional(),
-  tracker: z.strictObject({ uri: z.string().optional(), db: z.string().min(1).optional(), collections: z.strictObject({ migrations: z.string().min(1).optional(), audit: z.string().min(1).optional(), lock: z.string().min(1).optional() }).optional() }).optional(),
+  env: z
+    .string()
+    .regex(/^[A-Za-z0-9][\w.:-]*$/)
+    .optional(),
+  stages: z
+    .array(z.union([z.string(), z.strictObject({ name: z.string(), transaction: z.enum(['auto', 'always', 'never']).optional(), parallel: z.boolean().optional() })]))
+    .min(1)
+    .optional(),
+  tracker: z
+    .strictObject({
+      uri: z.string().optional(),
+      db: z.string().min(1).optional(),
+      collections: z.strictObject({ migrations: z.string().min(1).optional(), audit: z.string().min(1).optional(), lock: z.string().min(1).optional() }).optional(),
+    })
+    .optional(),
   transaction: z.enum(['auto', 'always', 'never']).optional(),
   autoRollback: z.boolean().optional(),
   groupTransactions: z.boolean().optional(),
   lock: z.strictObject({ waitMs: z.number().int().nonnegative().optional(), leaseMs: z.number().int().min(1000).optional(), scope: z.string().min(1).optional() }).optional(),
   connectTimeoutMs: z.number().int().positive().optional(),
-  backup: z.strictObject({ dir: z.string().min(1).optional(), default: z.boolean().optional(), keep: z.number().int().nonnegative().optional(), warnAboveBytes: z.number().int().nonnegative().optional() }).optional(),
+  backup: z
+    .strictObject({ dir: z.string().min(1).optional(), default: z.boolean().optional(), keep: z.number().int().nonnegative().optional(), warnAboveBytes: z.number().int().nonnegative().optional() })
+    .optional(),
   targets: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
   fleet: z.strictObject({ concurrency: z.number().int().positive().optional(), failFast: z.boolean().optional() }).optional(),
   programs: z.record(z.string().regex(/^\.[A-Za-z0-9_-]+$/), z.union([z.string().min(1), z.array(z.string().min(1)).min(1)])).optional(),
@@ -134,10 +156,12 @@ function validationTimes(): void {
   console.log(`| a full configuration, first call (cold) | ${firstValibot.toFixed(3)} | ${firstZod.toFixed(3)} |`);
   console.log(`| a full configuration | ${timed(50, () => v.safeParse(configFileSchema, FULL_CONFIG)).toFixed(4)} | ${timed(50, () => zodConfig.safeParse(FULL_CONFIG)).toFixed(4)} |`);
   console.log(
-    `| 1,000 change-metadata objects | ${timed(50, () => METADATA.forEach((m) => {
+    `| 1,000 change-metadata objects | ${timed(50, () =>
+      METADATA.forEach((m) => {
         const checked = v.safeParse(CHANGE_METADATA_SCHEMA, m);
         if (checked.success) metadataFrom(checked.output);
-      })).toFixed(3)} | ${timed(50, () => METADATA.forEach((m) => zodMetadata.safeParse(m))).toFixed(3)} |`,
+      }),
+    ).toFixed(3)} | ${timed(50, () => METADATA.forEach((m) => zodMetadata.safeParse(m))).toFixed(3)} |`,
   );
 }
 
@@ -162,7 +186,11 @@ function messages(): void {
   }
 }
 
-console.log(`node ${process.version}, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `node ${process.version}, ${cpus().length} cores, load ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 importTimes();
 validationTimes();
 messages();

@@ -5,16 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Bottom to top: each area may import the areas of the layers below it (and layer 0 each other). */
-export const LAYERS = [
-  ['vocabulary', 'errors', 'version'],
-  ['sqlite', 'config'],
-  ['backup', 'connection', 'loader', 'lock', 'tracker'],
-  ['runner'],
-  ['fleet', 'adopt'],
-  ['api'],
-  ['cli'],
-  ['index'],
-];
+export const LAYERS = [['vocabulary', 'errors', 'version'], ['sqlite', 'config'], ['backup', 'connection', 'loader', 'lock', 'tracker'], ['runner'], ['fleet', 'adopt'], ['api'], ['cli'], ['index']];
 /** The sandbox is a server of its own: it imports nothing of delta's, and only the CLI and the package entry start it. */
 const SANDBOX_USERS = new Set(['cli', 'index']);
 
@@ -50,7 +41,7 @@ function allowed(fromArea, toArea) {
 }
 
 const layers = {
-  meta: { type: 'problem', schema: [], messages: { upward: "src/{{from}} may not import src/{{to}} (layers, bottom first: {{layers}}; see docs/architecture.md)" } },
+  meta: { type: 'problem', schema: [], messages: { upward: 'src/{{from}} may not import src/{{to}} (layers, bottom first: {{layers}}; see docs/architecture.md)' } },
   create(context) {
     const file = context.filename;
     const fromArea = areaOf(file);

@@ -8,7 +8,7 @@ const result = spawnSync('npm', ['audit', '--omit=dev', ...process.argv.slice(2)
 const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
 const unreachable = /audit endpoint returned an error|ENOTFOUND|ECONNREFUSED|ETIMEDOUT|EAI_AGAIN|405 Method Not Allowed|network/i.test(output) && !/found \d+ vulnerabilit/i.test(output);
 if (unreachable) {
-  process.stdout.write('npm run audit: the registry\'s audit endpoint could not be reached from here, so no advisories were checked (run it where https://registry.npmjs.org is reachable)\n');
+  process.stdout.write("npm run audit: the registry's audit endpoint could not be reached from here, so no advisories were checked (run it where https://registry.npmjs.org is reachable)\n");
   process.exit(0);
 }
 process.stdout.write(result.stdout ?? '');

@@ -132,7 +132,6 @@ export class DatabaseError extends DeltaError {
   readonly code = DeltaErrorCodes.database;
 }
 
-
 /** Another runner holds the lock and did not release it within the wait. */
 export class LockHeldError extends DeltaError {
   readonly code = DeltaErrorCodes.lockHeld;

@@ -52,9 +52,7 @@ export async function readMigrateMongoConfig(cwd: string, given: string | undefi
   const file = resolve(cwd, given ?? MIGRATE_MONGO_DEFAULTS.configFile);
   const label = labelOf(cwd, file);
   if (!existsSync(file)) {
-    throw new ConfigError(
-      `migrate-mongo config file ${label} does not exist${given === undefined ? ' (run delta import in the folder of migrate-mongo-config.js, or pass --config <file>)' : ''}`,
-    );
+    throw new ConfigError(`migrate-mongo config file ${label} does not exist${given === undefined ? ' (run delta import in the folder of migrate-mongo-config.js, or pass --config <file>)' : ''}`);
   }
   let mod: unknown;
   try {

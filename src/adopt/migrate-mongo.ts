@@ -161,16 +161,16 @@ export async function importMigrateMongo(options: ImportMigrateMongoOptions, hos
         // One event for the import as a whole, so that it shows in `delta history` even when it imported nothing.
         await target.tracker.audit(
           auditEvent({
-          ...common,
-          durationMs: Math.round(performance.now() - started),
-          details: {
-            ...origin,
-            configFile: source.label,
-            imported: planned.plan.records.length,
-            pending: planned.plan.pending.map((file) => file.id),
-            skippedMissing: planned.plan.missing,
-            deltaConfig: GENERATED_CONFIG,
-          },
+            ...common,
+            durationMs: Math.round(performance.now() - started),
+            details: {
+              ...origin,
+              configFile: source.label,
+              imported: planned.plan.records.length,
+              pending: planned.plan.pending.map((file) => file.id),
+              skippedMissing: planned.plan.missing,
+              deltaConfig: GENERATED_CONFIG,
+            },
           }),
         );
       } finally {
@@ -275,7 +275,9 @@ function notesFor(source: MigrateMongoConfig, plan: ImportPlan, generated: Gener
   }
   const changed = plan.pending.filter((file) => file.reason === 'changed');
   if (changed.length > 0) {
-    notes.push(`${list(changed.map((file) => file.file))}: applied, but changed since and useFileHash is on, so migrate-mongo would run ${changed.length === 1 ? 'it' : 'them'} again; pending for delta too`);
+    notes.push(
+      `${list(changed.map((file) => file.file))}: applied, but changed since and useFileHash is on, so migrate-mongo would run ${changed.length === 1 ? 'it' : 'them'} again; pending for delta too`,
+    );
   }
   if (plan.outOfOrder.length > 0) {
     notes.push(

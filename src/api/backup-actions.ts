@@ -127,7 +127,11 @@ export async function restoreNow(host: BackupHost, backup: VerifiedBackup, optio
   // database: restoring over them would forge history, lose the audit log and drop live locks.
   const own = new Set([...host.trackerNamespaces, ...(toDb === host.targetDb ? host.ownCollections.map((name) => `${toDb}.${name}`) : [])]);
   const clash = backup.collections.map((c) => c.entry.name).filter((name) => own.has(`${toDb}.${name}`));
-  if (clash.length > 0) throw new RestoreRefusedError(`${clash.join(', ')} ${clash.length === 1 ? "is delta's own tracker collection" : "are delta's own tracker collections"} in ${toDb}; delta never restores them`, clash);
+  if (clash.length > 0)
+    throw new RestoreRefusedError(
+      `${clash.join(', ')} ${clash.length === 1 ? "is delta's own tracker collection" : "are delta's own tracker collections"} in ${toDb}; delta never restores them`,
+      clash,
+    );
   const lock = host.lock(toDb, 'restore');
   await lock.acquire(options.interrupt);
   const started = Date.now();

@@ -60,7 +60,9 @@ export async function connectTarget(options: ConnectOptions, resolved: DeltaConf
   if (SYSTEM_DATABASES.has(targetDb) && !resolved.allowSystemDb) {
     throw new UsageError(
       `${targetDb} is one of MongoDB's own databases (admin, local, config): delta changes it only with --allow-system-db` +
-        (resolved.uri !== undefined && new RegExp(`/${targetDb}(\\?|$)`).test(resolved.uri) ? `; if ${resolved.uriSource ?? 'the URI'} names /${targetDb} to authenticate, write ?authSource=${targetDb} and name the target with --db` : ''),
+        (resolved.uri !== undefined && new RegExp(`/${targetDb}(\\?|$)`).test(resolved.uri)
+          ? `; if ${resolved.uriSource ?? 'the URI'} names /${targetDb} to authenticate, write ?authSource=${targetDb} and name the target with --db`
+          : ''),
     );
   }
   const lockScope = resolved.lock.scope ?? targetDb;

@@ -102,9 +102,7 @@ async function runOverFleet(
 
 async function targetsOf(host: FleetHost, options: FleetOptions): Promise<string[]> {
   const spec: TargetSpec | undefined =
-    options.targets !== undefined
-      ? { spec: typeof options.targets === 'string' ? options.targets : options.targets.join(','), source: '--targets', base: host.cwd }
-      : host.config.targets;
+    options.targets !== undefined ? { spec: typeof options.targets === 'string' ? options.targets : options.targets.join(','), source: '--targets', base: host.cwd } : host.config.targets;
   if (spec === undefined) throw new ConfigError('no targets: pass --targets (names, a glob such as tenant_*, or @file) or set targets in the configuration');
   if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) throw new ConfigError('concurrency must be a positive whole number');
   return resolveTargets(spec, { listDatabases: () => host.listDatabases(), exclude: host.trackerDb === undefined ? [] : [host.trackerDb], allowSystem: host.config.allowSystemDb });

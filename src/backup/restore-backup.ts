@@ -138,10 +138,9 @@ export async function restoreBackup(options: RestoreBackupOptions): Promise<Rest
     } catch (error) {
       if (error instanceof BackupInvalidError) throw error;
       const done = restored.map((c) => c.name);
-      throw new DatabaseError(
-        `restore of ${backup.manifest.id} failed at collection ${entry.name}: ${messageOf(error)}` + (done.length === 0 ? '' : ` (restored before it: ${done.join(', ')})`),
-        { cause: error },
-      );
+      throw new DatabaseError(`restore of ${backup.manifest.id} failed at collection ${entry.name}: ${messageOf(error)}` + (done.length === 0 ? '' : ` (restored before it: ${done.join(', ')})`), {
+        cause: error,
+      });
     }
   }
   return {

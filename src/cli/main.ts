@@ -121,9 +121,18 @@ function isDebug(env: Readonly<Record<string, string | undefined>>): boolean {
 /** A password in a flag is in every local user's `ps`: say so once (on stderr; never under --json). */
 function warnPasswordOnCommandLine(output: Output, globals: GlobalOptions & Record<string, unknown>): void {
   if (output.options.json) return;
-  const flags = ([['--uri', globals.uri], ['--tracker-uri', globals.trackerUri]] as const).filter(([, uri]) => typeof uri === 'string' && secretsOf(uri).length > 0).map(([flag]) => flag);
+  const flags = (
+    [
+      ['--uri', globals.uri],
+      ['--tracker-uri', globals.trackerUri],
+    ] as const
+  )
+    .filter(([, uri]) => typeof uri === 'string' && secretsOf(uri).length > 0)
+    .map(([flag]) => flag);
   if (flags.length === 0) return;
-  output.warn(`delta: warning: the password in ${flags.join(' and ')} is visible to every user of this machine (ps); put the URI in DELTA_URI${flags.includes('--tracker-uri') ? ' / MIGRATIONS_DB_URI' : ''} or the configuration file instead`);
+  output.warn(
+    `delta: warning: the password in ${flags.join(' and ')} is visible to every user of this machine (ps); put the URI in DELTA_URI${flags.includes('--tracker-uri') ? ' / MIGRATIONS_DB_URI' : ''} or the configuration file instead`,
+  );
 }
 
 function onInterrupt(controller: AbortController, output: Output): () => void {

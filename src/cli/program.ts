@@ -34,15 +34,9 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
   // Set before the subcommands exist so that they inherit them: errors come
   // back to main() (which alone picks exit codes) instead of process.exit().
   program.exitOverride().configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr, outputError: (text, write) => write(`delta: ${text}`) });
-  program
-    .description('Versioned, tracked, locked and reversible changes for MongoDB.')
-    .version(toolVersion(), '-V, --version', 'print the version')
-    .helpOption('-h, --help', 'show help');
+  program.description('Versioned, tracked, locked and reversible changes for MongoDB.').version(toolVersion(), '-V, --version', 'print the version').helpOption('-h, --help', 'show help');
   for (const entry of GLOBAL_OPTIONS) program.addOption(commanderOption(entry));
-  program
-    .showSuggestionAfterError(true)
-    .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
-    .addHelpText('after', EXAMPLES);
+  program.showSuggestionAfterError(true).configureHelp({ showGlobalOptions: true, sortSubcommands: false }).addHelpText('after', EXAMPLES);
 
   const action = (name: CommandName) =>
     async function (this: Command, ...args: unknown[]) {
@@ -60,7 +54,10 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
   command('commit')
     .alias('up')
     .description('apply every pending change, in id order')
-    .addHelpText('after', '\nExamples:\n  $ delta commit --path ./migrations\n  $ delta commit --targets "tenant_*" --concurrency 8\n  $ delta commit --backup\n  $ delta commit --to 20240301090000_orders --dry-run\n  $ delta commit --json > result.json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ delta commit --path ./migrations\n  $ delta commit --targets "tenant_*" --concurrency 8\n  $ delta commit --backup\n  $ delta commit --to 20240301090000_orders --dry-run\n  $ delta commit --json > result.json',
+    )
     .action(action('commit'));
 
   command('rollback')
@@ -71,7 +68,10 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
 
   command('status')
     .description('show every change: applied, pending, failed, rolled back, running, modified, missing, out of order')
-    .addHelpText('after', '\nExamples:\n  $ delta status\n  $ delta status --targets "tenant_*" --json | jq .summary\n  $ delta status --json | jq .summary\n  $ delta status --check || echo "database is behind"')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ delta status\n  $ delta status --targets "tenant_*" --json | jq .summary\n  $ delta status --json | jq .summary\n  $ delta status --check || echo "database is behind"',
+    )
     .action(action('status'));
 
   command('validate')
@@ -101,10 +101,7 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     .addHelpText('after', '\nExamples:\n  $ delta create add_users_email_index\n  $ delta create backfill_status --js --path ./db/changes\n  $ delta create orders_collection --yaml')
     .action(action('create'));
 
-  command('init')
-    .description('write a commented delta.config.ts in the current folder')
-    .addHelpText('after', '\nExample:\n  $ delta init && delta create first_change')
-    .action(action('init'));
+  command('init').description('write a commented delta.config.ts in the current folder').addHelpText('after', '\nExample:\n  $ delta init && delta create first_change').action(action('init'));
 
   command('backup')
     .description('back up the target database now (documents, indexes, options), under the lock; audited')

@@ -121,7 +121,12 @@ function reasonOf(error: unknown, filepath: string | undefined): string {
   const lines = messageOf(error)
     .split('\n')
     .filter((line) => line.trim() !== '' && !EXCERPT_LINE.test(line))
-    .map((line) => line.trim().replace(/ while parsing '[\s\S]*$/, '').replace(/ while parsing near '[\s\S]*$/, ''));
+    .map((line) =>
+      line
+        .trim()
+        .replace(/ while parsing '[\s\S]*$/, '')
+        .replace(/ while parsing near '[\s\S]*$/, ''),
+    );
   // cosmiconfig's own first line only names the file ("JSON Error in /path:"): the reason follows.
   const reason = lines.find((line) => !/^(JSON|YAML) Error in /.test(line)) ?? lines[0] ?? '';
   const position = /at position (\d+)/.exec(reason);

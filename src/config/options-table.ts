@@ -8,22 +8,7 @@ import { AUDIT_ACTIONS, TRANSACTION_MODES } from '../vocabulary/index.js';
 import { parseDuration, parseIsoTime, parseMilliseconds, parseNameList, parsePort, parsePositiveInteger, parseTagList } from './option-parsers.js';
 
 /** The commands of `delta`, in the order `delta --help` lists them. */
-export type CommandName =
-  | 'commit'
-  | 'rollback'
-  | 'status'
-  | 'validate'
-  | 'repair'
-  | 'baseline'
-  | 'history'
-  | 'unlock'
-  | 'create'
-  | 'init'
-  | 'backup'
-  | 'backups'
-  | 'restore'
-  | 'import'
-  | 'sandbox';
+export type CommandName = 'commit' | 'rollback' | 'status' | 'validate' | 'repair' | 'baseline' | 'history' | 'unlock' | 'create' | 'init' | 'backup' | 'backups' | 'restore' | 'import' | 'sandbox';
 
 /** `both`: the human view on stdout and JSON event lines on stderr. */
 export const LOG_FORMATS = ['human', 'json', 'both'] as const;
@@ -64,7 +49,14 @@ const FLEET = ['commit', 'rollback', 'status'] as const satisfies readonly Comma
  */
 export const OPTIONS = [
   // Global: where the configuration, the target and the tracker are, and how output looks.
-  { key: 'config', flags: '-c, --config <file>', help: 'configuration file', helpNote: 'default: delta.config.* / .deltarc* / package.json#delta in the current folder', env: ['DELTA_CONFIG'], commands: 'global' },
+  {
+    key: 'config',
+    flags: '-c, --config <file>',
+    help: 'configuration file',
+    helpNote: 'default: delta.config.* / .deltarc* / package.json#delta in the current folder',
+    env: ['DELTA_CONFIG'],
+    commands: 'global',
+  },
   { key: 'uri', flags: '--uri <uri>', help: 'MongoDB connection string of the target', env: ['DELTA_URI', 'MONGODB_URI'], setting: 'uri', commands: 'global' },
   { key: 'db', flags: '--db <name>', help: 'target database', helpNote: 'default: the database in the URI', env: ['DELTA_DB'], setting: 'db', commands: 'global' },
   { key: 'allowSystemDb', flags: '--allow-system-db', help: 'let a command change admin, local or config (refused otherwise)', setting: 'allowSystemDb', commands: 'global' },
@@ -102,7 +94,13 @@ export const OPTIONS = [
   { key: 'only', flags: '--only <id>', help: 'apply only this change', commands: ['commit'] },
   { key: 'steps', flags: '--steps <n>', help: 'revert the last n changes', parse: parsePositiveInteger, commands: ['rollback'] },
   { key: 'id', flags: '--id <id>', help: { rollback: 'revert one specific change', history: 'events of one change' }, commands: ['rollback', 'history'] },
-  { key: 'since', flags: '--since <time>', help: { rollback: 'revert everything applied at or after this ISO time', history: 'events at or after this ISO time' }, parse: parseIsoTime, commands: ['rollback', 'history'] },
+  {
+    key: 'since',
+    flags: '--since <time>',
+    help: { rollback: 'revert everything applied at or after this ISO time', history: 'events at or after this ISO time' },
+    parse: parseIsoTime,
+    commands: ['rollback', 'history'],
+  },
   { key: 'action', flags: '--action <action>', help: 'events of one kind', choices: AUDIT_ACTIONS, commands: ['history'] },
   { key: 'limit', flags: '--limit <n>', help: 'at most n events (default 50)', parse: parsePositiveInteger, commands: ['history'] },
   { key: 'all', flags: '--all', help: 'revert every applied change', commands: ['rollback'] },
@@ -134,7 +132,12 @@ export const OPTIONS = [
     commands: ['commit', 'rollback'],
   },
   { key: 'autoRollback', flags: '--no-auto-rollback', help: "do not call a failed non-transactional change's rollback", setting: 'autoRollback', commands: ['commit'] },
-  { key: 'allowDrift', flags: '--allow-drift', help: { commit: 'run although applied changes were modified or deleted', rollback: 'revert with a file modified since it was applied' }, commands: ['commit', 'rollback'] },
+  {
+    key: 'allowDrift',
+    flags: '--allow-drift',
+    help: { commit: 'run although applied changes were modified or deleted', rollback: 'revert with a file modified since it was applied' },
+    commands: ['commit', 'rollback'],
+  },
   { key: 'outOfOrder', flags: '--out-of-order', help: 'also apply pending changes older than the newest applied one', commands: ['commit'] },
   {
     key: 'stage',
@@ -179,7 +182,15 @@ export const OPTIONS = [
 
   // The lock.
   { key: 'lockWaitMs', flags: '--lock-wait <duration>', help: 'wait this long for a held lock (30, 30s, 500ms; 0 = fail at once)', parse: parseDuration, setting: 'lock.waitMs', commands: LOCKED },
-  { key: 'lockLeaseMs', flags: '--lock-lease <duration>', help: 'lease of the lock, renewed every third of it (default 60s)', parse: parseDuration, setting: 'lock.leaseMs', hidden: true, commands: LOCKED },
+  {
+    key: 'lockLeaseMs',
+    flags: '--lock-lease <duration>',
+    help: 'lease of the lock, renewed every third of it (default 60s)',
+    parse: parseDuration,
+    setting: 'lock.leaseMs',
+    hidden: true,
+    commands: LOCKED,
+  },
   // A setting of createDelta({ flags }) only: no command line takes it, messages name it so.
   { key: 'connectTimeoutMs', flags: '--connect-timeout <ms>', help: 'time to wait for the deployment', parse: parseMilliseconds, setting: 'connectTimeoutMs', commands: [] },
 

@@ -150,7 +150,11 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   const config: DeltaConfig = {
     uri: uri.value,
     uriSource: uri.source,
-    db: databaseOf(pick('db', (c) => c.db), uri, '--db or set DELTA_DB'),
+    db: databaseOf(
+      pick('db', (c) => c.db),
+      uri,
+      '--db or set DELTA_DB',
+    ),
     path: changeFolder,
     pathSource: path.source ?? 'default',
     env: pick('env', (c) => c.env).value,
@@ -170,7 +174,11 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
       uri: trackerUri.value,
       uriSource: trackerUri.source,
       // A SQLite tracker's URI names a file, not a database.
-      db: databaseOf(pick('tracker.db', (c) => c.tracker?.db), trackerUri.value !== undefined && /^sqlite:/i.test(trackerUri.value) ? { ...trackerUri, value: undefined } : trackerUri, '--tracker-db or set DELTA_TRACKER_DB'),
+      db: databaseOf(
+        pick('tracker.db', (c) => c.tracker?.db),
+        trackerUri.value !== undefined && /^sqlite:/i.test(trackerUri.value) ? { ...trackerUri, value: undefined } : trackerUri,
+        '--tracker-db or set DELTA_TRACKER_DB',
+      ),
       collections: {
         migrations: fileInput.tracker?.collections?.migrations ?? DEFAULTS.collections.migrations,
         audit: fileInput.tracker?.collections?.audit ?? DEFAULTS.collections.audit,

@@ -4,15 +4,7 @@
 // command validates its flags and environment with it.
 import * as v from './schema-library.js';
 import type { ChangeFormat, DeltaHooks, HookName, OperationRegistration, ServicesFactory } from '../vocabulary/index.js';
-import {
-  BUILT_IN_OPERATIONS,
-  DATABASE_NAME_PATTERN,
-  METADATA_NAME_PATTERN,
-  OPERATION_NAME_PATTERN,
-  STAGE_NAME_PATTERN,
-  TRANSACTION_MODES,
-  isOperationRegistration,
-} from '../vocabulary/index.js';
+import { BUILT_IN_OPERATIONS, DATABASE_NAME_PATTERN, METADATA_NAME_PATTERN, OPERATION_NAME_PATTERN, STAGE_NAME_PATTERN, TRANSACTION_MODES, isOperationRegistration } from '../vocabulary/index.js';
 export type { TransactionMode } from '../vocabulary/index.js';
 export { DEFAULT_STAGE_CONCURRENCY, TRANSACTION_MODES } from '../vocabulary/index.js';
 
@@ -85,7 +77,7 @@ const runners = v.array(
 const programs = v.pipe(
   anObject,
   v.record(
-  v.pipe(v.string(), v.regex(/^\.[A-Za-z0-9_-]+$/, 'must be a file extension with its dot, e.g. .py')),
+    v.pipe(v.string(), v.regex(/^\.[A-Za-z0-9_-]+$/, 'must be a file extension with its dot, e.g. .py')),
     v.union([nonEmptyString, v.pipe(v.array(nonEmptyString), v.minLength(1))], 'must be a program name or an array [program, ...arguments]'),
   ),
 );

@@ -68,10 +68,9 @@ async function listDatabases(target: TargetSpec, glob: string, options: ResolveT
     return await options.listDatabases();
   } catch (error) {
     if (!isUnauthorized(error)) throw error;
-    throw new UsageError(
-      `${target.source}: ${JSON.stringify(glob)} needs the listDatabases privilege, which this user does not have; name the databases (a,b or @file) or grant listDatabases`,
-      { cause: error },
-    );
+    throw new UsageError(`${target.source}: ${JSON.stringify(glob)} needs the listDatabases privilege, which this user does not have; name the databases (a,b or @file) or grant listDatabases`, {
+      cause: error,
+    });
   }
 }
 
@@ -107,6 +106,9 @@ function isGlob(item: string): boolean {
 
 /** `tenant_*` -> /^tenant_.*$/: `*` any run of characters, `?` one; everything else literal. */
 function globPattern(glob: string): RegExp {
-  const source = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const source = glob
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`);
 }

@@ -39,7 +39,10 @@ const definitionSchema = v.looseObject({
   id: v.optional(
     v.pipe(
       v.string((issue) => `id must be a string, got ${typeof issue.input}`),
-      v.check((id) => id.trim() !== '' && !/\s/.test(id), (issue) => `id ${JSON.stringify(issue.input)} must be non-empty and contain no spaces`),
+      v.check(
+        (id) => id.trim() !== '' && !/\s/.test(id),
+        (issue) => `id ${JSON.stringify(issue.input)} must be non-empty and contain no spaces`,
+      ),
     ),
   ),
   commit: fn('commit'),
@@ -58,7 +61,10 @@ const definitionSchema = v.looseObject({
 /** `tags[1]: expected ...` for a metadata key; the other messages name their key already. */
 function problemOf(issue: v.BaseIssue<unknown>): string {
   if (!issue.message.startsWith('expected ')) return issue.message;
-  const path = (issue.path ?? []).map((item) => (typeof item.key === 'number' ? `[${item.key}]` : `.${String(item.key)}`)).join('').replace(/^\./, '');
+  const path = (issue.path ?? [])
+    .map((item) => (typeof item.key === 'number' ? `[${item.key}]` : `.${String(item.key)}`))
+    .join('')
+    .replace(/^\./, '');
   return `${path}: ${issue.message}`;
 }
 
@@ -130,4 +136,3 @@ function legacy(fn: LegacyChangeFunction): ChangeFunction {
     await fn(context.db, context.client);
   };
 }
-

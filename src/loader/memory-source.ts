@@ -22,7 +22,10 @@ export function changesFromDefinitions(definitions: readonly ChangeDefinition[],
     if (stage === undefined) throw new ChangeFileError(`${label}: stage is required: the configuration declares stages (${[...byName.keys()].join(', ')})`, undefined);
     const spec = typeof stage === 'string' ? byName.get(stage) : undefined;
     if (spec === undefined) {
-      throw new ChangeFileError(`${label}: stage ${JSON.stringify(stage)} is not a configured stage${stages.length === 0 ? ' (the configuration declares none)' : ` (${[...byName.keys()].join(', ')})`}`, undefined);
+      throw new ChangeFileError(
+        `${label}: stage ${JSON.stringify(stage)} is not a configured stage${stages.length === 0 ? ' (the configuration declares none)' : ` (${[...byName.keys()].join(', ')})`}`,
+        undefined,
+      );
     }
     return inStage(unit, spec);
   });

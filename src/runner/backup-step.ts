@@ -40,11 +40,7 @@ export function backupRequestOf(change: ChangeUnit): readonly string[] | 'databa
  * audit event; on failure appends the failed audit event and throws a
  * BackupFailedError, which stops the run before the change.
  */
-export async function runBackup(
-  collaborator: RunBackup | undefined,
-  request: BackupRequest,
-  at: { readonly tracker: Tracker; readonly events: DeltaEventEmitter },
-): Promise<void> {
+export async function runBackup(collaborator: RunBackup | undefined, request: BackupRequest, at: { readonly tracker: Tracker; readonly events: DeltaEventEmitter }): Promise<void> {
   const { tracker, events } = at;
   const audit = { runId: request.runId, changeId: request.changeId, targetDb: tracker.targetDb, action: 'backup' } as const;
   const started = Date.now();
@@ -53,14 +49,26 @@ export async function runBackup(
     if (collaborator === undefined) throw new BackupFailedError('no backup collaborator was given to the runner');
     done = await collaborator(request);
   } catch (thrown) {
-    const error = thrown instanceof BackupFailedError ? thrown : new BackupFailedError(`backup${request.changeId === undefined ? '' : ` before ${request.changeId}`} failed: ${messageOf(thrown)}`, { cause: thrown });
+    const error =
+      thrown instanceof BackupFailedError
+        ? thrown
+        : new BackupFailedError(`backup${request.changeId === undefined ? '' : ` before ${request.changeId}`} failed: ${messageOf(thrown)}`, { cause: thrown });
     await tracker
       .audit(auditEvent({ ...audit, outcome: 'failure', durationMs: Date.now() - started, error: recordedError(error), details: { collections: request.collections } }))
       .catch(() => undefined);
     throw error;
   }
   const collections = done.collections.map((c) => c.name);
-  events.emit('backup:done', { runId: request.runId, changeId: request.changeId, backupId: done.id, path: done.path, collections, documents: done.documents, bytes: done.bytes, durationMs: done.durationMs });
+  events.emit('backup:done', {
+    runId: request.runId,
+    changeId: request.changeId,
+    backupId: done.id,
+    path: done.path,
+    collections,
+    documents: done.documents,
+    bytes: done.bytes,
+    durationMs: done.durationMs,
+  });
   await tracker.audit(
     auditEvent({ ...audit, outcome: 'success', durationMs: done.durationMs, details: { backupId: done.id, path: done.path, collections, documents: done.documents, bytes: done.bytes } }),
   );

@@ -3,7 +3,6 @@ import type { BatchProgress } from './batches.js';
 import type { RecordedError } from '../vocabulary/index.js';
 import type { Direction, RunOutcome } from '../vocabulary/index.js';
 
-
 /** Every event the runner emits, with its payload. The CLI renders only these. */
 export interface DeltaEvents {
   'run:start': { readonly runId: string; readonly command: Direction; readonly targetDb: string; readonly planned: readonly string[] };

@@ -121,7 +121,9 @@ export function planBaseline(changes: readonly ChangeRef[], history: readonly Hi
   const conflicting = targets.filter((change) => byId.get(change.id) !== undefined && byId.get(change.id)?.status !== 'deferred');
   if (conflicting.length > 0 && options.force !== true) {
     const list = conflicting.map((change) => `${change.id} (${byId.get(change.id)?.status ?? ''})`).join(', ');
-    throw new DriftError(`baseline refused: ${list} already ${conflicting.length === 1 ? 'has' : 'have'} history in another state; pass --force to mark ${conflicting.length === 1 ? 'it' : 'them'} applied anyway`);
+    throw new DriftError(
+      `baseline refused: ${list} already ${conflicting.length === 1 ? 'has' : 'have'} history in another state; pass --force to mark ${conflicting.length === 1 ? 'it' : 'them'} applied anyway`,
+    );
   }
   return targets.map((change) => ({
     kind: 'baseline',

@@ -228,7 +228,10 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
   const statuses = joinChanges(changes, history, stages, options);
   if (options.to !== undefined && options.only !== undefined) throw new UsageError('--to and --only cannot be used together');
   assertKnownStage(options.stage, stages);
-  for (const [flag, id] of [['--to', options.to], ['--only', options.only]] as const) {
+  for (const [flag, id] of [
+    ['--to', options.to],
+    ['--only', options.only],
+  ] as const) {
     if (id !== undefined && !changes.some((change) => change.id === id)) throw new UnknownChangeError(`${flag} ${id}: no change file has this id`, id);
   }
 
@@ -294,12 +297,7 @@ export function planCommit(changes: readonly ChangeRef[], history: readonly Hist
 }
 
 /** The changes a commit of `pending` leaves behind older ones of their stage, and why (see CommitPlan). */
-function deferredBy(
-  statuses: readonly JoinedChange[],
-  pending: readonly ChangeRef[],
-  newestApplied: ReadonlyMap<string | undefined, string>,
-  options: CommitPlanOptions,
-): CommitPlan['deferred'] {
+function deferredBy(statuses: readonly JoinedChange[], pending: readonly ChangeRef[], newestApplied: ReadonlyMap<string | undefined, string>, options: CommitPlanOptions): CommitPlan['deferred'] {
   const newest = new Map(newestApplied);
   for (const change of pending) {
     const current = newest.get(change.stage);
@@ -394,7 +392,8 @@ export function planRollback(changes: readonly ChangeRef[], history: readonly Hi
     const change = byId.get(record.changeId);
     if (change === undefined) problems.push(`${record.changeId} has no file any more`);
     // A half-reverted change's file is expected to change: its rollback was being fixed.
-    else if (change.checksum !== record.checksum && options.allowDrift !== true && record !== halfReverted) problems.push(`${record.changeId} was modified since it was applied (pass --allow-drift to revert with the new file)`);
+    else if (change.checksum !== record.checksum && options.allowDrift !== true && record !== halfReverted)
+      problems.push(`${record.changeId} was modified since it was applied (pass --allow-drift to revert with the new file)`);
     else targets.push({ change, record });
   }
   if (problems.length > 0) throw new RollbackUnavailableError(`cannot roll back, nothing was reverted: ${problems.join('; ')}`);
@@ -412,8 +411,7 @@ export function assertRevertible(targets: readonly RollbackTarget<ChangeUnit>[])
  * by `appliedAt`, then in run order (changes applied within one millisecond by one run).
  */
 function applicationOrder(order: RunOrder): (a: HistoryEntry, b: HistoryEntry) => number {
-  return (a, b) =>
-    (a.appliedSeq ?? 0) - (b.appliedSeq ?? 0) || (a.appliedAt?.getTime() ?? 0) - (b.appliedAt?.getTime() ?? 0) || order.compare(order.ordered(a), order.ordered(b));
+  return (a, b) => (a.appliedSeq ?? 0) - (b.appliedSeq ?? 0) || (a.appliedAt?.getTime() ?? 0) - (b.appliedAt?.getTime() ?? 0) || order.compare(order.ordered(a), order.ordered(b));
 }
 
 function sentence(text: string): string {

@@ -171,9 +171,7 @@ export async function runSteps(env: RunLoopEnvironment, steps: readonly PlannedS
           const { name, concurrency } = group.stage;
           events.emit('stage:start', { runId, stage: name, direction: command, parallel: group.parallel, concurrency, planned: group.steps.map((g) => g.step.change.id) });
         }
-        error = group.parallel
-          ? await runSideBySide(group.stage?.concurrency ?? 1, group.steps, (g) => runOne(hookContext, g.step, g.index, undefined))
-          : await runInTurn(hookContext, group.steps);
+        error = group.parallel ? await runSideBySide(group.stage?.concurrency ?? 1, group.steps, (g) => runOne(hookContext, g.step, g.index, undefined)) : await runInTurn(hookContext, group.steps);
         if (group.stage !== undefined) {
           const done = outcomes.slice(before).filter((o) => o.status === 'done').length;
           events.emit('stage:end', { runId, stage: group.stage.name, direction: command, outcome: outcomeOf(error), durationMs: Math.round(performance.now() - stageStarted), done });

@@ -73,7 +73,10 @@ interface RunPlan {
   readonly stages: readonly StageSpec[];
   readonly allowedDrift?: readonly string[];
   /** Changes a commit leaves out on purpose while applying newer ones (see CommitPlan.deferred). */
-  readonly deferred?: readonly { readonly change: { readonly id: string; readonly checksum: string; readonly file: string | undefined; readonly description: string | undefined; readonly stage: string | undefined }; readonly reason: string }[];
+  readonly deferred?: readonly {
+    readonly change: { readonly id: string; readonly checksum: string; readonly file: string | undefined; readonly description: string | undefined; readonly stage: string | undefined };
+    readonly reason: string;
+  }[];
 }
 
 /**
@@ -158,12 +161,7 @@ export class Runner {
     });
   }
 
-  async #run(
-    command: Direction,
-    control: RunControl,
-    source: ChangeSource,
-    plan: (catalog: ChangeCatalog, history: readonly HistoryEntry[]) => Promise<RunPlan>,
-  ): Promise<RunResult> {
+  async #run(command: Direction, control: RunControl, source: ChangeSource, plan: (catalog: ChangeCatalog, history: readonly HistoryEntry[]) => Promise<RunPlan>): Promise<RunResult> {
     const { tracker, events } = this.#options;
     const runId = randomUUID();
     const started = performance.now();
@@ -195,7 +193,11 @@ export class Runner {
       signal: control.interrupt,
       preview: look ? async () => ({ history: previewHistory, planned: await plan(quick ?? (await source.open(previewHistory)), previewHistory) }) : undefined,
       finishEarly: ({ planned: { steps } }) => {
-        if (control.dryRun === true) return result(steps.length === 0 ? 'nothing-to-do' : 'success', steps.map((step) => changeOutcome(step.change, step.transactional, 'not-run')));
+        if (control.dryRun === true)
+          return result(
+            steps.length === 0 ? 'nothing-to-do' : 'success',
+            steps.map((step) => changeOutcome(step.change, step.transactional, 'not-run')),
+          );
         return steps.length === 0 ? ended(result('nothing-to-do', [])) : undefined;
       },
       plan: async () => {
@@ -243,7 +245,18 @@ export class Runner {
       const at = new Date();
       await tracker.recordAll(
         deferred.map(({ change, reason }) => ({
-          change: { changeId: change.id, status: 'deferred', checksum: change.checksum, file: change.file, description: change.description, stage: change.stage, runId, transactional: false, at, reason },
+          change: {
+            changeId: change.id,
+            status: 'deferred',
+            checksum: change.checksum,
+            file: change.file,
+            description: change.description,
+            stage: change.stage,
+            runId,
+            transactional: false,
+            at,
+            reason,
+          },
         })),
       );
     }

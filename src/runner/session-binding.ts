@@ -112,7 +112,8 @@ export function bindToSession(db: Db, client: MongoClient, session: ClientSessio
   // goes with the command's options, wherever the caller put them.
   const createIndexArgs = (args: unknown[]): unknown[] => (args[2] === undefined || args[2] === null ? withSession('collection.createIndex', args, 1) : withSession('collection.createIndex', args, 2));
 
-  const bindCollection = <T extends object>(collection: T): T => bindObject(collection, { ...COLLECTION_OPTIONS, createIndex: 1 }, 'collection', (name) => (name === 'client' ? boundClient : undefined));
+  const bindCollection = <T extends object>(collection: T): T =>
+    bindObject(collection, { ...COLLECTION_OPTIONS, createIndex: 1 }, 'collection', (name) => (name === 'client' ? boundClient : undefined));
 
   const bindResult = (result: unknown): unknown => {
     if (result instanceof Promise) return result.then(bindResult);
@@ -159,7 +160,7 @@ function joinedSession(session: ClientSession): ClientSession {
           return async () => undefined;
         case 'abortTransaction':
           return async () => {
-            throw new Error("the change aborted its transaction (session.abortTransaction()): nothing of it is applied");
+            throw new Error('the change aborted its transaction (session.abortTransaction()): nothing of it is applied');
           };
         case 'withTransaction':
           return async (fn: (s: ClientSession) => Promise<unknown>) => fn(joined);

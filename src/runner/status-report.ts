@@ -40,8 +40,6 @@ export function statusReport(
       error: s.error,
     })),
     summary: { ...counts, total: statuses.length },
-    lock: live
-      ? { host: holder.host, pid: holder.pid, command: holder.command, since: holder.acquiredAt.toISOString(), expiresAt: holder.expiresAt.toISOString() }
-      : undefined,
+    lock: live ? { host: holder.host, pid: holder.pid, command: holder.command, since: holder.acquiredAt.toISOString(), expiresAt: holder.expiresAt.toISOString() } : undefined,
   };
 }

@@ -111,7 +111,10 @@ export async function commitGroup(candidates: readonly IndexedStep[], env: StepE
         if (thrown instanceof InterruptedError) {
           // Ctrl-C: nothing of the group is applied; the change that was running is recorded interrupted.
           const shared = ran.map((r) => r.step.change.id);
-          const interrupted = new InterruptedError(`${change.id} was interrupted and its transaction aborted${shared.length === 0 ? '' : `, with ${shared.join(', ')}, which shared it: none of them is applied`}`, { cause: thrown });
+          const interrupted = new InterruptedError(
+            `${change.id} was interrupted and its transaction aborted${shared.length === 0 ? '' : `, with ${shared.join(', ')}, which shared it: none of them is applied`}`,
+            { cause: thrown },
+          );
           const recorded = await groupMemberFailed(failed, env, run, interrupted);
           return { outcomes: [recorded.outcome], error: recorded.error, again: 0 };
         }
@@ -176,7 +179,9 @@ export async function groupMemberFailed(failed: GroupMemberFailure, env: StepEnv
   const reason = interrupted === undefined ? messageOf(thrown) : 'interrupted (Ctrl-C); its transaction was aborted';
   const error = interrupted ?? new ChangeFailedError(`${change.id} failed: ${reason}`, change.id, { cause: thrown });
   const stored = recordedError(thrown, { message: reason });
-  await tracker.record(writes.record('failed', { durationMs: finished.durationMs, error: stored }), writes.audit('failure', stored, { at: new Date(), durationMs: finished.durationMs })).catch(() => undefined);
+  await tracker
+    .record(writes.record('failed', { durationMs: finished.durationMs, error: stored }), writes.audit('failure', stored, { at: new Date(), durationMs: finished.durationMs }))
+    .catch(() => undefined);
   events.emit('change:failure', { runId: run.runId, changeId: change.id, direction: 'commit', transactional: true, durationMs: finished.durationMs, error: stored, compensated: undefined });
   return { outcome: changeOutcome(change, true, 'failed', { durationMs: finished.durationMs, error: stored }), error };
 }

@@ -127,10 +127,7 @@ export function unknownFieldError(command: string, field: string): CommandError 
 
 /** Type errors raised while parsing command arguments (code 14 TypeMismatch). */
 export function typeMismatch(command: string, field: string, expected: string, actual: unknown): CommandError {
-  return new CommandError(
-    'TypeMismatch',
-    `BSON field '${command}.${field}' is the wrong type '${bsonTypeNameForMessage(actual)}', expected type '${expected}'`,
-  );
+  return new CommandError('TypeMismatch', `BSON field '${command}.${field}' is the wrong type '${bsonTypeNameForMessage(actual)}', expected type '${expected}'`);
 }
 
 function bsonTypeNameForMessage(value: unknown): string {

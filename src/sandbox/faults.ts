@@ -38,9 +38,7 @@ export interface SandboxFaults {
 }
 
 export type FaultDecision =
-  | { readonly action: 'close' }
-  | { readonly action: 'fail'; readonly reply: Document }
-  | { readonly action: 'run'; readonly closeAfterReply: boolean; readonly delayMs: number };
+  { readonly action: 'close' } | { readonly action: 'fail'; readonly reply: Document } | { readonly action: 'run'; readonly closeAfterReply: boolean; readonly delayMs: number };
 
 type CountedFault =
   | { readonly kind: 'close'; remaining: number; readonly command: string | undefined }

@@ -202,9 +202,14 @@ export function renderInterval(interval: Interval, reversed: boolean): string {
 }
 
 function edgeText(edge: TypeEdge, side: 'low' | 'high'): string {
-  const names: Record<number, [string, string]> = { 3: ['-inf.0', 'inf.0'], 4: ['""', '{}'], 8: ['ObjectId(\'000000000000000000000000\')', 'ObjectId(\'ffffffffffffffffffffffff\')'], 9: ['false', 'true'], 10: ['new Date(-9223372036854775808)', 'new Date(9223372036854775807)'] };
+  const names: Record<number, [string, string]> = {
+    3: ['-inf.0', 'inf.0'],
+    4: ['""', '{}'],
+    8: ["ObjectId('000000000000000000000000')", "ObjectId('ffffffffffffffffffffffff')"],
+    9: ['false', 'true'],
+    10: ['new Date(-9223372036854775808)', 'new Date(9223372036854775807)'],
+  };
   const pair = names[edge.rank];
   if (pair === undefined) return edge.side === 'low' ? 'MinKey' : 'MaxKey';
   return side === 'low' ? pair[0] : pair[1];
 }
-

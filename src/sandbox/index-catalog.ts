@@ -140,11 +140,7 @@ export class IndexEntry {
     const rendered = `{ ${Object.keys(keyValue)
       .map((field) => `${field}: ${renderValue(keyValue[field])}`)
       .join(', ')} }`;
-    return new CommandError(
-      'DuplicateKey',
-      `E11000 duplicate key error collection: ${namespace} index: ${this.name} dup key: ${rendered}`,
-      { extra: { keyPattern: { ...this.key }, keyValue } },
-    );
+    return new CommandError('DuplicateKey', `E11000 duplicate key error collection: ${namespace} index: ${this.name} dup key: ${rendered}`, { extra: { keyPattern: { ...this.key }, keyValue } });
   }
 }
 
@@ -198,10 +194,7 @@ export function normalizeIndexSpec(raw: unknown, namespace: string): Document {
   if (!isPlainObject(raw)) throw new CommandError('TypeMismatch', "Expected field 'indexes' elements to be objects");
   for (const field of Object.keys(raw)) {
     if (!INDEX_SPEC_FIELDS.has(field)) {
-      throw new CommandError(
-        'InvalidIndexSpecificationOption',
-        `The field '${field}' is not valid for an index specification. Specification: ${renderValue(raw)}`,
-      );
+      throw new CommandError('InvalidIndexSpecificationOption', `The field '${field}' is not valid for an index specification. Specification: ${renderValue(raw)}`);
     }
   }
   const key = raw.key;
@@ -213,10 +206,7 @@ export function normalizeIndexSpec(raw: unknown, namespace: string): Document {
     if (field === '') throw new CommandError('CannotCreateIndex', 'Index key cannot be an empty field.');
     if (typeof direction === 'number') {
       if (direction === 0 || Number.isNaN(direction)) {
-        throw new CommandError(
-          'CannotCreateIndex',
-          `Error in specification ${renderValue(raw)} :: caused by :: Values in the index key pattern can't be 0.`,
-        );
+        throw new CommandError('CannotCreateIndex', `Error in specification ${renderValue(raw)} :: caused by :: Values in the index key pattern can't be 0.`);
       }
     } else if (typeof direction === 'string') {
       if (!STRING_INDEX_TYPES.has(direction) && !(direction === '1' || direction === '-1') && !field.endsWith('$**')) {
@@ -238,7 +228,7 @@ export function normalizeIndexSpec(raw: unknown, namespace: string): Document {
     throw new CommandError('TypeMismatch', 'partialFilterExpression must be an object');
   }
   if (raw.expireAfterSeconds !== undefined && (typeof raw.expireAfterSeconds !== 'number' || raw.expireAfterSeconds < 0)) {
-    throw new CommandError('CannotCreateIndex', 'TTL index \'expireAfterSeconds\' option must be a non-negative number');
+    throw new CommandError('CannotCreateIndex', "TTL index 'expireAfterSeconds' option must be a non-negative number");
   }
   const isId = keyFields.length === 1 && keyFields[0] === '_id' && (key._id === 1 || key._id === 1.0);
   if (isId && name === '_id_' && (raw.unique !== undefined || raw.sparse !== undefined || raw.partialFilterExpression !== undefined)) {

@@ -6,18 +6,62 @@ import type { BsonTypeName } from './bson-values.js';
 import { CommandError } from './errors.js';
 
 const BSON_TYPE_ALIASES = new Set<string>([
-  'double', 'string', 'object', 'array', 'binData', 'undefined', 'objectId', 'bool', 'date', 'null', 'regex',
-  'dbPointer', 'javascript', 'symbol', 'javascriptWithScope', 'int', 'timestamp', 'long', 'decimal', 'minKey',
-  'maxKey', 'number',
+  'double',
+  'string',
+  'object',
+  'array',
+  'binData',
+  'undefined',
+  'objectId',
+  'bool',
+  'date',
+  'null',
+  'regex',
+  'dbPointer',
+  'javascript',
+  'symbol',
+  'javascriptWithScope',
+  'int',
+  'timestamp',
+  'long',
+  'decimal',
+  'minKey',
+  'maxKey',
+  'number',
 ]);
 
 const JSON_TYPES = new Set(['object', 'array', 'number', 'boolean', 'string', 'null']);
 
 const KEYWORDS = new Set([
-  'bsonType', 'type', 'required', 'properties', 'additionalProperties', 'patternProperties', 'enum', 'minimum',
-  'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'pattern', 'items', 'additionalItems',
-  'minItems', 'maxItems', 'uniqueItems', 'minProperties', 'maxProperties', 'multipleOf', 'allOf', 'anyOf', 'oneOf',
-  'not', 'dependencies', 'title', 'description',
+  'bsonType',
+  'type',
+  'required',
+  'properties',
+  'additionalProperties',
+  'patternProperties',
+  'enum',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'items',
+  'additionalItems',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minProperties',
+  'maxProperties',
+  'multipleOf',
+  'allOf',
+  'anyOf',
+  'oneOf',
+  'not',
+  'dependencies',
+  'title',
+  'description',
 ]);
 
 // Keywords of JSON Schema that mongod parses but refuses (code 9 FailedToParse).
@@ -87,7 +131,7 @@ export function compileJsonSchema(schema: unknown): SchemaCheck {
     if (UNSUPPORTED_KEYWORDS.has(keyword)) fail(`$jsonSchema keyword '${keyword}' is not currently supported`);
     if (!KEYWORDS.has(keyword)) fail(`Unknown $jsonSchema keyword: ${keyword}`);
   }
-  if (schema.bsonType !== undefined && schema.type !== undefined) fail('Cannot specify both $jsonSchema keywords \'type\' and \'bsonType\'');
+  if (schema.bsonType !== undefined && schema.type !== undefined) fail("Cannot specify both $jsonSchema keywords 'type' and 'bsonType'");
 
   for (const keyword of ['bsonType', 'type'] as const) {
     if (schema[keyword] === undefined) continue;
@@ -103,9 +147,7 @@ export function compileJsonSchema(schema: unknown): SchemaCheck {
   if (schema.enum !== undefined) {
     if (!Array.isArray(schema.enum) || schema.enum.length === 0) fail("$jsonSchema keyword 'enum' must be a non-empty array");
     const allowed = new Set(schema.enum.map(valueKey));
-    checks.push((value) =>
-      allowed.has(valueKey(value)) ? [] : [{ operatorName: 'enum', specifiedAs: { enum: schema.enum }, reason: 'value was not found in enum', consideredValue: value }],
-    );
+    checks.push((value) => (allowed.has(valueKey(value)) ? [] : [{ operatorName: 'enum', specifiedAs: { enum: schema.enum }, reason: 'value was not found in enum', consideredValue: value }]));
   }
 
   for (const keyword of ['minimum', 'maximum'] as const) {
@@ -156,9 +198,7 @@ export function compileJsonSchema(schema: unknown): SchemaCheck {
       fail(`$jsonSchema keyword 'pattern' is not a valid regular expression: ${schema.pattern}`);
     }
     checks.push((value) =>
-      typeof value !== 'string' || regex.test(value)
-        ? []
-        : [{ operatorName: 'pattern', specifiedAs: { pattern: schema.pattern }, reason: 'regular expression did not match', consideredValue: value }],
+      typeof value !== 'string' || regex.test(value) ? [] : [{ operatorName: 'pattern', specifiedAs: { pattern: schema.pattern }, reason: 'regular expression did not match', consideredValue: value }],
     );
   }
 
@@ -314,9 +354,7 @@ export function compileJsonSchema(schema: unknown): SchemaCheck {
 
   if (schema.not !== undefined) {
     const check = compileJsonSchema(schema.not);
-    checks.push((value) =>
-      check(value).length === 0 ? [{ operatorName: 'not', specifiedAs: { not: schema.not }, reason: 'child expression matched' }] : [],
-    );
+    checks.push((value) => (check(value).length === 0 ? [{ operatorName: 'not', specifiedAs: { not: schema.not }, reason: 'child expression matched' }] : []));
   }
 
   if (schema.dependencies !== undefined) {

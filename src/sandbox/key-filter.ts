@@ -15,7 +15,13 @@ export type KeyFilter = (key: unknown) => boolean | undefined;
 type Check = (value: unknown) => boolean;
 
 function exactOperand(value: unknown): boolean {
-  return typeof value === 'string' || (typeof value === 'number' && !Number.isNaN(value)) || typeof value === 'boolean' || value instanceof Date || (value as { _bsontype?: string } | null)?._bsontype === 'ObjectId';
+  return (
+    typeof value === 'string' ||
+    (typeof value === 'number' && !Number.isNaN(value)) ||
+    typeof value === 'boolean' ||
+    value instanceof Date ||
+    (value as { _bsontype?: string } | null)?._bsontype === 'ObjectId'
+  );
 }
 
 /** Key values compared exactly: JS numbers, strings, booleans, dates, ObjectIds. */

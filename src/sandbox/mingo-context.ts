@@ -19,18 +19,7 @@ import * as projectionOperators from 'mingo/operators/projection';
 import * as queryOperators from 'mingo/operators/query';
 import * as windowOperators from 'mingo/operators/window';
 import type { Options, QueryOperator } from 'mingo/types';
-import {
-  $addFieldsThroughArrays,
-  $bottomOne,
-  $convertWithObjectId,
-  $indexOfCP,
-  $internalFunction,
-  $queryViews,
-  $toObjectId,
-  $topOne,
-  $toStringWithObjectId,
-  $typedSum,
-} from './mingo-operators.js';
+import { $addFieldsThroughArrays, $bottomOne, $convertWithObjectId, $indexOfCP, $internalFunction, $queryViews, $toObjectId, $topOne, $toStringWithObjectId, $typedSum } from './mingo-operators.js';
 import { bsonTypeOf, isPlainObject, leafValues, numberOf, numericTypeOf, valueKey } from './bson-values.js';
 import type { BsonTypeName } from './bson-values.js';
 import { CommandError } from './errors.js';
@@ -50,9 +39,25 @@ export const IN_OPERATOR = '$__deltaIn';
 export const MOD_OPERATOR = '$__deltaMod';
 
 const TYPE_CODES: Readonly<Record<number, BsonTypeName>> = {
-  1: 'double', 2: 'string', 3: 'object', 4: 'array', 5: 'binData', 6: 'undefined', 7: 'objectId', 8: 'bool', 9: 'date',
-  10: 'null', 11: 'regex', 13: 'javascript', 14: 'symbol', 16: 'int', 17: 'timestamp', 18: 'long', 19: 'decimal',
-  [-1]: 'minKey', 127: 'maxKey',
+  1: 'double',
+  2: 'string',
+  3: 'object',
+  4: 'array',
+  5: 'binData',
+  6: 'undefined',
+  7: 'objectId',
+  8: 'bool',
+  9: 'date',
+  10: 'null',
+  11: 'regex',
+  13: 'javascript',
+  14: 'symbol',
+  16: 'int',
+  17: 'timestamp',
+  18: 'long',
+  19: 'decimal',
+  [-1]: 'minKey',
+  127: 'maxKey',
 };
 const TYPE_ALIASES = new Set<string>([...Object.values(TYPE_CODES), 'number', 'dbPointer', 'javascriptWithScope']);
 
@@ -213,4 +218,3 @@ export const MINGO_CONTEXT = Context.init({
  * boolean operators it needs on every call: an empty context keeps that copy cheap.
  */
 export const UPDATE_CONTEXT = Context.init({});
-

@@ -7,7 +7,21 @@ import type { Document } from 'bson';
 import { isPlainObject, numberOf, valueKey } from './bson-values.js';
 import { CommandError } from './errors.js';
 import { jsonSchemaPredicate } from './json-schema-validator.js';
-import { ACCUMULATOR_NAMES, ADD_FIELDS_STAGE, EQ_OPERATOR, IN_OPERATOR, MINGO_CONTEXT, MOD_OPERATOR, ORDERED_PROJECT_STAGE, parseModOperand, parseTypeOperand, QUERY_VIEWS_STAGE, reorderLike, SORT_STAGE, TYPE_OPERATOR } from './mingo-context.js';
+import {
+  ACCUMULATOR_NAMES,
+  ADD_FIELDS_STAGE,
+  EQ_OPERATOR,
+  IN_OPERATOR,
+  MINGO_CONTEXT,
+  MOD_OPERATOR,
+  ORDERED_PROJECT_STAGE,
+  parseModOperand,
+  parseTypeOperand,
+  QUERY_VIEWS_STAGE,
+  reorderLike,
+  SORT_STAGE,
+  TYPE_OPERATOR,
+} from './mingo-context.js';
 import { numbersOnly, originalOf, queryView } from './query-view.js';
 import { sortDocuments } from './sort-order.js';
 import { PAUSE } from './time-slice.js';
@@ -36,15 +50,54 @@ export interface CompiledFilter {
 const UNSUPPORTED_QUERY_OPERATORS = new Set(['$text', '$near', '$nearSphere', '$geoWithin', '$geoIntersects', '$within', '$box', '$center', '$centerSphere', '$polygon', '$geometry', '$sampleRate']);
 
 export const UNSUPPORTED_STAGES = new Set([
-  '$geoNear', '$search', '$searchMeta', '$vectorSearch', '$collStats', '$indexStats', '$currentOp', '$listSessions',
-  '$listLocalSessions', '$changeStream', '$changeStreamSplitLargeEvent', '$planCursorStats', '$listSearchIndexes',
-  '$listSampledQueries', '$shardedDataDistribution', '$queryStats', '$querySettings', '$listClusterCatalog', '$listCachedAndActiveUsers',
+  '$geoNear',
+  '$search',
+  '$searchMeta',
+  '$vectorSearch',
+  '$collStats',
+  '$indexStats',
+  '$currentOp',
+  '$listSessions',
+  '$listLocalSessions',
+  '$changeStream',
+  '$changeStreamSplitLargeEvent',
+  '$planCursorStats',
+  '$listSearchIndexes',
+  '$listSampledQueries',
+  '$shardedDataDistribution',
+  '$queryStats',
+  '$querySettings',
+  '$listClusterCatalog',
+  '$listCachedAndActiveUsers',
 ]);
 
 const MINGO_STAGES = new Set([
-  '$addFields', '$bucket', '$bucketAuto', '$count', '$densify', '$documents', '$facet', '$fill', '$graphLookup', '$group',
-  '$limit', '$lookup', '$match', '$project', '$redact', '$replaceRoot', '$replaceWith', '$sample', '$set', '$setWindowFields',
-  '$skip', '$sort', '$sortByCount', '$unionWith', '$unset', '$unwind',
+  '$addFields',
+  '$bucket',
+  '$bucketAuto',
+  '$count',
+  '$densify',
+  '$documents',
+  '$facet',
+  '$fill',
+  '$graphLookup',
+  '$group',
+  '$limit',
+  '$lookup',
+  '$match',
+  '$project',
+  '$redact',
+  '$replaceRoot',
+  '$replaceWith',
+  '$sample',
+  '$set',
+  '$setWindowFields',
+  '$skip',
+  '$sort',
+  '$sortByCount',
+  '$unionWith',
+  '$unset',
+  '$unwind',
 ]);
 
 export function mingoOptions(options: EvaluationOptions | undefined): Partial<MingoOptions> {
@@ -516,7 +569,7 @@ function validateStageArgument(name: string, spec: unknown): void {
       return;
     }
     case '$group': {
-      if (!isPlainObject(spec)) throw new CommandError('Location15947', 'a group\'s fields must be specified in an object');
+      if (!isPlainObject(spec)) throw new CommandError('Location15947', "a group's fields must be specified in an object");
       if (!Object.prototype.hasOwnProperty.call(spec, '_id')) throw new CommandError('Location15955', 'a group specification must include an _id');
       for (const field of Object.keys(spec)) {
         if (field === '_id') continue;
@@ -540,7 +593,7 @@ function validateStageArgument(name: string, spec: unknown): void {
 export function validatePipeline(pipeline: unknown, context: 'aggregate' | 'update' | 'facet' = 'aggregate'): Document[] {
   if (!Array.isArray(pipeline)) throw new CommandError('TypeMismatch', "'pipeline' option must be specified as an array");
   pipeline.forEach((stage, index) => {
-    if (!isPlainObject(stage)) throw new CommandError('TypeMismatch', 'Each element of the \'pipeline\' array must be an object');
+    if (!isPlainObject(stage)) throw new CommandError('TypeMismatch', "Each element of the 'pipeline' array must be an object");
     const names = Object.keys(stage);
     if (names.length !== 1) {
       throw new CommandError('Location40323', 'A pipeline stage specification object must contain exactly one field.');
@@ -635,8 +688,7 @@ function* viewsOf(source: Iterable<Document>): Generator<Document> {
 export function runPipeline(source: Iterable<Document>, pipeline: Document[], options?: EvaluationOptions): DocumentStream {
   try {
     const resolver = options?.collectionResolver;
-    const evaluation: EvaluationOptions | undefined =
-      resolver === undefined ? options : { ...options, collectionResolver: (name: string) => resolver(name).map((document) => queryView(document)) };
+    const evaluation: EvaluationOptions | undefined = resolver === undefined ? options : { ...options, collectionResolver: (name: string) => resolver(name).map((document) => queryView(document)) };
     const aggregator = new Aggregator(rewritePipeline(pipeline, options?.now), mingoOptions(evaluation));
     const iterator = aggregator.stream(viewsOf(source));
     return {

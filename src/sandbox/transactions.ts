@@ -113,17 +113,11 @@ export class TransactionManager {
   /** Starts transaction `txnNumber` (startTransaction: true), aborting an older open one. */
   begin(session: Session, txnNumber: number): Transaction {
     if (txnNumber < session.txnNumber) {
-      throw new CommandError(
-        'TransactionTooOld',
-        `Cannot start transaction ${txnNumber} on session ${session.key} because a newer transaction ${session.txnNumber} has already started.`,
-      );
+      throw new CommandError('TransactionTooOld', `Cannot start transaction ${txnNumber} on session ${session.key} because a newer transaction ${session.txnNumber} has already started.`);
     }
     if (txnNumber === session.txnNumber && (session.txn !== undefined || session.retryReply !== undefined)) {
       const state = session.txn?.state ?? 'retryable write';
-      throw new CommandError(
-        'ConflictingOperationInProgress',
-        `Cannot start a transaction at given transaction number ${txnNumber} a transaction with the same number is in state ${state}`,
-      );
+      throw new CommandError('ConflictingOperationInProgress', `Cannot start a transaction at given transaction number ${txnNumber} a transaction with the same number is in state ${state}`);
     }
     if (session.txn?.state === 'inProgress') this.abort(session.txn, 'a newer transaction was started on its session');
     session.txnNumber = txnNumber;
@@ -143,16 +137,11 @@ export class TransactionManager {
   /** The transaction a continuing statement (autocommit: false, no startTransaction) belongs to. */
   continueTransaction(session: Session, txnNumber: number, commandName: string): Transaction {
     if (txnNumber < session.txnNumber) {
-      throw new CommandError(
-        'TransactionTooOld',
-        `txnNumber ${txnNumber} is less than last txnNumber ${session.txnNumber} seen in session ${session.key}`,
-      );
+      throw new CommandError('TransactionTooOld', `txnNumber ${txnNumber} is less than last txnNumber ${session.txnNumber} seen in session ${session.key}`);
     }
     const txn = session.txn;
     if (txn === undefined || txnNumber !== session.txnNumber) {
-      throw noSuchTransaction(
-        `Given transaction number ${txnNumber} does not match any in-progress transactions. The active transaction number is ${session.txnNumber}`,
-      );
+      throw noSuchTransaction(`Given transaction number ${txnNumber} does not match any in-progress transactions. The active transaction number is ${session.txnNumber}`);
     }
     if (txn.state === 'aborted') throw noSuchTransaction(`Transaction with { txnNumber: ${txnNumber} } has been aborted.`);
     if (txn.state === 'committed' && commandName !== 'commitTransaction') {

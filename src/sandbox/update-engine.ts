@@ -11,10 +11,7 @@ import { UPDATE_CONTEXT } from './mingo-context.js';
 import { mingoOptions, runUpdatePipeline, translateMingoError, validatePipeline } from './query-engine.js';
 import type { EvaluationOptions } from './query-engine.js';
 
-const UPDATE_OPERATORS = new Set([
-  '$set', '$unset', '$inc', '$mul', '$rename', '$setOnInsert', '$min', '$max', '$currentDate', '$push', '$pull',
-  '$pullAll', '$pop', '$addToSet', '$bit',
-]);
+const UPDATE_OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$rename', '$setOnInsert', '$min', '$max', '$currentDate', '$push', '$pull', '$pullAll', '$pop', '$addToSet', '$bit']);
 
 const UPDATE_PIPELINE_STAGES = new Set(['$addFields', '$set', '$project', '$unset', '$replaceRoot', '$replaceWith']);
 
@@ -80,10 +77,7 @@ export function parseUpdate(update: unknown): ParsedUpdate {
     }
     const args = update[op];
     if (!isPlainObject(args)) {
-      throw new CommandError(
-        'FailedToParse',
-        `Modifiers operate on fields but we found type ${bsonTypeOf(args)} instead. For example: {$mod: {<field>: ...}} not {${op}: ${renderValue(args)}}`,
-      );
+      throw new CommandError('FailedToParse', `Modifiers operate on fields but we found type ${bsonTypeOf(args)} instead. For example: {$mod: {<field>: ...}} not {${op}: ${renderValue(args)}}`);
     }
     for (const path of Object.keys(args)) {
       if (path === '' || path.split('.').some((part) => part === '')) {
@@ -172,10 +166,7 @@ function precheckOperators(document: Document, modifier: Document): void {
         case '$inc':
         case '$mul':
           if (!isNumeric(current)) {
-            throw new CommandError(
-              'TypeMismatch',
-              `Cannot apply ${op} to a value of non-numeric type. ${idText} has the field '${last}' of non-numeric type ${bsonTypeOf(current)}`,
-            );
+            throw new CommandError('TypeMismatch', `Cannot apply ${op} to a value of non-numeric type. ${idText} has the field '${last}' of non-numeric type ${bsonTypeOf(current)}`);
           }
           break;
         case '$push':
@@ -288,7 +279,9 @@ function orderCreatedFields(before: unknown, after: unknown, prefix: string, pat
   for (const key of Object.keys(previous)) {
     if (Object.prototype.hasOwnProperty.call(after, key)) out[key] = orderCreatedFields(previous[key], after[key], `${prefix}${key}.`, paths);
   }
-  const created = Object.keys(after).filter((key) => !Object.prototype.hasOwnProperty.call(previous, key)).sort(compareFieldNames);
+  const created = Object.keys(after)
+    .filter((key) => !Object.prototype.hasOwnProperty.call(previous, key))
+    .sort(compareFieldNames);
   for (const key of created) {
     const nested = `${prefix}${key}.`;
     out[key] = paths.some((path) => path.startsWith(nested)) ? orderCreatedFields(undefined, after[key], nested, paths) : after[key];
@@ -395,10 +388,7 @@ function arithmetic(op: '$inc' | '$mul', current: unknown, operand: unknown, pat
   const result = op === '$inc' ? a + b : a * b;
   if (rank === NUMERIC_RANK.int && result >= INT32_MIN && result <= INT32_MAX) return Number(result);
   if (result >= INT64_MIN && result <= INT64_MAX) return Long.fromBigInt(result);
-  throw new CommandError(
-    'BadValue',
-    `Failed to apply ${op} operations to current value (${renderValue(current)}) for document {_id: ${renderValue(document._id)}} at path '${path}'`,
-  );
+  throw new CommandError('BadValue', `Failed to apply ${op} operations to current value (${renderValue(current)}) for document {_id: ${renderValue(document._id)}} at path '${path}'`);
 }
 
 function addToSet(current: unknown, argument: unknown): unknown[] {

@@ -143,7 +143,13 @@ async function matchingKeys(collection: Collection, filter: CompiledFilter, cont
  * matched (versions are immutable): another operation may have changed or deleted it during a
  * yield. A multi-document write is atomic per document, as in mongod.
  */
-async function forEachMatchSliced(context: CommandContext, collection: Collection, filter: CompiledFilter, matches: ReadonlyArray<[string, Document]>, write: (idKey: string, current: Document) => void): Promise<void> {
+async function forEachMatchSliced(
+  context: CommandContext,
+  collection: Collection,
+  filter: CompiledFilter,
+  matches: ReadonlyArray<[string, Document]>,
+  write: (idKey: string, current: Document) => void,
+): Promise<void> {
   const slice = new TimeSlice();
   for (const [idKey, matched] of matches) {
     if (slice.expired()) {
@@ -291,7 +297,7 @@ export async function executeFindAndModify(context: CommandContext, collectionNa
     throw new CommandError('FailedToParse', 'Either an update or remove=true must be specified');
   }
   if (request.remove && request.upsert) throw new CommandError('FailedToParse', 'Cannot specify both upsert=true and remove=true');
-  if (request.remove && request.returnNew) throw new CommandError('FailedToParse', 'Cannot specify both new=true and remove=true; \'remove\' always returns the deleted document');
+  if (request.remove && request.returnNew) throw new CommandError('FailedToParse', "Cannot specify both new=true and remove=true; 'remove' always returns the deleted document");
   const parsed: ParsedUpdate | undefined = request.remove ? undefined : parseUpdate(request.update);
   if (parsed !== undefined) checkArrayFilters(parsed, arrayFilters, request.update);
   const updateContext = { query: filter.filter, arrayFilters, evaluation };

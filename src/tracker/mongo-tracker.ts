@@ -40,10 +40,7 @@ export class MongoTracker implements Tracker {
 
   async prepare(): Promise<void> {
     // createIndexes is a no-op when the index exists (MongoDB answers "all indexes already exist").
-    await Promise.all([
-      this.#migrations.createIndex({ targetDb: 1 }, { name: 'delta_target' }),
-      this.#audit.createIndex({ targetDb: 1, at: -1 }, { name: 'delta_target_at' }),
-    ]);
+    await Promise.all([this.#migrations.createIndex({ targetDb: 1 }, { name: 'delta_target' }), this.#audit.createIndex({ targetDb: 1, at: -1 }, { name: 'delta_target_at' })]);
   }
 
   async history(): Promise<HistoryEntry[]> {
@@ -80,7 +77,11 @@ export class MongoTracker implements Tracker {
       return;
     }
     // Before 8.0 (or a lone record): the records in one `update` command, their audit events in one `insert`.
-    if (records.length > 0) await this.#migrations.bulkWrite(records.map((r) => ({ updateOne: { ...r, upsert: true } })), { session, ordered: true });
+    if (records.length > 0)
+      await this.#migrations.bulkWrite(
+        records.map((r) => ({ updateOne: { ...r, upsert: true } })),
+        { session, ordered: true },
+      );
     if (events.length > 0) await this.#audit.insertMany(events, { session, ordered: true });
   }
 

@@ -18,7 +18,6 @@ export interface ExecutedBy {
   readonly pid: number;
 }
 
-
 /** One document of `delta_migrations`: the state of one change in one target database. */
 export interface HistoryRecord extends StoredMetadata {
   /** The change id (internal tracker) or `<targetDb>/<id>` (a tracker database shared by targets). */

@@ -52,12 +52,14 @@ export class SqliteTracker implements Tracker {
   }
 
   recordAll(writes: readonly RecordWrite[]): Promise<void> {
-    this.#db.transaction(() => {
-      for (const write of writes) {
-        this.#apply(write.change);
-        if (write.audit !== undefined) this.#insertAudit(write.audit);
-      }
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        for (const write of writes) {
+          this.#apply(write.change);
+          if (write.audit !== undefined) this.#insertAudit(write.audit);
+        }
+      })
+      .immediate();
     return Promise.resolve();
   }
 
@@ -88,9 +90,11 @@ export class SqliteTracker implements Tracker {
 
   removeRecords(changeIds: readonly string[]): Promise<void> {
     const remove = this.#db.prepare('DELETE FROM delta_migrations WHERE target_db = ? AND change_id = ?');
-    this.#db.transaction(() => {
-      for (const id of changeIds) remove.run(this.targetDb, id);
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        for (const id of changeIds) remove.run(this.targetDb, id);
+      })
+      .immediate();
     return Promise.resolve();
   }
 
@@ -102,23 +106,27 @@ export class SqliteTracker implements Tracker {
 
   /** No MongoDB session can reach this file: the checkpoint follows its batch (a crash repeats that batch). */
   saveCheckpoints(changeId: string, checkpoints: readonly BatchCheckpoint[]): Promise<void> {
-    this.#db.transaction(() => {
-      const existing = this.#read(changeId);
-      if (existing !== undefined) this.#write(changeId, { ...existing, checkpoints: EJSON.stringify([...checkpoints], { relaxed: false }) });
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        const existing = this.#read(changeId);
+        if (existing !== undefined) this.#write(changeId, { ...existing, checkpoints: EJSON.stringify([...checkpoints], { relaxed: false }) });
+      })
+      .immediate();
     return Promise.resolve();
   }
 
   amendRecord(changeId: string, fields: RecordAmendment, audit: AuditEvent): Promise<void> {
-    this.#db.transaction(() => {
-      const existing = this.#read(changeId);
-      if (existing !== undefined) {
-        const doc: Record<string, unknown> = { ...existing, ...fields };
-        if (fields.status === 'failed') doc.failedAt = audit.at;
-        this.#write(changeId, doc);
-      }
-      this.#insertAudit(audit);
-    }).immediate();
+    this.#db
+      .transaction(() => {
+        const existing = this.#read(changeId);
+        if (existing !== undefined) {
+          const doc: Record<string, unknown> = { ...existing, ...fields };
+          if (fields.status === 'failed') doc.failedAt = audit.at;
+          this.#write(changeId, doc);
+        }
+        this.#insertAudit(audit);
+      })
+      .immediate();
     return Promise.resolve();
   }
 

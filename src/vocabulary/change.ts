@@ -57,11 +57,7 @@ export interface BatchWalkResult {
   readonly resumed: boolean;
 }
 
-export type BatchWalk = (
-  collection: string,
-  options: BatchOptions,
-  each: (docs: Document[], batch: BatchContext) => Promise<void> | void,
-) => Promise<BatchWalkResult>;
+export type BatchWalk = (collection: string, options: BatchOptions, each: (docs: Document[], batch: BatchContext) => Promise<void> | void) => Promise<BatchWalkResult>;
 
 export type ChangeFunction = (context: ChangeContext) => Promise<void> | void;
 /** migrate-mongo's signature, `up(db, client)`, accepted so its files run unchanged. */

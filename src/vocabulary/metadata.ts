@@ -28,7 +28,15 @@ export interface ChangeMetadata {
   readonly sideEffects: boolean;
 }
 
-export const NO_METADATA: ChangeMetadata = Object.freeze({ author: undefined, tags: Object.freeze([]), environments: Object.freeze([]), recovery: undefined, repeat: 'once', batches: false, sideEffects: false });
+export const NO_METADATA: ChangeMetadata = Object.freeze({
+  author: undefined,
+  tags: Object.freeze([]),
+  environments: Object.freeze([]),
+  recovery: undefined,
+  repeat: 'once',
+  batches: false,
+  sideEffects: false,
+});
 
 /** The metadata fields of a record or audit event. */
 export interface StoredMetadata {

@@ -46,9 +46,16 @@ describe('an application running delta at start-up', () => {
     for (const replica of replicas) assert.equal(replica.code, 0, replica.stderr);
     const reports = replicas.map((r) => JSON.parse(r.stdout.trim()) as { outcome: string; applied: number });
     assert.deepEqual(reports.map((r) => r.outcome).sort(), ['nothing-to-do', 'nothing-to-do', 'nothing-to-do', 'success']);
-    assert.equal(reports.reduce((sum, r) => sum + r.applied, 0), 20);
+    assert.equal(
+      reports.reduce((sum, r) => sum + r.applied, 0),
+      20,
+    );
 
-    const twice = await fixture.client.db(db).collection('effects').aggregate([{ $group: { _id: '$change', n: { $sum: 1 } } }, { $match: { n: { $ne: 1 } } }]).toArray();
+    const twice = await fixture.client
+      .db(db)
+      .collection('effects')
+      .aggregate([{ $group: { _id: '$change', n: { $sum: 1 } } }, { $match: { n: { $ne: 1 } } }])
+      .toArray();
     assert.deepEqual(twice, []);
     assert.equal(await fixture.client.db(db).collection('effects').countDocuments({}), 20);
     assert.equal(await fixture.client.db(db).collection('delta_migrations').countDocuments({ status: 'applied' }), 20);

@@ -49,7 +49,10 @@ describe('delta backup, backups, restore', () => {
     const list = await t.delta('backups', '--json');
     assert.equal(list.code, 0, list.stderr);
     const { backups } = JSON.parse(list.stdout) as { backups: { id: string; changeId: string; collections: string[]; documents: number; db: string }[] };
-    assert.deepEqual(backups.map((b) => [b.changeId, b.collections, b.documents, b.db]), [['001_break', ['users'], 50, t.db]]);
+    assert.deepEqual(
+      backups.map((b) => [b.changeId, b.collections, b.documents, b.db]),
+      [['001_break', ['users'], 50, t.db]],
+    );
     const id = backups[0]?.id ?? '';
     const table = await t.delta('backups');
     assert.match(table.stdout, /ID\s+CREATED\s+DB\s+BEFORE\s+COLLECTIONS\s+DOCUMENTS\s+SIZE/);

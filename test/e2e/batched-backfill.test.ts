@@ -40,7 +40,10 @@ describe('batched backfill (CLI)', () => {
     const killed = await runCliSignalledAt(['commit'], 'items 500 documents, 1 batches', 'SIGKILL', { cwd: p.dir, env: { ...env, THROTTLE_MS: '2000' } });
     assert.equal(killed.signal, 'SIGKILL');
     assert.equal((await runCli(['unlock', '--force'], { cwd: p.dir, env })).code, 0);
-    const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_backfill' as never });
+    const record = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: '001_backfill' as never });
     assert.equal(record?.status, 'running');
     assert.equal(record?.batches, true);
     const [checkpoint] = record?.checkpoints as { walk: string; lastId: number; done: number; batches: number; complete: boolean }[];
@@ -65,7 +68,10 @@ describe('batched backfill (CLI)', () => {
     assert.equal(await items.countDocuments({ seen: 1 }), 5000);
     assert.equal(await items.countDocuments({ seen: { $gt: 1 } }), 0);
     assert.equal(await items.countDocuments({ kind: 'note', seen: { $exists: true } }), 0);
-    const applied = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_backfill' as never });
+    const applied = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: '001_backfill' as never });
     assert.equal(applied?.status, 'applied');
     assert.equal(applied?.checkpoints, undefined);
   });

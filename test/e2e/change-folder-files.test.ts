@@ -55,7 +55,8 @@ describe('files beside changes are not changes', () => {
       ...bystanders('migrations/'),
       'migrations/20240101000000_first.js': esmChange('20240101000000_first'),
       'migrations/20240102000000_second.js': esmChange('20240102000000_second'),
-      'migrations/20240103000000_third.yaml': 'commit:\n  - insertMany: { collection: effects, documents: [ { _id: "20240103000000_third" } ] }\nrollback:\n  - deleteMany: { collection: effects, filter: { _id: "20240103000000_third" } }\n',
+      'migrations/20240103000000_third.yaml':
+        'commit:\n  - insertMany: { collection: effects, documents: [ { _id: "20240103000000_third" } ] }\nrollback:\n  - deleteMany: { collection: effects, filter: { _id: "20240103000000_third" } }\n',
     });
     const db = uniqueDbName('folderfiles');
     const env = { DELTA_URI: fixture.uriFor(db) };
@@ -63,7 +64,10 @@ describe('files beside changes are not changes', () => {
 
     const pending = await runCli(['status', '--json'], { cwd: p.dir, env });
     assert.equal(pending.code, 0, pending.stderr);
-    assert.deepEqual((JSON.parse(pending.stdout) as StatusJson).changes.map((c) => [c.id, c.state]), ids.map((id) => [id, 'pending']));
+    assert.deepEqual(
+      (JSON.parse(pending.stdout) as StatusJson).changes.map((c) => [c.id, c.state]),
+      ids.map((id) => [id, 'pending']),
+    );
 
     const commit = await runCli(['commit'], { cwd: p.dir, env });
     assert.equal(commit.code, 0, commit.stderr);
@@ -76,14 +80,20 @@ describe('files beside changes are not changes', () => {
       ['20240102000000_second', 'applied', '20240102000000_second.js'],
       ['20240103000000_third', 'applied', '20240103000000_third.yaml'],
     ]);
-    const first = await fixture.client.db(db).collection('effects').findOne({ _id: '20240101000000_first' as never });
+    const first = await fixture.client
+      .db(db)
+      .collection('effects')
+      .findOne({ _id: '20240101000000_first' as never });
     assert.match(String(first?.at), /^file:\/\/.*\/migrations\/20240101000000_first\.js$/, 'loaded as an ES module (import.meta.url)');
 
     const status = await runCli(['status', '--json'], { cwd: p.dir, env });
     assert.equal(status.code, 0, status.stderr);
     const parsed = JSON.parse(status.stdout) as StatusJson;
     assert.deepEqual(parsed.stages, []);
-    assert.deepEqual(parsed.changes.map((c) => [c.id, c.state]), ids.map((id) => [id, 'applied']));
+    assert.deepEqual(
+      parsed.changes.map((c) => [c.id, c.state]),
+      ids.map((id) => [id, 'applied']),
+    );
 
     const validate = await runCli(['validate', '--json'], { cwd: p.dir, env });
     assert.equal(validate.code, 0, validate.stderr);
@@ -123,7 +133,10 @@ describe('files beside changes are not changes', () => {
     assert.equal(status.code, 0, status.stderr);
     const parsed = JSON.parse(status.stdout) as StatusJson;
     assert.deepEqual(parsed.stages, ['1-schema', '2-data'], 'docs/ holds no change: no stage');
-    assert.deepEqual(parsed.changes.map((c) => `${c.stage}/${c.id}/${c.state}`), ['1-schema/20240201000000_users/applied', '2-data/20240101000000_seed/applied']);
+    assert.deepEqual(
+      parsed.changes.map((c) => `${c.stage}/${c.id}/${c.state}`),
+      ['1-schema/20240201000000_users/applied', '2-data/20240101000000_seed/applied'],
+    );
 
     const validate = await runCli(['validate', '--json'], { cwd: p.dir, env });
     assert.equal(validate.code, 0, validate.stderr);

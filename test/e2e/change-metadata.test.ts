@@ -35,8 +35,7 @@ function setup(files: Record<string, string> = {}) {
   const db = uniqueDbName('meta');
   const env = { DELTA_URI: fixture.uriFor(db), DELTA_PATH: './migrations' };
   const delta = (...args: string[]) => runCli(args, { cwd: p.dir, env });
-  const records = async () =>
-    Object.fromEntries((await fixture.client.db(db).collection('delta_migrations').find({}).toArray()).map((r) => [String(r._id), r.status as string]));
+  const records = async () => Object.fromEntries((await fixture.client.db(db).collection('delta_migrations').find({}).toArray()).map((r) => [String(r._id), r.status as string]));
   const effects = async () => (await fixture.client.db(db).collection<{ _id: string }>('effects').find({}).toArray()).map((d) => d._id).sort();
   return { p, db, env, delta, records, effects };
 }
@@ -70,7 +69,10 @@ describe('recovery strategies', () => {
     assert.match(status.stdout, /^failed\s+002_half\s.*disk full; blocks commit: failed without a transaction and nothing undid its effect/m);
 
     // The operator removes the half-done write, then tells delta.
-    await fixture.client.db(t.db).collection('effects').deleteOne({ _id: 'half' } as never);
+    await fixture.client
+      .db(t.db)
+      .collection('effects')
+      .deleteOne({ _id: 'half' } as never);
     const repaired = await t.delta('repair');
     assert.equal(repaired.code, 0, repaired.stderr);
     assert.match(repaired.stdout, /002_half: failed and may have left effects; checked \(the next commit runs it again\)/);
@@ -93,7 +95,10 @@ describe('recovery strategies', () => {
     const retried = await t.delta('commit');
     assert.equal(retried.code, 0, retried.stderr);
     assert.deepEqual(await t.records(), { '001_slow': 'applied' });
-    const runs = await fixture.client.db(t.db).collection('runs').findOne({ _id: 'slow' } as never);
+    const runs = await fixture.client
+      .db(t.db)
+      .collection('runs')
+      .findOne({ _id: 'slow' } as never);
     assert.equal(runs?.n, 2, 'ran twice: once killed, once to completion');
   });
 
@@ -121,7 +126,10 @@ describe('repeatable and run-always changes', () => {
     const t = setup({ 'migrations/000_view.mjs': view(1), 'migrations/001_a.mjs': change('001_a') });
     const first = await t.delta('commit', '--json');
     assert.equal(first.code, 0, first.stderr);
-    assert.deepEqual((JSON.parse(first.stdout) as { changes: { id: string }[] }).changes.map((c) => c.id), ['001_a', '000_view']);
+    assert.deepEqual(
+      (JSON.parse(first.stdout) as { changes: { id: string }[] }).changes.map((c) => c.id),
+      ['001_a', '000_view'],
+    );
 
     const again = await t.delta('commit');
     assert.equal(again.code, 0);
@@ -134,15 +142,30 @@ describe('repeatable and run-always changes', () => {
     assert.match(changed.stdout, /^changed\s+000_view\s/m);
     assert.equal((await t.delta('validate')).code, 0, 'an edited repeatable change is not drift');
     const reapplied = await t.delta('commit', '--json');
-    assert.deepEqual((JSON.parse(reapplied.stdout) as { changes: { id: string }[] }).changes.map((c) => c.id), ['000_view']);
-    assert.equal((await fixture.client.db(t.db).collection('views').findOne({ _id: 'active_users' } as never))?.version, 2);
+    assert.deepEqual(
+      (JSON.parse(reapplied.stdout) as { changes: { id: string }[] }).changes.map((c) => c.id),
+      ['000_view'],
+    );
+    assert.equal(
+      (
+        await fixture.client
+          .db(t.db)
+          .collection('views')
+          .findOne({ _id: 'active_users' } as never)
+      )?.version,
+      2,
+    );
     const applications = await fixture.client.db(t.db).collection('delta_audit').find({ changeId: '000_view', action: 'commit' }).toArray();
     assert.equal(applications.length, 2);
     assert.notEqual(applications[0]?.details?.checksum, applications[1]?.details?.checksum);
     assert.equal((await t.delta('commit')).stdout.includes('Nothing to do'), true);
 
     const rollback = await t.delta('rollback', '--all', '--json');
-    assert.deepEqual((JSON.parse(rollback.stdout) as { changes: { id: string }[] }).changes.map((c) => c.id), ['001_a'], 'repeatables are not part of the version history');
+    assert.deepEqual(
+      (JSON.parse(rollback.stdout) as { changes: { id: string }[] }).changes.map((c) => c.id),
+      ['001_a'],
+      'repeatables are not part of the version history',
+    );
   });
 
   it('runAlways runs on every commit', async () => {
@@ -155,7 +178,15 @@ describe('repeatable and run-always changes', () => {
 `,
     });
     for (let i = 0; i < 3; i += 1) assert.equal((await t.delta('commit')).code, 0);
-    assert.equal((await fixture.client.db(t.db).collection('runs').findOne({ _id: 'refresh' } as never))?.n, 3);
+    assert.equal(
+      (
+        await fixture.client
+          .db(t.db)
+          .collection('runs')
+          .findOne({ _id: 'refresh' } as never)
+      )?.n,
+      3,
+    );
     assert.deepEqual(await t.effects(), ['001_a']);
   });
 });
@@ -180,7 +211,10 @@ describe('environments and tags', () => {
     const long = await t.delta('status', '--long', '--env', 'dev');
     assert.match(long.stdout, /^STATE\s+ID\s+APPLIED AT\s+DURATION\s+AUTHOR\s+TAGS\s+ENVIRONMENTS\s+REPEAT/m);
     assert.match(long.stdout, /^applied\s+001_seed_test_users\s.*\sana\s+dev,staging/m);
-    const record = await fixture.client.db(t.db).collection('delta_migrations').findOne({ _id: '001_seed_test_users' } as never);
+    const record = await fixture.client
+      .db(t.db)
+      .collection('delta_migrations')
+      .findOne({ _id: '001_seed_test_users' } as never);
     assert.deepEqual([record?.author, record?.environments], ['ana', ['dev', 'staging']]);
     const history = await t.delta('history', '--long', '--id', '002_orders');
     assert.match(history.stdout, /commit\s+success\s+002_orders\s.*\s+billing\s/);
@@ -205,9 +239,19 @@ describe('bad metadata', () => {
   const cases: [string, Record<string, string>, string[], RegExp][] = [
     ['an unknown recovery value', { 'migrations/001_x.mjs': change('001_x', "\n  recovery: 'sometimes',") }, ['commit'], /^delta: error: 001_x\.mjs: recovery: expected 'manual' or 'retry'$/],
     ['tags that are not a list', { 'migrations/001_x.mjs': change('001_x', "\n  tags: 'billing',") }, ['commit'], /^delta: error: 001_x\.mjs: tags: expected a list of tag names/],
-    ['an environment name with a space', { 'migrations/001_x.mjs': change('001_x', "\n  environments: ['prod east'],") }, ['commit'], /^delta: error: 001_x\.mjs: environments\[0\]: expected environment names of letters/],
+    [
+      'an environment name with a space',
+      { 'migrations/001_x.mjs': change('001_x', "\n  environments: ['prod east'],") },
+      ['commit'],
+      /^delta: error: 001_x\.mjs: environments\[0\]: expected environment names of letters/,
+    ],
     ['repeatable that is not a boolean', { 'migrations/001_x.mjs': change('001_x', "\n  repeatable: 'yes',") }, ['status'], /^delta: error: 001_x\.mjs: repeatable: expected true or false$/],
-    ['a template with tags as a number', { 'migrations/001_x.yaml': 'tags: 5\ncommit:\n  - dropCollection: { name: a }\n' }, ['commit'], /^delta: error: 001_x\.yaml:1: tags: expected a list of tag names/],
+    [
+      'a template with tags as a number',
+      { 'migrations/001_x.yaml': 'tags: 5\ncommit:\n  - dropCollection: { name: a }\n' },
+      ['commit'],
+      /^delta: error: 001_x\.yaml:1: tags: expected a list of tag names/,
+    ],
     ['an --env with a space', { 'migrations/001_x.mjs': change('001_x') }, ['commit', '--env', 'prod east'], /^delta: error: --env must be an environment name/],
     ['a --tags list with a space', { 'migrations/001_x.mjs': change('001_x') }, ['commit', '--tags', 'a,b c'], /--tags/],
   ];

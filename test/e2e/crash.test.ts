@@ -39,7 +39,6 @@ interface StatusJson {
   readonly summary: Record<string, number>;
 }
 
-
 describe('SIGKILL at any command of a commit', { skip: sandboxOnly('killing at the k-th command needs the sandbox') }, () => {
   const project = tempProject({
     'package.json': JSON.stringify({ name: 'app', type: 'module' }),
@@ -94,7 +93,10 @@ describe('SIGKILL at any command of a commit', { skip: sandboxOnly('killing at t
         if (!nonTransactional(i)) assert.ok(state !== 'running' && (count === 0 || count === 2), `${what}: a transactional change is never half-applied or running`);
       }
       const applied = states.filter((s) => s === 'applied').length;
-      assert.ok(states.slice(0, applied).every((s) => s === 'applied'), label(`applied changes come first, in order: ${states.join(',')}`));
+      assert.ok(
+        states.slice(0, applied).every((s) => s === 'applied'),
+        label(`applied changes come first, in order: ${states.join(',')}`),
+      );
       assert.ok(states.filter((s) => s === 'running').length <= 1, label(`at most one change was interrupted: ${states.join(',')}`));
       assert.equal(report.summary.running, states.filter((s) => s === 'running').length, label('summary counts the interrupted change'));
 
@@ -103,7 +105,10 @@ describe('SIGKILL at any command of a commit', { skip: sandboxOnly('killing at t
       if (interrupted.length > 0) {
         const refused = await cli(sandbox, ['commit', '--lock-wait', '20s']);
         assert.equal(refused.code, 4, label(`commit refuses while a change is running: ${refused.stderr}`));
-        await client.db(DB).collection('effects').deleteMany({ change: { $in: interrupted } });
+        await client
+          .db(DB)
+          .collection('effects')
+          .deleteMany({ change: { $in: interrupted } });
         const repaired = await cli(sandbox, ['repair', '--lock-wait', '20s']);
         assert.equal(repaired.code, 0, label(`repair: ${repaired.stderr}`));
       }
@@ -111,14 +116,33 @@ describe('SIGKILL at any command of a commit', { skip: sandboxOnly('killing at t
       assert.equal(next.code, 0, label(`the next commit: ${next.stderr}`));
 
       const perChange = [...(await effectsPerChange(client, DB))].sort((a, b) => a[0] - b[0]);
-      assert.deepEqual(perChange, Array.from({ length: CHANGES }, (_, i) => [i, 2]), label('every effect exactly once'));
+      assert.deepEqual(
+        perChange,
+        Array.from({ length: CHANGES }, (_, i) => [i, 2]),
+        label('every effect exactly once'),
+      );
       const records = await client.db(DB).collection('delta_migrations').find({}).sort({ _id: 1 }).toArray();
-      assert.deepEqual(records.map((r) => [r.changeId, r.status]), Array.from({ length: CHANGES }, (_, i) => [idOf(i), 'applied']), label('every record applied'));
-      const successes = await client.db(DB).collection('delta_audit').aggregate<{ _id: string; n: number }>([{ $match: { action: 'commit', outcome: 'success' } }, { $group: { _id: '$changeId', n: { $sum: 1 } } }, { $match: { n: { $ne: 1 } } }]).toArray();
+      assert.deepEqual(
+        records.map((r) => [r.changeId, r.status]),
+        Array.from({ length: CHANGES }, (_, i) => [idOf(i), 'applied']),
+        label('every record applied'),
+      );
+      const successes = await client
+        .db(DB)
+        .collection('delta_audit')
+        .aggregate<{ _id: string; n: number }>([{ $match: { action: 'commit', outcome: 'success' } }, { $group: { _id: '$changeId', n: { $sum: 1 } } }, { $match: { n: { $ne: 1 } } }])
+        .toArray();
       assert.deepEqual(successes, [], label('one successful commit event per change'));
       // The killed run's own lease may stay (it expires; a run with work takes it over, one with
       // nothing to do never touches the lock); what ran after the crash released its own.
-      assert.equal(await client.db(DB).collection('delta_lock').countDocuments({ acquiredAt: { $gt: crashedBy } }), 0, label('no lock left behind by the commands after the crash'));
+      assert.equal(
+        await client
+          .db(DB)
+          .collection('delta_lock')
+          .countDocuments({ acquiredAt: { $gt: crashedBy } }),
+        0,
+        label('no lock left behind by the commands after the crash'),
+      );
       const check = await cli(sandbox, ['status', '--check']);
       assert.equal(check.code, 0, label(check.stderr));
       return crashed.signal === 'SIGKILL';
@@ -142,7 +166,10 @@ describe('SIGKILL at any command of a commit', { skip: sandboxOnly('killing at t
     assert.ok(runLength > CHANGES * 2, `a commit of ${CHANGES} changes sends more than ${CHANGES * 2} commands (${runLength})`);
 
     const points: CrashPoint[] = STRESS
-      ? spread(runLength, runLength).flatMap((k) => [{ k, mode: 'held' as const }, { k, mode: 'ran' as const }])
+      ? spread(runLength, runLength).flatMap((k) => [
+          { k, mode: 'held' as const },
+          { k, mode: 'ran' as const },
+        ])
       : spread(runLength, SAMPLE).map((k, j) => ({ k, mode: j % 2 === 0 ? 'held' : 'ran' }));
     const failures: string[] = [];
     let killed = 0;

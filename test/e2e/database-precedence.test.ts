@@ -34,7 +34,12 @@ async function traces(db: string, collection: string, id: string) {
   const database = fixture.client.db(db);
   return {
     documents: (await database.collection(collection).find({}).toArray()).map((doc) => String(doc._id)),
-    records: (await database.collection('delta_migrations').find({ _id: id as never }).toArray()).map((r) => [r._id, r.status, r.targetDb]),
+    records: (
+      await database
+        .collection('delta_migrations')
+        .find({ _id: id as never })
+        .toArray()
+    ).map((r) => [r._id, r.status, r.targetDb]),
     audit: (await database.collection('delta_audit').find({ changeId: id }).toArray()).map((e) => [e.action, e.outcome]),
   };
 }
@@ -56,7 +61,11 @@ describe('the database of a connection string from outside the config file', () 
 
     const status = await runCli(['status', '--json'], { cwd: p.dir, env: { MONGODB_URI: fixture.uriFor(x) } });
     assert.equal(status.code, 0, status.stderr);
-    assert.deepEqual((JSON.parse(status.stdout) as { changes: { id: string; state: string }[] }).changes.map((c) => [c.id, c.state]), [[p.id, 'applied']], 'MONGODB_URI names the same database');
+    assert.deepEqual(
+      (JSON.parse(status.stdout) as { changes: { id: string; state: string }[] }).changes.map((c) => [c.id, c.state]),
+      [[p.id, 'applied']],
+      'MONGODB_URI names the same database',
+    );
   });
 
   it('--db wins over the database of DELTA_URI', async () => {
@@ -92,7 +101,10 @@ describe('the database of a connection string from outside the config file', () 
     const commit = await runCli(['commit'], { cwd: p.dir, env: { DELTA_URI: fixture.uriFor(target), MIGRATIONS_DB_URI: fixture.uriFor(trackerFromEnv) } });
     assert.equal(commit.code, 0, commit.stderr);
     const records = await fixture.client.db(trackerFromEnv).collection('delta_migrations').find({}).toArray();
-    assert.deepEqual(records.map((r) => [r._id, r.status, r.targetDb]), [[`${target}/${id}`, 'applied', target]]);
+    assert.deepEqual(
+      records.map((r) => [r._id, r.status, r.targetDb]),
+      [[`${target}/${id}`, 'applied', target]],
+    );
     assert.equal(await fixture.client.db(trackerInFile).collection('delta_migrations').countDocuments(), 0);
     assert.deepEqual((await traces(target, collection, id)).documents, [id]);
   });

@@ -25,8 +25,7 @@ function setup(files: Record<string, string>, prefix: string) {
   const db = uniqueDbName(prefix);
   const env = { DELTA_URI: fixture.uriFor(db), DELTA_PATH: './migrations' };
   const delta = (args: string[], extra: Record<string, string> = {}) => runCli(args, { cwd: p.dir, env: { ...env, ...extra } });
-  const states = async () =>
-    Object.fromEntries((await fixture.client.db(db).collection('delta_migrations').find({}).toArray()).map((r) => [String(r._id), r.status as string]));
+  const states = async () => Object.fromEntries((await fixture.client.db(db).collection('delta_migrations').find({}).toArray()).map((r) => [String(r._id), r.status as string]));
   const effects = async () => (await fixture.client.db(db).collection<{ _id: string }>('effects').find({}).toArray()).map((d) => d._id).sort();
   const snapshot = async () => {
     const all = await snapshotDatabase(fixture.client, db);
@@ -51,14 +50,20 @@ const HALF_ROLLBACK = `export default {
 
 describe('failure recovery (CLI)', () => {
   it('a half-reverted change blocks rollback past it (exit 4, both ways out), and commit and validate give the same advice; its rollback runs again with --id', async () => {
-    const t = setup({ 'migrations/001_a.mjs': change('001_a', "\n  transaction: 'never',"), 'migrations/002_b.mjs': HALF_ROLLBACK, 'migrations/003_c.mjs': change('003_c', "\n  transaction: 'never',") }, 'halfrb');
+    const t = setup(
+      { 'migrations/001_a.mjs': change('001_a', "\n  transaction: 'never',"), 'migrations/002_b.mjs': HALF_ROLLBACK, 'migrations/003_c.mjs': change('003_c', "\n  transaction: 'never',") },
+      'halfrb',
+    );
     assert.equal((await t.delta(['commit'])).code, 0);
 
     const failed = await t.delta(['rollback', '--to', '001_a']);
     assert.equal(failed.code, 1, failed.stderr);
     assert.match(failed.stderr, /002_b rollback failed: index still in use/);
     assert.deepEqual(await t.states(), { '001_a': 'applied', '002_b': 'failed', '003_c': 'rolled_back' });
-    const record = await fixture.client.db(t.db).collection('delta_migrations').findOne({ _id: '002_b' as never });
+    const record = await fixture.client
+      .db(t.db)
+      .collection('delta_migrations')
+      .findOne({ _id: '002_b' as never });
     assert.deepEqual(record?.error, { message: 'index still in use', during: 'rollback' });
     const event = await fixture.client.db(t.db).collection('delta_audit').findOne({ changeId: '002_b', action: 'rollback' });
     assert.deepEqual(event?.error, { message: 'index still in use', during: 'rollback' }, 'the audit event keeps the reason');
@@ -99,7 +104,10 @@ describe('failure recovery (CLI)', () => {
     assert.equal(past.code, 0, past.stderr);
     assert.deepEqual(await t.states(), { '001_a': 'rolled_back', '002_b': 'failed' });
     // The operator finishes the half-done rollback by hand (what repair's "checked" stands for).
-    await fixture.client.db(t.db).collection('effects').deleteOne({ _id: '002_b' as never });
+    await fixture.client
+      .db(t.db)
+      .collection('effects')
+      .deleteOne({ _id: '002_b' as never });
     const clean = await t.delta(['commit'], { FIXED: '1' });
     assert.equal(clean.code, 0, clean.stderr);
     assert.deepEqual(await t.states(), { '001_a': 'applied', '002_b': 'applied' });
@@ -141,7 +149,10 @@ describe('failure recovery (CLI)', () => {
     const billing = await t.delta(['commit', '--tags', 'billing']);
     assert.equal(billing.code, 0, billing.stderr);
     assert.deepEqual(await t.states(), { '001_a': 'deferred', '002_billing': 'applied' }, 'what the run left out and why is recorded');
-    const deferred = await fixture.client.db(t.db).collection('delta_migrations').findOne({ _id: '001_a' as never });
+    const deferred = await fixture.client
+      .db(t.db)
+      .collection('delta_migrations')
+      .findOne({ _id: '001_a' as never });
     assert.equal(deferred?.reason, 'left out (no tag among billing)');
 
     const status = await t.delta(['status', '--json']);
@@ -170,7 +181,7 @@ describe('failure recovery (CLI)', () => {
     assert.match(late.stderr, /0025_late is pending but older than the newest applied change 004_d; apply with --out-of-order/);
   });
 
-  it("a promise a change did not await rejects: the change fails (recorded, audited, password starred out), the lock is released, exit 1", async () => {
+  it('a promise a change did not await rejects: the change fails (recorded, audited, password starred out), the lock is released, exit 1', async () => {
     const floating = (transaction: string) => `export default {
   transaction: '${transaction}',
   async commit({ db }) {
@@ -189,13 +200,20 @@ describe('failure recovery (CLI)', () => {
       assert.match(result.stderr, /002_floating failed: a promise it did not await rejected: lost mongodb:\/\/copier:\*\*\*@legacy\.internal\/app/, transaction);
       assert.ok(!`${result.stdout}${result.stderr}`.includes('S3cr3t'), `${transaction}: the password is printed`);
       assert.deepEqual(await t.states(), { '001_ok': 'applied', '002_floating': 'failed' }, transaction);
-      const record = await fixture.client.db(t.db).collection('delta_migrations').findOne({ _id: '002_floating' as never });
+      const record = await fixture.client
+        .db(t.db)
+        .collection('delta_migrations')
+        .findOne({ _id: '002_floating' as never });
       // Without a transaction the change finished (its write after the rejection ran too), then
       // failed, and its rollback compensated; in a transaction nothing of it was applied.
       const reason = `a promise it did not await rejected: lost mongodb://copier:***@legacy.internal/app${transaction === 'never' ? ' (its rollback ran to compensate)' : ''}`;
       assert.equal(record?.error?.message, reason, transaction);
       const events = await fixture.client.db(t.db).collection('delta_audit').find({ changeId: '002_floating' }).toArray();
-      assert.deepEqual(events.map((e) => [e.action, e.outcome, e.error?.message]), [['commit', 'failure', reason]], transaction);
+      assert.deepEqual(
+        events.map((e) => [e.action, e.outcome, e.error?.message]),
+        [['commit', 'failure', reason]],
+        transaction,
+      );
       assert.equal(await fixture.client.db(t.db).collection('delta_lock').countDocuments(), 0, `${transaction}: the lock is released`);
       assert.deepEqual(await t.effects(), ['001_ok'], transaction);
     }

@@ -120,20 +120,27 @@ describe('fleet commit and status (CLI)', () => {
 
   // MongoDB answers a user without the privilege with the databases it may use, unless the server
   // refuses (Unauthorized, 13): that refusal is forced here with the sandbox's failCommand.
-  it('a glob refused for want of the listDatabases privilege: exit 2, one line naming the privilege, nothing written', { skip: sandboxOnly('the Unauthorized reply is injected with failCommand') }, async () => {
-    const sandbox = fixture.server.sandbox;
-    assert.ok(sandbox !== undefined);
-    const { prefix, names } = await tenants(2);
-    const p = fixture.project(CHANGES);
-    const before = await Promise.all(names.map((name) => snapshotDatabase(fixture.client, name)));
-    sandbox.faults.failCommand(1, { command: 'listDatabases', code: 13, errmsg: 'not authorized on admin to execute command { listDatabases: 1, nameOnly: true }' });
-    try {
-      const result = await cli(p.dir)('commit', '--targets', `${prefix}_*`);
-      assert.equal(result.code, 2, result.stderr);
-      assertOneLineError(result.stderr, new RegExp(`^delta: error: --targets: "${prefix}_\\*" needs the listDatabases privilege, which this user does not have; name the databases \\(a,b or @file\\) or grant listDatabases$`));
-    } finally {
-      sandbox.faults.clear();
-    }
-    assert.deepEqual(await Promise.all(names.map((name) => snapshotDatabase(fixture.client, name))), before);
-  });
+  it(
+    'a glob refused for want of the listDatabases privilege: exit 2, one line naming the privilege, nothing written',
+    { skip: sandboxOnly('the Unauthorized reply is injected with failCommand') },
+    async () => {
+      const sandbox = fixture.server.sandbox;
+      assert.ok(sandbox !== undefined);
+      const { prefix, names } = await tenants(2);
+      const p = fixture.project(CHANGES);
+      const before = await Promise.all(names.map((name) => snapshotDatabase(fixture.client, name)));
+      sandbox.faults.failCommand(1, { command: 'listDatabases', code: 13, errmsg: 'not authorized on admin to execute command { listDatabases: 1, nameOnly: true }' });
+      try {
+        const result = await cli(p.dir)('commit', '--targets', `${prefix}_*`);
+        assert.equal(result.code, 2, result.stderr);
+        assertOneLineError(
+          result.stderr,
+          new RegExp(`^delta: error: --targets: "${prefix}_\\*" needs the listDatabases privilege, which this user does not have; name the databases \\(a,b or @file\\) or grant listDatabases$`),
+        );
+      } finally {
+        sandbox.faults.clear();
+      }
+      assert.deepEqual(await Promise.all(names.map((name) => snapshotDatabase(fixture.client, name))), before);
+    },
+  );
 });

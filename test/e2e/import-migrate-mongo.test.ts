@@ -158,7 +158,7 @@ describe('delta import migrate-mongo', () => {
     assert.deepEqual(await changelogOf(p.db), changelog, 'the changelog is untouched, byte for byte');
 
     const config = readFileSync(join(p.dir, 'delta.config.mjs'), 'utf8');
-    assert.equal(statSync(join(p.dir, 'delta.config.mjs')).mode & 0o777, 0o600, 'the generated configuration is its owner\'s only');
+    assert.equal(statSync(join(p.dir, 'delta.config.mjs')).mode & 0o777, 0o600, "the generated configuration is its owner's only");
     assert.match(config, /^\/\/ delta configuration, written by `delta import migrate-mongo` from migrate-mongo-config\.js/);
     assert.match(config, new RegExp(`  db: "${p.db}",\\n  path: "\\./migrations",\\n\\};\\n$`));
     if (Object.keys(p.env).length === 0) assert.ok(config.includes(`  uri: ${JSON.stringify(p.url)},`));
@@ -167,7 +167,10 @@ describe('delta import migrate-mongo', () => {
     // History: one record per applied file, migrate-mongo's times, delta's checksums, one run.
     const entries = await fixture.client.db(p.db).collection('changelog').find({}).toArray();
     const records = await fixture.client.db(p.db).collection('delta_migrations').find({}).sort({ _id: 1 }).toArray();
-    assert.deepEqual(records.map((r) => r._id), [idOf(FIRST), idOf(SECOND)]);
+    assert.deepEqual(
+      records.map((r) => r._id),
+      [idOf(FIRST), idOf(SECOND)],
+    );
     for (const record of records) {
       const file = `${String(record._id)}.js`;
       assert.equal(record.status, 'applied');
@@ -179,7 +182,14 @@ describe('delta import migrate-mongo', () => {
     const runId = records[0]?.runId as string;
     assert.equal(records[1]?.runId, runId);
     const audit = await fixture.client.db(p.db).collection('delta_audit').find({ runId }).sort({ changeId: 1 }).toArray();
-    assert.deepEqual(audit.map((e) => [e.action, e.outcome, e.changeId]), [['baseline', 'success', undefined], ['baseline', 'success', idOf(FIRST)], ['baseline', 'success', idOf(SECOND)]]);
+    assert.deepEqual(
+      audit.map((e) => [e.action, e.outcome, e.changeId]),
+      [
+        ['baseline', 'success', undefined],
+        ['baseline', 'success', idOf(FIRST)],
+        ['baseline', 'success', idOf(SECOND)],
+      ],
+    );
     assert.deepEqual(audit[1]?.details, { importedFrom: 'migrate-mongo', changelogCollection: 'changelog', appliedAt: entries.find((e) => e.fileName === FIRST)?.appliedAt });
     assert.equal(audit[0]?.details.imported, 2);
     assert.deepEqual(audit[0]?.details.pending, [idOf(THIRD)]);
@@ -199,14 +209,26 @@ describe('delta import migrate-mongo', () => {
     assert.match(commit.stdout, new RegExp(`✓ applied ${idOf(THIRD)}`));
     assert.match(commit.stdout, /Done: applied 1 change/);
     const users = await fixture.client.db(p.db).collection('users').find({}).sort({ email: 1 }).toArray();
-    assert.deepEqual(users.map((u) => [u.email, u.status]), [['ada@example.com', 'active'], ['alan@example.com', 'active']]);
+    assert.deepEqual(
+      users.map((u) => [u.email, u.status]),
+      [
+        ['ada@example.com', 'active'],
+        ['alan@example.com', 'active'],
+      ],
+    );
     assert.deepEqual(await changelogOf(p.db), changelog, 'delta never writes the changelog');
 
     const rollback = await runCli(['rollback'], { cwd: p.dir, env: p.env });
     assert.equal(rollback.code, 0, rollback.stderr);
     assert.match(rollback.stdout, new RegExp(`reverted ${idOf(THIRD)}`));
     const reverted = await fixture.client.db(p.db).collection('users').find({}).sort({ email: 1 }).toArray();
-    assert.deepEqual(reverted.map((u) => [u.email, u.status]), [['ada@example.com', undefined], ['alan@example.com', undefined]]);
+    assert.deepEqual(
+      reverted.map((u) => [u.email, u.status]),
+      [
+        ['ada@example.com', undefined],
+        ['alan@example.com', undefined],
+      ],
+    );
     const after = JSON.parse((await runCli(['status', '--json'], { cwd: p.dir, env: p.env })).stdout) as StatusJson;
     assert.deepEqual([after.summary.applied, after.summary.rolled_back, after.summary.total], [2, 1, 3]);
   });
@@ -223,12 +245,21 @@ describe('delta import migrate-mongo', () => {
     const imported = await runCli(['import', 'migrate-mongo', '--json'], { cwd: p.dir });
     assert.equal(imported.code, 0, imported.stderr);
     const result = JSON.parse(imported.stdout) as { records: { id: string; fileHash: string }[]; pending: { id: string; reason: string }[] };
-    assert.deepEqual(result.records.map((r) => r.id), [idOf(FIRST)]);
+    assert.deepEqual(
+      result.records.map((r) => r.id),
+      [idOf(FIRST)],
+    );
     assert.match(result.records[0]?.fileHash ?? '', /^[0-9a-f]{64}$/);
     assert.deepEqual(result.pending, [{ id: idOf(SECOND), file: SECOND, reason: 'changed' }]);
     assert.match(imported.stderr, new RegExp(`note: ${SECOND}: applied, but changed since and useFileHash is on`));
     const status = JSON.parse((await runCli(['status', '--json'], { cwd: p.dir, env: p.env })).stdout) as StatusJson;
-    assert.deepEqual(status.changes.map((c) => [c.id, c.state]), [[idOf(FIRST), 'applied'], [idOf(SECOND), 'pending']]);
+    assert.deepEqual(
+      status.changes.map((c) => [c.id, c.state]),
+      [
+        [idOf(FIRST), 'applied'],
+        [idOf(SECOND), 'pending'],
+      ],
+    );
   });
 
   it('reads an ES module project (moduleSystem esm) and runs its export const up/down files', async () => {
@@ -237,10 +268,15 @@ describe('delta import migrate-mongo', () => {
     const p = fixture.project({
       'package.json': JSON.stringify({ name: 'app', type: 'module' }),
       'migrate-mongo-config.js': `const config = {\n  mongodb: { url: ${JSON.stringify(url)}, databaseName: ${JSON.stringify(db)}, options: {} },\n  migrationsDir: 'db/migrations',\n  changelogCollectionName: 'migrations_changelog',\n  migrationFileExtension: '.js',\n  moduleSystem: 'esm',\n};\nexport default config;\n`,
-      'db/migrations/20240101090000-plans.js': "export const up = async (db) => { await db.collection('plans').insertOne({ _id: 'free' }); };\nexport const down = async (db) => { await db.collection('plans').deleteOne({ _id: 'free' }); };\n",
-      'db/migrations/20240102090000-pro_plan.js': "export const up = async (db) => { await db.collection('plans').insertOne({ _id: 'pro' }); };\nexport const down = async (db) => { await db.collection('plans').deleteOne({ _id: 'pro' }); };\n",
+      'db/migrations/20240101090000-plans.js':
+        "export const up = async (db) => { await db.collection('plans').insertOne({ _id: 'free' }); };\nexport const down = async (db) => { await db.collection('plans').deleteOne({ _id: 'free' }); };\n",
+      'db/migrations/20240102090000-pro_plan.js':
+        "export const up = async (db) => { await db.collection('plans').insertOne({ _id: 'pro' }); };\nexport const down = async (db) => { await db.collection('plans').deleteOne({ _id: 'pro' }); };\n",
     });
-    await fixture.client.db(db).collection('migrations_changelog').insertOne({ fileName: '20240101090000-plans.js', appliedAt: new Date('2024-01-01T10:00:00Z') });
+    await fixture.client
+      .db(db)
+      .collection('migrations_changelog')
+      .insertOne({ fileName: '20240101090000-plans.js', appliedAt: new Date('2024-01-01T10:00:00Z') });
     const env = secretsOf(url).length > 0 ? { DELTA_URI: url } : {};
     const imported = await runCli(['import', 'migrate-mongo'], { cwd: p.dir });
     assert.equal(imported.code, 0, imported.stderr);
@@ -261,7 +297,10 @@ describe('delta import migrate-mongo', () => {
       assert.match(oneLine(result.stderr), /^delta: error: migrate-mongo config file config\/nope-config\.js does not exist$/);
       const fallback = await runCli(['import', 'migrate-mongo'], { cwd: join(p.dir, 'migrations') });
       assert.equal(fallback.code, 2);
-      assert.match(oneLine(fallback.stderr), /migrate-mongo config file migrate-mongo-config\.js does not exist \(run delta import in the folder of migrate-mongo-config\.js, or pass --config <file>\)/);
+      assert.match(
+        oneLine(fallback.stderr),
+        /migrate-mongo config file migrate-mongo-config\.js does not exist \(run delta import in the folder of migrate-mongo-config\.js, or pass --config <file>\)/,
+      );
       assert.deepEqual(await snapshotDatabase(fixture.client, p.db), before);
       assert.ok(!existsSync(join(p.dir, 'delta.config.mjs')));
     });
@@ -312,10 +351,19 @@ describe('delta import migrate-mongo', () => {
       const forced = await runCli(['import', 'migrate-mongo', '--force', '--json'], { cwd: p.dir });
       assert.equal(forced.code, 0, forced.stderr);
       const result = JSON.parse(forced.stdout) as { runId: string; records: { id: string; replaces: string }[]; config: { written: boolean } };
-      assert.deepEqual(result.records.map((r) => [r.id, r.replaces]), [[idOf(FIRST), 'applied'], [idOf(SECOND), 'applied']]);
+      assert.deepEqual(
+        result.records.map((r) => [r.id, r.replaces]),
+        [
+          [idOf(FIRST), 'applied'],
+          [idOf(SECOND), 'applied'],
+        ],
+      );
       assert.ok(result.config.written);
       const records = await fixture.client.db(p.db).collection('delta_migrations').find({}).toArray();
-      assert.deepEqual(records.map((r) => r.runId), [result.runId, result.runId]);
+      assert.deepEqual(
+        records.map((r) => r.runId),
+        [result.runId, result.runId],
+      );
       const replaced = await fixture.client.db(p.db).collection('delta_audit').countDocuments({ runId: result.runId, 'details.replaced.status': 'applied' });
       assert.equal(replaced, 2);
     });
@@ -326,39 +374,57 @@ describe('delta import migrate-mongo', () => {
       const before = await snapshotDatabase(fixture.client, p.db);
       const result = await runCli(['import', 'migrate-mongo'], { cwd: p.dir });
       assert.equal(result.code, 4);
-      assert.match(oneLine(result.stderr), /changelog "changelog" in mm_missing_\w+ lists a file the migrations folder does not have: 20231201000000-removed_long_ago\.js; restore them, or pass --skip-missing/);
+      assert.match(
+        oneLine(result.stderr),
+        /changelog "changelog" in mm_missing_\w+ lists a file the migrations folder does not have: 20231201000000-removed_long_ago\.js; restore them, or pass --skip-missing/,
+      );
       assert.deepEqual(await snapshotDatabase(fixture.client, p.db), before);
 
       const skipped = await runCli(['import', 'migrate-mongo', '--skip-missing'], { cwd: p.dir });
       assert.equal(skipped.code, 0, skipped.stderr);
       assert.match(skipped.stdout, /Left out \(no file\): 20231201000000-removed_long_ago\.js/);
       const status = JSON.parse((await runCli(['status', '--json'], { cwd: p.dir, env: p.env })).stdout) as StatusJson;
-      assert.deepEqual(status.changes.map((c) => [c.id, c.state]), [[idOf(FIRST), 'applied'], [idOf(SECOND), 'pending']]);
-      const summary = await fixture.client.db(p.db).collection('delta_audit').findOne({ changeId: { $exists: false } });
+      assert.deepEqual(
+        status.changes.map((c) => [c.id, c.state]),
+        [
+          [idOf(FIRST), 'applied'],
+          [idOf(SECOND), 'pending'],
+        ],
+      );
+      const summary = await fixture.client
+        .db(p.db)
+        .collection('delta_audit')
+        .findOne({ changeId: { $exists: false } });
       assert.deepEqual(summary?.details.skippedMissing, ['20231201000000-removed_long_ago.js']);
     });
 
-    it("a file migrate-mongo ignores but delta would run (its sample-migration template): exit 2 naming it", async () => {
+    it('a file migrate-mongo ignores but delta would run (its sample-migration template): exit 2 naming it', async () => {
       const p = migrateMongoProject('mm_sample');
       p.write('migrations/sample-migration.js', 'module.exports = { async up() {}, async down() {} };\n');
       await seedChangelog(p.db, [FIRST]);
       const before = await snapshotDatabase(fixture.client, p.db);
       const result = await runCli(['import', 'migrate-mongo'], { cwd: p.dir });
       assert.equal(result.code, 2);
-      assert.match(oneLine(result.stderr), /sample-migration\.js: migrate-mongo ignores this file \(it is migrate-mongo's template for new migrations\) but delta would run it as a change; move it out of migrations/);
+      assert.match(
+        oneLine(result.stderr),
+        /sample-migration\.js: migrate-mongo ignores this file \(it is migrate-mongo's template for new migrations\) but delta would run it as a change; move it out of migrations/,
+      );
       assert.deepEqual(await snapshotDatabase(fixture.client, p.db), before);
     });
 
     it('a .js file migrate-mongo would run but delta never reads as a change (a test beside the migrations): exit 2 naming it', async () => {
       const p = migrateMongoProject('mm_testfile');
-      p.write('migrations/20240101090000-users.test.js', "module.exports = { async up() {}, async down() {} };\n");
+      p.write('migrations/20240101090000-users.test.js', 'module.exports = { async up() {}, async down() {} };\n');
       // A package.json (ESM projects keep one here) is neither's migration: it is no problem.
       p.write('migrations/package.json', JSON.stringify({ type: 'commonjs' }));
       await seedChangelog(p.db, [FIRST]);
       const before = await snapshotDatabase(fixture.client, p.db);
       const result = await runCli(['import', 'migrate-mongo'], { cwd: p.dir });
       assert.equal(result.code, 2);
-      assert.match(oneLine(result.stderr), /^delta: error: 20240101090000-users\.test\.js: migrate-mongo runs this file but delta never reads test files as changes; rename it, or move it out of migrations$/);
+      assert.match(
+        oneLine(result.stderr),
+        /^delta: error: 20240101090000-users\.test\.js: migrate-mongo runs this file but delta never reads test files as changes; rename it, or move it out of migrations$/,
+      );
       assert.deepEqual(await snapshotDatabase(fixture.client, p.db), before);
     });
 

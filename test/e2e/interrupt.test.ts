@@ -58,7 +58,10 @@ describe('Ctrl-C during commit', () => {
     assert.doesNotMatch(result.stdout, /✓|applied 001_fast/, 'no change was reported applied');
     assert.deepEqual(await effects(db), [], 'the aborted transaction left nothing of either change');
     const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
-    assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['002_slow', 'failed']]);
+    assert.deepEqual(
+      records.map((r) => [r.changeId, r.status]),
+      [['002_slow', 'failed']],
+    );
     assert.match(String(records[0]?.error?.message), /interrupted/);
     assert.equal(await fixture.client.db(db).collection('delta_lock').countDocuments({}), 0, 'the lock was released');
   });
@@ -72,7 +75,13 @@ describe('Ctrl-C during commit', () => {
     assert.match(result.stderr, /002_slow was interrupted and its transaction aborted/);
     assert.deepEqual(await effects(db), ['fast'], 'the aborted transaction left nothing of 002_slow');
     const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
-    assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_fast', 'applied'], ['002_slow', 'failed']]);
+    assert.deepEqual(
+      records.map((r) => [r.changeId, r.status]),
+      [
+        ['001_fast', 'applied'],
+        ['002_slow', 'failed'],
+      ],
+    );
     assert.match(String(records[1]?.error?.message), /interrupted/);
     assert.equal(await fixture.client.db(db).collection('delta_lock').countDocuments({}), 0, 'the lock was released');
   });
@@ -85,7 +94,14 @@ describe('Ctrl-C during commit', () => {
     assert.match(result.stderr, /interrupted/);
     assert.deepEqual(await effects(db), ['fast', 'slow']);
     const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
-    assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_fast', 'applied'], ['002_slow', 'applied']], 'the running change finished and nothing new started');
+    assert.deepEqual(
+      records.map((r) => [r.changeId, r.status]),
+      [
+        ['001_fast', 'applied'],
+        ['002_slow', 'applied'],
+      ],
+      'the running change finished and nothing new started',
+    );
     assert.equal(await fixture.client.db(db).collection('delta_lock').countDocuments({}), 0, 'the lock was released');
   });
 });

@@ -94,22 +94,25 @@ describe('the lock with real processes', () => {
       const p = project(raceFiles);
       const db = await freshDb('race');
       const env = { DELTA_URI: uriFor(db) };
-      const reader = async () => [
-        await runCli(['status', '--json', '--path', './migrations'], { cwd: p.dir, env }),
-        await runCli(['status', '--json', '--path', './migrations'], { cwd: p.dir, env }),
-      ];
+      const reader = async () => [await runCli(['status', '--json', '--path', './migrations'], { cwd: p.dir, env }), await runCli(['status', '--json', '--path', './migrations'], { cwd: p.dir, env })];
       const [results, statuses] = await Promise.all([
         Promise.all(Array.from({ length: COMMITTERS }, () => runCli(['commit', '--path', './migrations', '--lock-wait', '60s'], { cwd: p.dir, env }))),
         Promise.all(Array.from({ length: STATUS_READERS }, reader)).then((runs) => runs.flat()),
       ]);
       // A process still running at runCli's time limit is killed: signal set, exit code null.
       for (const result of results) assert.ok(result.code === 0 || result.code === 3, `exit ${result.code} (${result.signal}): ${result.stderr}`);
-      assert.ok(results.some((r) => /Done: applied \d+ changes/.test(r.stdout)), 'one runner applied the changes');
+      assert.ok(
+        results.some((r) => /Done: applied \d+ changes/.test(r.stdout)),
+        'one runner applied the changes',
+      );
       for (const status of statuses) {
         assert.equal(status.code, 0, `status during the race: exit ${status.code} (${status.signal}): ${status.stderr}`);
         const report = JSON.parse(status.stdout) as { changes: { state: string }[]; summary: { applied: number; pending: number; total: number } };
         const states = new Set(report.changes.map((c) => c.state));
-        assert.ok([...states].every((state) => state === 'applied' || state === 'pending'), `status saw only applied and pending changes, not ${[...states].join(', ')}`);
+        assert.ok(
+          [...states].every((state) => state === 'applied' || state === 'pending'),
+          `status saw only applied and pending changes, not ${[...states].join(', ')}`,
+        );
         assert.equal(report.summary.applied + report.summary.pending, RACE_CHANGES);
       }
 
@@ -163,7 +166,13 @@ describe('the lock with real processes', () => {
     assert.equal(next.code, 0, next.stderr);
     assert.ok(Date.now() >= lock.expiresAt.getTime() - 50, 'it could only start once the lease had expired');
     const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
-    assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_slow', 'applied'], ['002_after', 'applied']]);
+    assert.deepEqual(
+      records.map((r) => [r.changeId, r.status]),
+      [
+        ['001_slow', 'applied'],
+        ['002_after', 'applied'],
+      ],
+    );
     assert.equal(await fixture.client.db(db).collection('effects').countDocuments({ change: 'slow' }), 1, "the killed run's transaction left nothing");
   });
 

@@ -46,36 +46,55 @@ describe('the mission commands, as users type them', () => {
     for (const id of EXAMPLE_IDS) assert.match(commit.stdout, new RegExp(`✓ applied ${id}`));
     assert.match(commit.stdout, /Done: applied 7 changes/);
     const users = await fixture.client.db(db).collection('users').find({}).sort({ email: 1 }).toArray();
-    assert.deepEqual(users.map((u) => [u.email, u.name, u.status, u.fullName]), [
-      ['ada@example.com', 'Ada Lovelace', 'active', undefined],
-      ['alan@example.com', 'Alan Turing', 'active', undefined],
-      ['grace@example.com', 'Grace Hopper', 'active', undefined],
-    ]);
+    assert.deepEqual(
+      users.map((u) => [u.email, u.name, u.status, u.fullName]),
+      [
+        ['ada@example.com', 'Ada Lovelace', 'active', undefined],
+        ['alan@example.com', 'Alan Turing', 'active', undefined],
+        ['grace@example.com', 'Grace Hopper', 'active', undefined],
+      ],
+    );
     const indexes = (await fixture.client.db(db).collection('users').listIndexes().toArray()).map((i) => i.name);
     assert.ok(indexes.includes('email_unique'));
     const plans = await fixture.client.db(db).collection('plans').find({}).sort({ _id: 1 }).toArray();
-    assert.deepEqual(plans.map((plan) => [plan._id, plan.apiCallsPerMinute]), [['business', 6000], ['free', 60], ['team', 600]]);
+    assert.deepEqual(
+      plans.map((plan) => [plan._id, plan.apiCallsPerMinute]),
+      [
+        ['business', 6000],
+        ['free', 60],
+        ['team', 600],
+      ],
+    );
     assert.equal(await fixture.client.db(db).collection('orders').countDocuments(), 1);
 
     const applied = await runCli(['status', '--json'], { cwd: p.dir, env });
     assert.equal(applied.code, 0);
     const status = JSON.parse(applied.stdout) as { changes: { id: string; state: string; appliedAt: string }[]; summary: Record<string, number> };
-    assert.deepEqual(status.changes.map((c) => c.state), EXAMPLE_IDS.map(() => 'applied'));
+    assert.deepEqual(
+      status.changes.map((c) => c.state),
+      EXAMPLE_IDS.map(() => 'applied'),
+    );
     assert.equal(status.summary.applied, 7);
 
     const rollback = await runCli(['rollback', '--to', EXAMPLE_IDS[1] ?? ''], { cwd: p.dir, env });
     assert.equal(rollback.code, 0, rollback.stderr);
     assert.match(rollback.stdout, /Done: reverted 5 changes/);
     const after = await fixture.client.db(db).collection('users').find({}).sort({ email: 1 }).toArray();
-    assert.deepEqual(after.map((u) => [u.email, u.fullName, u.status, u.name]), [
-      ['ada@example.com', 'Ada Lovelace', undefined, undefined],
-      ['alan@example.com', 'Alan Turing', undefined, undefined],
-      ['grace@example.com', 'Grace Hopper', undefined, undefined],
-    ]);
+    assert.deepEqual(
+      after.map((u) => [u.email, u.fullName, u.status, u.name]),
+      [
+        ['ada@example.com', 'Ada Lovelace', undefined, undefined],
+        ['alan@example.com', 'Alan Turing', undefined, undefined],
+        ['grace@example.com', 'Grace Hopper', undefined, undefined],
+      ],
+    );
     assert.equal(await fixture.client.db(db).collection('plans').countDocuments(), 0);
     const collections = (await fixture.client.db(db).listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
     assert.ok(!collections.includes('orders'));
-    assert.ok((await fixture.client.db(db).collection('users').listIndexes().toArray()).some((i) => i.name === 'email_unique'), 'the --to change stays applied');
+    assert.ok(
+      (await fixture.client.db(db).collection('users').listIndexes().toArray()).some((i) => i.name === 'email_unique'),
+      'the --to change stays applied',
+    );
 
     const mixed = await runCli(['status'], { cwd: p.dir, env });
     assert.equal(mixed.code, 0);
@@ -102,7 +121,10 @@ describe('the mission commands, as users type them', () => {
     assert.equal(result.code, 0, result.stderr);
     const doc = JSON.parse(result.stdout) as { outcome: string; changes: { id: string; status: string }[]; error: unknown };
     assert.equal(doc.outcome, 'success');
-    assert.deepEqual(doc.changes.map((c) => c.id), EXAMPLE_IDS.slice(0, 3));
+    assert.deepEqual(
+      doc.changes.map((c) => c.id),
+      EXAMPLE_IDS.slice(0, 3),
+    );
     assert.equal(doc.error, null);
   });
 
@@ -128,10 +150,34 @@ describe('bad input leaves database and tracker unchanged', () => {
   }
 
   const cases: { name: string; files?: Record<string, string>; args: string[]; code: number; stderr: RegExp }[] = [
-    { name: 'duplicate ids', files: { 'migrations/30000000000000_dup.ts': "export default { id: '20240102100000_seed_plans', async commit() {} };" }, args: ['commit'], code: 2, stderr: /30000000000000_dup\.ts, 20240102100000_seed_plans\.ts: duplicate change id|20240102100000_seed_plans\.ts, 30000000000000_dup\.ts: duplicate change id/ },
-    { name: 'a file that throws on import', files: { 'migrations/30000000000000_throws.js': 'throw new Error("missing SETTING");' }, args: ['commit'], code: 2, stderr: /30000000000000_throws\.js: failed to load: missing SETTING/ },
-    { name: 'a TypeScript syntax error', files: { 'migrations/30000000000000_syntax.ts': 'export default {\n  async commit() { const = 1; }\n};\n' }, args: ['commit'], code: 2, stderr: /30000000000000_syntax\.ts:2:\d+: syntax error/ },
-    { name: 'a change without commit', files: { 'migrations/30000000000000_empty.ts': 'export default { description: "x" };' }, args: ['commit'], code: 2, stderr: /30000000000000_empty\.ts: has no commit function/ },
+    {
+      name: 'duplicate ids',
+      files: { 'migrations/30000000000000_dup.ts': "export default { id: '20240102100000_seed_plans', async commit() {} };" },
+      args: ['commit'],
+      code: 2,
+      stderr: /30000000000000_dup\.ts, 20240102100000_seed_plans\.ts: duplicate change id|20240102100000_seed_plans\.ts, 30000000000000_dup\.ts: duplicate change id/,
+    },
+    {
+      name: 'a file that throws on import',
+      files: { 'migrations/30000000000000_throws.js': 'throw new Error("missing SETTING");' },
+      args: ['commit'],
+      code: 2,
+      stderr: /30000000000000_throws\.js: failed to load: missing SETTING/,
+    },
+    {
+      name: 'a TypeScript syntax error',
+      files: { 'migrations/30000000000000_syntax.ts': 'export default {\n  async commit() { const = 1; }\n};\n' },
+      args: ['commit'],
+      code: 2,
+      stderr: /30000000000000_syntax\.ts:2:\d+: syntax error/,
+    },
+    {
+      name: 'a change without commit',
+      files: { 'migrations/30000000000000_empty.ts': 'export default { description: "x" };' },
+      args: ['commit'],
+      code: 2,
+      stderr: /30000000000000_empty\.ts: has no commit function/,
+    },
     { name: 'an unknown --to id', args: ['commit', '--to', 'nope'], code: 2, stderr: /--to nope: no change file has this id/ },
     { name: 'an unknown rollback --to id', args: ['rollback', '--to', 'nope'], code: 2, stderr: /--to nope: no change has this id/ },
     { name: '--to older than the newest applied change', args: ['commit', '--to', EXAMPLE_IDS[0] ?? ''], code: 2, stderr: /is older than the newest applied change 20240101090500_users_email_unique/ },

@@ -10,7 +10,10 @@ import { uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
 
-const FIRST = { 'migrations/000_first.mjs': "export default { async commit({ db }) { await db.collection('first').insertOne({ _id: 1 }); }, async rollback({ db }) { await db.collection('first').deleteOne({ _id: 1 }); } };\n" };
+const FIRST = {
+  'migrations/000_first.mjs':
+    "export default { async commit({ db }) { await db.collection('first').insertOne({ _id: 1 }); }, async rollback({ db }) { await db.collection('first').deleteOne({ _id: 1 }); } };\n",
+};
 
 describe('mongosh scripts (CLI)', () => {
   it('a pair is applied in a transaction and rolled back, print() is in the output, status, --dry-run and history show the runner; a commit file without its rollback file is applied and its rollback refused', async () => {
@@ -39,7 +42,10 @@ sleep(10);
     assert.match(commit.stdout, /001_flags: \{ _id: 'beta', on: true \}\n/);
     assert.equal(await fixture.client.db(db).collection('flags').countDocuments(), 2);
     assert.equal(await fixture.client.db(db).collection('plans').countDocuments(), 1);
-    const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_flags' as never });
+    const record = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: '001_flags' as never });
     assert.equal(record?.status, 'applied');
     assert.equal(record?.runner, 'mongosh');
     assert.equal(record?.transactional, true);

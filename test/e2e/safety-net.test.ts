@@ -83,7 +83,10 @@ for (const mode of MODES) {
       const validate = await t.delta('validate', '--json');
       assert.equal(validate.code, 4, validate.stderr);
       const report = JSON.parse(validate.stdout) as { problems: { kind: string; id: string; message: string }[] };
-      assert.deepEqual(report.problems.map((p) => [p.kind, p.id]), [['modified', '001_a']]);
+      assert.deepEqual(
+        report.problems.map((p) => [p.kind, p.id]),
+        [['modified', '001_a']],
+      );
       assert.match(report.problems[0]?.message ?? '', /delta repair/);
 
       const before = await t.snapshot();
@@ -99,7 +102,11 @@ for (const mode of MODES) {
 
       const allowed = await t.delta('commit', '--allow-drift');
       assert.equal(allowed.code, 0, allowed.stderr);
-      assert.deepEqual(await t.records(), [['001_a', 'applied'], ['002_b', 'applied'], ['003_c', 'applied']]);
+      assert.deepEqual(await t.records(), [
+        ['001_a', 'applied'],
+        ['002_b', 'applied'],
+        ['003_c', 'applied'],
+      ]);
       const driftEvent = (await t.audit()).find((e) => e.details?.allowedDrift !== undefined);
       assert.deepEqual(driftEvent?.details?.allowedDrift, ['001_a']);
 
@@ -126,7 +133,10 @@ for (const mode of MODES) {
       const kept = await t.delta('repair');
       assert.equal(kept.code, 0);
       assert.match(kept.stderr, /left as is: 002_b: its file is missing \(pass --remove-missing/);
-      assert.deepEqual(await t.records(), [['001_a', 'applied'], ['002_b', 'applied']]);
+      assert.deepEqual(await t.records(), [
+        ['001_a', 'applied'],
+        ['002_b', 'applied'],
+      ]);
       const removed = await t.delta('repair', '--remove-missing');
       assert.equal(removed.code, 0, removed.stderr);
       assert.deepEqual(await t.records(), [['001_a', 'applied']]);
@@ -140,7 +150,11 @@ for (const mode of MODES) {
       t.p.write('migrations/003_slow.js', SLOW_NO_TXN);
       const crashed = await runCliSignalledAt(['commit', '--path', './migrations', ...mode.flags(t.db)], '003_slow: waiting', 'SIGKILL', { cwd: t.p.dir, env: { ...t.env, SLOW_MS: '60000' } });
       assert.equal(crashed.signal, 'SIGKILL');
-      assert.deepEqual(await t.records(), [['001_a', 'applied'], ['002_b', 'applied'], ['003_slow', 'running']]);
+      assert.deepEqual(await t.records(), [
+        ['001_a', 'applied'],
+        ['002_b', 'applied'],
+        ['003_slow', 'running'],
+      ]);
       // The dead run's lock would hold the others off for its lease; an operator removes it.
       assert.equal((await t.delta('unlock', '--force')).code, 0);
 
@@ -148,7 +162,10 @@ for (const mode of MODES) {
       assert.equal(refused.code, 4);
       assert.match(refused.stderr, /003_slow \(interrupted: a run died during it without a transaction\): it may be half-applied.*delta repair/);
       // The operator undoes the half-done change by hand, then repairs.
-      await fixture.client.db(t.db).collection('effects').deleteOne({ _id: '003_slow' } as never);
+      await fixture.client
+        .db(t.db)
+        .collection('effects')
+        .deleteOne({ _id: '003_slow' } as never);
       const repaired = await t.delta('repair');
       assert.equal(repaired.code, 0, repaired.stderr);
       assert.match(repaired.stdout, /003_slow: running -> failed/);
@@ -173,9 +190,15 @@ for (const mode of MODES) {
 
       const done = await t.delta('baseline', '--to', '002_b');
       assert.equal(done.code, 0, done.stderr);
-      assert.deepEqual(await t.records(), [['001_a', 'applied'], ['002_b', 'applied']]);
+      assert.deepEqual(await t.records(), [
+        ['001_a', 'applied'],
+        ['002_b', 'applied'],
+      ]);
       assert.equal(await fixture.client.db(t.db).collection('effects').countDocuments({}), 0, 'nothing ran');
-      assert.deepEqual((await t.audit()).filter((e) => e.action === 'baseline').map((e) => e.changeId), ['001_a', '002_b']);
+      assert.deepEqual(
+        (await t.audit()).filter((e) => e.action === 'baseline').map((e) => e.changeId),
+        ['001_a', '002_b'],
+      );
       const commit = await t.delta('commit');
       assert.equal(commit.code, 0);
       assert.deepEqual(await fixture.client.db(t.db).collection('effects').find({}).toArray(), [{ _id: '003_c' }], 'commit runs only what follows the baseline');
@@ -197,7 +220,13 @@ for (const mode of MODES) {
       assert.equal(dry.code, 0, dry.stderr);
       assert.match(dry.stdout, /would apply 2 changes, in this order \(no lock taken, nothing written\):\n {2}1\. 001_a {2}in a transaction\n {2}2\. 002_b {2}in a transaction/);
       const json = await t.delta('commit', '--dry-run', '--json');
-      assert.deepEqual(JSON.parse(json.stdout).changes.map((c: { id: string; status: string }) => [c.id, c.status]), [['001_a', 'not-run'], ['002_b', 'not-run']]);
+      assert.deepEqual(
+        JSON.parse(json.stdout).changes.map((c: { id: string; status: string }) => [c.id, c.status]),
+        [
+          ['001_a', 'not-run'],
+          ['002_b', 'not-run'],
+        ],
+      );
       assert.deepEqual(await t.snapshot(), before);
       if (fixture.server.sandbox !== undefined) assert.equal(fixture.server.sandbox.stats().writes, writesBefore, 'the server saw no write at all');
       else context.diagnostic('write count checked only against the sandbox');
@@ -223,19 +252,29 @@ for (const mode of MODES) {
       assert.equal((await t.delta('validate')).code, 0);
       assert.equal((await t.delta('status')).code, 0);
       const all = await t.audit();
-      assert.deepEqual(all.slice(0, earlier.length).map((e) => EJSON.stringify(e, { relaxed: false })), earlier, 'earlier events are byte-identical');
+      assert.deepEqual(
+        all.slice(0, earlier.length).map((e) => EJSON.stringify(e, { relaxed: false })),
+        earlier,
+        'earlier events are byte-identical',
+      );
 
       const history = await t.delta('history', '--json');
       assert.equal(history.code, 0, history.stderr);
       const events = (JSON.parse(history.stdout) as { events: { action: string; changeId?: string; at: string; executedBy: { user: string; pid: number }; toolVersion: string }[] }).events;
-      assert.deepEqual(events.map((e) => [e.action, e.changeId]), [
-        ['repair', '001_a'],
-        ['commit', '002_b'],
-        ['rollback', '002_b'],
-        ['commit', '002_b'],
-        ['commit', '001_a'],
-      ]);
-      assert.ok(events.every((e, i) => i === 0 || (events[i - 1]?.at ?? '') >= e.at), 'newest first');
+      assert.deepEqual(
+        events.map((e) => [e.action, e.changeId]),
+        [
+          ['repair', '001_a'],
+          ['commit', '002_b'],
+          ['rollback', '002_b'],
+          ['commit', '002_b'],
+          ['commit', '001_a'],
+        ],
+      );
+      assert.ok(
+        events.every((e, i) => i === 0 || (events[i - 1]?.at ?? '') >= e.at),
+        'newest first',
+      );
       assert.ok(events.every((e) => typeof e.executedBy.user === 'string' && Number.isInteger(e.executedBy.pid) && typeof e.toolVersion === 'string'));
 
       const filtered = await t.delta('history', '--id', '002_b', '--action', 'rollback');

@@ -82,12 +82,42 @@ const CASES: readonly SecretCase[] = [
   { name: '--uri, --log-format json, --verbose', args: ['commit', '--log-format', 'json', '--verbose', '--uri', '{{pw}}'], exit: 2, says: STARRED },
   { name: 'DELTA_URI', args: ['commit'], env: { DELTA_URI: '{{pw}}' }, exit: 2, says: /DELTA_URI: authentication failed for mongodb:\/\/deploy:\*\*\*@/ },
   { name: 'MONGODB_URI, history --json', args: ['history', '--json'], env: { MONGODB_URI: '{{pw}}' }, exit: 2, says: /MONGODB_URI: authentication failed/ },
-  { name: 'MIGRATIONS_DB_URI (tracker)', args: ['commit', '--json'], env: { DELTA_URI: '{{uri}}', MIGRATIONS_DB_URI: '{{trackerPw}}' }, exit: 2, says: /MIGRATIONS_DB_URI: authentication failed for mongodb:\/\/deploy:\*\*\*@/ },
-  { name: 'uri in delta.config.json', args: ['status', '--log-format', 'json'], files: { 'delta.config.json': '{ "uri": "{{pw}}" }' }, exit: 2, says: /delta\.config\.json: authentication failed for mongodb:\/\/deploy:\*\*\*@/ },
-  { name: 'tracker.uri in delta.config.ts', args: ['unlock'], env: { DELTA_URI: '{{uri}}' }, files: { 'delta.config.ts': "export default { tracker: { uri: '{{trackerPw}}' } };\n" }, exit: 2, says: /delta\.config\.ts: authentication failed/ },
+  {
+    name: 'MIGRATIONS_DB_URI (tracker)',
+    args: ['commit', '--json'],
+    env: { DELTA_URI: '{{uri}}', MIGRATIONS_DB_URI: '{{trackerPw}}' },
+    exit: 2,
+    says: /MIGRATIONS_DB_URI: authentication failed for mongodb:\/\/deploy:\*\*\*@/,
+  },
+  {
+    name: 'uri in delta.config.json',
+    args: ['status', '--log-format', 'json'],
+    files: { 'delta.config.json': '{ "uri": "{{pw}}" }' },
+    exit: 2,
+    says: /delta\.config\.json: authentication failed for mongodb:\/\/deploy:\*\*\*@/,
+  },
+  {
+    name: 'tracker.uri in delta.config.ts',
+    args: ['unlock'],
+    env: { DELTA_URI: '{{uri}}' },
+    files: { 'delta.config.ts': "export default { tracker: { uri: '{{trackerPw}}' } };\n" },
+    exit: 2,
+    says: /delta\.config\.ts: authentication failed/,
+  },
   { name: 'an unescaped @ in the password', args: ['status', '--uri', '{{rawPw}}'], exit: 2, says: STARRED },
-  { name: 'a malformed option next to the password (driver parse error)', args: ['status', '--uri', '{{pwBadOption}}'], exit: 2, says: /--uri: invalid connection string mongodb(\+srv)?:\/\/deploy:\*\*\*@/ },
-  { name: 'an unreachable host (driver network error)', args: ['status', '--uri', `mongodb://deploy:${ENCODED}@127.0.0.1:{{closed}}/{{db}}`], files: FAST_CONFIG, exit: 1, says: /cannot connect to mongodb:\/\/deploy:\*\*\*@127\.0\.0\.1:\d+/ },
+  {
+    name: 'a malformed option next to the password (driver parse error)',
+    args: ['status', '--uri', '{{pwBadOption}}'],
+    exit: 2,
+    says: /--uri: invalid connection string mongodb(\+srv)?:\/\/deploy:\*\*\*@/,
+  },
+  {
+    name: 'an unreachable host (driver network error)',
+    args: ['status', '--uri', `mongodb://deploy:${ENCODED}@127.0.0.1:{{closed}}/{{db}}`],
+    files: FAST_CONFIG,
+    exit: 1,
+    says: /cannot connect to mongodb:\/\/deploy:\*\*\*@127\.0\.0\.1:\d+/,
+  },
   {
     // The parser's excerpt of the file would show the password's line, and a password in a form no
     // URI pattern recognises (a bare value, a comma after it): the message keeps the reason and position only.
@@ -97,7 +127,13 @@ const CASES: readonly SecretCase[] = [
     exit: 2,
     says: /^delta: error: delta\.config\.json: cannot be read: Expected double-quoted property name in JSON at position \d+ \(line 4, column 1\)$/m,
   },
-  { name: 'mongodb+srv:// to a name that does not resolve', args: ['status', '--json', '--uri', `mongodb+srv://deploy:${ENCODED}@cluster0.delta-test.invalid/{{db}}`], files: FAST_CONFIG, exit: 1, says: /mongodb\+srv:\/\/deploy:\*\*\*@cluster0\.delta-test\.invalid/ },
+  {
+    name: 'mongodb+srv:// to a name that does not resolve',
+    args: ['status', '--json', '--uri', `mongodb+srv://deploy:${ENCODED}@cluster0.delta-test.invalid/{{db}}`],
+    files: FAST_CONFIG,
+    exit: 1,
+    says: /mongodb\+srv:\/\/deploy:\*\*\*@cluster0\.delta-test\.invalid/,
+  },
 ];
 
 describe('passwords are never printed or stored', { concurrency: 3 }, () => {
@@ -148,13 +184,20 @@ describe('passwords are never printed or stored', { concurrency: 3 }, () => {
       assert.match(`${result.stdout}${result.stderr}`, /cannot copy from mongodb:\/\/copier:\*\*\*@legacy\.internal:27017\/app/, name);
       assertNoPassword(result, name);
     }
-    for (const [name, args] of [['status --json', ['status', '--json']], ['history --json', ['history', '--json']], ['history', ['history']], ['validate --json', ['validate', '--json']]] as const) {
+    for (const [name, args] of [
+      ['status --json', ['status', '--json']],
+      ['history --json', ['history', '--json']],
+      ['history', ['history']],
+      ['validate --json', ['validate', '--json']],
+    ] as const) {
       const result = await runCli(args, { cwd: p.dir, env });
       assert.ok(result.code === 0 || result.code === 4, `${name}: exit ${result.code} ${result.stderr}`);
       assertNoPassword(result, name);
     }
     // The SQLite file (and its journal) holds the record and the event with the URI starred out too.
-    const sqlite = readdirSync(join(p.dir, 'state')).map((name) => readFileSync(join(p.dir, 'state', name)).toString('latin1')).join('');
+    const sqlite = readdirSync(join(p.dir, 'state'))
+      .map((name) => readFileSync(join(p.dir, 'state', name)).toString('latin1'))
+      .join('');
     assert.match(sqlite, /copier:\*\*\*@legacy/, 'the SQLite tracker recorded the redacted URI');
     assert.ok(!sqlite.includes(ENCODED) && !sqlite.includes(RAW), 'the SQLite file holds a password');
     const stored = await dump(dbs);

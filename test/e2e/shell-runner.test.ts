@@ -22,7 +22,8 @@ function project(files: Record<string, string>) {
 describe('shell-command changes', () => {
   it('a commit/rollback pair is applied and rolled back; status, --dry-run and history show the shell runner', async () => {
     const p = project({
-      'migrations/001_users.mjs': "export default { async commit({ db }) { await db.collection('users').insertOne({ _id: 1 }); }, async rollback({ db }) { await db.collection('users').deleteOne({ _id: 1 }); } };\n",
+      'migrations/001_users.mjs':
+        "export default { async commit({ db }) { await db.collection('users').insertOne({ _id: 1 }); }, async rollback({ db }) { await db.collection('users').deleteOne({ _id: 1 }); } };\n",
       'migrations/002_flags.commit.sh': driverShellScript('await db.collection("flags").insertOne({ _id: process.env.DELTA_CHANGE_ID, runId: process.env.DELTA_RUN_ID });'),
       'migrations/002_flags.rollback.sh': driverShellScript('await db.collection("flags").deleteOne({ _id: process.env.DELTA_CHANGE_ID });'),
     });
@@ -41,7 +42,10 @@ describe('shell-command changes', () => {
     const flags = await fixture.client.db(db).collection('flags').find().toArray();
     assert.equal(flags.length, 1);
     assert.equal(flags[0]?._id, '002_flags');
-    const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '002_flags' as never });
+    const record = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: '002_flags' as never });
     assert.equal(record?.status, 'applied');
     assert.equal(record?.runner, 'shell');
     assert.equal(record?.transactional, false);
@@ -92,7 +96,10 @@ describe('shell-command changes', () => {
     const commit = await runCli(['commit'], { cwd: p.dir, env });
     assert.equal(commit.code, 1, commit.stdout + commit.stderr);
     assert.match(commit.stdout + commit.stderr, /boom: table accounts is missing/);
-    const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_broken' as never });
+    const record = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: '001_broken' as never });
     assert.equal(record?.status, 'failed');
     const message = String(record?.error?.message);
     assert.match(message, /001_broken\.commit\.sh: sh exited with code 3; stderr: …x+\nboom: table accounts is missing; stdout: starting/);
@@ -114,7 +121,10 @@ describe('shell-command changes', () => {
       const pid = Number(readFileSync(join(p.dir, file), 'utf8').trim());
       assert.ok(await gone(pid), `${file} (pid ${pid}) was killed`);
     }
-    const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_slow' as never });
+    const record = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: '001_slow' as never });
     assert.equal(record?.status, 'failed');
   });
 
@@ -125,7 +135,10 @@ describe('shell-command changes', () => {
     assert.equal(result.code, 130, result.stdout + result.stderr);
     const pid = Number(readFileSync(join(p.dir, 'script.pid'), 'utf8').trim());
     assert.ok(await gone(pid), `the script (pid ${pid}) was killed`);
-    const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_slow' as never });
+    const record = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: '001_slow' as never });
     assert.equal(record?.status, 'failed');
     assert.match(String(record?.error?.message), /interrupted/);
     assert.equal(await fixture.client.db(db).collection('delta_lock').countDocuments(), 0, 'the lock was released');
@@ -145,7 +158,13 @@ describe('shell-command changes', () => {
     const db = uniqueDbName('shellcjs');
     const commit = await runCli(['commit'], { cwd: p.dir, env: { DELTA_URI: fixture.uriFor(db), NODE_PATH } });
     assert.equal(commit.code, 0, commit.stderr);
-    assert.equal(await fixture.client.db(db).collection('plans').countDocuments({ _id: 'free' as never }), 1);
+    assert.equal(
+      await fixture.client
+        .db(db)
+        .collection('plans')
+        .countDocuments({ _id: 'free' as never }),
+      1,
+    );
     // Without a rollback file the change cannot be rolled back, and says so before doing anything.
     const rollback = await runCli(['rollback'], { cwd: p.dir, env: { DELTA_URI: fixture.uriFor(db), NODE_PATH } });
     assert.notEqual(rollback.code, 0);

@@ -52,7 +52,10 @@ describe('SQLite tracker', () => {
 
     const rollback = await runCli(['rollback', ...tracker], { cwd: p.dir, env });
     assert.equal(rollback.code, 0, rollback.stderr);
-    assert.deepEqual((await fixture.client.db(db).collection('effects').find().toArray()).map((d) => d.change), [1]);
+    assert.deepEqual(
+      (await fixture.client.db(db).collection('effects').find().toArray()).map((d) => d.change),
+      [1],
+    );
     const after = await runCli(['status', '--json', ...tracker], { cwd: p.dir, env });
     const parsed = JSON.parse(after.stdout) as { changes: { id: string; state: string; runner: string }[] };
     assert.deepEqual(
@@ -87,7 +90,9 @@ describe('SQLite tracker', () => {
     assert.equal((await runCli(['status'], { cwd: p.dir, env })).code, 0);
     const sqlite = openFile(join(p.dir, 'delta.sqlite'));
     try {
-      sqlite.prepare('INSERT INTO delta_lock (scope, owner, host, pid, command, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(db, 'someone', 'build-7', 4242, 'commit', Date.now(), Date.now() + 600_000);
+      sqlite
+        .prepare('INSERT INTO delta_lock (scope, owner, host, pid, command, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(db, 'someone', 'build-7', 4242, 'commit', Date.now(), Date.now() + 600_000);
     } finally {
       sqlite.close();
     }
@@ -104,7 +109,10 @@ describe('SQLite tracker', () => {
     assert.equal(commit.code, 0, commit.stderr);
     const history = await runCli(['history', '--json'], { cwd: p.dir, env });
     const { events } = JSON.parse(history.stdout) as { events: { action: string; executedBy: { host: string } }[] };
-    assert.deepEqual(events.map((e) => e.action), ['commit', 'unlock']);
+    assert.deepEqual(
+      events.map((e) => e.action),
+      ['commit', 'unlock'],
+    );
     assert.equal(events[1]?.executedBy.host, hostname());
   });
 
@@ -120,7 +128,11 @@ describe('SQLite tracker', () => {
     const effects = await fixture.client.db(db).collection('effects').find().toArray();
     assert.equal(effects.length, 20);
     assert.equal(new Set(effects.map((e) => e.change)).size, 20);
-    const applied = runs.map((run) => (/Done: applied (\d+) change/.exec(run.stdout)?.[1] ?? '0')).map(Number);
-    assert.equal(applied.reduce((a, b) => a + b, 0), 20, `runs applied ${applied.join(' + ')}`);
+    const applied = runs.map((run) => /Done: applied (\d+) change/.exec(run.stdout)?.[1] ?? '0').map(Number);
+    assert.equal(
+      applied.reduce((a, b) => a + b, 0),
+      20,
+      `runs applied ${applied.join(' + ')}`,
+    );
   });
 });

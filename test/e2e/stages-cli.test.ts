@@ -38,7 +38,7 @@ function stagedProject() {
 }
 
 describe('stages through the CLI', () => {
-  it('commit runs the stages in order and says so; status and history show each change\'s stage', async () => {
+  it("commit runs the stages in order and says so; status and history show each change's stage", async () => {
     const project = stagedProject();
     const db = uniqueDbName('stagecli');
     const env = { DELTA_URI: fixture.uriFor(db) };
@@ -59,7 +59,10 @@ describe('stages through the CLI', () => {
     const json = await runCli(['status', '--json'], { cwd: project.dir, env });
     const parsed = JSON.parse(json.stdout) as { stages: string[]; changes: { id: string; stage: string }[] };
     assert.deepEqual(parsed.stages, ['indexes', 'seed']);
-    assert.deepEqual(parsed.changes.map((c) => `${c.stage}/${c.id}`), ['indexes/001_orders_created', 'indexes/002_users_created', 'seed/001_plans']);
+    assert.deepEqual(
+      parsed.changes.map((c) => `${c.stage}/${c.id}`),
+      ['indexes/001_orders_created', 'indexes/002_users_created', 'seed/001_plans'],
+    );
 
     const history = await runCli(['history'], { cwd: project.dir, env });
     assert.match(history.stdout, /^AT\s+ACTION\s+OUTCOME\s+STAGE\s+ID/m);
@@ -81,7 +84,15 @@ describe('stages through the CLI', () => {
       ['stage:start seed', 'change:success 001_plans', 'stage:end seed'],
     );
     assert.deepEqual(await fixture.client.db(db).collection('plans').find({}).toArray(), [{ _id: 'free' }]);
-    assert.deepEqual(await fixture.client.db(db).collection('users').indexes().catch(() => []), [], 'the indexes stage did not run');
+    assert.deepEqual(
+      await fixture.client
+        .db(db)
+        .collection('users')
+        .indexes()
+        .catch(() => []),
+      [],
+      'the indexes stage did not run',
+    );
     assert.doesNotMatch(seedOnly.stdout, /Stage seed/, 'json replaces the human view');
 
     const both = await runCli(['commit', '--log-format', 'both'], { cwd: project.dir, env });

@@ -21,7 +21,11 @@ function setup(files: Record<string, string>, prefix = 'boundary') {
   const env = { DELTA_URI: fixture.uriFor(db), DELTA_PATH: './migrations' };
   const delta = (args: string[], extra: Record<string, string> = {}) => runCli(args, { cwd: p.dir, env: { ...env, ...extra } });
   const docs = (collection: string) => fixture.client.db(db).collection(collection).find({}).toArray();
-  const record = (id: string) => fixture.client.db(db).collection('delta_migrations').findOne({ _id: id as never });
+  const record = (id: string) =>
+    fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: id as never });
   const events = (id: string) => fixture.client.db(db).collection('delta_audit').find({ changeId: id }).sort({ at: 1 }).toArray();
   /** Write commands the sandbox received for this database while `work` ran (undefined on a real server). */
   const writesDuring = async <T>(work: () => Promise<T>): Promise<{ result: T; writes: CommandEvent[] | undefined }> => {
@@ -78,7 +82,7 @@ describe('the transaction boundary (CLI)', () => {
 
   it('a session from elsewhere is refused, naming the operation; nothing is written', async () => {
     const t = setup({
-      'delta.config.mjs': "export default { services: ({ client }) => ({ app: { client } }) };\n",
+      'delta.config.mjs': 'export default { services: ({ client }) => ({ app: { client } }) };\n',
       'migrations/001_other_session.mjs': `export default {
   async commit({ db, services }) {
     const other = services.app.client.startSession();
@@ -100,7 +104,7 @@ describe('the transaction boundary (CLI)', () => {
 
   it("a write through another client fails the change naming command and collection, blocks commit until repair; 'never' changes are exempt", async () => {
     const t = setup({
-      'delta.config.mjs': "export default { services: ({ client }) => ({ app: { client } }) };\n",
+      'delta.config.mjs': 'export default { services: ({ client }) => ({ app: { client } }) };\n',
       'migrations/001_escape.mjs': `export default {
   async commit({ db, services }) {
     if (!process.env.FIXED) await services.app.client.db(db.databaseName).collection('audit_trail').insertOne({ note: 'via the app client' });
@@ -130,7 +134,10 @@ describe('the transaction boundary (CLI)', () => {
 
     const blocked = await t.delta(['commit'], { FIXED: '1' });
     assert.equal(blocked.code, 4, blocked.stderr);
-    assert.match(blocked.stderr, /001_escape \(wrote outside its transaction, and those writes stayed\): it may be half-applied, so commit stops here\. Check the database by hand, then run delta repair/);
+    assert.match(
+      blocked.stderr,
+      /001_escape \(wrote outside its transaction, and those writes stayed\): it may be half-applied, so commit stops here\. Check the database by hand, then run delta repair/,
+    );
 
     assert.equal((await t.delta(['repair'])).code, 0);
     const fixed = await t.delta(['commit'], { FIXED: '1' });
@@ -141,8 +148,9 @@ describe('the transaction boundary (CLI)', () => {
   });
 
   it('migrate-mongo files run in a transaction: a failure leaves nothing, their own startSession/withTransaction joins it, transaction: never opts out', async () => {
-    const t = setup({
-      'migrations/001-add-plans.js': `module.exports = {
+    const t = setup(
+      {
+        'migrations/001-add-plans.js': `module.exports = {
   async up(db) {
     await db.collection('plans').insertOne({ _id: 'free' });
     await db.collection('plans').insertOne({ _id: 'team' });
@@ -151,7 +159,7 @@ describe('the transaction boundary (CLI)', () => {
   async down(db) { await db.collection('plans').deleteMany({}); },
 };
 `,
-      'migrations/002-own-transaction.js': `module.exports = {
+        'migrations/002-own-transaction.js': `module.exports = {
   async up(db, client) {
     const session = client.startSession();
     try {
@@ -166,13 +174,15 @@ describe('the transaction boundary (CLI)', () => {
   async down(db) { await db.collection('albums').deleteMany({}); },
 };
 `,
-      'migrations/003-outside.js': `module.exports = {
+        'migrations/003-outside.js': `module.exports = {
   transaction: 'never',
   async up(db) { await db.collection('plain').insertOne({ _id: 'x' }); },
   async down(db) { await db.collection('plain').deleteMany({}); },
 };
 `,
-    }, 'mm');
+      },
+      'mm',
+    );
     // CommonJS files in a project without "type": "module".
     const failed = await t.delta(['commit']);
     assert.equal(failed.code, 1, failed.stderr);
@@ -192,7 +202,7 @@ describe('the transaction boundary (CLI)', () => {
     }
   });
 
-  it("auto runs a change again without a transaction when the server refuses an operation in one (TypeScript drop, mongosh drop, an index on a populated collection); always fails", async () => {
+  it('auto runs a change again without a transaction when the server refuses an operation in one (TypeScript drop, mongosh drop, an index on a populated collection); always fails', async () => {
     const t = setup({
       'migrations/001_shells.mjs': `export default {
   async commit({ db, session }) { await db.collection('shells').insertMany([{ _id: 1 }, { _id: 2 }], { session }); },
@@ -268,7 +278,13 @@ describe('the transaction boundary (CLI)', () => {
     // one that stayed young printed nothing of its aborted attempt.
     const wentLive = lines.indexOf('003_c: working on 003_c') < lines.indexOf('✓ applied 002_b');
     if (!wentLive) assert.deepEqual(lines, ['001_a: working on 001_a', '✓ applied 001_a', '002_b: working on 002_b', '✓ applied 002_b', '003_c: working on 003_c', '✗ 003_c']);
-    assert.deepEqual((await t.docs('effects')).map((d) => d._id), ['001_a', '002_b']);
-    assert.deepEqual((await t.events('003_c')).map((e) => [e.outcome, e.error?.message]), [['failure', 'disk on fire']]);
+    assert.deepEqual(
+      (await t.docs('effects')).map((d) => d._id),
+      ['001_a', '002_b'],
+    );
+    assert.deepEqual(
+      (await t.events('003_c')).map((e) => [e.outcome, e.error?.message]),
+      [['failure', 'disk on fire']],
+    );
   });
 });

@@ -18,13 +18,22 @@ export async function snapshotDatabase(client: MongoClient, dbName: string): Pro
 
 /** Documents of one collection without their `_id`, sorted by `sortKey`. */
 export async function documents(client: MongoClient, dbName: string, collection: string, sortKey = '_id'): Promise<Document[]> {
-  return client.db(dbName).collection(collection).find({}).sort({ [sortKey]: 1 }).toArray();
+  return client
+    .db(dbName)
+    .collection(collection)
+    .find({})
+    .sort({ [sortKey]: 1 })
+    .toArray();
 }
 
 /** How many `effects` documents each change (`{ change: n }`) left: n -> count. */
 export async function effectsPerChange(client: MongoClient, dbName: string): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
-  const groups = await client.db(dbName).collection('effects').aggregate<{ _id: number; n: number }>([{ $group: { _id: '$change', n: { $sum: 1 } } }]).toArray();
+  const groups = await client
+    .db(dbName)
+    .collection('effects')
+    .aggregate<{ _id: number; n: number }>([{ $group: { _id: '$change', n: { $sum: 1 } } }])
+    .toArray();
   for (const { _id, n } of groups) counts.set(_id, n);
   return counts;
 }

@@ -63,7 +63,11 @@ async function dropNamedDatabases(uri: string): Promise<void> {
     } catch {
       // A user without listDatabases: drop the names we know.
     }
-    for (const name of names) await client.db(name).dropDatabase().catch(() => undefined);
+    for (const name of names)
+      await client
+        .db(name)
+        .dropDatabase()
+        .catch(() => undefined);
   } finally {
     await client.close();
   }

@@ -110,7 +110,10 @@ for (const store of STORES) {
       const { event, record } = await stored(delta, '003_c');
       assert.deepEqual(event?.error, { message: 'disk on fire' });
       assert.equal(record?.error, 'disk on fire');
-      assert.deepEqual((await delta.status()).changes.map((c) => c.state), ['applied', 'applied', 'failed']);
+      assert.deepEqual(
+        (await delta.status()).changes.map((c) => c.state),
+        ['applied', 'applied', 'failed'],
+      );
     });
 
     // A record or audit event over 16 MB cannot be written (BSONObjectTooLarge): a change that
@@ -174,7 +177,10 @@ describe('failure reasons through the CLI', () => {
     const text = await runCli(['history'], { cwd: p.dir, env });
     assert.doesNotMatch(text.stdout, /\[object Object\]/);
     assert.match(text.stdout, /E11000 duplicate key/);
-    const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '002_dup' as never });
+    const record = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: '002_dup' as never });
     assert.equal(record?.error?.message, failure?.error?.message);
   });
 });

@@ -51,7 +51,10 @@ async function seed(db: string): Promise<void> {
   await users.createIndex({ 'nested.nothing': 1, at: -1 }, { partialFilterExpression: { at: { $exists: true } } });
   await users.createIndex({ at: 1 }, { expireAfterSeconds: 86_400 * 365 * 10, name: 'ttl' });
   await target.createCollection('orders', { collation: { locale: 'fr', strength: 2 } });
-  await target.collection('orders').insertMany([{ _id: 'a' as never, total: 1 }, { _id: 'b' as never, total: 2 }]);
+  await target.collection('orders').insertMany([
+    { _id: 'a' as never, total: 1 },
+    { _id: 'b' as never, total: 2 },
+  ]);
 }
 
 /** Documents (canonical EJSON), indexes and options of every collection but delta's own. */
@@ -72,13 +75,23 @@ describe('backup and restore', () => {
     const t = setup();
     await seed(t.db);
     const before = await shape(t.db);
-    const rawUsers = () => t.target.collection('users').find({}, { raw: true, sort: { _id: 1 } }).toArray() as unknown as Promise<Buffer[]>;
+    const rawUsers = () =>
+      t.target
+        .collection('users')
+        .find({}, { raw: true, sort: { _id: 1 } })
+        .toArray() as unknown as Promise<Buffer[]>;
     const rawBefore = await rawUsers();
     const delta = t.make();
     const progress: DeltaEvents['backup:progress'][] = [];
     delta.on('backup:progress', (e) => progress.push(e));
     const backup = await delta.backup();
-    assert.deepEqual(backup.collections.map((c) => [c.name, c.documents]), [['orders', 2], ['users', 250]]);
+    assert.deepEqual(
+      backup.collections.map((c) => [c.name, c.documents]),
+      [
+        ['orders', 2],
+        ['users', 250],
+      ],
+    );
     assert.deepEqual(backup.skipped, [{ name: 'delta_lock', reason: "delta's tracker collection" }], 'the lock taken for the backup is not in it');
     assert.ok(progress.some((p) => p.phase === 'backup' && p.collection === 'users' && p.done && p.documents === 250));
     assert.deepEqual(readdirSync(backup.path).sort(), ['manifest.json', 'orders.bson', 'orders.metadata.json', 'users.bson', 'users.metadata.json']);
@@ -91,10 +104,19 @@ describe('backup and restore', () => {
     // Raw bytes too: the server hands back exactly the BSON that was backed up.
     const rawAfter = await rawUsers();
     assert.equal(rawAfter.length, 250);
-    assert.ok(rawAfter.every((doc, i) => Buffer.compare(doc, rawBefore[i] ?? Buffer.alloc(0)) === 0), 'identical BSON bytes');
+    assert.ok(
+      rawAfter.every((doc, i) => Buffer.compare(doc, rawBefore[i] ?? Buffer.alloc(0)) === 0),
+      'identical BSON bytes',
+    );
 
     const audit = await t.target.collection('delta_audit').find({}).sort({ at: 1, _id: 1 }).toArray();
-    assert.deepEqual(audit.map((e) => [e.action, e.outcome]), [['backup', 'success'], ['restore', 'success']]);
+    assert.deepEqual(
+      audit.map((e) => [e.action, e.outcome]),
+      [
+        ['backup', 'success'],
+        ['restore', 'success'],
+      ],
+    );
     assert.equal(audit[1]?.details?.backupId, backup.id);
   });
 
@@ -114,14 +136,24 @@ describe('backup and restore', () => {
   it("refuses to restore over an external tracker's history, audit log or lock, even with drop, writing nothing", async () => {
     // A team moved its tracker out of the target database: the old delta_* collections stayed
     // there, are ordinary collections now, and so are in a backup of it.
-    const t = setup([{ id: '001_x', async commit({ db, session }) { await db.collection('effects').insertOne({ _id: 1 as never }, { session }); } }]);
+    const t = setup([
+      {
+        id: '001_x',
+        async commit({ db, session }) {
+          await db.collection('effects').insertOne({ _id: 1 as never }, { session });
+        },
+      },
+    ]);
     const trackerDb = `${t.db}_trk`;
     await t.target.collection('delta_migrations').insertOne({ changeId: 'old', status: 'applied' });
     await t.target.collection('users').insertOne({ email: 'a@example.com' });
     const delta = t.make(undefined, { tracker: { db: trackerDb } });
     assert.equal((await delta.commit()).outcome, 'success');
     const backup = await delta.backup();
-    assert.ok(backup.collections.some((c) => c.name === 'delta_migrations'), 'the leftover collection is in the backup');
+    assert.ok(
+      backup.collections.some((c) => c.name === 'delta_migrations'),
+      'the leftover collection is in the backup',
+    );
     const tracker = await snapshotDatabase(fixture.client, trackerDb);
 
     await assert.rejects(delta.restore({ backup: backup.id, toDb: trackerDb, drop: true }), (error: unknown) => {
@@ -166,7 +198,10 @@ describe('backup and restore', () => {
     assert.deepEqual(await snapshotDatabase(fixture.client, t.db), snapshot);
 
     const partial = await delta.restore({ backup: backup.id, drop: true, collections: ['orders'] });
-    assert.deepEqual(partial.collections.map((c) => [c.name, c.replaced]), [['orders', true]]);
+    assert.deepEqual(
+      partial.collections.map((c) => [c.name, c.replaced]),
+      [['orders', true]],
+    );
   });
 
   it('a change that breaks data, then restore of its backup, gives back the original documents', async () => {
@@ -191,13 +226,29 @@ describe('backup and restore', () => {
     assert.deepEqual(done[0]?.collections, ['users', 'brand_new']);
 
     const { backups } = await delta.backups();
-    assert.deepEqual(backups.map((b) => [b.changeId, b.reason, b.documents]), [['001_break', 'change', 250]]);
+    assert.deepEqual(
+      backups.map((b) => [b.changeId, b.reason, b.documents]),
+      [['001_break', 'change', 250]],
+    );
     const restored = await delta.restore({ backup: backups[0]?.id ?? '', drop: true });
-    assert.deepEqual(restored.collections.map((c) => [c.name, c.documents, c.absentInBackup]), [['users', 250, false], ['brand_new', 0, true]]);
+    assert.deepEqual(
+      restored.collections.map((c) => [c.name, c.documents, c.absentInBackup]),
+      [
+        ['users', 250, false],
+        ['brand_new', 0, true],
+      ],
+    );
     const after = await shape(t.db);
     assert.deepEqual(after, before, 'users as before; brand_new, absent at backup time, dropped');
     const audit = await t.target.collection('delta_audit').find({}).sort({ at: 1, _id: 1 }).toArray();
-    assert.deepEqual(audit.map((e) => [e.action, e.changeId ?? null, e.outcome]), [['backup', '001_break', 'success'], ['commit', '001_break', 'success'], ['restore', null, 'success']]);
+    assert.deepEqual(
+      audit.map((e) => [e.action, e.changeId ?? null, e.outcome]),
+      [
+        ['backup', '001_break', 'success'],
+        ['commit', '001_break', 'success'],
+        ['restore', null, 'success'],
+      ],
+    );
   });
 
   for (const transaction of ['auto', 'never'] as const) {
@@ -219,20 +270,50 @@ describe('backup and restore', () => {
       assert.equal(result.outcome, 'failed');
       assert.ok(result.error instanceof BackupFailedError);
       assert.match(result.error.message, /backup before 003_guarded failed: cannot create .*file\/backups/);
-      assert.deepEqual(result.changes.map((c) => [c.id, c.status]), [['002_a', 'done'], ['003_guarded', 'not-run'], ['004_c', 'not-run']]);
+      assert.deepEqual(
+        result.changes.map((c) => [c.id, c.status]),
+        [
+          ['002_a', 'done'],
+          ['003_guarded', 'not-run'],
+          ['004_c', 'not-run'],
+        ],
+      );
       const after = await snapshotDatabase(fixture.client, t.db);
       const audit = await t.target.collection('delta_audit').find({}).sort({ at: 1, _id: 1 }).toArray();
-      assert.deepEqual(audit.slice(-2).map((e) => [e.action, e.changeId, e.outcome]), [['commit', '002_a', 'success'], ['backup', '003_guarded', 'failure']]);
+      assert.deepEqual(
+        audit.slice(-2).map((e) => [e.action, e.changeId, e.outcome]),
+        [
+          ['commit', '002_a', 'success'],
+          ['backup', '003_guarded', 'failure'],
+        ],
+      );
       const records = await t.target.collection('delta_migrations').find({}).sort({ _id: 1 }).toArray();
-      assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_first', 'applied'], ['002_a', 'applied']], 'no record, not even running, for the guarded change');
+      assert.deepEqual(
+        records.map((r) => [r.changeId, r.status]),
+        [
+          ['001_first', 'applied'],
+          ['002_a', 'applied'],
+        ],
+        'no record, not even running, for the guarded change',
+      );
       assert.deepEqual(after.effects, [...(before.effects ?? []), '{"_id":"002_a"}']);
     });
   }
 
   it('commit with backup: the whole database once before the first change, tracker collections left out, a warning when large; retention keeps the newest runs', async () => {
-    const t = setup([{ id: '001_x', async commit({ db, session }) { await db.collection('effects').insertOne({ _id: 1 as never }, { session }); } }], {
-      backup: { keep: 2, warnAboveBytes: 1 },
-    });
+    const t = setup(
+      [
+        {
+          id: '001_x',
+          async commit({ db, session }) {
+            await db.collection('effects').insertOne({ _id: 1 as never }, { session });
+          },
+        },
+      ],
+      {
+        backup: { keep: 2, warnAboveBytes: 1 },
+      },
+    );
     await seed(t.db);
     const delta = t.make(undefined, { backup: { dir: t.dir, keep: 2, warnAboveBytes: 1 } });
     const warnings: string[] = [];
@@ -249,7 +330,10 @@ describe('backup and restore', () => {
 
     const third = await delta.backup({ collections: ['orders'] });
     assert.deepEqual(third.pruned, [first.id], 'keep: 2 runs -> the oldest run pruned');
-    assert.deepEqual((await delta.backups()).backups.map((b) => b.id), [run?.id, third.id]);
+    assert.deepEqual(
+      (await delta.backups()).backups.map((b) => b.id),
+      [run?.id, third.id],
+    );
   });
 
   it('backups are readable by their owner only, never staged by git, and a folder inside a git work tree is warned about once', async () => {
@@ -267,16 +351,28 @@ describe('backup and restore', () => {
     assert.equal(mode(first.path), 0o700);
     for (const file of readdirSync(first.path)) assert.equal(mode(join(first.path, file)), 0o600, file);
     assert.match(readFileSync(join(dir, '.gitignore'), 'utf8'), /^\*$/m);
-    assert.deepEqual(warnings, [`backups go to ${dir}, inside the git work tree ${project.dir}: a .gitignore there keeps them out of commits, but the data sits in the project; set backup.dir to a folder outside it`]);
+    assert.deepEqual(warnings, [
+      `backups go to ${dir}, inside the git work tree ${project.dir}: a .gitignore there keeps them out of commits, but the data sits in the project; set backup.dir to a folder outside it`,
+    ]);
     assert.deepEqual((await delta.backups()).backups.length, 2, 'the .gitignore is no backup');
   });
 
   it('the tracker goes into a backup only when asked (includeTracker), and comes back only into another database', async () => {
-    const t = setup([{ id: '001_x', async commit({ db, session }) { await db.collection('effects').insertOne({ _id: 1 as never }, { session }); } }]);
+    const t = setup([
+      {
+        id: '001_x',
+        async commit({ db, session }) {
+          await db.collection('effects').insertOne({ _id: 1 as never }, { session });
+        },
+      },
+    ]);
     const delta = t.make();
     assert.equal((await delta.commit()).outcome, 'success');
     const plain = await delta.backup();
-    assert.deepEqual(plain.collections.map((c) => c.name), ['effects']);
+    assert.deepEqual(
+      plain.collections.map((c) => c.name),
+      ['effects'],
+    );
     const full = await delta.backup({ includeTracker: true });
     assert.deepEqual(full.collections.map((c) => c.name).sort(), ['delta_audit', 'delta_lock', 'delta_migrations', 'effects']);
     const before = await snapshotDatabase(fixture.client, t.db);
@@ -284,6 +380,9 @@ describe('backup and restore', () => {
     assert.deepEqual(await snapshotDatabase(fixture.client, t.db), before);
     const other = uniqueDbName('bk_to');
     await delta.restore({ backup: full.id, toDb: other });
-    assert.deepEqual((await fixture.client.db(other).collection('delta_migrations').find({}).toArray()).map((r) => [r.changeId, r.status]), [['001_x', 'applied']]);
+    assert.deepEqual(
+      (await fixture.client.db(other).collection('delta_migrations').find({}).toArray()).map((r) => [r.changeId, r.status]),
+      [['001_x', 'applied']],
+    );
   });
 });

@@ -10,7 +10,10 @@ import type { ChangeDefinition } from '../../src/vocabulary/index.js';
 const fixture = useServer();
 
 async function seed(db: string, count: number): Promise<void> {
-  await fixture.client.db(db).collection('items').insertMany(Array.from({ length: count }, (_, i) => ({ _id: i as never, n: i })));
+  await fixture.client
+    .db(db)
+    .collection('items')
+    .insertMany(Array.from({ length: count }, (_, i) => ({ _id: i as never, n: i })));
 }
 
 async function commit(db: string, changes: ChangeDefinition[], progress: DeltaEvents['change:progress'][] = []) {
@@ -57,7 +60,10 @@ describe('ctx.batches', () => {
       const failed = await commit(db, [backfill({ failAfter: 3, transaction })]);
       assert.equal(failed.outcome, 'failed');
       assert.match(failed.error?.message ?? '', /001_backfill failed: disk full/);
-      const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_backfill' as never });
+      const record = await fixture.client
+        .db(db)
+        .collection('delta_migrations')
+        .findOne({ _id: '001_backfill' as never });
       assert.equal(record?.status, 'failed');
       assert.deepEqual(
         (record?.checkpoints as { walk: string; lastId: number; done: number; complete: boolean }[]).map((c) => [c.walk, c.lastId, c.done, c.complete]),
@@ -74,9 +80,15 @@ describe('ctx.batches', () => {
         [...[400, 500, 600, 700, 800, 900].map((done) => [done, done / 100, false]), [1000, 10, false], [1000, 10, true]],
       );
       // Counted once when the walk resumed (700 left), less what was done since; an estimate of time left with each.
-      assert.deepEqual(progress.map((p) => p.remaining), [600, 500, 400, 300, 200, 100, 0, 0]);
+      assert.deepEqual(
+        progress.map((p) => p.remaining),
+        [600, 500, 400, 300, 200, 100, 0, 0],
+      );
       assert.ok(progress.filter((p) => !p.complete && p.remaining > 0).every((p) => typeof p.etaSeconds === 'number' && p.etaSeconds >= 1));
-      const applied = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_backfill' as never });
+      const applied = await fixture.client
+        .db(db)
+        .collection('delta_migrations')
+        .findOne({ _id: '001_backfill' as never });
       assert.equal(applied?.status, 'applied');
       assert.equal(applied?.transactional, false);
       assert.equal(applied?.checkpoints, undefined);
@@ -86,7 +98,14 @@ describe('ctx.batches', () => {
   it('refuses ctx.batches in a change that does not declare batches: true', async () => {
     const db = uniqueDbName('batches');
     await seed(db, 10);
-    const result = await commit(db, [{ id: '001_undeclared', async commit({ batches }) { await batches('items', { batchSize: 5 }, () => undefined); } }]);
+    const result = await commit(db, [
+      {
+        id: '001_undeclared',
+        async commit({ batches }) {
+          await batches('items', { batchSize: 5 }, () => undefined);
+        },
+      },
+    ]);
     assert.equal(result.outcome, 'failed');
     assert.match(result.error?.message ?? '', /001_undeclared calls ctx.batches but does not declare batches: true/);
   });

@@ -65,7 +65,10 @@ for (const mode of MODES) {
       assert.deepEqual(seen, IDS);
       assert.deepEqual(await t.effects(), IDS);
       const records = await t.records();
-      assert.deepEqual(records.map((r) => r._id), IDS.map((id) => mode.recordId(t.db, id)));
+      assert.deepEqual(
+        records.map((r) => r._id),
+        IDS.map((id) => mode.recordId(t.db, id)),
+      );
       for (const record of records) {
         assert.equal(record.status, 'applied');
         assert.equal(record.targetDb, t.db);
@@ -79,7 +82,10 @@ for (const mode of MODES) {
         assert.equal(record.error, undefined);
       }
       const audit = await t.audit();
-      assert.deepEqual(audit.map((a) => [a.changeId, a.action, a.outcome]), IDS.map((id) => [id, 'commit', 'success']));
+      assert.deepEqual(
+        audit.map((a) => [a.changeId, a.action, a.outcome]),
+        IDS.map((id) => [id, 'commit', 'success']),
+      );
       if (mode.trackerDb(t.db) !== t.db) {
         const names = (await fixture.client.db(t.db).listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name);
         assert.deepEqual(names, ['effects'], 'external mode leaves no tracker collection in the target');
@@ -109,20 +115,32 @@ for (const mode of MODES) {
       await t.make().commit();
 
       const last = await t.make().rollback();
-      assert.deepEqual(last.changes.map((c) => [c.id, c.status]), [['004_d', 'done']]);
+      assert.deepEqual(
+        last.changes.map((c) => [c.id, c.status]),
+        [['004_d', 'done']],
+      );
       assert.deepEqual(await t.effects(), ['001_a', '002_b', '003_c']);
 
       await t.make().commit();
       const steps = await t.make().rollback({ steps: 2 });
-      assert.deepEqual(steps.changes.map((c) => c.id), ['004_d', '003_c']);
+      assert.deepEqual(
+        steps.changes.map((c) => c.id),
+        ['004_d', '003_c'],
+      );
       assert.deepEqual(await t.effects(), ['001_a', '002_b']);
 
       await t.make().commit();
       const to = await t.make().rollback({ to: '001_a' });
-      assert.deepEqual(to.changes.map((c) => c.id), ['004_d', '003_c', '002_b']);
+      assert.deepEqual(
+        to.changes.map((c) => c.id),
+        ['004_d', '003_c', '002_b'],
+      );
       assert.deepEqual(await t.effects(), ['001_a'], '--to keeps the named change applied');
       const records = await t.records();
-      assert.deepEqual(records.map((r) => r.status), ['applied', 'rolled_back', 'rolled_back', 'rolled_back']);
+      assert.deepEqual(
+        records.map((r) => r.status),
+        ['applied', 'rolled_back', 'rolled_back', 'rolled_back'],
+      );
       assert.ok(records[1]?.rolledBackAt instanceof Date);
 
       await t.make().commit();
@@ -145,7 +163,10 @@ for (const mode of MODES) {
       const since = new Date();
       await t.make().commit();
       const result = await t.make().rollback({ since });
-      assert.deepEqual(result.changes.map((c) => c.id), ['004_d', '003_c']);
+      assert.deepEqual(
+        result.changes.map((c) => c.id),
+        ['004_d', '003_c'],
+      );
       assert.deepEqual(await t.effects(), ['001_a', '002_b']);
     });
 
@@ -170,18 +191,37 @@ for (const mode of MODES) {
       assert.equal(result.outcome, 'failed');
       assert.ok(result.error instanceof ChangeFailedError);
       assert.match(result.error.message, /^002_b failed: disk on fire$/);
-      assert.deepEqual(result.changes.map((c) => [c.id, c.status]), [['001_a', 'done'], ['002_b', 'failed'], ['003_c', 'not-run']]);
+      assert.deepEqual(
+        result.changes.map((c) => [c.id, c.status]),
+        [
+          ['001_a', 'done'],
+          ['002_b', 'failed'],
+          ['003_c', 'not-run'],
+        ],
+      );
       assert.deepEqual(await t.effects(), ['001_a'], 'the aborted transaction left nothing of 002_b');
       const records = await t.records();
-      assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_a', 'applied'], ['002_b', 'failed']]);
+      assert.deepEqual(
+        records.map((r) => [r.changeId, r.status]),
+        [
+          ['001_a', 'applied'],
+          ['002_b', 'failed'],
+        ],
+      );
       assert.equal(records[1]?.error?.message, 'disk on fire');
       const failures = (await t.audit()).filter((a) => a.outcome === 'failure');
-      assert.deepEqual(failures.map((a) => a.changeId), ['002_b']);
+      assert.deepEqual(
+        failures.map((a) => a.changeId),
+        ['002_b'],
+      );
 
       broken = false;
       const retry = await t.make().commit();
       assert.equal(retry.outcome, 'success');
-      assert.deepEqual(retry.changes.map((c) => c.id), ['002_b', '003_c']);
+      assert.deepEqual(
+        retry.changes.map((c) => c.id),
+        ['002_b', '003_c'],
+      );
       assert.deepEqual(await t.effects(), ['001_a', '002_b', '003_c']);
       assert.equal((await t.records())[1]?.error, undefined, 'the error is cleared once applied');
     });
@@ -233,13 +273,22 @@ for (const mode of MODES) {
     });
 
     it("transaction: 'never' for the run records running, then applied, with transactional false", async () => {
-      const t = setup(IDS.slice(0, 2).map((id) => insertChange(id)), { transaction: 'never' });
+      const t = setup(
+        IDS.slice(0, 2).map((id) => insertChange(id)),
+        { transaction: 'never' },
+      );
       const result = await t.make().commit();
-      assert.deepEqual(result.changes.map((c) => c.transactional), [false, false]);
-      assert.deepEqual((await t.records()).map((r) => [r.status, r.transactional, r.startedAt instanceof Date]), [
-        ['applied', false, true],
-        ['applied', false, true],
-      ]);
+      assert.deepEqual(
+        result.changes.map((c) => c.transactional),
+        [false, false],
+      );
+      assert.deepEqual(
+        (await t.records()).map((r) => [r.status, r.transactional, r.startedAt instanceof Date]),
+        [
+          ['applied', false, true],
+          ['applied', false, true],
+        ],
+      );
     });
 
     it('a rollback that throws stops before the next one and leaves the change applied', async () => {
@@ -247,17 +296,37 @@ for (const mode of MODES) {
       await t.make().commit();
       const result = await t.make().rollback({ all: true });
       assert.equal(result.outcome, 'failed');
-      assert.deepEqual(result.changes.map((c) => [c.id, c.status]), [['003_c', 'done'], ['002_b', 'failed'], ['001_a', 'not-run']]);
+      assert.deepEqual(
+        result.changes.map((c) => [c.id, c.status]),
+        [
+          ['003_c', 'done'],
+          ['002_b', 'failed'],
+          ['001_a', 'not-run'],
+        ],
+      );
       assert.deepEqual(await t.effects(), ['001_a', '002_b']);
-      assert.deepEqual((await t.records()).map((r) => r.status), ['applied', 'applied', 'rolled_back']);
+      assert.deepEqual(
+        (await t.records()).map((r) => r.status),
+        ['applied', 'applied', 'rolled_back'],
+      );
     });
 
     it('status reports every state from one read of history', async () => {
       const t = setup([]);
-      const changes = [insertChange('001_a'), insertChange('002_b'), { ...insertChange('003_c'), commit: () => Promise.reject(new Error('no')) }, insertChange('004_d'), insertChange('005_e'), insertChange('006_f')];
+      const changes = [
+        insertChange('001_a'),
+        insertChange('002_b'),
+        { ...insertChange('003_c'), commit: () => Promise.reject(new Error('no')) },
+        insertChange('004_d'),
+        insertChange('005_e'),
+        insertChange('006_f'),
+      ];
       await t.make(changes).commit({ to: '002_b' });
       const early = await t.make(changes).status();
-      assert.deepEqual(early.changes.map((c) => c.state), ['applied', 'applied', 'pending', 'pending', 'pending', 'pending']);
+      assert.deepEqual(
+        early.changes.map((c) => c.state),
+        ['applied', 'applied', 'pending', 'pending', 'pending', 'pending'],
+      );
       assert.equal(early.summary.pending, 4);
       await t.make(changes).commit();
       await t.make(changes).commit({ only: '006_f' });

@@ -47,7 +47,10 @@ describe('a connection lost inside the change transaction', () => {
       assert.equal(result.outcome, 'success', result.error?.message);
       assert.deepEqual(await fixture.client.db(db).collection('effects').find({}).toArray(), [{ _id: 'one' }]);
       const records = await fixture.client.db(db).collection('delta_migrations').find({}).toArray();
-      assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_insert', 'applied']]);
+      assert.deepEqual(
+        records.map((r) => [r.changeId, r.status]),
+        [['001_insert', 'applied']],
+      );
     } finally {
       sandbox.faults.clear();
       await delta.close();
@@ -68,7 +71,11 @@ describe('a connection lost inside the change transaction', () => {
       assert.match(result.error?.message ?? '', /^001_insert failed: .*(closed|connection)/i);
       assert.deepEqual(await fixture.client.db(db).collection('effects').find({}).toArray(), [], 'the change left nothing');
       const records = await fixture.client.db(db).collection('delta_migrations').find({}).toArray();
-      assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_insert', 'failed']], 'only the failure is recorded, outside the aborted transaction');
+      assert.deepEqual(
+        records.map((r) => [r.changeId, r.status]),
+        [['001_insert', 'failed']],
+        'only the failure is recorded, outside the aborted transaction',
+      );
     } finally {
       sandbox.faults.clear();
       await delta.close();
@@ -88,10 +95,17 @@ describe('the history record of a change that ran without a transaction cannot b
       sandbox.faults.failCommand(command === 'bulkWrite' ? 1 : 2, { command, code: 1 });
       const result = await delta.commit();
       assert.equal(result.outcome, 'failed');
-      assert.match(result.error?.message ?? '', /^001_insert failed: it ran, but its history record could not be written \(Failing command via the delta sandbox fault injector\); it is left 'running'.*delta repair/, 'the server\'s error, not the bulk write wrapper');
+      assert.match(
+        result.error?.message ?? '',
+        /^001_insert failed: it ran, but its history record could not be written \(Failing command via the delta sandbox fault injector\); it is left 'running'.*delta repair/,
+        "the server's error, not the bulk write wrapper",
+      );
       assert.deepEqual(await fixture.client.db(db).collection('effects').find({}).toArray(), [{ _id: 'one' }], 'the effect is there, once');
       const records = await fixture.client.db(db).collection('delta_migrations').find({}).toArray();
-      assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_insert', 'running']]);
+      assert.deepEqual(
+        records.map((r) => [r.changeId, r.status]),
+        [['001_insert', 'running']],
+      );
       await assert.rejects(delta.commit(), /001_insert \(interrupted: a run died during it without a transaction\): it may be half-applied/);
     } finally {
       sandbox.faults.clear();
@@ -111,7 +125,10 @@ describe("a killed runner's transaction still open on the server", () => {
     // holding the change's record, aborted by the server only at transactionLifetimeLimitSeconds.
     const orphan = fixture.client.startSession();
     orphan.startTransaction();
-    await fixture.client.db(db).collection<{ _id: string }>('delta_migrations').updateOne({ _id: '001_insert' }, { $set: { status: 'applied' } }, { upsert: true, session: orphan });
+    await fixture.client
+      .db(db)
+      .collection<{ _id: string }>('delta_migrations')
+      .updateOne({ _id: '001_insert' }, { $set: { status: 'applied' } }, { upsert: true, session: orphan });
     const delta = createDelta({ config: { uri: fixture.server.uri, db }, changes: [first, change], env: {} });
     try {
       const aborted = new Promise<void>((resolve) => setTimeout(() => void orphan.abortTransaction().finally(resolve), 700));
@@ -120,7 +137,13 @@ describe("a killed runner's transaction still open on the server", () => {
       assert.equal(result.outcome, 'success', result.error?.message);
       assert.deepEqual(await fixture.client.db(db).collection('effects').find({}).toArray(), [{ _id: 'one' }]);
       const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ _id: 1 }).toArray();
-      assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['000_first', 'applied'], ['001_insert', 'applied']]);
+      assert.deepEqual(
+        records.map((r) => [r.changeId, r.status]),
+        [
+          ['000_first', 'applied'],
+          ['001_insert', 'applied'],
+        ],
+      );
     } finally {
       await orphan.endSession();
       await delta.close();
@@ -128,9 +151,7 @@ describe("a killed runner's transaction still open on the server", () => {
   });
 });
 
-type Fault =
-  | { readonly kind: 'closeAfter' | 'closeAfterReply' }
-  | { readonly kind: 'failCommand'; readonly label: string; readonly code: number; readonly errorLabels: readonly string[] };
+type Fault = { readonly kind: 'closeAfter' | 'closeAfterReply' } | { readonly kind: 'failCommand'; readonly label: string; readonly code: number; readonly errorLabels: readonly string[] };
 
 const CLOSE_BEFORE: Fault = { kind: 'closeAfter' };
 const CLOSE_AFTER_REPLY: Fault = { kind: 'closeAfterReply' };
@@ -191,15 +212,26 @@ describe('a fault at every command of a commit (CLI main, sandbox faults)', () =
     const status = await cli(db, ['status', '--json']);
     assert.equal(status.code, 0, where(status.stderr));
     const interrupted = (JSON.parse(status.stdout) as { changes: { state: string }[] }).changes.flatMap((c, i) => (c.state === 'running' ? [i] : []));
-    assert.ok(leftovers.every((i) => interrupted.includes(i) || records.get(sweepId(i))?.error?.compensated === false), where(`status shows each change left half done as running: ${interrupted.join(',')}`));
-    if (leftovers.length > 0) await fixture.client.db(db).collection('effects').deleteMany({ change: { $in: leftovers } });
+    assert.ok(
+      leftovers.every((i) => interrupted.includes(i) || records.get(sweepId(i))?.error?.compensated === false),
+      where(`status shows each change left half done as running: ${interrupted.join(',')}`),
+    );
+    if (leftovers.length > 0)
+      await fixture.client
+        .db(db)
+        .collection('effects')
+        .deleteMany({ change: { $in: leftovers } });
     if (interrupted.length > 0) {
       const repaired = await cli(db, ['repair', '--lock-wait', '10s']);
       assert.equal(repaired.code, 0, where(`repair: ${repaired.stderr}`));
     }
     const next = await cli(db, ['commit', '--lock-wait', '10s']);
     assert.equal(next.code, 0, where(`the next commit: ${next.stderr}`));
-    assert.deepEqual([...(await effectsPerChange(fixture.client, db))].sort((a, b) => a[0] - b[0]), Array.from({ length: SWEEP_CHANGES }, (_, i) => [i, 2]), where('every effect exactly once'));
+    assert.deepEqual(
+      [...(await effectsPerChange(fixture.client, db))].sort((a, b) => a[0] - b[0]),
+      Array.from({ length: SWEEP_CHANGES }, (_, i) => [i, 2]),
+      where('every effect exactly once'),
+    );
     assert.equal(await fixture.client.db(db).collection('delta_migrations').countDocuments({ status: 'applied' }), SWEEP_CHANGES, where('every record applied'));
     // A release that failed leaves the lock to its lease (a second here): nobody renews it, and
     // once expired a plain `delta unlock` removes it.
@@ -214,33 +246,37 @@ describe('a fault at every command of a commit (CLI main, sandbox faults)', () =
     return run.code;
   }
 
-  it(`${STRESS ? 'every fault' : 'connections dropped before and after the command, and one of four errors'} at every command`, { skip: sandboxOnly('fault injection needs the sandbox') }, async () => {
-    const sandbox = fixture.server.sandbox;
-    assert.ok(sandbox !== undefined);
-    let runLength = 0;
-    const count = () => (runLength += 1);
-    sandbox.on('command', count);
-    const reference = await cli(uniqueDbName('sweep'), ['commit']);
-    sandbox.off('command', count);
-    assert.equal(reference.code, 0, reference.stderr);
+  it(
+    `${STRESS ? 'every fault' : 'connections dropped before and after the command, and one of four errors'} at every command`,
+    { skip: sandboxOnly('fault injection needs the sandbox') },
+    async () => {
+      const sandbox = fixture.server.sandbox;
+      assert.ok(sandbox !== undefined);
+      let runLength = 0;
+      const count = () => (runLength += 1);
+      sandbox.on('command', count);
+      const reference = await cli(uniqueDbName('sweep'), ['commit']);
+      sandbox.off('command', count);
+      assert.equal(reference.code, 0, reference.stderr);
 
-    const points: { fault: Fault; k: number }[] = [];
-    for (let k = 1; k <= runLength; k += 1) {
-      // npm test: both drops at every command, and each error at every fourth one.
-      const faults = STRESS ? [CLOSE_BEFORE, CLOSE_AFTER_REPLY, ...FAILURES] : [CLOSE_BEFORE, CLOSE_AFTER_REPLY, FAILURES[k % FAILURES.length] as Fault];
-      for (const fault of faults) points.push({ fault, k });
-    }
-    const failures: string[] = [];
-    const exits = new Map<number, number>();
-    for (const { fault, k } of points) {
-      try {
-        const code = await faultAt(sandbox, fault, k);
-        exits.set(code, (exits.get(code) ?? 0) + 1);
-      } catch (error) {
-        failures.push(error instanceof Error ? error.message : String(error));
+      const points: { fault: Fault; k: number }[] = [];
+      for (let k = 1; k <= runLength; k += 1) {
+        // npm test: both drops at every command, and each error at every fourth one.
+        const faults = STRESS ? [CLOSE_BEFORE, CLOSE_AFTER_REPLY, ...FAILURES] : [CLOSE_BEFORE, CLOSE_AFTER_REPLY, FAILURES[k % FAILURES.length] as Fault];
+        for (const fault of faults) points.push({ fault, k });
       }
-    }
-    assert.deepEqual(failures, [], `${failures.length} of ${points.length} faulted runs went wrong`);
-    assert.ok((exits.get(1) ?? 0) > 0 && (exits.get(0) ?? 0) > 0, `some faults are survived, some fail the run: ${JSON.stringify([...exits])}`);
-  });
+      const failures: string[] = [];
+      const exits = new Map<number, number>();
+      for (const { fault, k } of points) {
+        try {
+          const code = await faultAt(sandbox, fault, k);
+          exits.set(code, (exits.get(code) ?? 0) + 1);
+        } catch (error) {
+          failures.push(error instanceof Error ? error.message : String(error));
+        }
+      }
+      assert.deepEqual(failures, [], `${failures.length} of ${points.length} faulted runs went wrong`);
+      assert.ok((exits.get(1) ?? 0) > 0 && (exits.get(0) ?? 0) > 0, `some faults are survived, some fail the run: ${JSON.stringify([...exits])}`);
+    },
+  );
 });

@@ -39,7 +39,9 @@ describe('hooks', () => {
     let afterAllSaw: string | undefined;
     const { db, result } = await run([insertChange('001_a'), insertChange('002_b'), insertChange('003_c')], {
       hooks: {
-        beforeEach: ({ change }: { change: { id: string } }) => { if (change.id === '002_b') throw new Error('maintenance window closed'); },
+        beforeEach: ({ change }: { change: { id: string } }) => {
+          if (change.id === '002_b') throw new Error('maintenance window closed');
+        },
         afterAll: ({ result: r }: { result: { error?: { message: string } } }) => void (afterAllSaw = r.error?.message),
       },
     });
@@ -47,7 +49,14 @@ describe('hooks', () => {
     assert.equal(result.outcome, 'failed');
     assert.ok(result.error instanceof HookFailedError);
     assert.equal(result.error.message, 'beforeEach hook failed at 002_b: maintenance window closed');
-    assert.deepEqual(result.changes.map((c) => [c.id, c.status]), [['001_a', 'done'], ['002_b', 'not-run'], ['003_c', 'not-run']]);
+    assert.deepEqual(
+      result.changes.map((c) => [c.id, c.status]),
+      [
+        ['001_a', 'done'],
+        ['002_b', 'not-run'],
+        ['003_c', 'not-run'],
+      ],
+    );
     assert.deepEqual(await effects(db), ['001_a']);
     const failure = await fixture.client.db(db).collection('delta_audit').findOne({ outcome: 'failure' });
     assert.deepEqual([failure?.changeId, failure?.details?.hook, failure?.error?.message], ['002_b', 'beforeEach', 'beforeEach hook failed at 002_b: maintenance window closed']);
@@ -66,12 +75,23 @@ describe('hooks', () => {
       });
     const { db, result } = await run([watching('001_a'), watching('002_b'), watching('003_c')], {
       transaction: 'never',
-      hooks: { beforeEach: ({ change }: { change: { id: string } }) => { if (change.id === '003_c') throw new Error('stop here'); } },
+      hooks: {
+        beforeEach: ({ change }: { change: { id: string } }) => {
+          if (change.id === '003_c') throw new Error('stop here');
+        },
+      },
     });
     assert.equal(result.error?.message, 'beforeEach hook failed at 003_c: stop here');
     assert.deepEqual(seen, ['001_a running', '002_b running'], 'each change saw its running record before it ran');
     const records = await fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
-    assert.deepEqual(records.map((r) => [r.changeId, r.status]), [['001_a', 'applied'], ['002_b', 'applied']], 'no running record is left for 003_c');
+    assert.deepEqual(
+      records.map((r) => [r.changeId, r.status]),
+      [
+        ['001_a', 'applied'],
+        ['002_b', 'applied'],
+      ],
+      'no running record is left for 003_c',
+    );
   });
 
   it('a throwing beforeAll runs no change; afterAll runs on failure with the failure in its context', async () => {

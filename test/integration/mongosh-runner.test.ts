@@ -75,7 +75,9 @@ async function state(db: string) {
       delete snapshot[name];
       continue;
     }
-    indexes[name] = (await fixture.client.db(db).collection(name).indexes()).map(({ key, name: index, unique }) => ({ key, name: index, unique })).sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    indexes[name] = (await fixture.client.db(db).collection(name).indexes())
+      .map(({ key, name: index, unique }) => ({ key, name: index, unique }))
+      .sort((a, b) => String(a.name).localeCompare(String(b.name)));
   }
   return { documents: snapshot, indexes };
 }
@@ -92,7 +94,9 @@ describe('mongosh scripts', () => {
       assert.equal(result.outcome, 'success', result.error?.message);
     }
     const [ts, mongosh, shell] = await Promise.all(runs.map((run) => state(run.db)));
-    assert.deepEqual(ts?.documents, { users: ['{"_id":{"$numberInt":"1"},"email":"ada@example.com","name":"Ada","visits":{"$numberInt":"1"}}', '{"_id":{"$numberInt":"2"},"email":"alan@example.com"}'] });
+    assert.deepEqual(ts?.documents, {
+      users: ['{"_id":{"$numberInt":"1"},"email":"ada@example.com","name":"Ada","visits":{"$numberInt":"1"}}', '{"_id":{"$numberInt":"2"},"email":"alan@example.com"}'],
+    });
     assert.deepEqual(ts?.indexes.users, [
       { key: { _id: 1 }, name: '_id_', unique: undefined },
       { key: { email: 1 }, name: 'email_1', unique: true },
@@ -102,9 +106,7 @@ describe('mongosh scripts', () => {
 
     const [, mongoshRun] = runs;
     assert.deepEqual(mongoshRun?.log, ['002_users_data: users: 2'], 'print() reaches the event log');
-    const [tsRecords, mongoshRecords] = await Promise.all(
-      [runs[0], mongoshRun].map((run) => fixture.client.db(run?.db).collection('delta_migrations').find().sort({ _id: 1 }).toArray()),
-    );
+    const [tsRecords, mongoshRecords] = await Promise.all([runs[0], mongoshRun].map((run) => fixture.client.db(run?.db).collection('delta_migrations').find().sort({ _id: 1 }).toArray()));
     assert.deepEqual(
       mongoshRecords?.map((r) => [r._id, r.runner, r.status, r.transactional]),
       tsRecords?.map((r) => [r._id, 'mongosh', 'applied', r.transactional]),
@@ -139,7 +141,10 @@ if (db.orders.countDocuments() === 2) throw new Error('totals do not add up');
     const result = await delta.commit();
     assert.equal(result.outcome, 'failed');
     assert.match(String(result.error?.message), /001_orders\.commit\.mongosh\.js: totals do not add up/);
-    const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_orders' as never });
+    const record = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: '001_orders' as never });
     assert.equal(record?.status, 'failed');
     assert.equal(record?.transactional, true);
     assert.match(String(record?.error?.message), /totals do not add up/);
@@ -155,7 +160,10 @@ if (db.orders.countDocuments() === 2) throw new Error('totals do not add up');
     );
     const result = await delta.commit();
     assert.equal(result.outcome, 'failed');
-    const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_dup' as never });
+    const record = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: '001_dup' as never });
     assert.equal(record?.error?.code, 11000, 'a callback of forEach is awaited, and its error fails the change');
     assert.match(String(record?.error?.message), /001_dup\.commit\.mongosh\.js: E11000 duplicate key/);
   });
@@ -184,8 +192,8 @@ db.getCollectionNames().filter((name) => name === 'copies').map((name) => db[nam
   it('quit() ends a script: quit() or quit(0) as a success, quit(n) as a failure', async () => {
     const { db, delta } = setup(
       {
-        'migrations/001_stop.commit.mongosh.js': "db.done.insertOne({ _id: 1 });\nquit();\ndb.done.insertOne({ _id: 2 });\n",
-        'migrations/002_refuse.commit.mongosh.js': "if (db.done.countDocuments() === 1) quit(3);\ndb.done.insertOne({ _id: 3 });\n",
+        'migrations/001_stop.commit.mongosh.js': 'db.done.insertOne({ _id: 1 });\nquit();\ndb.done.insertOne({ _id: 2 });\n',
+        'migrations/002_refuse.commit.mongosh.js': 'if (db.done.countDocuments() === 1) quit(3);\ndb.done.insertOne({ _id: 3 });\n',
       },
       'mongosh_quit',
     );
@@ -196,9 +204,21 @@ db.getCollectionNames().filter((name) => name === 'copies').map((name) => db[nam
   });
 
   for (const [name, files, expected] of [
-    ['a syntax error in the rollback file', { 'migrations/001_x.commit.mongosh.js': 'db.x.insertOne({ a: 1 });\n', 'migrations/001_x.rollback.mongosh.js': 'db.x.deleteMany({}\n' }, /^001_x\.rollback\.mongosh\.js:2:1: syntax error: /],
-    ['an unknown setting', { 'migrations/001_x.commit.mongosh.js': '// delta:timeoutMs=10\ndb.x.insertOne({ a: 1 });\n' }, /^001_x\.commit\.mongosh\.js:1: unknown setting delta:timeoutMs; a mongosh change can set only delta:transaction$/],
-    ['a wrong transaction mode', { 'migrations/001_x.commit.mongosh.js': '// comment first\n// delta:transaction=sometimes\n' }, /^001_x\.commit\.mongosh\.js:2: delta:transaction must be one of auto, always, never, got "sometimes"$/],
+    [
+      'a syntax error in the rollback file',
+      { 'migrations/001_x.commit.mongosh.js': 'db.x.insertOne({ a: 1 });\n', 'migrations/001_x.rollback.mongosh.js': 'db.x.deleteMany({}\n' },
+      /^001_x\.rollback\.mongosh\.js:2:1: syntax error: /,
+    ],
+    [
+      'an unknown setting',
+      { 'migrations/001_x.commit.mongosh.js': '// delta:timeoutMs=10\ndb.x.insertOne({ a: 1 });\n' },
+      /^001_x\.commit\.mongosh\.js:1: unknown setting delta:timeoutMs; a mongosh change can set only delta:transaction$/,
+    ],
+    [
+      'a wrong transaction mode',
+      { 'migrations/001_x.commit.mongosh.js': '// comment first\n// delta:transaction=sometimes\n' },
+      /^001_x\.commit\.mongosh\.js:2: delta:transaction must be one of auto, always, never, got "sometimes"$/,
+    ],
   ] as const) {
     it(`${name} is bad input before anything runs`, async () => {
       const { db, delta } = setup({ ...files, 'migrations/000_first.mjs': "export default { async commit({ db }) { await db.collection('first').insertOne({ _id: 1 }); } };\n" }, 'mongosh_bad');

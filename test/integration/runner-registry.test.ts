@@ -18,7 +18,10 @@ const collectionsRunner: ChangeFormat = {
   paired: false,
   match: (fileName) => (fileName.endsWith('.collections') ? { id: fileName.slice(0, -'.collections'.length), role: 'change' } : undefined),
   async load(file) {
-    const names = (await readFile(file.absolutePath, 'utf8')).split('\n').map((line) => line.trim()).filter((line) => line !== '');
+    const names = (await readFile(file.absolutePath, 'utf8'))
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '');
     const bad = names.find((name) => !/^\w+$/.test(name));
     if (bad !== undefined) throw new ChangeFileError(`${file.file}: ${JSON.stringify(bad)} is not a collection name`, file.file);
     return {
@@ -64,12 +67,16 @@ describe('configured runners', () => {
   it('claim their files, run through the same commit/rollback contract, and are named in records and status', async () => {
     const { db, delta } = setup({
       '001_base.collections': 'users\norders\n',
-      '002_seed.mjs': "export default { async commit({ db }) { await db.collection('users').insertOne({ _id: 1 }); }, async rollback({ db }) { await db.collection('users').deleteOne({ _id: 1 }); } };\n",
+      '002_seed.mjs':
+        "export default { async commit({ db }) { await db.collection('users').insertOne({ _id: 1 }); }, async rollback({ db }) { await db.collection('users').deleteOne({ _id: 1 }); } };\n",
     });
     const result = await delta.commit();
     assert.equal(result.outcome, 'success', result.error?.message);
     assert.deepEqual(await names(db), ['orders', 'users']);
-    const record = await fixture.client.db(db).collection('delta_migrations').findOne({ _id: '001_base' as never });
+    const record = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .findOne({ _id: '001_base' as never });
     assert.equal(record?.runner, 'collections');
     const status = await delta.status();
     assert.deepEqual(

@@ -120,7 +120,10 @@ describe('stages from subfolders', () => {
     const refused = await using(open(project.dir, db), (d) => d.commit()).catch((error: unknown) => error);
     assert.match(String((refused as Error).message), /20240105_early is pending but older than the newest applied change 20240120_seed of stage b-data/);
     const applied = await using(open(project.dir, db), (d) => d.commit({ stage: 'a-schema' }));
-    assert.deepEqual(applied.changes.map((c) => c.id), ['20240115_orders']);
+    assert.deepEqual(
+      applied.changes.map((c) => c.id),
+      ['20240115_orders'],
+    );
     assert.deepEqual(await effects(db), ['20240110_users', '20240115_orders', '20240120_seed']);
   });
 
@@ -136,7 +139,10 @@ describe('stages from subfolders', () => {
     assert.deepEqual(await fixture.client.db(db).listCollections().toArray(), [], 'nothing was written');
 
     const result = await using(open(project.dir, db), (d) => d.commit({ stage: 'schema' }));
-    assert.deepEqual(result.changes.map((c) => c.id), ['001_users']);
+    assert.deepEqual(
+      result.changes.map((c) => c.id),
+      ['001_users'],
+    );
     assert.deepEqual(await effects(db), ['001_users']);
   });
 
@@ -150,17 +156,27 @@ describe('stages from subfolders', () => {
     await using(open(project.dir, db), (d) => d.commit());
     // The last change of the run is data's 000_seed, although its id sorts first.
     const last = await using(open(project.dir, db), (d) => d.rollback());
-    assert.deepEqual(last.changes.map((c) => c.id), ['000_seed']);
+    assert.deepEqual(
+      last.changes.map((c) => c.id),
+      ['000_seed'],
+    );
     await using(open(project.dir, db), (d) => d.commit());
     const schemaOnly = await using(open(project.dir, db), (d) => d.rollback({ stage: '1-schema', all: true }));
-    assert.deepEqual(schemaOnly.changes.map((c) => c.id), ['002_b', '001_a']);
+    assert.deepEqual(
+      schemaOnly.changes.map((c) => c.id),
+      ['002_b', '001_a'],
+    );
     assert.deepEqual(await effects(db), ['000_seed']);
     const rollTo = await using(open(project.dir, db), async (d) => {
       await d.commit();
       return d.rollback({ to: '001_a' });
     });
     // 000_seed was applied again before the schema stage was: only what was applied after 001_a is reverted.
-    assert.deepEqual(rollTo.changes.map((c) => c.id), ['002_b'], 'everything applied after 001_a');
+    assert.deepEqual(
+      rollTo.changes.map((c) => c.id),
+      ['002_b'],
+      'everything applied after 001_a',
+    );
   });
 
   it('a project that moves its applied files into a stage folder keeps its history', async () => {
@@ -173,9 +189,19 @@ describe('stages from subfolders', () => {
     project.write('migrations/schema/002_b.mjs', changeFile('002_b'));
     project.write('migrations/schema/003_c.mjs', changeFile('003_c'));
     const status = await using(open(project.dir, db), (d) => d.status());
-    assert.deepEqual(status.changes.map((c) => [c.stage, c.id, c.state]), [['schema', '001_a', 'applied'], ['schema', '002_b', 'applied'], ['schema', '003_c', 'pending']]);
+    assert.deepEqual(
+      status.changes.map((c) => [c.stage, c.id, c.state]),
+      [
+        ['schema', '001_a', 'applied'],
+        ['schema', '002_b', 'applied'],
+        ['schema', '003_c', 'pending'],
+      ],
+    );
     const result = await using(open(project.dir, db), (d) => d.commit());
-    assert.deepEqual(result.changes.map((c) => c.id), ['003_c']);
+    assert.deepEqual(
+      result.changes.map((c) => c.id),
+      ['003_c'],
+    );
   });
 
   it('change files beside stage folders are refused, naming them (a helper folder starting with _ is fine)', async () => {
@@ -200,8 +226,20 @@ describe('configured stages', () => {
     const db = uniqueDbName('stages');
     const result = await using(open(project.dir, db, { stages: [{ name: 'first', path: 'zz-first', transaction: 'never' }, 'seed'] }), (d) => d.commit());
     assert.equal(result.outcome, 'success');
-    assert.deepEqual(result.changes.map((c) => [c.stage, c.id, c.transactional]), [['first', '001_x', false], ['seed', '000_y', true]]);
-    assert.deepEqual((await records(db)).map((r) => [r._id, r.stage, r.transactional]), [['001_x', 'first', false], ['000_y', 'seed', true]]);
+    assert.deepEqual(
+      result.changes.map((c) => [c.stage, c.id, c.transactional]),
+      [
+        ['first', '001_x', false],
+        ['seed', '000_y', true],
+      ],
+    );
+    assert.deepEqual(
+      (await records(db)).map((r) => [r._id, r.stage, r.transactional]),
+      [
+        ['001_x', 'first', false],
+        ['000_y', 'seed', true],
+      ],
+    );
   });
 
   it("a stage's time limit fails a change that takes longer; a change's own limit wins", async () => {
@@ -228,7 +266,10 @@ describe('configured stages', () => {
     assert.ok(loose instanceof ConfigError);
     assert.match(loose.message, /002_loose\.mjs is in no stage: move it into a stage's folder, declare its folder as a stage \(path '\.' for the change folder itself\)/);
     const rooted = await using(open(project.dir, db, { stages: [{ name: 'main', path: '.' }, 'schema'] }), (d) => d.commit());
-    assert.deepEqual(rooted.changes.map((c) => `${c.stage}:${c.id}`), ['main:002_loose', 'schema:001_a']);
+    assert.deepEqual(
+      rooted.changes.map((c) => `${c.stage}:${c.id}`),
+      ['main:002_loose', 'schema:001_a'],
+    );
   });
 
   it('refuses bad stage settings naming the key', async () => {
@@ -257,7 +298,11 @@ describe('parallel stages', () => {
     const stages = [{ name: 'indexes', parallel: true, concurrency: 2 }, 'after'];
     const result = await using(open(project.dir, db, { stages }), (d) => d.commit());
     assert.equal(result.outcome, 'success');
-    assert.deepEqual(result.changes.map((c) => c.id), ['001_a', '002_b', '003_c', '004_d', '005_e', '100_last'], 'outcomes in plan order');
+    assert.deepEqual(
+      result.changes.map((c) => c.id),
+      ['001_a', '002_b', '003_c', '004_d', '005_e', '100_last'],
+      'outcomes in plan order',
+    );
     const timeline = await fixture.client.db(db).collection<{ id: string; start: number; end: number }>('timeline').find({}).toArray();
     const overlapAt = (t: number) => timeline.filter((x) => x.id !== '100_last' && x.start <= t && t < x.end).length;
     const most = Math.max(...timeline.map((x) => overlapAt(x.start)));
@@ -280,8 +325,22 @@ describe('parallel stages', () => {
     const result = await using(delta, (d) => d.commit());
     assert.equal(result.outcome, 'failed');
     assert.match(result.error?.message ?? '', /002_broken failed: 002_broken broke/);
-    assert.deepEqual(result.changes.map((c) => [c.id, c.status]), [['001_slow', 'done'], ['002_broken', 'failed'], ['003_later', 'not-run'], ['004_next', 'not-run']]);
-    assert.deepEqual(skipped.map((e) => [e.payload.changeId, e.payload.reason]), [['003_later', 'failed'], ['004_next', 'failed']]);
+    assert.deepEqual(
+      result.changes.map((c) => [c.id, c.status]),
+      [
+        ['001_slow', 'done'],
+        ['002_broken', 'failed'],
+        ['003_later', 'not-run'],
+        ['004_next', 'not-run'],
+      ],
+    );
+    assert.deepEqual(
+      skipped.map((e) => [e.payload.changeId, e.payload.reason]),
+      [
+        ['003_later', 'failed'],
+        ['004_next', 'failed'],
+      ],
+    );
     assert.deepEqual(await effects(db), ['001_slow']);
     const stored = Object.fromEntries((await records(db)).map((r) => [r._id, r.status]));
     assert.deepEqual(stored, { '001_slow': 'applied', '002_broken': 'failed' });
@@ -291,7 +350,14 @@ describe('parallel stages', () => {
     rmSync(join(project.dir, 'migrations/par/002_broken.mjs'));
     project.write('migrations/par/002_broken.fixed.mjs', changeFile('002_broken', { extra: "id: '002_broken'," }));
     const again = await using(open(project.dir, db, { stages }), (d) => d.commit());
-    assert.deepEqual(again.changes.map((c) => [c.id, c.status]), [['002_broken', 'done'], ['003_later', 'done'], ['004_next', 'done']]);
+    assert.deepEqual(
+      again.changes.map((c) => [c.id, c.status]),
+      [
+        ['002_broken', 'done'],
+        ['003_later', 'done'],
+        ['004_next', 'done'],
+      ],
+    );
   });
 });
 
@@ -304,7 +370,10 @@ describe('stages for changes given in memory', () => {
       env: {},
     });
     const result = await using(delta, (d) => d.commit());
-    assert.deepEqual(result.changes.map((c) => `${c.stage}:${c.id}`), ['schema:009_users', 'data:001_seed']);
+    assert.deepEqual(
+      result.changes.map((c) => `${c.stage}:${c.id}`),
+      ['schema:009_users', 'data:001_seed'],
+    );
 
     const unnamed = createDelta({ config: { uri: fixture.server.uri, db, stages: ['schema'] }, changes: [insertChange('001_a')], env: {} });
     const error = await using(unnamed, (d) => d.commit()).catch((thrown: unknown) => thrown);
@@ -325,7 +394,13 @@ describe('rollback events', () => {
     const delta = createDelta({ config: { uri: fixture.server.uri, db }, changes: [failing], env: {} });
     const seen = record(delta, ['rollback:start', 'rollback:success']);
     await using(delta, (d) => d.commit());
-    assert.deepEqual(seen.map((e) => [e.name, e.payload.changeId, e.payload.reason]), [['rollback:start', '001_fails', 'compensation'], ['rollback:success', '001_fails', 'compensation']]);
+    assert.deepEqual(
+      seen.map((e) => [e.name, e.payload.changeId, e.payload.reason]),
+      [
+        ['rollback:start', '001_fails', 'compensation'],
+        ['rollback:success', '001_fails', 'compensation'],
+      ],
+    );
 
     const other = uniqueDbName('stages');
     const applied = createDelta({ config: { uri: fixture.server.uri, db: other }, changes: [insertChange('001_ok')], env: {} });
@@ -334,6 +409,12 @@ describe('rollback events', () => {
       await d.commit();
       await d.rollback();
     });
-    assert.deepEqual(events.map((e) => [e.name, e.payload.reason]), [['rollback:start', 'requested'], ['rollback:success', 'requested']]);
+    assert.deepEqual(
+      events.map((e) => [e.name, e.payload.reason]),
+      [
+        ['rollback:start', 'requested'],
+        ['rollback:success', 'requested'],
+      ],
+    );
   });
 });

@@ -59,7 +59,7 @@ describe('on a standalone server', () => {
     assert.deepEqual(await snapshotDatabase(client, db), before, 'nothing was written, not even 001_a');
   });
 
-  it("--transaction always for the run is refused the same way", async () => {
+  it('--transaction always for the run is refused the same way', async () => {
     const db = uniqueDbName('solo');
     const delta = createDelta({ config: { uri, db, transaction: 'always' }, changes: [insert('001_a')], env: {} });
     try {
@@ -75,14 +75,23 @@ describe('on a standalone server', () => {
     try {
       const result = await delta.commit();
       assert.equal(result.outcome, 'success', result.error?.message);
-      assert.deepEqual(result.changes.map((c) => c.transactional), [false, false]);
+      assert.deepEqual(
+        result.changes.map((c) => c.transactional),
+        [false, false],
+      );
       const rollback = await delta.rollback({ all: true });
       assert.equal(rollback.outcome, 'success');
     } finally {
       await delta.close();
     }
     const records = await client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
-    assert.deepEqual(records.map((r) => [r.changeId, r.status, r.transactional]), [['001_a', 'rolled_back', false], ['002_b', 'rolled_back', false]]);
+    assert.deepEqual(
+      records.map((r) => [r.changeId, r.status, r.transactional]),
+      [
+        ['001_a', 'rolled_back', false],
+        ['002_b', 'rolled_back', false],
+      ],
+    );
     assert.equal(await client.db(db).collection('effects').countDocuments({}), 0);
   });
 });

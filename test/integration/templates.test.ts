@@ -16,7 +16,6 @@ const fixture = useServer();
 let transactions = false;
 const open: Delta[] = [];
 
-
 /** A change folder with these templates, a database of its own, and a way to make delta instances for them. */
 function setup(files: Record<string, string>, config: NonNullable<CreateDeltaOptions['config']> = {}) {
   const project = fixture.project(files);
@@ -63,7 +62,11 @@ commit:
     });
     const committed = await t.make().commit();
     assert.equal(committed.outcome, 'success', committed.error?.message);
-    assert.deepEqual(committed.changes.map((c) => [c.id, c.status, c.transactional]), [['001_orders', 'done', false]], 'DDL runs without a transaction');
+    assert.deepEqual(
+      committed.changes.map((c) => [c.id, c.status, c.transactional]),
+      [['001_orders', 'done', false]],
+      'DDL runs without a transaction',
+    );
     assert.deepEqual(await t.collections(), ['items', 'orders']);
     assert.deepEqual((await t.options('orders'))?.validator, { $jsonSchema: { bsonType: 'object', required: ['customerId'] } });
     assert.equal((await t.options('orders'))?.validationLevel, 'strict');
@@ -122,27 +125,30 @@ rollback:
   });
 
   it('dropIndex, dropCollection, collMod, runCommand: committed and undone by the written rollback', async () => {
-    const t = setup({
-      '001_cleanup.json': JSON.stringify(
-        {
-          description: 'drop the legacy things, require an owner on accounts',
-          commit: [
-            { dropIndex: { collection: 'users', name: 'email_1' } },
-            { dropCollection: { name: 'legacy' } },
-            { collMod: { collection: 'accounts', validator: { $jsonSchema: { bsonType: 'object', required: ['owner'] } }, validationLevel: 'strict' } },
-            { runCommand: { command: { create: 'audit_trail' } } },
-          ],
-          rollback: [
-            { runCommand: { command: { drop: 'audit_trail' } } },
-            { collMod: { collection: 'accounts', validator: {}, validationLevel: 'off' } },
-            { createCollection: { name: 'legacy' } },
-            { createIndex: { collection: 'users', keys: { email: 1 }, options: { name: 'email_1' } } },
-          ],
-        },
-        null,
-        2,
-      ),
-    }, { templates: { allowRunCommand: true } });
+    const t = setup(
+      {
+        '001_cleanup.json': JSON.stringify(
+          {
+            description: 'drop the legacy things, require an owner on accounts',
+            commit: [
+              { dropIndex: { collection: 'users', name: 'email_1' } },
+              { dropCollection: { name: 'legacy' } },
+              { collMod: { collection: 'accounts', validator: { $jsonSchema: { bsonType: 'object', required: ['owner'] } }, validationLevel: 'strict' } },
+              { runCommand: { command: { create: 'audit_trail' } } },
+            ],
+            rollback: [
+              { runCommand: { command: { drop: 'audit_trail' } } },
+              { collMod: { collection: 'accounts', validator: {}, validationLevel: 'off' } },
+              { createCollection: { name: 'legacy' } },
+              { createIndex: { collection: 'users', keys: { email: 1 }, options: { name: 'email_1' } } },
+            ],
+          },
+          null,
+          2,
+        ),
+      },
+      { templates: { allowRunCommand: true } },
+    );
     await t.target.collection('users').createIndex({ email: 1 }, { name: 'email_1' });
     await t.target.collection('legacy').insertOne({ old: true });
     await t.target.createCollection('accounts');

@@ -140,17 +140,17 @@ for (const store of STORES) {
         { change: change('002_b', 'running') },
         { change: change('002_b', 'applied'), audit: event(targetDb, '002_b', 'commit') },
       ]);
-      assert.deepEqual(
-        (await tracker.history()).map((r) => [r.changeId, r.status]).sort(),
-        [
-          ['001_a', 'applied'],
-          ['002_b', 'applied'],
-        ],
-      );
+      assert.deepEqual((await tracker.history()).map((r) => [r.changeId, r.status]).sort(), [
+        ['001_a', 'applied'],
+        ['002_b', 'applied'],
+      ]);
       await tracker.audit(event(targetDb, undefined, 'unlock'));
       await tracker.removeRecords(['001_a']);
       await tracker.amendRecord('002_b', { status: 'failed', error: { message: 'checked by hand' } }, event(targetDb, '002_b', 'repair'));
-      assert.deepEqual((await tracker.history()).map((r) => [r.changeId, r.status]), [['002_b', 'failed']]);
+      assert.deepEqual(
+        (await tracker.history()).map((r) => [r.changeId, r.status]),
+        [['002_b', 'failed']],
+      );
       // Newest first, every event kept: removing and amending records touches none of them.
       const log = await tracker.auditLog();
       assert.deepEqual(
@@ -162,7 +162,10 @@ for (const store of STORES) {
           ['commit', '001_a'],
         ],
       );
-      assert.deepEqual((await tracker.auditLog({ changeId: '001_a' })).map((e) => e.action), ['commit']);
+      assert.deepEqual(
+        (await tracker.auditLog({ changeId: '001_a' })).map((e) => e.action),
+        ['commit'],
+      );
       assert.equal((await tracker.auditLog({ limit: 1 })).length, 1);
     });
 

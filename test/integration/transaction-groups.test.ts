@@ -30,25 +30,44 @@ describe('transaction groups', () => {
   const ids = (n: number) => Array.from({ length: n }, (_, i) => `${String(i + 1).padStart(3, '0')}_c`);
   const effects = async (db: string) => (await fixture.client.db(db).collection<{ _id: string }>('effects').find({}).sort({ _id: 1 }).toArray()).map((d) => d._id);
   const records = (db: string) => fixture.client.db(db).collection('delta_migrations').find({}).sort({ changeId: 1 }).toArray();
-  const audit = (db: string) => fixture.client.db(db).collection('delta_audit').find({ changeId: { $exists: true } }).sort({ at: 1, _id: 1 }).toArray();
+  const audit = (db: string) =>
+    fixture.client
+      .db(db)
+      .collection('delta_audit')
+      .find({ changeId: { $exists: true } })
+      .sort({ at: 1, _id: 1 })
+      .toArray();
 
   it('twelve quick changes share transactions (one on a quiet machine), each with its own record and audit event', async () => {
     const db = uniqueDbName('grp');
-    const { delta, commits } = await counted(db, ids(12).map((id) => insertChange(id)));
+    const { delta, commits } = await counted(
+      db,
+      ids(12).map((id) => insertChange(id)),
+    );
     const result = await delta.commit();
     assert.equal(result.outcome, 'success');
     // One group on a quiet machine; a loaded one may close a group at 100 ms before all twelve joined.
     assert.ok(commits() >= 1 && commits() <= 4, `twelve changes in at most 4 commits (groups of 3 or more), got ${commits()}`);
     assert.deepEqual(await effects(db), ids(12));
     const stored = await records(db);
-    assert.deepEqual(stored.map((r) => [r.changeId, r.status, r.transactional]), ids(12).map((id) => [id, 'applied', true]));
+    assert.deepEqual(
+      stored.map((r) => [r.changeId, r.status, r.transactional]),
+      ids(12).map((id) => [id, 'applied', true]),
+    );
     for (const record of stored) assert.equal(typeof record.durationMs, 'number');
-    assert.deepEqual((await audit(db)).map((a) => [a.changeId, a.action, a.outcome]), ids(12).map((id) => [id, 'commit', 'success']));
+    assert.deepEqual(
+      (await audit(db)).map((a) => [a.changeId, a.action, a.outcome]),
+      ids(12).map((id) => [id, 'commit', 'success']),
+    );
   });
 
   it('with groupTransactions: false every change has a transaction of its own', async () => {
     const db = uniqueDbName('grp');
-    const { delta, commits } = await counted(db, ids(5).map((id) => insertChange(id)), { groupTransactions: false });
+    const { delta, commits } = await counted(
+      db,
+      ids(5).map((id) => insertChange(id)),
+      { groupTransactions: false },
+    );
     assert.equal((await delta.commit()).outcome, 'success');
     assert.equal(commits(), 5);
     assert.deepEqual(await effects(db), ids(5));
@@ -75,11 +94,33 @@ describe('transaction groups', () => {
     const result = await delta.commit();
     assert.equal(result.outcome, 'failed');
     assert.match(result.error?.message ?? '', /^003_c failed: disk on fire$/);
-    assert.deepEqual(result.changes.map((c) => [c.id, c.status]), [['001_c', 'done'], ['002_c', 'done'], ['003_c', 'failed'], ['004_c', 'not-run']]);
+    assert.deepEqual(
+      result.changes.map((c) => [c.id, c.status]),
+      [
+        ['001_c', 'done'],
+        ['002_c', 'done'],
+        ['003_c', 'failed'],
+        ['004_c', 'not-run'],
+      ],
+    );
     assert.deepEqual(await effects(db), ['001_c', '002_c'], 'nothing of 003_c, and 004_c never ran');
-    assert.deepEqual((await records(db)).map((r) => [r.changeId, r.status]), [['001_c', 'applied'], ['002_c', 'applied'], ['003_c', 'failed']]);
+    assert.deepEqual(
+      (await records(db)).map((r) => [r.changeId, r.status]),
+      [
+        ['001_c', 'applied'],
+        ['002_c', 'applied'],
+        ['003_c', 'failed'],
+      ],
+    );
     // The aborted group's records and events went with it: each change is in the audit log once.
-    assert.deepEqual((await audit(db)).map((a) => [a.changeId, a.outcome]), [['001_c', 'success'], ['002_c', 'success'], ['003_c', 'failure']]);
+    assert.deepEqual(
+      (await audit(db)).map((a) => [a.changeId, a.outcome]),
+      [
+        ['001_c', 'success'],
+        ['002_c', 'success'],
+        ['003_c', 'failure'],
+      ],
+    );
     assert.deepEqual(Object.fromEntries(calls), { '001_c': 2, '002_c': 2, '003_c': 1 }, 'the group ran once, then the changes before the failure alone; the failing one is not run again');
     assert.equal(commits(), 2, 'the two changes before the failure, committed alone');
   });

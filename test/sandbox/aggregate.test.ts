@@ -60,12 +60,7 @@ describe('pipeline stages', () => {
     const [all] = await coll.aggregate([{ $group: { _id: null, qty: { $sum: '$qty' }, n: { $sum: 1 }, nothing: { $avg: '$missing' }, text: { $sum: '$item' } } }]).toArray();
     assert.deepEqual(all, { _id: null, qty: 43, n: 5, nothing: null, text: 0 });
     assert.deepEqual(await coll.aggregate([{ $match: { item: 'none' } }, { $group: { _id: null, n: { $sum: 1 } } }]).toArray(), [], 'no input, no groups');
-    const byMonth = await coll
-      .aggregate([
-        { $group: { _id: { item: '$item', month: { $month: '$date' } }, qty: { $sum: '$qty' } } },
-        { $sort: { '_id.month': 1, '_id.item': 1 } },
-      ])
-      .toArray();
+    const byMonth = await coll.aggregate([{ $group: { _id: { item: '$item', month: { $month: '$date' } }, qty: { $sum: '$qty' } } }, { $sort: { '_id.month': 1, '_id.item': 1 } }]).toArray();
     assert.deepEqual(byMonth, [
       { _id: { item: 'abc', month: 3 }, qty: 2 },
       { _id: { item: 'jkl', month: 3 }, qty: 1 },
@@ -81,7 +76,14 @@ describe('pipeline stages', () => {
       .aggregate([
         { $match: { _id: { $in: [1, 4] } } },
         { $sort: { _id: 1 } },
-        { $project: { _id: 0, label: { $concat: [{ $toUpper: '$item' }, '-', { $toString: '$qty' }] }, amount: { $multiply: ['$price', '$qty'] }, day: { $dateToString: { format: '%Y-%m-%d', date: '$date' } } } },
+        {
+          $project: {
+            _id: 0,
+            label: { $concat: [{ $toUpper: '$item' }, '-', { $toString: '$qty' }] },
+            amount: { $multiply: ['$price', '$qty'] },
+            day: { $dateToString: { format: '%Y-%m-%d', date: '$date' } },
+          },
+        },
       ])
       .toArray();
     assert.deepEqual(projected, [
@@ -103,9 +105,7 @@ describe('pipeline stages', () => {
       { _id: 2, tags: 'y' },
       { _id: 5, tags: 'z' },
     ]);
-    const kept = await coll
-      .aggregate([{ $sort: { _id: 1 } }, { $unwind: { path: '$tags', includeArrayIndex: 'i', preserveNullAndEmptyArrays: true } }, { $project: { tags: 1, i: 1 } }])
-      .toArray();
+    const kept = await coll.aggregate([{ $sort: { _id: 1 } }, { $unwind: { path: '$tags', includeArrayIndex: 'i', preserveNullAndEmptyArrays: true } }, { $project: { tags: 1, i: 1 } }]).toArray();
     assert.deepEqual(kept, [
       { _id: 1, tags: 'x', i: 0 },
       { _id: 1, tags: 'y', i: 1 },
@@ -120,7 +120,13 @@ describe('pipeline stages', () => {
     const { db, sales: coll } = await seededDb('agg_count');
     assert.deepEqual(await coll.aggregate([{ $match: { item: 'xyz' } }, { $count: 'n' }]).toArray(), [{ n: 2 }]);
     assert.deepEqual(await coll.aggregate([{ $match: { item: 'none' } }, { $count: 'n' }]).toArray(), []);
-    assert.deepEqual(await db.collection<Doc>('missing').aggregate([{ $count: 'n' }]).toArray(), []);
+    assert.deepEqual(
+      await db
+        .collection<Doc>('missing')
+        .aggregate([{ $count: 'n' }])
+        .toArray(),
+      [],
+    );
     const page = await coll.aggregate([{ $sort: { _id: -1 } }, { $skip: 1 }, { $limit: 2 }, { $project: { _id: 1 } }]).toArray();
     assert.deepEqual(page, [{ _id: 4 }, { _id: 3 }]);
   });
@@ -175,19 +181,10 @@ describe('pipeline stages', () => {
 describe('$lookup', () => {
   async function withOrders(prefix: string): Promise<Db> {
     const db = ctx.db(prefix);
-    await db.collection<Doc>('orders').insertMany([
-      { _id: 1, item: 'almonds', qty: 2 },
-      { _id: 2, item: 'pecans', qty: 1 },
-      { _id: 3, item: ['almonds', 'cashews'], qty: 5 },
-      { _id: 4 },
-    ]);
-    await db.collection<Doc>('inventory').insertMany([
-      { _id: 10, sku: 'almonds', instock: 120 },
-      { _id: 11, sku: 'bread', instock: 80 },
-      { _id: 12, sku: 'cashews', instock: 60 },
-      { _id: 13, sku: 'pecans', instock: 70 },
-      { _id: 14 },
-    ]);
+    await db.collection<Doc>('orders').insertMany([{ _id: 1, item: 'almonds', qty: 2 }, { _id: 2, item: 'pecans', qty: 1 }, { _id: 3, item: ['almonds', 'cashews'], qty: 5 }, { _id: 4 }]);
+    await db
+      .collection<Doc>('inventory')
+      .insertMany([{ _id: 10, sku: 'almonds', instock: 120 }, { _id: 11, sku: 'bread', instock: 80 }, { _id: 12, sku: 'cashews', instock: 60 }, { _id: 13, sku: 'pecans', instock: 70 }, { _id: 14 }]);
     return db;
   }
 
@@ -195,11 +192,7 @@ describe('$lookup', () => {
     const db = await withOrders('agg_lookup');
     const rows = await db
       .collection<Doc>('orders')
-      .aggregate([
-        { $sort: { _id: 1 } },
-        { $lookup: { from: 'inventory', localField: 'item', foreignField: 'sku', as: 'stock' } },
-        { $project: { skus: '$stock._id' } },
-      ])
+      .aggregate([{ $sort: { _id: 1 } }, { $lookup: { from: 'inventory', localField: 'item', foreignField: 'sku', as: 'stock' } }, { $project: { skus: '$stock._id' } }])
       .toArray();
     assert.deepEqual(
       rows.map((r) => ({ _id: r._id as unknown, skus: sortedValues(r.skus as unknown[]) })),
@@ -308,9 +301,15 @@ describe('aggregation cursors', () => {
     } finally {
       recording.stop();
     }
-    assert.deepEqual(docs.map((d) => d._id), Array.from({ length: 23 }, (_, i) => i));
+    assert.deepEqual(
+      docs.map((d) => d._id),
+      Array.from({ length: 23 }, (_, i) => i),
+    );
     assert.deepEqual(recording.names(), ['aggregate', 'getMore', 'getMore', 'getMore', 'getMore']);
-    assert.deepEqual(recording.succeeded.map((e) => batchOf(e.reply).length), [5, 5, 5, 5, 3]);
+    assert.deepEqual(
+      recording.succeeded.map((e) => batchOf(e.reply).length),
+      [5, 5, 5, 5, 3],
+    );
   });
 
   it('the raw aggregate command with cursor: { batchSize: 0 } returns an open cursor and no documents', async () => {
@@ -323,7 +322,10 @@ describe('aggregation cursors', () => {
       const cursor = reply.cursor as Document;
       assert.equal(cursor.ns, `${db.databaseName}.c`);
       const more = await db.command({ getMore: cursor.id, collection: 'c' }, { session });
-      assert.deepEqual(batchOf(more).map((d) => d._id), [0, 1, 2, 3]);
+      assert.deepEqual(
+        batchOf(more).map((d) => d._id),
+        [0, 1, 2, 3],
+      );
     } finally {
       await session.endSession();
     }
@@ -335,9 +337,7 @@ describe('more aggregation details', () => {
     const { sales: coll } = await seededDb('agg_vars');
     const [group] = await coll.aggregate([{ $match: { item: 'xyz' } }, { $sort: { _id: 1 } }, { $group: { _id: '$item', docs: { $push: '$$ROOT' } } }]).toArray();
     assert.deepEqual(group, { _id: 'xyz', docs: [sales[2], sales[3]] });
-    const rows = await coll
-      .aggregate([{ $sort: { _id: 1 } }, { $project: { _id: 1, bulk: { $cond: [{ $gte: ['$qty', 10] }, true, '$$REMOVE'] } } }])
-      .toArray();
+    const rows = await coll.aggregate([{ $sort: { _id: 1 } }, { $project: { _id: 1, bulk: { $cond: [{ $gte: ['$qty', 10] }, true, '$$REMOVE'] } } }]).toArray();
     assert.deepEqual(rows, [{ _id: 1 }, { _id: 2 }, { _id: 3, bulk: true }, { _id: 4, bulk: true }, { _id: 5, bulk: true }]);
   });
 
@@ -346,7 +346,10 @@ describe('more aggregation details', () => {
     await db.collection<Doc>('report').createIndex({ item: 1 }, { name: 'by_item' });
     await db.collection<Doc>('report').insertOne({ _id: 'stale' });
     await coll.aggregate([{ $match: { qty: { $gte: 10 } } }, { $project: { item: 1 } }, { $out: 'report' }]).toArray();
-    assert.deepEqual((await db.collection<Doc>('report').find().sort({ _id: 1 }).toArray()).map((d) => d._id), [3, 4, 5]);
+    assert.deepEqual(
+      (await db.collection<Doc>('report').find().sort({ _id: 1 }).toArray()).map((d) => d._id),
+      [3, 4, 5],
+    );
     assert.deepEqual((await db.collection<Doc>('report').listIndexes().toArray()).map((i) => i.name).sort(), ['_id_', 'by_item']);
   });
 
@@ -357,13 +360,19 @@ describe('more aggregation details', () => {
     await expectServerError(coll.aggregate([...pipeline, { $merge: { into: 'byItem', on: 'item' } }]).toArray(), { code: 51183 });
     await db.collection<Doc>('byItem').createIndex({ item: 1 }, { unique: true });
     await coll.aggregate([...pipeline, { $merge: { into: 'byItem', on: 'item', whenMatched: 'merge' } }]).toArray();
-    const docs = await db.collection<Doc>('byItem').find({}, { projection: { _id: 0 } }).toArray();
+    const docs = await db
+      .collection<Doc>('byItem')
+      .find({}, { projection: { _id: 0 } })
+      .toArray();
     assert.deepEqual(docs, [{ item: 'abc', note: 'existing', total: 43 }]);
   });
 
   it('$sum keeps 32-bit integers and widens to a 64-bit long on overflow', async () => {
     const coll = ctx.db('agg_sum_types').collection<Doc>('c');
-    await coll.insertMany([{ v: 2147483647, w: 1 }, { v: 1, w: 2 }]);
+    await coll.insertMany([
+      { v: 2147483647, w: 1 },
+      { v: 1, w: 2 },
+    ]);
     const [row] = await coll.aggregate([{ $group: { _id: null, big: { $sum: '$v' }, small: { $sum: '$w' } } }], { promoteValues: false }).toArray();
     assert.ok(row?.small instanceof Int32 && row.small.value === 3, `a sum of small ints is an int, got ${String(row?.small)}`);
     assert.ok(row?.big instanceof Long && row.big.toNumber() === 2147483648, `an overflowing int sum is a long, got ${String(row?.big?.constructor?.name)} ${String(row?.big)}`);
@@ -385,7 +394,15 @@ describe('expression coverage', () => {
     const coll = ctx.db('agg_addfields_array').collection<Doc>('c');
     await coll.insertOne({ _id: 1, a: [{ b: 1 }, { b: 2 }] });
     const rows = await coll.aggregate([{ $addFields: { 'a.c': 5 } }]).toArray();
-    assert.deepEqual(rows, [{ _id: 1, a: [{ b: 1, c: 5 }, { b: 2, c: 5 }] }]);
+    assert.deepEqual(rows, [
+      {
+        _id: 1,
+        a: [
+          { b: 1, c: 5 },
+          { b: 2, c: 5 },
+        ],
+      },
+    ]);
   });
 
   it('string and conversion expressions', async () => {

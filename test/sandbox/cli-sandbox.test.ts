@@ -42,7 +42,10 @@ describe('delta sandbox', { skip: sandboxOnly('the delta sandbox command itself'
     const first = await withCliSandbox(['--data', data], async (uri) => {
       const client = await new MongoClient(uri).connect();
       try {
-        await client.db('app').collection('notes').insertOne({ _id: 1, text: 'kept' } as never);
+        await client
+          .db('app')
+          .collection('notes')
+          .insertOne({ _id: 1, text: 'kept' } as never);
       } finally {
         await client.close();
       }
@@ -51,8 +54,12 @@ describe('delta sandbox', { skip: sandboxOnly('the delta sandbox command itself'
     assert.match(first.stdout, /data saved to .*sandbox\.bson on Ctrl-C/);
     assert.match(first.stdout, /delta sandbox: stopped/);
     assert.ok(existsSync(data), 'the data file was written');
-    assert.equal(statSync(data).mode & 0o777, 0o600, 'the data file is its owner\'s only');
-    assert.deepEqual(readdirSync(project.dir).filter((name) => name.includes('.tmp-')), [], 'no temporary file left');
+    assert.equal(statSync(data).mode & 0o777, 0o600, "the data file is its owner's only");
+    assert.deepEqual(
+      readdirSync(project.dir).filter((name) => name.includes('.tmp-')),
+      [],
+      'no temporary file left',
+    );
 
     const second = await withCliSandbox(['--data', data], async (uri) => {
       const client = await new MongoClient(uri).connect();
@@ -65,7 +72,7 @@ describe('delta sandbox', { skip: sandboxOnly('the delta sandbox command itself'
     assert.equal(second.code, 0, second.stderr);
   });
 
-  it("never writes through a symlink planted where the temporary file used to be named (<data>.tmp-<pid>)", async () => {
+  it('never writes through a symlink planted where the temporary file used to be named (<data>.tmp-<pid>)', async () => {
     const data = join(project.dir, 'planted.bson');
     const victim = join(project.dir, 'victim.txt');
     writeFileSync(victim, 'precious');

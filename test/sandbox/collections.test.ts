@@ -95,10 +95,7 @@ describe('create and listCollections', () => {
       (await db.listCollections({ name: 'beta' }).toArray()).map((c) => c.name),
       ['beta'],
     );
-    assert.deepEqual(
-      (await db.listCollections({ name: { $in: ['alpha', 'gamma', 'missing'] } }).toArray()).map((c) => c.name).sort(),
-      ['alpha', 'gamma'],
-    );
+    assert.deepEqual((await db.listCollections({ name: { $in: ['alpha', 'gamma', 'missing'] } }).toArray()).map((c) => c.name).sort(), ['alpha', 'gamma']);
     assert.deepEqual(
       (await db.listCollections({ 'options.validator': { $exists: true } }).toArray()).map((c) => c.name),
       ['beta'],
@@ -143,7 +140,10 @@ describe('drop and dropDatabase', () => {
     await coll.insertOne({ a: 1 });
     await coll.drop();
     await coll.insertOne({ a: 2 });
-    assert.deepEqual((await coll.listIndexes().toArray()).map((i) => i.name), ['_id_']);
+    assert.deepEqual(
+      (await coll.listIndexes().toArray()).map((i) => i.name),
+      ['_id_'],
+    );
     assert.equal(await coll.countDocuments(), 1);
   });
 
@@ -235,7 +235,13 @@ describe('validation and collMod', () => {
   it('the raw insert reply carries the validation failure as a write error', async () => {
     const db = ctx.db('coll_valid_raw');
     await db.createCollection('people', { validator: personSchema });
-    const reply = await db.command({ insert: 'people', documents: [{ _id: 1, name: 'x', age: 1 }, { _id: 2, name: 'y' }] });
+    const reply = await db.command({
+      insert: 'people',
+      documents: [
+        { _id: 1, name: 'x', age: 1 },
+        { _id: 2, name: 'y' },
+      ],
+    });
     assert.equal(reply.ok, 1);
     assert.equal(reply.n, 1);
     const writeErrors = reply.writeErrors as Document[];

@@ -22,7 +22,12 @@ describe('concurrent single-document operations', () => {
     await db.collection<Doc>('c').insertOne({ _id: 'counter', n: 0 });
     const pool = await clients(4);
     await Promise.all(
-      Array.from({ length: WORKERS }, (_, i) => pool[i % pool.length]?.db(db.databaseName).collection<Doc>('c').updateOne({ _id: 'counter' }, { $inc: { n: 1 } })),
+      Array.from({ length: WORKERS }, (_, i) =>
+        pool[i % pool.length]
+          ?.db(db.databaseName)
+          .collection<Doc>('c')
+          .updateOne({ _id: 'counter' }, { $inc: { n: 1 } }),
+      ),
     );
     assert.deepEqual(await db.collection<Doc>('c').findOne({ _id: 'counter' }), { _id: 'counter', n: WORKERS });
   });
@@ -33,11 +38,17 @@ describe('concurrent single-document operations', () => {
     const pool = await clients(4);
     const results = await Promise.all(
       Array.from({ length: WORKERS }, (_, i) =>
-        pool[i % pool.length]?.db(db.databaseName).collection<Doc>('seq').findOneAndUpdate({ _id: 'ticket' }, { $inc: { n: 1 } }, { returnDocument: 'after' }),
+        pool[i % pool.length]
+          ?.db(db.databaseName)
+          .collection<Doc>('seq')
+          .findOneAndUpdate({ _id: 'ticket' }, { $inc: { n: 1 } }, { returnDocument: 'after' }),
       ),
     );
     const values = results.map((doc) => Number(doc?.n)).sort((a, b) => a - b);
-    assert.deepEqual(values, Array.from({ length: WORKERS }, (_, i) => i + 1));
+    assert.deepEqual(
+      values,
+      Array.from({ length: WORKERS }, (_, i) => i + 1),
+    );
   });
 
   it('concurrent upserts on one _id create one document and apply every update', async () => {
@@ -45,19 +56,24 @@ describe('concurrent single-document operations', () => {
     const pool = await clients(4);
     const results = await Promise.all(
       Array.from({ length: WORKERS }, (_, i) =>
-        pool[i % pool.length]?.db(db.databaseName).collection<Doc>('c').updateOne({ _id: 'k' }, { $inc: { n: 1 }, $setOnInsert: { created: true } }, { upsert: true }),
+        pool[i % pool.length]
+          ?.db(db.databaseName)
+          .collection<Doc>('c')
+          .updateOne({ _id: 'k' }, { $inc: { n: 1 }, $setOnInsert: { created: true } }, { upsert: true }),
       ),
     );
-    assert.equal(results.reduce((sum, r) => sum + (r?.upsertedCount ?? 0), 0), 1, 'exactly one upsert inserted');
+    assert.equal(
+      results.reduce((sum, r) => sum + (r?.upsertedCount ?? 0), 0),
+      1,
+      'exactly one upsert inserted',
+    );
     assert.deepEqual(await db.collection<Doc>('c').find().toArray(), [{ _id: 'k', n: WORKERS, created: true }]);
   });
 
   it('concurrent inserts of one _id: exactly one wins, the rest fail with 11000', async () => {
     const db = ctx.db('conc_insert');
     const pool = await clients(4);
-    const outcomes = await Promise.allSettled(
-      Array.from({ length: 10 }, (_, i) => pool[i % pool.length]?.db(db.databaseName).collection<Doc>('c').insertOne({ _id: 'only', by: i })),
-    );
+    const outcomes = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => pool[i % pool.length]?.db(db.databaseName).collection<Doc>('c').insertOne({ _id: 'only', by: i })));
     const won = outcomes.filter((o) => o.status === 'fulfilled');
     const lost = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
     assert.equal(won.length, 1);

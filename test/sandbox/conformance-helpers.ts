@@ -35,7 +35,11 @@ export function useConformanceServer(): ConformanceContext {
   after(async () => {
     for (const extra of extraClients) await extra.close().catch(() => undefined);
     if (client !== undefined) {
-      for (const name of databases) await client.db(name).dropDatabase().catch(() => undefined);
+      for (const name of databases)
+        await client
+          .db(name)
+          .dropDatabase()
+          .catch(() => undefined);
       await client.close();
     }
     await server?.close();
@@ -84,10 +88,7 @@ export interface ExpectedServerError {
 }
 
 /** Asserts that `action` rejects with a MongoServerError of that shape and returns the error. */
-export async function expectServerError(
-  action: Promise<unknown> | (() => Promise<unknown>),
-  expected: ExpectedServerError,
-): Promise<MongoServerError> {
+export async function expectServerError(action: Promise<unknown> | (() => Promise<unknown>), expected: ExpectedServerError): Promise<MongoServerError> {
   let caught: unknown;
   try {
     await (typeof action === 'function' ? action() : action);
@@ -99,10 +100,7 @@ export async function expectServerError(
     throw new assert.AssertionError({ message: `expected a MongoServerError, got ${String(caught)}`, actual: caught, expected: 'MongoServerError' });
   }
   const codes = typeof expected.code === 'number' ? [expected.code] : expected.code;
-  assert.ok(
-    typeof caught.code === 'number' && codes.includes(caught.code),
-    `expected code ${codes.join(' or ')}, got ${String(caught.code)} (${caught.message})`,
-  );
+  assert.ok(typeof caught.code === 'number' && codes.includes(caught.code), `expected code ${codes.join(' or ')}, got ${String(caught.code)} (${caught.message})`);
   if (expected.codeName !== undefined) assert.equal(caught.codeName, expected.codeName, caught.message);
   if (expected.message !== undefined) {
     if (typeof expected.message === 'string') {

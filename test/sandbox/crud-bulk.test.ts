@@ -49,12 +49,18 @@ describe('collection.bulkWrite', () => {
     assert.deepEqual(result.upsertedIds, { 5: 5 });
     assert.equal(result.insertedIds[0], 4);
     assert.ok(result.insertedIds[7] instanceof ObjectId);
-    assert.deepEqual(await coll.find({ _id: { $type: 'number' } }).sort({ _id: 1 }).toArray(), [
-      { _id: 1, g: 'a', v: 11 },
-      { _id: 2, g: 'a', v: 3 },
-      { _id: 3, g: 'c', v: 30 },
-      { _id: 5, g: 'z' },
-    ]);
+    assert.deepEqual(
+      await coll
+        .find({ _id: { $type: 'number' } })
+        .sort({ _id: 1 })
+        .toArray(),
+      [
+        { _id: 1, g: 'a', v: 11 },
+        { _id: 2, g: 'a', v: 3 },
+        { _id: 3, g: 'c', v: 30 },
+        { _id: 5, g: 'z' },
+      ],
+    );
   });
 
   it('groups consecutive operations of one kind into one command each', async () => {
@@ -79,18 +85,17 @@ describe('collection.bulkWrite', () => {
     const coll = ctx.db('bulk_ordered').collection<Doc>('c');
     await coll.insertOne({ _id: 1 });
     const error = await coll
-      .bulkWrite([
-        { insertOne: { document: { _id: 2 } } },
-        { insertOne: { document: { _id: 1 } } },
-        { updateOne: { filter: { _id: 2 }, update: { $set: { after: true } } } },
-      ])
+      .bulkWrite([{ insertOne: { document: { _id: 2 } } }, { insertOne: { document: { _id: 1 } } }, { updateOne: { filter: { _id: 2 }, update: { $set: { after: true } } } }])
       .catch((e: unknown) => e);
     assert.ok(error instanceof MongoBulkWriteError);
     assert.equal(error.code, 11000);
     assert.equal(error.insertedCount, 1);
     assert.equal(error.matchedCount, 0);
     const writeErrors = error.writeErrors as unknown as { index: number; code: number }[];
-    assert.deepEqual(writeErrors.map((w) => [w.index, w.code]), [[1, 11000]]);
+    assert.deepEqual(
+      writeErrors.map((w) => [w.index, w.code]),
+      [[1, 11000]],
+    );
     assert.deepEqual(await coll.find().sort({ _id: 1 }).toArray(), [{ _id: 1 }, { _id: 2 }]);
   });
 

@@ -69,15 +69,18 @@ describe('findOneAndUpdate', () => {
 
   it('sort chooses the document and projection shapes the result', async () => {
     const coll = await seeded('fam_sort');
-    const top = await coll.findOneAndUpdate(
-      { team: 'blue' },
-      { $set: { mvp: true } },
-      { sort: { score: -1 }, projection: { name: 1, mvp: 1, _id: 0 }, returnDocument: 'after' },
-    );
+    const top = await coll.findOneAndUpdate({ team: 'blue' }, { $set: { mvp: true } }, { sort: { score: -1 }, projection: { name: 1, mvp: 1, _id: 0 }, returnDocument: 'after' });
     assert.deepEqual(top, { name: 'cat', mvp: true });
     const lowest = await coll.findOneAndUpdate({}, { $set: { last: true } }, { sort: { score: 1 } });
     assert.equal(lowest?.name, 'dan');
-    assert.deepEqual(await coll.find({ $or: [{ mvp: true }, { last: true }] }).sort({ _id: 1 }).toArray().then((d) => d.map((x) => x._id)), [3, 4]);
+    assert.deepEqual(
+      await coll
+        .find({ $or: [{ mvp: true }, { last: true }] })
+        .sort({ _id: 1 })
+        .toArray()
+        .then((d) => d.map((x) => x._id)),
+      [3, 4],
+    );
   });
 
   it('returns null when nothing matches; with metadata the lastErrorObject says so', async () => {
@@ -151,7 +154,10 @@ describe('findOneAndReplace and findOneAndDelete', () => {
     assert.deepEqual(removed, players[3]);
     const projected = await coll.findOneAndDelete({}, { sort: { score: -1 }, projection: { name: 1 } });
     assert.deepEqual(projected, { _id: 2, name: 'bob' });
-    assert.deepEqual((await coll.find().sort({ _id: 1 }).toArray()).map((d) => d._id), [1, 3]);
+    assert.deepEqual(
+      (await coll.find().sort({ _id: 1 }).toArray()).map((d) => d._id),
+      [1, 3],
+    );
     assert.equal(await coll.findOneAndDelete({ _id: 42 }), null);
   });
 

@@ -19,10 +19,34 @@ const inventory: Document[] = [
 ];
 
 const scores: Document[] = [
-  { _id: 1, results: [{ product: 'abc', score: 10 }, { product: 'xyz', score: 5 }] },
-  { _id: 2, results: [{ product: 'abc', score: 8 }, { product: 'xyz', score: 7 }] },
-  { _id: 3, results: [{ product: 'abc', score: 7 }, { product: 'xyz', score: 8 }] },
-  { _id: 4, results: [{ product: 'abc', score: 7 }, { product: 'def', score: 8 }] },
+  {
+    _id: 1,
+    results: [
+      { product: 'abc', score: 10 },
+      { product: 'xyz', score: 5 },
+    ],
+  },
+  {
+    _id: 2,
+    results: [
+      { product: 'abc', score: 8 },
+      { product: 'xyz', score: 7 },
+    ],
+  },
+  {
+    _id: 3,
+    results: [
+      { product: 'abc', score: 7 },
+      { product: 'xyz', score: 8 },
+    ],
+  },
+  {
+    _id: 4,
+    results: [
+      { product: 'abc', score: 7 },
+      { product: 'def', score: 8 },
+    ],
+  },
 ];
 
 async function seeded(prefix: string, docs: readonly Document[] = inventory): Promise<Collection<Doc>> {
@@ -94,11 +118,7 @@ describe('query operators', () => {
   it('$elemMatch requires one element to satisfy every condition', async () => {
     const coll = await seeded('find_elem', scores);
     assert.deepEqual(await ids(coll, { results: { $elemMatch: { product: 'xyz', score: { $gte: 8 } } } }), [3]);
-    assert.deepEqual(
-      await ids(coll, { 'results.product': 'xyz', 'results.score': { $gte: 8 } }),
-      [1, 2, 3],
-      'without $elemMatch the conditions may be met by different elements',
-    );
+    assert.deepEqual(await ids(coll, { 'results.product': 'xyz', 'results.score': { $gte: 8 } }), [1, 2, 3], 'without $elemMatch the conditions may be met by different elements');
     assert.deepEqual(await ids(coll, { 'results.score': { $gt: 8, $lt: 10 } }), [1], 'range conditions on an array path may use different elements');
     assert.deepEqual(await ids(coll, { 'results.1.product': 'def' }), [4]);
   });
@@ -191,14 +211,23 @@ describe('projection', () => {
 describe('sort, skip, limit', () => {
   it('sorts on several keys in the given directions', async () => {
     const coll = await seeded('sort_multi');
-    const docs = await coll.find({}, { projection: { status: 1, qty: 1 } }).sort({ status: 1, qty: -1 }).toArray();
-    assert.deepEqual(docs.map((d) => d._id), [2, 5, 1, 6, 3, 4]);
+    const docs = await coll
+      .find({}, { projection: { status: 1, qty: 1 } })
+      .sort({ status: 1, qty: -1 })
+      .toArray();
+    assert.deepEqual(
+      docs.map((d) => d._id),
+      [2, 5, 1, 6, 3, 4],
+    );
   });
 
   it('sorts on a dotted path, documents missing the path first', async () => {
     const coll = await seeded('sort_dotted');
     const docs = await coll.find().sort({ 'size.h': 1, _id: 1 }).toArray();
-    assert.deepEqual(docs.map((d) => d._id), [6, 2, 3, 5, 1, 4]);
+    assert.deepEqual(
+      docs.map((d) => d._id),
+      [6, 2, 3, 5, 1, 4],
+    );
   });
 
   it('sorts an array field by its smallest element ascending and largest descending', async () => {
@@ -208,8 +237,14 @@ describe('sort, skip, limit', () => {
       { _id: 'b', v: 3 },
       { _id: 'c', v: [2, 9] },
     ]);
-    assert.deepEqual((await coll.find().sort({ v: 1 }).toArray()).map((d) => d._id), ['a', 'c', 'b']);
-    assert.deepEqual((await coll.find().sort({ v: -1 }).toArray()).map((d) => d._id), ['c', 'a', 'b']);
+    assert.deepEqual(
+      (await coll.find().sort({ v: 1 }).toArray()).map((d) => d._id),
+      ['a', 'c', 'b'],
+    );
+    assert.deepEqual(
+      (await coll.find().sort({ v: -1 }).toArray()).map((d) => d._id),
+      ['c', 'a', 'b'],
+    );
   });
 
   it('orders values of different types by the BSON comparison order', async () => {
@@ -229,8 +264,14 @@ describe('sort, skip, limit', () => {
 
   it('skip and limit page through a sorted result', async () => {
     const coll = await seeded('sort_page');
-    assert.deepEqual((await coll.find().sort({ qty: 1 }).skip(1).limit(2).toArray()).map((d) => d._id), [1, 5]);
-    assert.deepEqual((await coll.find().sort({ qty: 1 }).skip(5).limit(10).toArray()).map((d) => d._id), [3]);
+    assert.deepEqual(
+      (await coll.find().sort({ qty: 1 }).skip(1).limit(2).toArray()).map((d) => d._id),
+      [1, 5],
+    );
+    assert.deepEqual(
+      (await coll.find().sort({ qty: 1 }).skip(5).limit(10).toArray()).map((d) => d._id),
+      [3],
+    );
     assert.deepEqual(await coll.find().skip(100).toArray(), []);
   });
 });
@@ -246,9 +287,15 @@ describe('cursors', () => {
     } finally {
       recording.stop();
     }
-    assert.deepEqual(docs.map((d) => d._id), Array.from({ length: 25 }, (_, i) => i));
+    assert.deepEqual(
+      docs.map((d) => d._id),
+      Array.from({ length: 25 }, (_, i) => i),
+    );
     assert.deepEqual(recording.names(), ['find', 'getMore', 'getMore']);
-    assert.deepEqual(recording.succeeded.map((e) => batchOf(e.reply).length), [10, 10, 5]);
+    assert.deepEqual(
+      recording.succeeded.map((e) => batchOf(e.reply).length),
+      [10, 10, 5],
+    );
     const lastCursor = (recording.succeeded.at(-1)?.reply as Document | undefined)?.cursor as Document | undefined;
     assert.equal(Number(lastCursor?.id), 0, 'the exhausted cursor reports id 0');
   });
@@ -261,7 +308,10 @@ describe('cursors', () => {
     let seen = 0;
     let inOrder = true;
     try {
-      for await (const doc of coll.find({}, { projection: { _id: 1 } }).sort({ _id: 1 }).batchSize(7)) {
+      for await (const doc of coll
+        .find({}, { projection: { _id: 1 } })
+        .sort({ _id: 1 })
+        .batchSize(7)) {
         if (doc._id !== seen) inOrder = false;
         seen += 1;
       }
@@ -277,7 +327,10 @@ describe('cursors', () => {
     const coll = ctx.db('cur_limit').collection<Doc>('c');
     await coll.insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: i })));
     const docs = await coll.find().sort({ _id: -1 }).limit(12).batchSize(5).toArray();
-    assert.deepEqual(docs.map((d) => d._id), Array.from({ length: 12 }, (_, i) => 29 - i));
+    assert.deepEqual(
+      docs.map((d) => d._id),
+      Array.from({ length: 12 }, (_, i) => 29 - i),
+    );
   });
 
   it('killCursors kills an open cursor; a later getMore fails with CursorNotFound (43)', async () => {
@@ -290,7 +343,10 @@ describe('cursors', () => {
       const cursorId = (found.cursor as Document).id;
       assert.ok(cursorId instanceof Long && !cursorId.isZero(), 'the cursor stays open');
       const more = await db.command({ getMore: cursorId, collection: 'c', batchSize: 3 }, { session });
-      assert.deepEqual(batchOf(more).map((d) => d._id), [2, 3, 4]);
+      assert.deepEqual(
+        batchOf(more).map((d) => d._id),
+        [2, 3, 4],
+      );
       const killed = await db.command({ killCursors: 'c', cursors: [cursorId] }, { session, promoteLongs: false });
       assert.deepEqual((killed.cursorsKilled as Long[]).map(String), [String(cursorId)]);
       assert.deepEqual(killed.cursorsNotFound, []);
@@ -372,7 +428,10 @@ describe('comparison details', () => {
   it('strings sort and compare by binary code point, not by locale', async () => {
     const coll = ctx.db('cmp_strings').collection<Doc>('c');
     await coll.insertMany([{ _id: 'b' }, { _id: 'B' }, { _id: 'a' }, { _id: 'A' }, { _id: 'é' }, { _id: 'z' }]);
-    assert.deepEqual((await coll.find().sort({ _id: 1 }).toArray()).map((d) => d._id), ['A', 'B', 'a', 'b', 'z', 'é']);
+    assert.deepEqual(
+      (await coll.find().sort({ _id: 1 }).toArray()).map((d) => d._id),
+      ['A', 'B', 'a', 'b', 'z', 'é'],
+    );
     assert.deepEqual(await ids(coll, { _id: { $lt: 'a' } }), ['A', 'B']);
   });
 
@@ -385,7 +444,10 @@ describe('comparison details', () => {
       { _id: 'dec2.5', v: Decimal128.fromString('2.5') },
       { _id: 'neg', v: -10 },
     ]);
-    assert.deepEqual((await coll.find().sort({ v: 1 }).toArray()).map((d) => d._id), ['neg', 'double1.5', 'int2', 'dec2.5', 'long3']);
+    assert.deepEqual(
+      (await coll.find().sort({ v: 1 }).toArray()).map((d) => d._id),
+      ['neg', 'double1.5', 'int2', 'dec2.5', 'long3'],
+    );
     assert.deepEqual(await ids(coll, { v: { $gt: 2, $lte: 3 } }), ['dec2.5', 'long3']);
   });
 
@@ -407,7 +469,10 @@ describe('comparison details', () => {
     ]);
     assert.deepEqual(await ids(coll, { at: { $gte: new Date('2021-01-01T00:00:00Z') } }), [late]);
     assert.deepEqual(await ids(coll, { _id: { $lt: ObjectId.createFromTime(1_650_000_000) } }), [early]);
-    assert.deepEqual((await coll.find().sort({ at: -1 }).toArray()).map((d) => d._id), [late, early]);
+    assert.deepEqual(
+      (await coll.find().sort({ at: -1 }).toArray()).map((d) => d._id),
+      [late, early],
+    );
   });
 
   it('a hint naming no index is refused with BadValue (2)', async () => {

@@ -150,7 +150,10 @@ describe('insertMany', () => {
     const error = asBulkError(await coll.insertMany([{ _id: 'a' }, { _id: 'x' }, { _id: 'b' }], { ordered: false }).catch((e: unknown) => e));
     assert.equal(error.insertedCount, 2);
     const writeErrors = error.writeErrors as unknown as { index: number; code: number }[];
-    assert.deepEqual(writeErrors.map((w) => w.index), [1]);
+    assert.deepEqual(
+      writeErrors.map((w) => w.index),
+      [1],
+    );
     assert.equal(await coll.countDocuments(), 3);
   });
 

@@ -21,7 +21,10 @@ async function one(coll: Collection<Doc>, id: IdValue): Promise<Document | null>
 
 describe('update results', () => {
   it('updateOne reports matched and modified counts', async () => {
-    const coll = await withDocs('upd_result', [{ _id: 1, a: 1 }, { _id: 2, a: 1 }]);
+    const coll = await withDocs('upd_result', [
+      { _id: 1, a: 1 },
+      { _id: 2, a: 1 },
+    ]);
     const result = await coll.updateOne({ a: 1 }, { $set: { b: 2 } });
     assert.deepEqual(result, { acknowledged: true, matchedCount: 1, modifiedCount: 1, upsertedCount: 0, upsertedId: null });
     assert.equal(await coll.countDocuments({ b: 2 }), 1, 'only one document changed');
@@ -49,7 +52,10 @@ describe('update results', () => {
     const result = await coll.updateMany({ g: 'x' }, { $inc: { n: 10 } });
     assert.equal(result.matchedCount, 2);
     assert.equal(result.modifiedCount, 2);
-    assert.deepEqual((await coll.find().sort({ _id: 1 }).toArray()).map((d) => d.n), [11, 12, 3]);
+    assert.deepEqual(
+      (await coll.find().sort({ _id: 1 }).toArray()).map((d) => d.n),
+      [11, 12, 3],
+    );
   });
 });
 
@@ -137,7 +143,17 @@ describe('array operators', () => {
 
   it('$pull removes by value or condition; $pullAll and $pop', async () => {
     const coll = await withDocs('upd_pull', [
-      { _id: 1, n: [1, 5, 6, 7, 5, 2], items: [{ p: 'x', s: 1 }, { p: 'y', s: 2 }, { p: 'x', s: 3 }], q: [1, 2, 3, 2], r: [1, 2, 3] },
+      {
+        _id: 1,
+        n: [1, 5, 6, 7, 5, 2],
+        items: [
+          { p: 'x', s: 1 },
+          { p: 'y', s: 2 },
+          { p: 'x', s: 3 },
+        ],
+        q: [1, 2, 3, 2],
+        r: [1, 2, 3],
+      },
     ]);
     await coll.updateOne({ _id: 1 }, untypedUpdate({ $pull: { n: { $gte: 6 }, items: { p: 'x' } } }));
     await coll.updateOne({ _id: 1 }, untypedUpdate({ $pull: { n: 5 }, $pullAll: { q: [2, 3] }, $pop: { r: -1 } }));
@@ -149,7 +165,13 @@ describe('array operators', () => {
   it('the positional $ updates the first matching element', async () => {
     const coll = await withDocs('upd_positional', [
       { _id: 1, grades: [80, 85, 80] },
-      { _id: 2, items: [{ sku: 'a', qty: 1 }, { sku: 'b', qty: 1 }] },
+      {
+        _id: 2,
+        items: [
+          { sku: 'a', qty: 1 },
+          { sku: 'b', qty: 1 },
+        ],
+      },
     ]);
     await coll.updateOne({ _id: 1, grades: 80 }, { $set: { 'grades.$': 82 } });
     await coll.updateOne({ _id: 2, 'items.sku': 'b' }, { $inc: { 'items.$.qty': 4 } });
@@ -163,7 +185,14 @@ describe('array operators', () => {
   it('arrayFilters with $[identifier], and $[] for every element', async () => {
     const coll = await withDocs('upd_arrayfilters', [
       { _id: 1, grades: [95, 102, 90, 150] },
-      { _id: 2, marks: [{ grade: 80, mean: 75 }, { grade: 85, mean: 90 }, { grade: 90, mean: 85 }] },
+      {
+        _id: 2,
+        marks: [
+          { grade: 80, mean: 75 },
+          { grade: 85, mean: 90 },
+          { grade: 90, mean: 85 },
+        ],
+      },
     ]);
     const result = await coll.updateOne({ _id: 1 }, { $set: { 'grades.$[big]': 100 } }, { arrayFilters: [{ big: { $gte: 100 } }] });
     assert.equal(result.modifiedCount, 1);
@@ -196,11 +225,7 @@ describe('upsert', () => {
 
   it('copies the equality conditions of the filter into the new document', async () => {
     const coll = await withDocs('ups_equality', []);
-    const result = await coll.updateOne(
-      { a: 1, 'b.c': 2, d: { $gt: 5 }, e: { $eq: 3 }, $and: [{ f: 4 }] },
-      { $set: { g: 5 } },
-      { upsert: true },
-    );
+    const result = await coll.updateOne({ a: 1, 'b.c': 2, d: { $gt: 5 }, e: { $eq: 3 }, $and: [{ f: 4 }] }, { $set: { g: 5 } }, { upsert: true });
     const doc = await one(coll, result.upsertedId);
     assert.deepEqual(doc, { _id: result.upsertedId, a: 1, b: { c: 2 }, e: 3, f: 4, g: 5 });
   });
@@ -261,7 +286,10 @@ describe('pipeline updates', () => {
     await coll.updateMany({}, [{ $set: { at: '$$NOW' } }]);
     const docs = await coll.find().toArray();
     const times = docs.map((d) => (d.at instanceof Date ? d.at.getTime() : Number.NaN));
-    assert.ok(times.every((t) => !Number.isNaN(t)), 'every document got a Date');
+    assert.ok(
+      times.every((t) => !Number.isNaN(t)),
+      'every document got a Date',
+    );
     assert.equal(new Set(times).size, 1, '$$NOW is fixed for the whole command');
     assert.ok(Math.abs((times[0] ?? 0) - before) < 10 * 60_000);
   });
@@ -340,7 +368,10 @@ describe('field order and numeric types', () => {
   });
 
   it('the raw update command reports n, nModified and upserted entries by statement index', async () => {
-    const coll = await withDocs('upd_raw', [{ _id: 1, v: 1 }, { _id: 2, v: 1 }]);
+    const coll = await withDocs('upd_raw', [
+      { _id: 1, v: 1 },
+      { _id: 2, v: 1 },
+    ]);
     const reply = await ctx.client.db(coll.dbName).command({
       update: 'c',
       updates: [

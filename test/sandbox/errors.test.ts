@@ -11,7 +11,10 @@ const ctx = useConformanceServer();
 
 async function seeded(prefix: string): Promise<Collection<Doc>> {
   const coll = ctx.db(prefix).collection<Doc>('c');
-  await coll.insertMany([{ _id: 1, a: 1 }, { _id: 2, a: 2 }]);
+  await coll.insertMany([
+    { _id: 1, a: 1 },
+    { _id: 2, a: 2 },
+  ]);
   return coll;
 }
 

@@ -182,10 +182,19 @@ describe('listDatabases', () => {
     const dbs = names.map((name) => ctx.client.db(name));
     try {
       for (const db of dbs) await db.collection<Doc>('c').insertOne({ x: 1 });
-      const reply = await ctx.client.db('admin').admin().listDatabases({ nameOnly: true, filter: { name: { $regex: `^${prefix}_` } } });
+      const reply = await ctx.client
+        .db('admin')
+        .admin()
+        .listDatabases({ nameOnly: true, filter: { name: { $regex: `^${prefix}_` } } });
       assert.deepEqual(reply.databases.map((d) => d.name).sort(), names);
-      const exact = await ctx.client.db('admin').admin().listDatabases({ filter: { name: names[1], empty: false } });
-      assert.deepEqual(exact.databases.map((d) => d.name), [names[1]]);
+      const exact = await ctx.client
+        .db('admin')
+        .admin()
+        .listDatabases({ filter: { name: names[1], empty: false } });
+      assert.deepEqual(
+        exact.databases.map((d) => d.name),
+        [names[1]],
+      );
     } finally {
       for (const db of dbs) await db.dropDatabase();
     }
@@ -195,7 +204,10 @@ describe('listDatabases', () => {
     const db = ctx.db('hs_dropdb');
     await db.collection<Doc>('c').insertOne({ x: 1 });
     assert.equal(await db.dropDatabase(), true);
-    const reply = await ctx.client.db('admin').admin().listDatabases({ filter: { name: db.databaseName } });
+    const reply = await ctx.client
+      .db('admin')
+      .admin()
+      .listDatabases({ filter: { name: db.databaseName } });
     assert.deepEqual(reply.databases, []);
   });
 });

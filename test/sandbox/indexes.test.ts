@@ -41,7 +41,10 @@ describe('creating and listing indexes', () => {
     assert.deepEqual(id?.key, { _id: 1 });
     assert.equal(id?.v, 2);
     assert.equal(id?.unique, undefined, 'the _id index is unique without saying so');
-    assert.ok(indexes.every((i) => i.v === 2), 'every index is version 2');
+    assert.ok(
+      indexes.every((i) => i.v === 2),
+      'every index is version 2',
+    );
     assert.deepEqual(byName.get('email_1')?.key, { email: 1 });
     assert.equal(byName.get('email_1')?.unique, true);
     assert.equal(byName.get('nick_1')?.unique, true);
@@ -78,7 +81,13 @@ describe('creating and listing indexes', () => {
     const c = coll('idx_idem');
     const db = ctx.client.db(c.dbName);
     await c.insertOne({ a: 1 });
-    const first = await db.command({ createIndexes: 'c', indexes: [{ key: { a: 1 }, name: 'a_1' }, { key: { b: 1 }, name: 'b_1' }] });
+    const first = await db.command({
+      createIndexes: 'c',
+      indexes: [
+        { key: { a: 1 }, name: 'a_1' },
+        { key: { b: 1 }, name: 'b_1' },
+      ],
+    });
     assert.equal(first.ok, 1);
     assert.equal(first.numIndexesBefore, 1);
     assert.equal(first.numIndexesAfter, 3);
@@ -107,10 +116,7 @@ describe('unique indexes', () => {
     await c.createIndex({ email: 1 }, { unique: true });
     await c.insertOne({ _id: 1, email: 'a@x' });
     const error = await expectServerError(c.insertOne({ _id: 2, email: 'a@x' }), { code: 11000 });
-    assert.ok(
-      error.message.includes(`E11000 duplicate key error collection: ${c.dbName}.c index: email_1 dup key:`),
-      `the message names collection and index: ${error.message}`,
-    );
+    assert.ok(error.message.includes(`E11000 duplicate key error collection: ${c.dbName}.c index: email_1 dup key:`), `the message names collection and index: ${error.message}`);
     assert.deepEqual(error.keyPattern, { email: 1 });
     assert.deepEqual(error.keyValue, { email: 'a@x' });
     assert.equal(await c.countDocuments(), 1);
@@ -250,16 +256,19 @@ describe('unique indexes', () => {
     const c = coll('uniq_bulk');
     await c.createIndex({ email: 1 }, { unique: true });
     const error = await c
-      .bulkWrite(
-        [{ insertOne: { document: { _id: 4, email: 'c' } } }, { insertOne: { document: { _id: 5, email: 'c' } } }, { insertOne: { document: { _id: 6, email: 'd' } } }],
-        { ordered: false },
-      )
+      .bulkWrite([{ insertOne: { document: { _id: 4, email: 'c' } } }, { insertOne: { document: { _id: 5, email: 'c' } } }, { insertOne: { document: { _id: 6, email: 'd' } } }], { ordered: false })
       .catch((e: unknown) => e);
     assert.ok(error instanceof MongoBulkWriteError, String(error));
     assert.equal(error.result.insertedCount, 2);
     const writeErrors = error.writeErrors as unknown as { index: number; code: number }[];
-    assert.deepEqual(writeErrors.map((w) => [w.index, w.code]), [[1, 11000]]);
-    assert.deepEqual((await c.find().sort({ _id: 1 }).toArray()).map((d) => d._id), [4, 6]);
+    assert.deepEqual(
+      writeErrors.map((w) => [w.index, w.code]),
+      [[1, 11000]],
+    );
+    assert.deepEqual(
+      (await c.find().sort({ _id: 1 }).toArray()).map((d) => d._id),
+      [4, 6],
+    );
   });
 
   it('client.bulkWrite (MongoDB 8.0) enforces unique indexes too', async (t) => {
@@ -268,9 +277,7 @@ describe('unique indexes', () => {
     const c = coll('uniq_client_bulk');
     await c.createIndex({ email: 1 }, { unique: true });
     await c.insertOne({ _id: 1, email: 'd' });
-    const error = await ctx.client
-      .bulkWrite<Record<string, Doc>>([{ name: 'insertOne', namespace: `${c.dbName}.c`, document: { _id: 7, email: 'd' } }])
-      .catch((e: unknown) => e);
+    const error = await ctx.client.bulkWrite<Record<string, Doc>>([{ name: 'insertOne', namespace: `${c.dbName}.c`, document: { _id: 7, email: 'd' } }]).catch((e: unknown) => e);
     assert.ok(error instanceof MongoClientBulkWriteError, String(error));
     assert.equal(error.writeErrors.get(0)?.code, 11000);
     assert.equal(await c.countDocuments(), 1);

@@ -63,7 +63,25 @@ describe('SortedList', () => {
 
 describe('index keys', () => {
   it('orders values as BSON does: MinKey, empty array, null, numbers of every type, strings, objects, ObjectId, booleans, dates, MaxKey', () => {
-    const ordered = [new MinKey(), EMPTY_ARRAY_KEY, null, Number.NaN, -5, new Long(2), new Double(2.5), 3, '', 'a', 'b', { a: 1 }, new ObjectId('000000000000000000000001'), false, true, new Date(0), new MaxKey()];
+    const ordered = [
+      new MinKey(),
+      EMPTY_ARRAY_KEY,
+      null,
+      Number.NaN,
+      -5,
+      new Long(2),
+      new Double(2.5),
+      3,
+      '',
+      'a',
+      'b',
+      { a: 1 },
+      new ObjectId('000000000000000000000001'),
+      false,
+      true,
+      new Date(0),
+      new MaxKey(),
+    ];
     for (let i = 0; i + 1 < ordered.length; i++) assert.ok(compareKeyValues(ordered[i], ordered[i + 1]) < 0, `${i}`);
     assert.equal(compareKeyValues(new Long(2), 2), 0);
     assert.equal(compareKeyValues(new Double(2), 2), 0);
@@ -80,7 +98,10 @@ describe('index keys', () => {
     assert.deepEqual(dotted.keysOf({ a: { b: 'x' } }), ['x']);
     assert.equal(dotted.multikey[0], true);
     const compound = new OrderedIndex({ name: 'a_1_b_-1', keyPattern: { a: 1, b: -1 } });
-    assert.deepEqual(compound.keysOf({ a: 1, b: [1, 2] }), [[1, 2], [1, 1]]);
+    assert.deepEqual(compound.keysOf({ a: 1, b: [1, 2] }), [
+      [1, 2],
+      [1, 1],
+    ]);
     assert.ok(compound.compareKeys([1, 5], [1, 4]) < 0, 'b descending');
     const sparse = new OrderedIndex({ name: 's', keyPattern: { a: 1 }, sparse: true });
     assert.deepEqual(sparse.keysOf({ b: 1 }), []);
@@ -96,11 +117,27 @@ describe('index keys', () => {
     index.add(c1, [v1]);
     index.add(c2, [{ _id: 2, a: 5 }]);
     index.reconcile(c1, [v1], [v1, v2]);
-    assert.deepEqual([...index.rows.values()].map((row) => [row.k, row.c.rid]), [[5, 1], [5, 2], [9, 1]]);
+    assert.deepEqual(
+      [...index.rows.values()].map((row) => [row.k, row.c.rid]),
+      [
+        [5, 1],
+        [5, 2],
+        [9, 1],
+      ],
+    );
     index.reconcile(c1, [v1, v2], [v2]);
-    assert.deepEqual([...index.rows.values()].map((row) => [row.k, row.c.rid]), [[5, 2], [9, 1]]);
+    assert.deepEqual(
+      [...index.rows.values()].map((row) => [row.k, row.c.rid]),
+      [
+        [5, 2],
+        [9, 1],
+      ],
+    );
     index.reconcile(c1, [v2], []);
-    assert.deepEqual([...index.rows.values()].map((row) => row.c.rid), [2]);
+    assert.deepEqual(
+      [...index.rows.values()].map((row) => row.c.rid),
+      [2],
+    );
   });
 });
 
@@ -125,12 +162,18 @@ describe('bounds and scan ranges', () => {
     const predicates = predicateBounds({ a: { $in: [2, 1] }, b: { $gte: 3 } });
     const bounds = index.fields.map((field) => fieldBounds(predicates.get(field), false));
     const ranges = scanRanges(index, bounds, 1);
-    assert.deepEqual(ranges.map((range) => range.prefix), [[1], [2]]);
+    assert.deepEqual(
+      ranges.map((range) => range.prefix),
+      [[1], [2]],
+    );
     const first = ranges[0];
     assert.ok(first);
     assert.equal(rangePosition(index, first, [1, 5]), 0);
     assert.ok(rangePosition(index, first, [1, 2]) > 0, 'b descending: 2 comes after 3');
     assert.ok(rangePosition(index, first, [0, 9]) < 0);
-    assert.deepEqual(scanRanges(index, bounds, -1).map((range) => range.prefix), [[2], [1]]);
+    assert.deepEqual(
+      scanRanges(index, bounds, -1).map((range) => range.prefix),
+      [[2], [1]],
+    );
   });
 });

@@ -51,7 +51,10 @@ async function same<T>(pair: [Collection<Doc>, Collection<Doc>], op: (c: Collect
 
 async function assertSameContents(pair: [Collection<Doc>, Collection<Doc>]): Promise<void> {
   const [indexed, plain] = pair;
-  const a = await indexed.find({}, { hint: { $natural: 1 } }).sort({ _id: 1 }).toArray();
+  const a = await indexed
+    .find({}, { hint: { $natural: 1 } })
+    .sort({ _id: 1 })
+    .toArray();
   const b = await plain.find({}).sort({ _id: 1 }).toArray();
   assert.deepEqual(a.map(text), b.map(text));
   // and the indexes still find every document where it now is

@@ -188,7 +188,11 @@ describe('planning through secondary indexes', () => {
   });
 
   it('unique, sparse and partial indexes are used only where they hold every match', async () => {
-    const c = await loaded('qp_options', [[{ opt: 1 }, { sparse: true }], [{ g: 1 }, { partialFilterExpression: { h: { $gt: 2 } } }], [{ s: 1, _id: 1 }, { unique: true }]]);
+    const c = await loaded('qp_options', [
+      [{ opt: 1 }, { sparse: true }],
+      [{ g: 1 }, { partialFilterExpression: { h: { $gt: 2 } } }],
+      [{ s: 1, _id: 1 }, { unique: true }],
+    ]);
     assertIndexPlan(await explainFind(c, { opt: { $gt: 100 } }), 'opt_1');
     const nullPlan = summarize(await explainFind(c, { opt: null }));
     assert.notEqual(nullPlan.ixscan?.indexName, 'opt_1', 'a sparse index cannot answer a null query');
@@ -231,8 +235,11 @@ describe('cursors and snapshots over index plans', () => {
     const ids = seen.map((d) => d._id as number);
     assert.equal(new Set(ids).size, ids.length, 'no duplicates');
     assert.ok(!seen.slice(10).some((d) => d.g === 4), 'documents deleted before they were read are not returned');
-    assert.deepEqual(seen.map((d) => d.g), [...seen.map((d) => d.g as number)].sort((a, b) => a - b));
-    assert.equal(seen.length, 400 - 80 + (seen.slice(0, 10).filter((d) => d.g === 4).length));
+    assert.deepEqual(
+      seen.map((d) => d.g),
+      [...seen.map((d) => d.g as number)].sort((a, b) => a - b),
+    );
+    assert.equal(seen.length, 400 - 80 + seen.slice(0, 10).filter((d) => d.g === 4).length);
   });
 
   it('a transaction reads its snapshot through the index, and its own writes', async () => {

@@ -38,7 +38,10 @@ describe('responsiveness during long operations', () => {
   it('answers hello and ping from another client within 100 ms during a 200,000-document updateMany scan', { timeout: 60_000 }, async () => {
     const c = ctx.db('responsive').collection<{ _id: number; g: number; pad: string; touched?: boolean }>('c');
     for (let i = 0; i < DOCUMENTS; i += 20_000) {
-      await c.insertMany(Array.from({ length: 20_000 }, (_, k) => ({ _id: i + k, g: (i + k) % 1000, pad: 'x'.repeat(60) })), { ordered: false });
+      await c.insertMany(
+        Array.from({ length: 20_000 }, (_, k) => ({ _id: i + k, g: (i + k) % 1000, pad: 'x'.repeat(60) })),
+        { ordered: false },
+      );
     }
     const probe = await ctx.connect();
     await probe.db('admin').command({ ping: 1 });

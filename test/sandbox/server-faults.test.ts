@@ -39,7 +39,10 @@ describe('sandbox faults', () => {
       await coll.insertOne({ _id: 1 });
       const error = await coll.insertOne({ _id: 2 }).catch((e: unknown) => e);
       assert.ok(error instanceof MongoNetworkError, String(error));
-      assert.deepEqual((await coll.find({}).toArray()).map((d) => d._id), [0, 1]);
+      assert.deepEqual(
+        (await coll.find({}).toArray()).map((d) => d._id),
+        [0, 1],
+      );
     });
     sandbox.faults.clear();
   });
@@ -90,7 +93,10 @@ describe('sandbox faults', () => {
       assert.equal(error.errmsg, 'shutting down');
       assert.equal(await coll.countDocuments({}), 0);
       sandbox.faults.failCommand(1, { code: 112, codeName: 'WriteConflict' });
-      const next = await client.db('admin').command({ ping: 1 }).catch((e: unknown) => e);
+      const next = await client
+        .db('admin')
+        .command({ ping: 1 })
+        .catch((e: unknown) => e);
       assert.ok(next instanceof MongoServerError);
       assert.equal(next.codeName, 'WriteConflict');
       await client.db('admin').command({ ping: 1 });
@@ -123,7 +129,10 @@ describe('sandbox faults', () => {
       const client = await new MongoClient(sandbox.uri, { retryWrites: false, retryReads: false }).connect();
       try {
         // The handshake and monitoring hellos came first: the fault waits for the first real command.
-        const error = await client.db('admin').command({ ping: 1 }).catch((e: unknown) => e);
+        const error = await client
+          .db('admin')
+          .command({ ping: 1 })
+          .catch((e: unknown) => e);
         assert.ok(error instanceof MongoNetworkError, String(error));
         await client.db('admin').command({ ping: 1 });
       } finally {
@@ -177,7 +186,10 @@ describe('sandbox faults', () => {
       assert.equal(stats.byCommand.find, 1);
       assert.equal(stats.byCommand.hello, undefined);
       assert.equal(stats.writes, 2, 'insert and the matching update; the no-op update changed nothing');
-      assert.equal(stats.commands, Object.values(stats.byCommand).reduce((a, b) => a + b, 0));
+      assert.equal(
+        stats.commands,
+        Object.values(stats.byCommand).reduce((a, b) => a + b, 0),
+      );
       assert.ok(stats.hellos >= 1);
     });
   });

@@ -33,28 +33,49 @@ describe('a standalone sandbox', { skip }, () => {
   });
 
   it('takes plain writes and reads', async () => {
-    await client.db('solo').collection('c').insertOne({ _id: 1, v: 'x' } as never);
-    assert.deepEqual(await client.db('solo').collection('c').findOne({ _id: 1 } as never), { _id: 1, v: 'x' });
+    await client
+      .db('solo')
+      .collection('c')
+      .insertOne({ _id: 1, v: 'x' } as never);
+    assert.deepEqual(
+      await client
+        .db('solo')
+        .collection('c')
+        .findOne({ _id: 1 } as never),
+      { _id: 1, v: 'x' },
+    );
   });
 
   it('refuses a transaction with IllegalOperation (20), as mongod does', async () => {
     const session = client.startSession();
     try {
       session.startTransaction();
-      await assert.rejects(client.db('solo').collection('c').insertOne({ _id: 2 } as never, { session }), (error: unknown) => {
-        // The driver turns mongod's answer into advice about retryable writes, keeping the original.
-        assert.ok(error instanceof MongoServerError);
-        assert.match(error.message, /does not support retryable writes/);
-        const original = (error as { originalError?: unknown }).originalError;
-        assert.ok(original instanceof MongoServerError);
-        assert.equal(original.code, 20);
-        assert.match(original.message, /Transaction numbers are only allowed on a replica set member or mongos/);
-        return true;
-      });
+      await assert.rejects(
+        client
+          .db('solo')
+          .collection('c')
+          .insertOne({ _id: 2 } as never, { session }),
+        (error: unknown) => {
+          // The driver turns mongod's answer into advice about retryable writes, keeping the original.
+          assert.ok(error instanceof MongoServerError);
+          assert.match(error.message, /does not support retryable writes/);
+          const original = (error as { originalError?: unknown }).originalError;
+          assert.ok(original instanceof MongoServerError);
+          assert.equal(original.code, 20);
+          assert.match(original.message, /Transaction numbers are only allowed on a replica set member or mongos/);
+          return true;
+        },
+      );
     } finally {
       await session.abortTransaction().catch(() => undefined);
       await session.endSession();
     }
-    assert.equal(await client.db('solo').collection('c').countDocuments({ _id: 2 } as never), 0);
+    assert.equal(
+      await client
+        .db('solo')
+        .collection('c')
+        .countDocuments({ _id: 2 } as never),
+      0,
+    );
   });
 });

@@ -145,7 +145,10 @@ describe('isolation', () => {
   it('reads inside the transaction see its own writes; countDocuments too', async () => {
     const db = await prepared('txn_own', 'c');
     const coll = db.collection<Doc>('c');
-    await coll.insertMany([{ _id: 1, v: 1 }, { _id: 2, v: 2 }]);
+    await coll.insertMany([
+      { _id: 1, v: 1 },
+      { _id: 2, v: 2 },
+    ]);
     await withSession(async (session) => {
       session.startTransaction();
       await coll.insertOne({ _id: 3, v: 3 }, { session });
@@ -184,7 +187,10 @@ describe('isolation', () => {
   it('reads use a snapshot: a commit made after the first read is not seen', async () => {
     const db = await prepared('txn_snapshot', 'c');
     const coll = db.collection<Doc>('c');
-    await coll.insertMany([{ _id: 1, v: 'old' }, { _id: 2, v: 'old' }]);
+    await coll.insertMany([
+      { _id: 1, v: 'old' },
+      { _id: 2, v: 'old' },
+    ]);
     await withSession(async (session) => {
       session.startTransaction();
       assert.equal(await valueOf(coll, 1, session), 'old');
@@ -312,7 +318,10 @@ describe('write conflicts and retries', () => {
   it('transactions on different documents do not conflict', async () => {
     const db = await prepared('txn_disjoint', 'c');
     const coll = db.collection<Doc>('c');
-    await coll.insertMany([{ _id: 1, v: 0 }, { _id: 2, v: 0 }]);
+    await coll.insertMany([
+      { _id: 1, v: 0 },
+      { _id: 2, v: 0 },
+    ]);
     const first = ctx.client.startSession();
     const second = ctx.client.startSession();
     try {
@@ -335,7 +344,11 @@ describe('write conflicts and retries', () => {
   it('findOneAndUpdate, updateMany and deleteMany take part in the transaction', async () => {
     const db = await prepared('txn_ops', 'c');
     const coll = db.collection<Doc>('c');
-    await coll.insertMany([{ _id: 1, v: 1 }, { _id: 2, v: 2 }, { _id: 3, v: 3 }]);
+    await coll.insertMany([
+      { _id: 1, v: 1 },
+      { _id: 2, v: 2 },
+      { _id: 3, v: 3 },
+    ]);
     await withSession(async (session) => {
       session.startTransaction();
       const before = await coll.findOneAndUpdate({ _id: 1 }, { $inc: { v: 10 } }, { session });
@@ -443,7 +456,10 @@ describe('more transaction details', () => {
       assert.equal((await cursor.next())?._id, 0);
       await coll.insertOne({ _id: 200 });
       const rest = await cursor.toArray();
-      assert.deepEqual(rest.map((d) => d._id), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 100]);
+      assert.deepEqual(
+        rest.map((d) => d._id),
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 100],
+      );
       await session.commitTransaction();
     });
     assert.equal(await coll.countDocuments(), 14);
@@ -521,7 +537,10 @@ describe('unique indexes and transactions', () => {
       await first.endSession();
       await second.endSession();
     }
-    assert.deepEqual((await coll.find().sort({ _id: 1 }).toArray()).map((d) => d._id), [5]);
+    assert.deepEqual(
+      (await coll.find().sort({ _id: 1 }).toArray()).map((d) => d._id),
+      [5],
+    );
   });
 
   it('a transaction can free a unique key and reuse it', async () => {
@@ -551,16 +570,12 @@ describe('the transaction protocol of raw commands', () => {
       const lsid = session.id;
       await expectServerError(raw.db('admin').command({ abortTransaction: 1 }, { session }), { code: 251, label: 'TransientTransactionError' });
       await rawDb.command({ insert: 'protocol', documents: [{ _id: 1 }], lsid, txnNumber: Long.fromNumber(50), autocommit: false, startTransaction: true }, { session });
-      await expectServerError(
-        rawDb.command({ insert: 'protocol', documents: [{ _id: 2 }], lsid, txnNumber: Long.fromNumber(49), autocommit: false, startTransaction: true }, { session }),
-        { code: 225 },
-      );
+      await expectServerError(rawDb.command({ insert: 'protocol', documents: [{ _id: 2 }], lsid, txnNumber: Long.fromNumber(49), autocommit: false, startTransaction: true }, { session }), {
+        code: 225,
+      });
       // Continuing a transaction that never started.
       await expectServerError(rawDb.command({ find: 'protocol', lsid, txnNumber: Long.fromNumber(51), autocommit: false }, { session }), { code: 251 });
-      await expectServerError(
-        rawDb.command({ count: 'protocol', lsid, txnNumber: Long.fromNumber(60), autocommit: false, startTransaction: true }, { session }),
-        { code: 263 },
-      );
+      await expectServerError(rawDb.command({ count: 'protocol', lsid, txnNumber: Long.fromNumber(60), autocommit: false, startTransaction: true }, { session }), { code: 263 });
       await expectServerError(rawDb.command({ find: 'protocol', lsid, txnNumber: Long.fromNumber(70) }, { session }), { code: 50768 });
     } finally {
       await session.endSession();
@@ -691,6 +706,9 @@ describe('sandbox internals (skipped against a real server)', () => {
     collection.insert({ _id: 3, at: 'not a date' }, { txn: undefined });
     collection.insert({ _id: 4, at: [new Date(now), new Date(now - 61_000)] }, { txn: undefined });
     assert.equal(expireDocuments(storage, now), 2);
-    assert.deepEqual([...collection.scan(LATEST_VIEW)].map((d) => d._id), [2, 3]);
+    assert.deepEqual(
+      [...collection.scan(LATEST_VIEW)].map((d) => d._id),
+      [2, 3],
+    );
   });
 });

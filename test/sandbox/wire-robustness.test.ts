@@ -247,7 +247,10 @@ describe('wire robustness', () => {
       await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
       socket.write(header(4, 1, 2013));
       await new Promise<void>((resolve) => socket.once('close', () => resolve()));
-      assert.ok(lines.some((line) => /malformed message: message length 4/.test(line)), lines.join('\n'));
+      assert.ok(
+        lines.some((line) => /malformed message: message length 4/.test(line)),
+        lines.join('\n'),
+      );
     } finally {
       await sandbox.stop();
     }

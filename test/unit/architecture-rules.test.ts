@@ -21,7 +21,9 @@ describe('the lint rules on the shape of src/', () => {
 
   it('let a folder import a lower layer, and only src/cli import commander', async () => {
     assert.deepEqual(await lint('src/runner/probe.ts', "import { isDatabaseName } from '../vocabulary/index.js';\nexport const probe = isDatabaseName;\n"), []);
-    assert.deepEqual(await lint('src/api/probe.ts', "import { Command } from 'commander';\nexport const probe = Command;\n"), ["no-restricted-imports: 'commander' import is restricted from being used. Only src/cli/ may import CLI libraries."]);
+    assert.deepEqual(await lint('src/api/probe.ts', "import { Command } from 'commander';\nexport const probe = Command;\n"), [
+      "no-restricted-imports: 'commander' import is restricted from being used. Only src/cli/ may import CLI libraries.",
+    ]);
   });
 
   it('keep the sandbox apart: the engine may not start it, the CLI may', async () => {

@@ -37,9 +37,12 @@ describe('BSON backup files', () => {
     const path = join(temp.dir, 'short.bson');
     const whole = Buffer.concat([serialize({ a: 1 }), serialize({ b: 2 })]);
     writeFileSync(path, whole.subarray(0, whole.length - 3));
-    await assert.rejects(async () => {
-      for await (const _ of readBsonFile(path, 'short.bson'));
-    }, (error: unknown) => error instanceof BackupInvalidError && error.file === 'short.bson' && /truncated/.test(error.message));
+    await assert.rejects(
+      async () => {
+        for await (const _ of readBsonFile(path, 'short.bson'));
+      },
+      (error: unknown) => error instanceof BackupInvalidError && error.file === 'short.bson' && /truncated/.test(error.message),
+    );
     writeFileSync(path, Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]));
     await assert.rejects(async () => {
       for await (const _ of readBsonFile(path));

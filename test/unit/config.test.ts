@@ -159,7 +159,7 @@ describe('configuration errors name the key and the source', () => {
 
 // The rule of issue #20 item 10: a config file written for development (`db: 'app'`) must not
 // send the writes of `DELTA_URI=mongodb://host/prod_db` to database `app`.
-describe('which database: --db/DELTA_DB > a flag or environment URI\'s database > the file\'s db > the file\'s URI', () => {
+describe("which database: --db/DELTA_DB > a flag or environment URI's database > the file's db > the file's URI", () => {
   const NO_DB_URI = 'mongodb://env-host:27017/?replicaSet=rs0';
   interface DatabaseCase {
     readonly name: string;
@@ -171,20 +171,20 @@ describe('which database: --db/DELTA_DB > a flag or environment URI\'s database 
   }
   const FILE = { uri: FILE_URI, db: 'app' };
   const cases: readonly DatabaseCase[] = [
-    { name: 'the file alone: its db over its URI\'s', file: FILE, db: 'app' },
-    { name: 'the file alone without db: its URI\'s database', file: { uri: FILE_URI }, db: 'filedb' },
-    { name: '--uri with a database beats the file\'s db', file: FILE, flags: { uri: FLAG_URI }, db: 'flagdb' },
-    { name: 'DELTA_URI with a database beats the file\'s db', file: FILE, env: { DELTA_URI: ENV_URI }, db: 'envdb' },
-    { name: 'MONGODB_URI with a database beats the file\'s db', file: FILE, env: { MONGODB_URI: ENV_URI }, db: 'envdb' },
-    { name: 'DELTA_URI without a database: the file\'s db applies', file: FILE, env: { DELTA_URI: NO_DB_URI }, db: 'app' },
-    { name: 'DELTA_URI without a database and no db in the file: the file URI\'s database does not (it went with its URI)', file: { uri: FILE_URI }, env: { DELTA_URI: NO_DB_URI }, db: undefined },
-    { name: '--uri without a database beats DELTA_URI as a whole: the file\'s db applies', file: FILE, env: { DELTA_URI: ENV_URI }, flags: { uri: 'mongodb://flag-host:27017' }, db: 'app' },
-    { name: '--db beats --uri\'s database, DELTA_URI\'s and the file\'s', file: FILE, env: { DELTA_URI: ENV_URI }, flags: { uri: FLAG_URI, db: 'explicit' }, db: 'explicit' },
-    { name: '--db beats DELTA_URI\'s database', file: FILE, env: { DELTA_URI: ENV_URI }, flags: { db: 'explicit' }, db: 'explicit' },
-    { name: 'DELTA_DB beats --uri\'s database', file: FILE, env: { DELTA_DB: 'explicit' }, flags: { uri: FLAG_URI }, db: 'explicit' },
-    { name: 'DELTA_DB beats DELTA_URI\'s database', file: FILE, env: { DELTA_URI: ENV_URI, DELTA_DB: 'explicit' }, db: 'explicit' },
+    { name: "the file alone: its db over its URI's", file: FILE, db: 'app' },
+    { name: "the file alone without db: its URI's database", file: { uri: FILE_URI }, db: 'filedb' },
+    { name: "--uri with a database beats the file's db", file: FILE, flags: { uri: FLAG_URI }, db: 'flagdb' },
+    { name: "DELTA_URI with a database beats the file's db", file: FILE, env: { DELTA_URI: ENV_URI }, db: 'envdb' },
+    { name: "MONGODB_URI with a database beats the file's db", file: FILE, env: { MONGODB_URI: ENV_URI }, db: 'envdb' },
+    { name: "DELTA_URI without a database: the file's db applies", file: FILE, env: { DELTA_URI: NO_DB_URI }, db: 'app' },
+    { name: "DELTA_URI without a database and no db in the file: the file URI's database does not (it went with its URI)", file: { uri: FILE_URI }, env: { DELTA_URI: NO_DB_URI }, db: undefined },
+    { name: "--uri without a database beats DELTA_URI as a whole: the file's db applies", file: FILE, env: { DELTA_URI: ENV_URI }, flags: { uri: 'mongodb://flag-host:27017' }, db: 'app' },
+    { name: "--db beats --uri's database, DELTA_URI's and the file's", file: FILE, env: { DELTA_URI: ENV_URI }, flags: { uri: FLAG_URI, db: 'explicit' }, db: 'explicit' },
+    { name: "--db beats DELTA_URI's database", file: FILE, env: { DELTA_URI: ENV_URI }, flags: { db: 'explicit' }, db: 'explicit' },
+    { name: "DELTA_DB beats --uri's database", file: FILE, env: { DELTA_DB: 'explicit' }, flags: { uri: FLAG_URI }, db: 'explicit' },
+    { name: "DELTA_DB beats DELTA_URI's database", file: FILE, env: { DELTA_URI: ENV_URI, DELTA_DB: 'explicit' }, db: 'explicit' },
     { name: '--db beats DELTA_DB', file: FILE, env: { DELTA_DB: 'fromenv' }, flags: { db: 'explicit' }, db: 'explicit' },
-    { name: 'inline configuration (createDelta) ranks as a file: DELTA_URI\'s database wins', file: undefined, inline: { uri: FILE_URI, db: 'app' }, env: { DELTA_URI: ENV_URI }, db: 'envdb' },
+    { name: "inline configuration (createDelta) ranks as a file: DELTA_URI's database wins", file: undefined, inline: { uri: FILE_URI, db: 'app' }, env: { DELTA_URI: ENV_URI }, db: 'envdb' },
   ];
   for (const c of cases) {
     it(`${c.name} -> ${String(c.db)}`, async () => {
@@ -196,9 +196,19 @@ describe('which database: --db/DELTA_DB > a flag or environment URI\'s database 
 
   // A path that is there for authentication (`/admin`) beside a configured database: refused, not guessed.
   const conflicts: readonly [string, Record<string, unknown>, Parameters<typeof resolveConfig>[0], RegExp][] = [
-    ['MONGODB_URI naming admin beside the file\'s db', FILE, { env: { MONGODB_URI: 'mongodb://u:pw@h/admin' } }, /^MONGODB_URI names the admin database and delta\.config\.json sets "app": pass --db or set DELTA_DB to choose, or write \?authSource=admin in the connection string instead of \/admin$/],
-    ['--uri naming local beside the file\'s db', FILE, { flags: { uri: 'mongodb://h/local' } }, /^--uri names the local database and delta\.config\.json sets "app"/],
-    ['MIGRATIONS_DB_URI naming admin beside tracker.db', { tracker: { db: 'trk' } }, { env: { MIGRATIONS_DB_URI: 'mongodb://h/admin' } }, /^MIGRATIONS_DB_URI names the admin database and delta\.config\.json sets "trk": pass --tracker-db or set DELTA_TRACKER_DB to choose/],
+    [
+      "MONGODB_URI naming admin beside the file's db",
+      FILE,
+      { env: { MONGODB_URI: 'mongodb://u:pw@h/admin' } },
+      /^MONGODB_URI names the admin database and delta\.config\.json sets "app": pass --db or set DELTA_DB to choose, or write \?authSource=admin in the connection string instead of \/admin$/,
+    ],
+    ["--uri naming local beside the file's db", FILE, { flags: { uri: 'mongodb://h/local' } }, /^--uri names the local database and delta\.config\.json sets "app"/],
+    [
+      'MIGRATIONS_DB_URI naming admin beside tracker.db',
+      { tracker: { db: 'trk' } },
+      { env: { MIGRATIONS_DB_URI: 'mongodb://h/admin' } },
+      /^MIGRATIONS_DB_URI names the admin database and delta\.config\.json sets "trk": pass --tracker-db or set DELTA_TRACKER_DB to choose/,
+    ],
   ];
   for (const [name, file, options, pattern] of conflicts) {
     it(`${name}: exit-2 error naming both`, async () => {
@@ -220,14 +230,20 @@ describe('which database: --db/DELTA_DB > a flag or environment URI\'s database 
 
   const TRACKER_FILE = { uri: FILE_URI, db: 'app', tracker: { uri: 'mongodb://file-tracker-host/trk_file_uri', db: 'trk_file' } };
   const trackerCases: readonly (Omit<DatabaseCase, 'flags' | 'inline'> & { flags?: { trackerUri?: string; trackerDb?: string; uri?: string } })[] = [
-    { name: 'the file alone: tracker.db over its tracker URI\'s', file: TRACKER_FILE, db: 'trk_file' },
-    { name: '--tracker-uri with a database beats the file\'s tracker.db', file: TRACKER_FILE, flags: { trackerUri: 'mongodb://h/trk_flag' }, db: 'trk_flag' },
-    { name: 'MIGRATIONS_DB_URI with a database beats the file\'s tracker.db', file: TRACKER_FILE, env: { MIGRATIONS_DB_URI: 'mongodb://h/trk_env' }, db: 'trk_env' },
-    { name: 'MIGRATIONS_DB_URI without a database: the file\'s tracker.db applies', file: TRACKER_FILE, env: { MIGRATIONS_DB_URI: 'mongodb://h/' }, db: 'trk_file' },
-    { name: '--tracker-db beats --tracker-uri\'s database', file: TRACKER_FILE, env: { MIGRATIONS_DB_URI: 'mongodb://h/trk_env' }, flags: { trackerUri: 'mongodb://h/trk_flag', trackerDb: 'trk_explicit' }, db: 'trk_explicit' },
-    { name: 'DELTA_TRACKER_DB beats MIGRATIONS_DB_URI\'s database', file: TRACKER_FILE, env: { MIGRATIONS_DB_URI: 'mongodb://h/trk_env', DELTA_TRACKER_DB: 'trk_explicit' }, db: 'trk_explicit' },
-    { name: 'a SQLite tracker from the environment names no database: the file\'s tracker.db stays', file: TRACKER_FILE, env: { MIGRATIONS_DB_URI: 'sqlite:./history.sqlite' }, db: 'trk_file' },
-    { name: 'the target\'s URI does not move the tracker: DELTA_URI\'s database leaves tracker.db alone', file: { db: 'app', tracker: { db: 'trk_file' } }, env: { DELTA_URI: ENV_URI }, db: 'trk_file' },
+    { name: "the file alone: tracker.db over its tracker URI's", file: TRACKER_FILE, db: 'trk_file' },
+    { name: "--tracker-uri with a database beats the file's tracker.db", file: TRACKER_FILE, flags: { trackerUri: 'mongodb://h/trk_flag' }, db: 'trk_flag' },
+    { name: "MIGRATIONS_DB_URI with a database beats the file's tracker.db", file: TRACKER_FILE, env: { MIGRATIONS_DB_URI: 'mongodb://h/trk_env' }, db: 'trk_env' },
+    { name: "MIGRATIONS_DB_URI without a database: the file's tracker.db applies", file: TRACKER_FILE, env: { MIGRATIONS_DB_URI: 'mongodb://h/' }, db: 'trk_file' },
+    {
+      name: "--tracker-db beats --tracker-uri's database",
+      file: TRACKER_FILE,
+      env: { MIGRATIONS_DB_URI: 'mongodb://h/trk_env' },
+      flags: { trackerUri: 'mongodb://h/trk_flag', trackerDb: 'trk_explicit' },
+      db: 'trk_explicit',
+    },
+    { name: "DELTA_TRACKER_DB beats MIGRATIONS_DB_URI's database", file: TRACKER_FILE, env: { MIGRATIONS_DB_URI: 'mongodb://h/trk_env', DELTA_TRACKER_DB: 'trk_explicit' }, db: 'trk_explicit' },
+    { name: "a SQLite tracker from the environment names no database: the file's tracker.db stays", file: TRACKER_FILE, env: { MIGRATIONS_DB_URI: 'sqlite:./history.sqlite' }, db: 'trk_file' },
+    { name: "the target's URI does not move the tracker: DELTA_URI's database leaves tracker.db alone", file: { db: 'app', tracker: { db: 'trk_file' } }, env: { DELTA_URI: ENV_URI }, db: 'trk_file' },
   ];
   for (const c of trackerCases) {
     it(`tracker: ${c.name} -> ${String(c.db)}`, async () => {

@@ -1,8 +1,25 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes.js';
-import { BackupFailedError, BackupInvalidError, ChangeFailedError, ChangeFileError, ConfigError, DatabaseError, DeltaErrorCodes, DriftError, InterruptedError, LockHeldError, LockLostError, RestoreRefusedError, RollbackUnavailableError, TransactionUnsupportedError, UnknownChangeError, UsageError, ValidationError } from '../../src/errors.js';
-
+import {
+  BackupFailedError,
+  BackupInvalidError,
+  ChangeFailedError,
+  ChangeFileError,
+  ConfigError,
+  DatabaseError,
+  DeltaErrorCodes,
+  DriftError,
+  InterruptedError,
+  LockHeldError,
+  LockLostError,
+  RestoreRefusedError,
+  RollbackUnavailableError,
+  TransactionUnsupportedError,
+  UnknownChangeError,
+  UsageError,
+  ValidationError,
+} from '../../src/errors.js';
 
 describe('exit codes (DESIGN.md section 7)', () => {
   const cases: [Error & { code: (typeof DeltaErrorCodes)[keyof typeof DeltaErrorCodes] }, number][] = [

@@ -48,7 +48,10 @@ describe('the heartbeat of a lease', () => {
     await lease.acquire();
     await sleep(750);
     assert.match(lease.lost ?? '', /^the heartbeat failed: WriteConflict \(transient\)$/);
-    assert.throws(() => lease.assertHeld(), (error: unknown) => error instanceof LockLostError && /lost the lock on lease-test: the heartbeat failed/.test(error.message));
+    assert.throws(
+      () => lease.assertHeld(),
+      (error: unknown) => error instanceof LockLostError && /lost the lock on lease-test: the heartbeat failed/.test(error.message),
+    );
     await lease.release();
   });
 

@@ -121,15 +121,46 @@ describe('loader', () => {
 
 describe('files that are never changes (src/loader/ignored-files.ts)', () => {
   const ignored = [
-    'package.json', 'package-lock.json', 'pnpm-lock.yaml', 'tsconfig.json', 'tsconfig.build.json', 'jsconfig.json',
-    'README.md', 'readme.txt', 'LICENSE', 'CHANGELOG.md', 'types.d.ts', 'types.d.mts', 'types.d.cts', '001_a.js.map', '001_a.ts.map',
-    '.eslintrc.json', '.DS_Store', '.gitkeep', '.deltarc.yaml', 'eslint.config.js', 'vitest.config.mts', 'delta.config.ts',
-    '001_users.test.ts', '001_users.spec.js', '001_users.test.mjs',
+    'package.json',
+    'package-lock.json',
+    'pnpm-lock.yaml',
+    'tsconfig.json',
+    'tsconfig.build.json',
+    'jsconfig.json',
+    'README.md',
+    'readme.txt',
+    'LICENSE',
+    'CHANGELOG.md',
+    'types.d.ts',
+    'types.d.mts',
+    'types.d.cts',
+    '001_a.js.map',
+    '001_a.ts.map',
+    '.eslintrc.json',
+    '.DS_Store',
+    '.gitkeep',
+    '.deltarc.yaml',
+    'eslint.config.js',
+    'vitest.config.mts',
+    'delta.config.ts',
+    '001_users.test.ts',
+    '001_users.spec.js',
+    '001_users.test.mjs',
   ];
   // What `delta create` writes and what the runners claim must all stay changes.
   const changes = [
-    '20240101120000_create_users.ts', '20240101120000_create_users.js', '20240101120000_seed.yaml', '001_plans.json', '002_x.mts', '003_y.cjs',
-    '004_z.commit.sh', '004_z.rollback.sh', '005_m.commit.mongosh.js', '20240101_app_config.yaml', '20240101_testing.ts', '006_readme_links.ts',
+    '20240101120000_create_users.ts',
+    '20240101120000_create_users.js',
+    '20240101120000_seed.yaml',
+    '001_plans.json',
+    '002_x.mts',
+    '003_y.cjs',
+    '004_z.commit.sh',
+    '004_z.rollback.sh',
+    '005_m.commit.mongosh.js',
+    '20240101_app_config.yaml',
+    '20240101_testing.ts',
+    '006_readme_links.ts',
   ];
   for (const name of ignored) it(`${name} is ignored`, () => assert.notEqual(ignoredBecause(name), undefined));
   for (const name of changes) it(`${name} may be a change`, () => assert.equal(ignoredBecause(name), undefined));

@@ -44,7 +44,10 @@ describe('mongosh runner', () => {
 
   it('names the file, line and column of a syntax error', () => {
     const shell = loadMongoshShell('f.js');
-    assert.throws(() => prepareScript(shell, 'db.x.insertOne({ a: 1 });\nconst = 2;\n', '001_x.commit.mongosh.js'), (error: unknown) => error instanceof ChangeFileError && /^001_x\.commit\.mongosh\.js:2:7: syntax error: /.test(error.message));
-    assert.doesNotThrow(() => prepareScript(shell, "db.x.find().forEach((doc) => print(doc._id));\nsleep(1);\n", 'ok.js'));
+    assert.throws(
+      () => prepareScript(shell, 'db.x.insertOne({ a: 1 });\nconst = 2;\n', '001_x.commit.mongosh.js'),
+      (error: unknown) => error instanceof ChangeFileError && /^001_x\.commit\.mongosh\.js:2:7: syntax error: /.test(error.message),
+    );
+    assert.doesNotThrow(() => prepareScript(shell, 'db.x.find().forEach((doc) => print(doc._id));\nsleep(1);\n', 'ok.js'));
   });
 });

@@ -23,7 +23,7 @@ async function parse(argv: readonly string[]): Promise<{ command: CommandName; o
 }
 
 describe('the option table', () => {
-  it('every command has exactly the table\'s options, in its order, and each global one', () => {
+  it("every command has exactly the table's options, in its order, and each global one", () => {
     const program = buildProgram(async () => undefined, { writeOut: () => undefined, writeErr: () => undefined });
     assert.deepEqual(
       program.options.map((option) => option.flags).filter((flags) => flags !== '-V, --version'),
@@ -39,11 +39,19 @@ describe('the option table', () => {
     }
   });
 
-  it('hands a command its values under the table\'s names, parsed by the table\'s parsers', async () => {
+  it("hands a command its values under the table's names, parsed by the table's parsers", async () => {
     const { command, options } = await parse(['commit', '--lock-wait', '5s', '--timeout', '2m', '--no-auto-rollback', '--transaction', 'never', '--tags', 'a,b', '--db', 'app', '--no-backup']);
     assert.equal(command, 'commit');
     assert.deepEqual(
-      { lockWaitMs: options.lockWaitMs, timeoutMs: options.timeoutMs, autoRollback: options.autoRollback, transaction: options.transaction, tags: options.tags, db: options.db, backup: options.backup },
+      {
+        lockWaitMs: options.lockWaitMs,
+        timeoutMs: options.timeoutMs,
+        autoRollback: options.autoRollback,
+        transaction: options.transaction,
+        tags: options.tags,
+        db: options.db,
+        backup: options.backup,
+      },
       { lockWaitMs: 5000, timeoutMs: 120_000, autoRollback: false, transaction: 'never', tags: ['a', 'b'], db: 'app', backup: false },
     );
     assert.equal((await parse(['sandbox'])).options.port, 27017, 'a default reaches the command');
@@ -52,14 +60,17 @@ describe('the option table', () => {
 
   it('gives the configuration only the settings given (a --no- switch only when used) and the file', async () => {
     assert.deepEqual(configFlagsOf((await parse(['status'])).options), {});
-    assert.deepEqual(configFlagsOf((await parse(['commit', '-c', 'd.json', '--lock-wait', '1', '--lock-lease', '2s', '--tracker-db', 'ops', '--no-auto-rollback', '--backup-dir', 'b', '--dry-run'])).options), {
-      config: 'd.json',
-      lockWaitMs: 1000,
-      lockLeaseMs: 2000,
-      trackerDb: 'ops',
-      autoRollback: false,
-      backupDir: 'b',
-    });
+    assert.deepEqual(
+      configFlagsOf((await parse(['commit', '-c', 'd.json', '--lock-wait', '1', '--lock-lease', '2s', '--tracker-db', 'ops', '--no-auto-rollback', '--backup-dir', 'b', '--dry-run'])).options),
+      {
+        config: 'd.json',
+        lockWaitMs: 1000,
+        lockLeaseMs: 2000,
+        trackerDb: 'ops',
+        autoRollback: false,
+        backupDir: 'b',
+      },
+    );
   });
 
   it('names a bad flag or variable after the table: the flag, or the variable that was set', async () => {

@@ -61,12 +61,21 @@ describe('planCommit', () => {
 
   it('plans every pending change in id order, failed and rolled-back ones included', () => {
     const plan = planCommit(files, [record('a', 'applied'), record('b', 'failed'), record('c', 'rolled_back')]);
-    assert.deepEqual(plan.pending.map((c) => c.id), ['b', 'c', 'd']);
+    assert.deepEqual(
+      plan.pending.map((c) => c.id),
+      ['b', 'c', 'd'],
+    );
   });
 
   it('--to is inclusive; --only picks one', () => {
-    assert.deepEqual(planCommit(files, [], { to: 'b' }).pending.map((c) => c.id), ['a', 'b']);
-    assert.deepEqual(planCommit(files, [], { only: 'c' }).pending.map((c) => c.id), ['c']);
+    assert.deepEqual(
+      planCommit(files, [], { to: 'b' }).pending.map((c) => c.id),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      planCommit(files, [], { only: 'c' }).pending.map((c) => c.id),
+      ['c'],
+    );
   });
 
   it('refuses an unknown --to or --only id', () => {
@@ -75,23 +84,32 @@ describe('planCommit', () => {
   });
 
   it('refuses --to older than the newest applied change', () => {
-    assert.throws(() => planCommit(files, [record('a', 'applied'), record('b', 'applied'), record('c', 'applied')], { to: 'a' }), (error: unknown) => {
-      assert.ok(error instanceof UsageError);
-      assert.match(error.message, /--to a is older than the newest applied change c/);
-      return true;
-    });
+    assert.throws(
+      () => planCommit(files, [record('a', 'applied'), record('b', 'applied'), record('c', 'applied')], { to: 'a' }),
+      (error: unknown) => {
+        assert.ok(error instanceof UsageError);
+        assert.match(error.message, /--to a is older than the newest applied change c/);
+        return true;
+      },
+    );
   });
 
   it('refuses drift (modified or missing) unless allowed', () => {
     const history = [record('a', 'applied', { checksum: 'old' }), record('0gone', 'applied')];
-    assert.throws(() => planCommit(files, history), (error: unknown) => {
-      assert.ok(error instanceof DriftError);
-      assert.match(error.message, /0gone \(file missing\), a \(file modified since it was applied\)/);
-      return true;
-    });
+    assert.throws(
+      () => planCommit(files, history),
+      (error: unknown) => {
+        assert.ok(error instanceof DriftError);
+        assert.match(error.message, /0gone \(file missing\), a \(file modified since it was applied\)/);
+        return true;
+      },
+    );
     const allowed = planCommit(files, history, { allowDrift: true });
     assert.deepEqual(allowed.allowedDrift, ['0gone', 'a']);
-    assert.deepEqual(allowed.pending.map((c) => c.id), ['b', 'c', 'd']);
+    assert.deepEqual(
+      allowed.pending.map((c) => c.id),
+      ['b', 'c', 'd'],
+    );
   });
 
   it('refuses to run over an interrupted change', () => {
@@ -101,7 +119,10 @@ describe('planCommit', () => {
   it('refuses out-of-order pending changes unless --out-of-order', () => {
     const history = [record('a', 'applied'), record('c', 'applied')];
     assert.throws(() => planCommit(files, history), /b is pending but older than the newest applied change c/);
-    assert.deepEqual(planCommit(files, history, { outOfOrder: true }).pending.map((c) => c.id), ['b', 'd']);
+    assert.deepEqual(
+      planCommit(files, history, { outOfOrder: true }).pending.map((c) => c.id),
+      ['b', 'd'],
+    );
   });
 });
 
@@ -130,21 +151,27 @@ describe('planRollback', () => {
 
   it('refuses before reverting anything when a target has no file', () => {
     const withE = [...history, record('e', 'applied'), record('f', 'applied')];
-    assert.throws(() => planRollback(files, withE, { all: true }), (error: unknown) => {
-      assert.ok(error instanceof RollbackUnavailableError);
-      assert.match(error.message, /nothing was reverted: f has no file any more; e has no file any more$/);
-      return true;
-    });
+    assert.throws(
+      () => planRollback(files, withE, { all: true }),
+      (error: unknown) => {
+        assert.ok(error instanceof RollbackUnavailableError);
+        assert.match(error.message, /nothing was reverted: f has no file any more; e has no file any more$/);
+        return true;
+      },
+    );
   });
 
   it('assertRevertible refuses targets without a rollback function, naming each with its file', () => {
     const withD = [...history, record('d', 'applied')];
     const targets = planRollback(files, withD, { all: true }).map((t) => ({ change: files.find((f) => f.id === t.change.id) as ChangeUnit, record: t.record }));
-    assert.throws(() => assertRevertible(targets), (error: unknown) => {
-      assert.ok(error instanceof RollbackUnavailableError);
-      assert.equal(error.message, 'cannot roll back, nothing was reverted: d (d.ts) has no rollback function');
-      return true;
-    });
+    assert.throws(
+      () => assertRevertible(targets),
+      (error: unknown) => {
+        assert.ok(error instanceof RollbackUnavailableError);
+        assert.equal(error.message, 'cannot roll back, nothing was reverted: d (d.ts) has no rollback function');
+        return true;
+      },
+    );
     assert.doesNotThrow(() => assertRevertible(targets.filter((t) => t.change.id !== 'd')));
   });
 });
@@ -164,7 +191,14 @@ describe('planRepair', () => {
 
   it('--remove-interrupted and --remove-missing remove those records instead', () => {
     const { actions, left } = planRepair(files, history, { removeInterrupted: true, removeMissing: true });
-    assert.deepEqual(actions.map((a) => [a.kind, a.changeId]), [['update-checksum', 'a'], ['remove-interrupted', 'b'], ['remove-missing', 'gone']]);
+    assert.deepEqual(
+      actions.map((a) => [a.kind, a.changeId]),
+      [
+        ['update-checksum', 'a'],
+        ['remove-interrupted', 'b'],
+        ['remove-missing', 'gone'],
+      ],
+    );
     assert.deepEqual(left, []);
   });
 });
@@ -186,36 +220,70 @@ describe('plans with stages and metadata', () => {
     ];
     const history = [record('0_view', 'applied', { checksum: 'v1' }), record('0_same', 'applied'), record('0_always', 'applied')];
     const plan = planCommit(changes, history);
-    assert.deepEqual(plan.pending.map((c) => c.id), ['1_a', '0_always', '0_view']);
+    assert.deepEqual(
+      plan.pending.map((c) => c.id),
+      ['1_a', '0_always', '0_view'],
+    );
     assert.deepEqual(Object.fromEntries(plan.statuses.map((s) => [s.id, s.state])), { '0_always': 'up_to_date', '0_same': 'up_to_date', '0_view': 'changed', '1_a': 'pending' });
-    assert.deepEqual(planCommit(changes, history, { to: '1_a' }).pending.map((c) => c.id), ['1_a'], 'a partial run takes no repeatables');
+    assert.deepEqual(
+      planCommit(changes, history, { to: '1_a' }).pending.map((c) => c.id),
+      ['1_a'],
+      'a partial run takes no repeatables',
+    );
   });
 
   it('skips changes --env and --tags leave out, with the reason, and never calls them out of order', () => {
     const changes = [change('1_dev', { metadata: { environments: ['dev'] } }), change('2_billing', { metadata: { tags: ['billing'] } }), change('3_plain')];
     const prod = planCommit(changes, [record('3_plain', 'applied')], { env: 'prod' });
-    assert.deepEqual(prod.pending.map((c) => c.id), ['2_billing']);
+    assert.deepEqual(
+      prod.pending.map((c) => c.id),
+      ['2_billing'],
+    );
     assert.equal(prod.statuses.find((s) => s.id === '1_dev')?.reason, 'only for environments dev (running prod)');
     const billing = planCommit(changes, [], { env: 'dev', tags: ['billing'] });
-    assert.deepEqual(billing.pending.map((c) => c.id), ['2_billing']);
+    assert.deepEqual(
+      billing.pending.map((c) => c.id),
+      ['2_billing'],
+    );
     assert.throws(() => planCommit(changes, [], { only: '1_dev' }), /--only 1_dev: left out of this run: only for environments dev \(no --env given\)/);
   });
 
   it('blocks on a half-applied change unless its recovery is retry; a compensated, reviewed or transactional failure does not block', () => {
     const failedBare = record('a', 'failed', { transactional: false, error: { message: 'x' } });
     assert.throws(() => planCommit([change('a')], [failedBare]), /a \(failed without a transaction and nothing undid its effect\)/);
-    assert.deepEqual(planCommit([change('a', { metadata: { recovery: 'retry' } })], [failedBare]).pending.map((c) => c.id), ['a']);
-    for (const error of [{ message: 'x', compensated: true }, { message: 'x', reviewed: true }]) {
-      assert.deepEqual(planCommit([change('a')], [record('a', 'failed', { transactional: false, error })]).pending.map((c) => c.id), ['a']);
+    assert.deepEqual(
+      planCommit([change('a', { metadata: { recovery: 'retry' } })], [failedBare]).pending.map((c) => c.id),
+      ['a'],
+    );
+    for (const error of [
+      { message: 'x', compensated: true },
+      { message: 'x', reviewed: true },
+    ]) {
+      assert.deepEqual(
+        planCommit([change('a')], [record('a', 'failed', { transactional: false, error })]).pending.map((c) => c.id),
+        ['a'],
+      );
     }
-    assert.deepEqual(planCommit([change('a')], [record('a', 'failed', { error: { message: 'x' } })]).pending.map((c) => c.id), ['a']);
-    assert.deepEqual(planRepair([change('a')], [failedBare]).actions.map((a) => a.kind), ['mark-reviewed']);
+    assert.deepEqual(
+      planCommit([change('a')], [record('a', 'failed', { error: { message: 'x' } })]).pending.map((c) => c.id),
+      ['a'],
+    );
+    assert.deepEqual(
+      planRepair([change('a')], [failedBare]).actions.map((a) => a.kind),
+      ['mark-reviewed'],
+    );
   });
 
   it('rollback leaves repeatable changes alone unless named with --id', () => {
     const changes = [change('a'), change('v', { metadata: { repeat: 'on-change' } })];
     const history = [record('a', 'applied'), record('v', 'applied')];
-    assert.deepEqual(planRollback(changes, history, { all: true }).map((t) => t.change.id), ['a']);
-    assert.deepEqual(planRollback(changes, history, { id: 'v' }).map((t) => t.change.id), ['v']);
+    assert.deepEqual(
+      planRollback(changes, history, { all: true }).map((t) => t.change.id),
+      ['a'],
+    );
+    assert.deepEqual(
+      planRollback(changes, history, { id: 'v' }).map((t) => t.change.id),
+      ['v'],
+    );
   });
 });

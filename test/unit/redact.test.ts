@@ -64,4 +64,3 @@ describe('JSON output', () => {
     assert.match(text, /"message":"retrying with \*\*\*"/);
   });
 });
-

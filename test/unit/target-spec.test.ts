@@ -7,8 +7,7 @@ import { resolveTargets } from '../../src/fleet/index.js';
 import { tempProject } from '../helpers/temp.js';
 
 const databases = ['admin', 'config', 'local', 'tenant_a', 'tenant_b', 'tenant.x', 'tenantc', 'shared_tracker', 'tenant_tracker'];
-const resolve = (spec: string, base = '/nowhere', exclude: string[] = []) =>
-  resolveTargets({ spec, source: '--targets', base }, { listDatabases: () => Promise.resolve(databases), exclude });
+const resolve = (spec: string, base = '/nowhere', exclude: string[] = []) => resolveTargets({ spec, source: '--targets', base }, { listDatabases: () => Promise.resolve(databases), exclude });
 
 describe('fleet target specs', () => {
   it('takes names as written, matches globs literally except * and ?, and sorts without repeats', async () => {
@@ -43,7 +42,11 @@ describe('fleet target specs', () => {
     const wrapped = new DatabaseError('database error: not authorized', { cause: refused });
     for (const error of [refused, wrapped]) {
       const rejecting = resolveTargets({ spec: 'tenant_a,tenant_*', source: '--targets', base: '/nowhere' }, { listDatabases: () => Promise.reject(error) });
-      await assert.rejects(rejecting, (e: unknown) => e instanceof UsageError && e.message === '--targets: "tenant_*" needs the listDatabases privilege, which this user does not have; name the databases (a,b or @file) or grant listDatabases');
+      await assert.rejects(
+        rejecting,
+        (e: unknown) =>
+          e instanceof UsageError && e.message === '--targets: "tenant_*" needs the listDatabases privilege, which this user does not have; name the databases (a,b or @file) or grant listDatabases',
+      );
     }
     const down = new Error('connection closed');
     await assert.rejects(resolveTargets({ spec: 'tenant_*', source: '--targets', base: '/nowhere' }, { listDatabases: () => Promise.reject(down) }), (e: unknown) => e === down);

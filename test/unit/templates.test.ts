@@ -99,7 +99,11 @@ describe('templates: parsing', () => {
     const written = await shape('commit:\n  - createCollection: { name: a }\nrollback:\n  - dropCollection: { name: a }\n  - dropCollection: { name: b }\n');
     assert.equal(written.derived, false);
     assert.deepEqual(written.rollback, ['rollback[0] dropCollection a', 'rollback[1] dropCollection b']);
-    assert.deepEqual((await shape('commit:\n  - updateMany: { collection: a, filter: {}, update: { $set: { x: 1 } } }\nrollback: []\n')).rollback, [], 'an empty list is an explicit "nothing to undo"');
+    assert.deepEqual(
+      (await shape('commit:\n  - updateMany: { collection: a, filter: {}, update: { $set: { x: 1 } } }\nrollback: []\n')).rollback,
+      [],
+      'an empty list is an explicit "nothing to undo"',
+    );
   });
 
   it('an empty commit: (comments only) is an empty list; an empty rollback: is no rollback at all', async () => {
@@ -115,20 +119,30 @@ describe('templates: parsing', () => {
     assert.deepEqual((await shape(runCommand, { permissions: { allowRunCommand: true } })).commit, ['commit[0] runCommand dropDatabase']);
     const where = 'commit:\n  - deleteMany: { collection: users, filter: { $where: "this.a > 1" } }\n';
     assert.equal((await shape(where, { permissions: { allowServerJavaScript: true } })).commit.length, 1);
-    await assert.rejects(shape('commit:\n  - runCommand: { command: { drop: delta_audit } }\n', { permissions: { allowRunCommand: true } }), /x\.yaml:2: commit\[0\]\.runCommand\.command\.drop: delta_audit is one of delta's own collections/);
+    await assert.rejects(
+      shape('commit:\n  - runCommand: { command: { drop: delta_audit } }\n', { permissions: { allowRunCommand: true } }),
+      /x\.yaml:2: commit\[0\]\.runCommand\.command\.drop: delta_audit is one of delta's own collections/,
+    );
     const custom = { permissions: { ownCollections: ['history', 'history_audit', 'history_lock'] } };
     await assert.rejects(shape('commit:\n  - deleteMany: { collection: history_audit, filter: {} }\n', custom), /history_audit is one of delta's own collections/);
     assert.equal((await shape('commit:\n  - deleteMany: { collection: delta_audit, filter: {} }\n', custom)).commit.length, 1, 'with other tracker names, delta_audit is an ordinary collection');
   });
 
   it('transaction rule: DDL and runCommand default to never; data operations take the run mode', async () => {
-    assert.equal((await shape('commit:\n  - insertMany: { collection: a, documents: [ { x: 1 } ] }\n  - updateOne: { collection: a, filter: { x: 1 }, update: [ { $set: { y: 2 } } ] }\n')).transaction, undefined);
+    assert.equal(
+      (await shape('commit:\n  - insertMany: { collection: a, documents: [ { x: 1 } ] }\n  - updateOne: { collection: a, filter: { x: 1 }, update: [ { $set: { y: 2 } } ] }\n')).transaction,
+      undefined,
+    );
     assert.equal((await shape('commit:\n  - deleteMany: { collection: a, filter: {} }\nrollback:\n  - dropCollection: { name: a }\n')).transaction, 'never', 'the rollback counts too');
     const allowed = { permissions: { allowRunCommand: true } };
     for (const op of ['createCollection: { name: a }', 'createIndex: { collection: a, keys: { x: 1 } }', 'collMod: { collection: a, validationLevel: off }', 'runCommand: { command: { ping: 1 } }']) {
       assert.equal((await shape(`commit:\n  - ${op}\n`, allowed)).transaction, 'never', op);
     }
-    assert.equal((await shape('transaction: always\ncommit:\n  - runCommand: { command: { insert: a, documents: [ { x: 1 } ] } }\n', allowed)).transaction, 'always', 'runCommand may be transactional when the file says so');
+    assert.equal(
+      (await shape('transaction: always\ncommit:\n  - runCommand: { command: { insert: a, documents: [ { x: 1 } ] } }\n', allowed)).transaction,
+      'always',
+      'runCommand may be transactional when the file says so',
+    );
     assert.equal((await shape('transaction: never\ncommit:\n  - insertMany: { collection: a, documents: [ { x: 1 } ] }\n')).transaction, 'never');
   });
 
@@ -173,8 +187,14 @@ describe('templates: parsing', () => {
     assert.ok(blocks.length >= 2);
     const orders = await shape(blocks[0] ?? '');
     assert.equal(orders.transaction, 'never');
-    assert.deepEqual(orders.commit.map((label) => label.split(' ')[1]), ['createCollection', 'createIndex', 'insertMany', 'updateMany']);
-    assert.deepEqual(orders.rollback?.map((label) => label.split(' ')[1]), ['updateMany', 'deleteMany', 'dropCollection']);
+    assert.deepEqual(
+      orders.commit.map((label) => label.split(' ')[1]),
+      ['createCollection', 'createIndex', 'insertMany', 'updateMany'],
+    );
+    assert.deepEqual(
+      orders.rollback?.map((label) => label.split(' ')[1]),
+      ['updateMany', 'deleteMany', 'dropCollection'],
+    );
     const seed = await shape(blocks[1] ?? '', { operations: { seedPlans: () => undefined } });
     assert.equal(seed.transaction, undefined);
     const json = /The same in JSON is `([^`]+)`/.exec(section)?.[1]?.replace('"..."', '"orders"') ?? '';
@@ -190,7 +210,10 @@ describe('templates: parsing', () => {
     // Uncommenting the example lines gives a working template.
     const uncommented = text.replace(/^ {2}# (- (createCollection|createIndex|insertMany|updateMany):)/gm, '  $1');
     const filled = await parseTemplate(uncommented, 'x.yaml');
-    assert.deepEqual(filled.commit.map((step) => step.label.split(' ')[1]), ['createCollection', 'createIndex', 'insertMany', 'updateMany']);
+    assert.deepEqual(
+      filled.commit.map((step) => step.label.split(' ')[1]),
+      ['createCollection', 'createIndex', 'insertMany', 'updateMany'],
+    );
     assert.equal((await parseTemplate(yamlChange('20240301120000_true'), 'x.yaml')).description, 'true', 'a name YAML would read as a boolean stays a string');
   });
 });
@@ -206,43 +229,165 @@ interface BadCase {
 
 const BAD: readonly BadCase[] = [
   // delta's own collections, arbitrary commands and server-side JavaScript (issue #28 item 2)
-  { name: "deleteMany on delta's audit log", text: 'commit:\n  - deleteMany: { collection: delta_audit, filter: {} }\n', at: '2: commit[0].deleteMany.collection', expected: /delta_audit is one of delta's own collections \(history, audit log, lock\): a template never writes it$/ },
-  { name: "updateMany forging history", text: 'commit:\n  - updateMany: { collection: delta_migrations, filter: {}, update: { $set: { status: applied } } }\n', at: '2: commit[0].updateMany.collection', expected: /delta_migrations is one of delta's own collections/ },
-  { name: 'a rename onto the lock', text: 'commit:\n  - renameCollection: { from: staging, to: delta_lock, dropTarget: true }\n', at: '2: commit[0].renameCollection.to', expected: /delta_lock is one of delta's own collections/ },
-  { name: 'runCommand without the opt-in', text: 'commit:\n  - runCommand: { command: { dropDatabase: 1 } }\n', at: '2: commit[0].runCommand', expected: /runCommand can run any command \(dropDatabase included\): it needs templates: \{ allowRunCommand: true \} in the configuration$/ },
-  { name: '$where in a filter', text: 'commit:\n  - deleteMany: { collection: users, filter: { $where: "this.a > 1" } }\n', at: '2: commit[0].deleteMany.filter.$where', expected: /\$where runs JavaScript on the server: it needs templates: \{ allowServerJavaScript: true \} in the configuration$/ },
-  { name: '$function in an update pipeline', text: 'commit:\n  - updateMany:\n      collection: users\n      filter: {}\n      update: [ { $set: { b: { $function: { body: "function() { return 1 }", args: [], lang: js } } } } ]\n', at: '5: commit[0].updateMany.update[0].$set.b.$function', expected: /\$function runs JavaScript on the server/ },
-  { name: 'BSON code in a document', text: '{ "commit": [ { "insertMany": { "collection": "jobs", "documents": [ { "run": { "$code": "function() {}" } } ] } } ] }\n', file: '001_x.json', at: '1: commit[0].insertMany.documents[0].run.$code', expected: /BSON code runs JavaScript on the server/ },
-  { name: 'keys is a list', text: 'commit:\n  - createCollection: { name: orders }\n  - insertMany: { collection: orders, documents: [ { a: 1 } ] }\n  - createIndex: { collection: orders, keys: [customerId] }\n', at: '4: commit[2].createIndex.keys', expected: /expected an object of field: direction.*\(got a list\)/ },
-  { name: 'keys direction', text: 'commit:\n  - createIndex: { collection: orders, keys: { a: up } }\n', at: '2: commit[0].createIndex.keys.a', expected: /expected 1, -1, "text", "2d", "2dsphere" or "hashed" \(got a string "up"\)/ },
+  {
+    name: "deleteMany on delta's audit log",
+    text: 'commit:\n  - deleteMany: { collection: delta_audit, filter: {} }\n',
+    at: '2: commit[0].deleteMany.collection',
+    expected: /delta_audit is one of delta's own collections \(history, audit log, lock\): a template never writes it$/,
+  },
+  {
+    name: 'updateMany forging history',
+    text: 'commit:\n  - updateMany: { collection: delta_migrations, filter: {}, update: { $set: { status: applied } } }\n',
+    at: '2: commit[0].updateMany.collection',
+    expected: /delta_migrations is one of delta's own collections/,
+  },
+  {
+    name: 'a rename onto the lock',
+    text: 'commit:\n  - renameCollection: { from: staging, to: delta_lock, dropTarget: true }\n',
+    at: '2: commit[0].renameCollection.to',
+    expected: /delta_lock is one of delta's own collections/,
+  },
+  {
+    name: 'runCommand without the opt-in',
+    text: 'commit:\n  - runCommand: { command: { dropDatabase: 1 } }\n',
+    at: '2: commit[0].runCommand',
+    expected: /runCommand can run any command \(dropDatabase included\): it needs templates: \{ allowRunCommand: true \} in the configuration$/,
+  },
+  {
+    name: '$where in a filter',
+    text: 'commit:\n  - deleteMany: { collection: users, filter: { $where: "this.a > 1" } }\n',
+    at: '2: commit[0].deleteMany.filter.$where',
+    expected: /\$where runs JavaScript on the server: it needs templates: \{ allowServerJavaScript: true \} in the configuration$/,
+  },
+  {
+    name: '$function in an update pipeline',
+    text: 'commit:\n  - updateMany:\n      collection: users\n      filter: {}\n      update: [ { $set: { b: { $function: { body: "function() { return 1 }", args: [], lang: js } } } } ]\n',
+    at: '5: commit[0].updateMany.update[0].$set.b.$function',
+    expected: /\$function runs JavaScript on the server/,
+  },
+  {
+    name: 'BSON code in a document',
+    text: '{ "commit": [ { "insertMany": { "collection": "jobs", "documents": [ { "run": { "$code": "function() {}" } } ] } } ] }\n',
+    file: '001_x.json',
+    at: '1: commit[0].insertMany.documents[0].run.$code',
+    expected: /BSON code runs JavaScript on the server/,
+  },
+  {
+    name: 'keys is a list',
+    text: 'commit:\n  - createCollection: { name: orders }\n  - insertMany: { collection: orders, documents: [ { a: 1 } ] }\n  - createIndex: { collection: orders, keys: [customerId] }\n',
+    at: '4: commit[2].createIndex.keys',
+    expected: /expected an object of field: direction.*\(got a list\)/,
+  },
+  {
+    name: 'keys direction',
+    text: 'commit:\n  - createIndex: { collection: orders, keys: { a: up } }\n',
+    at: '2: commit[0].createIndex.keys.a',
+    expected: /expected 1, -1, "text", "2d", "2dsphere" or "hashed" \(got a string "up"\)/,
+  },
   { name: 'empty keys', text: 'commit:\n  - createIndex: { collection: orders, keys: {} }\n', at: '2: commit[0].createIndex.keys', expected: /expected at least one field/ },
-  { name: 'misspelt key', text: 'commit:\n  - createIndex:\n      colection: orders\n      keys: { a: 1 }\n', at: '3: commit[0].createIndex.colection', expected: /unknown key \(expected collection, keys, options\)/ },
+  {
+    name: 'misspelt key',
+    text: 'commit:\n  - createIndex:\n      colection: orders\n      keys: { a: 1 }\n',
+    at: '3: commit[0].createIndex.colection',
+    expected: /unknown key \(expected collection, keys, options\)/,
+  },
   { name: 'missing collection', text: 'commit:\n  - dropIndex: { name: a_1 }\n', at: '2: commit[0].dropIndex.collection', expected: /expected a collection name \(a string\) \(got nothing\)/ },
-  { name: 'unknown operation', text: 'commit:\n  - dropCollection: { name: a }\n  - createIdx: { collection: a }\n', at: '3: commit[1].createIdx', expected: /unknown operation; expected one of createCollection, .*runCommand, or the configured seedPlans$/ },
-  { name: 'two operations in one item', text: 'commit:\n  - createIndex: { collection: a, keys: { a: 1 } }\n    dropIndex: { collection: a, name: x }\n', at: '2: commit[0]', expected: /expected one operation: an object with a single key.*\(got the keys createIndex, dropIndex\)/ },
+  {
+    name: 'unknown operation',
+    text: 'commit:\n  - dropCollection: { name: a }\n  - createIdx: { collection: a }\n',
+    at: '3: commit[1].createIdx',
+    expected: /unknown operation; expected one of createCollection, .*runCommand, or the configured seedPlans$/,
+  },
+  {
+    name: 'two operations in one item',
+    text: 'commit:\n  - createIndex: { collection: a, keys: { a: 1 } }\n    dropIndex: { collection: a, name: x }\n',
+    at: '2: commit[0]',
+    expected: /expected one operation: an object with a single key.*\(got the keys createIndex, dropIndex\)/,
+  },
   { name: 'operation is a string', text: 'commit:\n  - createIndex\n', at: '2: commit[0]', expected: /expected one operation.*\(got a string "createIndex"\)/ },
-  { name: 'bad $oid', text: 'commit:\n  - insertMany:\n      collection: a\n      documents:\n        - { _id: { $oid: "zz" } }\n', at: '5: commit[0].insertMany.documents[0]._id', expected: /expected valid Extended JSON: .*24 character hex string/ },
-  { name: 'bad $date', text: 'commit:\n  - updateMany: { collection: a, filter: { at: { $lt: { $date: "yesterday" } } }, update: { $set: { old: true } } }\n', at: '2: commit[0].updateMany.filter.at.$lt', expected: /expected valid Extended JSON: \$date must be an ISO-8601 date/ },
-  { name: 'bad $numberDecimal', text: 'commit:\n  - insertMany: { collection: a, documents: [ { price: { $numberDecimal: "cheap" } } ] }\n', at: '2: commit[0].insertMany.documents[0].price', expected: /expected valid Extended JSON: .*Decimal128/ },
-  { name: 'replacement as update', text: 'commit:\n  - updateOne: { collection: users, filter: { _id: 1 }, update: { name: x } }\n', at: '2: commit[0].updateOne.update.name', expected: /expected an update operator such as \$set/ },
-  { name: 'pipeline stage', text: 'commit:\n  - updateMany: { collection: users, filter: {}, update: [ { $set: { a: 1 } }, 3 ] }\n', at: '2: commit[0].updateMany.update[1]', expected: /expected a pipeline stage/ },
+  {
+    name: 'bad $oid',
+    text: 'commit:\n  - insertMany:\n      collection: a\n      documents:\n        - { _id: { $oid: "zz" } }\n',
+    at: '5: commit[0].insertMany.documents[0]._id',
+    expected: /expected valid Extended JSON: .*24 character hex string/,
+  },
+  {
+    name: 'bad $date',
+    text: 'commit:\n  - updateMany: { collection: a, filter: { at: { $lt: { $date: "yesterday" } } }, update: { $set: { old: true } } }\n',
+    at: '2: commit[0].updateMany.filter.at.$lt',
+    expected: /expected valid Extended JSON: \$date must be an ISO-8601 date/,
+  },
+  {
+    name: 'bad $numberDecimal',
+    text: 'commit:\n  - insertMany: { collection: a, documents: [ { price: { $numberDecimal: "cheap" } } ] }\n',
+    at: '2: commit[0].insertMany.documents[0].price',
+    expected: /expected valid Extended JSON: .*Decimal128/,
+  },
+  {
+    name: 'replacement as update',
+    text: 'commit:\n  - updateOne: { collection: users, filter: { _id: 1 }, update: { name: x } }\n',
+    at: '2: commit[0].updateOne.update.name',
+    expected: /expected an update operator such as \$set/,
+  },
+  {
+    name: 'pipeline stage',
+    text: 'commit:\n  - updateMany: { collection: users, filter: {}, update: [ { $set: { a: 1 } }, 3 ] }\n',
+    at: '2: commit[0].updateMany.update[1]',
+    expected: /expected a pipeline stage/,
+  },
   { name: 'no documents', text: 'commit:\n  - insertMany: { collection: a, documents: [] }\n', at: '2: commit[0].insertMany.documents', expected: /expected at least one document/ },
-  { name: 'system collection', text: 'commit:\n  - createCollection: { name: system.profile }\n', at: '2: commit[0].createCollection.name', expected: /expected a collection name: non-empty, without '\$', not starting with 'system\.'/ },
-  { name: 'collMod changes nothing', text: 'commit:\n  - collMod: { collection: a }\n', at: '2: commit[0].collMod', expected: /expected at least one of validator, validationLevel, validationAction or options/ },
-  { name: 'validationLevel', text: 'commit:\n  - collMod: { collection: a, validationLevel: lax }\n', at: '2: commit[0].collMod.validationLevel', expected: /expected one of "off", "strict", "moderate"/ },
+  {
+    name: 'system collection',
+    text: 'commit:\n  - createCollection: { name: system.profile }\n',
+    at: '2: commit[0].createCollection.name',
+    expected: /expected a collection name: non-empty, without '\$', not starting with 'system\.'/,
+  },
+  {
+    name: 'collMod changes nothing',
+    text: 'commit:\n  - collMod: { collection: a }\n',
+    at: '2: commit[0].collMod',
+    expected: /expected at least one of validator, validationLevel, validationAction or options/,
+  },
+  {
+    name: 'validationLevel',
+    text: 'commit:\n  - collMod: { collection: a, validationLevel: lax }\n',
+    at: '2: commit[0].collMod.validationLevel',
+    expected: /expected one of "off", "strict", "moderate"/,
+  },
   { name: 'runCommand without command', text: 'commit:\n  - runCommand: { command: {} }\n', at: '2: commit[0].runCommand.command', expected: /expected a command document/ },
   { name: 'dropTarget', text: 'commit:\n  - renameCollection: { from: a, to: b, dropTarget: "yes" }\n', at: '2: commit[0].renameCollection.dropTarget', expected: /expected true or false/ },
   { name: 'commit missing', text: 'description: nothing\n', at: '1: commit', expected: /expected a list of operations \(got nothing\)/ },
   { name: 'commit not a list', text: 'commit: { createIndex: { collection: a, keys: { a: 1 } } }\n', at: '1: commit', expected: /expected a list of operations \(got an object\)/ },
-  { name: 'unknown top-level key', text: 'commit: []\ndown: []\n', at: '2: down', expected: /unknown key \(expected id, description, transaction, timeoutMs, author, tags, environments, recovery, repeatable, runAlways, commit, rollback\)/ },
+  {
+    name: 'unknown top-level key',
+    text: 'commit: []\ndown: []\n',
+    at: '2: down',
+    expected: /unknown key \(expected id, description, transaction, timeoutMs, author, tags, environments, recovery, repeatable, runAlways, commit, rollback\)/,
+  },
   { name: 'transaction value', text: 'transaction: sometimes\ncommit: []\n', at: '1: transaction', expected: /expected one of "auto", "always", "never" \(got a string "sometimes"\)/ },
-  { name: 'transaction with DDL', text: 'transaction: auto\ncommit:\n  - updateMany: { collection: a, filter: {}, update: { $set: { x: 1 } } }\n  - createIndex: { collection: a, keys: { x: 1 } }\n', at: '1: transaction', expected: /expected 'never' or no transaction key: commit\[1\] createIndex a\.x_1 cannot run inside a transaction/ },
+  {
+    name: 'transaction with DDL',
+    text: 'transaction: auto\ncommit:\n  - updateMany: { collection: a, filter: {}, update: { $set: { x: 1 } } }\n  - createIndex: { collection: a, keys: { x: 1 } }\n',
+    at: '1: transaction',
+    expected: /expected 'never' or no transaction key: commit\[1\] createIndex a\.x_1 cannot run inside a transaction/,
+  },
   { name: 'timeoutMs', text: 'timeoutMs: -5\ncommit: []\n', at: '1: timeoutMs', expected: /expected a positive number of milliseconds \(got the number -5\)/ },
   { name: 'id with spaces', text: 'id: my change\ncommit: []\n', at: '1: id', expected: /expected a non-empty id without spaces/ },
   { name: 'rollback item', text: 'commit: []\nrollback:\n  - dropIndex: { collection: a, name: "" }\n', at: '3: rollback[0].dropIndex.name', expected: /expected a non-empty index name/ },
   { name: 'not a mapping', text: '- createIndex: { collection: a, keys: { a: 1 } }\n', at: '1: (the template)', expected: /expected a mapping with commit: \[operations\].*\(got a list\)/ },
-  { name: 'JSON file', file: '001_x.json', text: '{\n  "commit": [\n    { "dropIndex": { "collection": "a", "name": 3 } }\n  ]\n}\n', at: '3: commit[0].dropIndex.name', expected: /expected an index name \(a string\) \(got the number 3\)/ },
-  { name: 'custom operation arguments', text: 'commit:\n  - seedPlans: { plans: [ { name: free, price: "0" } ] }\n', at: '2: commit[0].seedPlans.plans[0].price', expected: /expected number, received string/ },
+  {
+    name: 'JSON file',
+    file: '001_x.json',
+    text: '{\n  "commit": [\n    { "dropIndex": { "collection": "a", "name": 3 } }\n  ]\n}\n',
+    at: '3: commit[0].dropIndex.name',
+    expected: /expected an index name \(a string\) \(got the number 3\)/,
+  },
+  {
+    name: 'custom operation arguments',
+    text: 'commit:\n  - seedPlans: { plans: [ { name: free, price: "0" } ] }\n',
+    at: '2: commit[0].seedPlans.plans[0].price',
+    expected: /expected number, received string/,
+  },
 ];
 
 describe('templates: invalid templates are refused with file, line, path and expectation', () => {
@@ -291,7 +436,8 @@ describe('templates: custom operations in the configuration', () => {
     assert.equal(Object.isFrozen(args), false);
     assert.equal(typeof config.operations.plain, 'function');
     assert.equal(args.safeParse({ n: 1 }).success, true);
-    const refused = async (operations: unknown, message: RegExp) => assert.rejects(resolveConfig({ inline: { operations }, env: {} }), (error: unknown) => error instanceof ConfigError && message.test(error.message));
+    const refused = async (operations: unknown, message: RegExp) =>
+      assert.rejects(resolveConfig({ inline: { operations }, env: {} }), (error: unknown) => error instanceof ConfigError && message.test(error.message));
     await refused({ createIndex: () => undefined }, /^config: operations\.createIndex is a built-in operation; choose another name$/);
     await refused({ 'seed-plans': () => undefined }, /^config: operations\.seed-plans must be a name of letters, digits and _/);
     await refused({ seed: { run: 'nope' } }, /^config: operations\.seed must be a function \(context, args\) => \.\.\., or \{ run/);

@@ -18,15 +18,7 @@ export async function run(context: CommandContext<'backups'>): Promise<void> {
       output.info(`No backups in ${result.dir}.`);
       return;
     }
-    const rows = result.backups.map((b) => [
-      b.id,
-      b.createdAt,
-      b.db,
-      b.changeId ?? `(${b.reason})`,
-      b.collections.join(',') || '-',
-      count(b.documents),
-      formatBytes(b.bytes),
-    ]);
+    const rows = result.backups.map((b) => [b.id, b.createdAt, b.db, b.changeId ?? `(${b.reason})`, b.collections.join(',') || '-', count(b.documents), formatBytes(b.bytes)]);
     for (const line of formatTable(['ID', 'CREATED', 'DB', 'BEFORE', 'COLLECTIONS', 'DOCUMENTS', 'SIZE'], rows)) output.info(line);
     output.info(output.chalk.dim(`in ${result.dir}; restore one with: delta restore <ID>`));
   } finally {

@@ -36,7 +36,11 @@ export async function run(context: CommandContext<'history'>): Promise<void> {
       e.durationMs === undefined ? '' : `${e.durationMs} ms`,
       e.error?.message ?? (e.details === undefined ? '' : JSON.stringify(e.details)),
     ]);
-    for (const line of formatTable(['AT', 'ACTION', 'OUTCOME', ...(staged ? ['STAGE'] : []), 'ID', ...(runners ? ['RUNNER'] : []), 'BY', ...(long ? ['AUTHOR', 'TAGS', 'ENVIRONMENTS'] : []), 'DURATION', ''], rows)) output.info(line);
+    for (const line of formatTable(
+      ['AT', 'ACTION', 'OUTCOME', ...(staged ? ['STAGE'] : []), 'ID', ...(runners ? ['RUNNER'] : []), 'BY', ...(long ? ['AUTHOR', 'TAGS', 'ENVIRONMENTS'] : []), 'DURATION', ''],
+      rows,
+    ))
+      output.info(line);
   } finally {
     await delta.close();
   }

@@ -37,7 +37,9 @@ function render(result: ImportMigrateMongoResult, output: Output): void {
   );
   if (result.dryRun) output.info('Dry run: no lock taken, nothing written.');
   const verb = result.dryRun ? 'Would import' : 'Imported';
-  output.info(`${verb} ${plural(result.records.length, 'applied change')} into delta history of ${target.db}${result.runId === undefined ? '' : ` (run ${result.runId})`}${result.records.length === 0 ? '.' : ':'}`);
+  output.info(
+    `${verb} ${plural(result.records.length, 'applied change')} into delta history of ${target.db}${result.runId === undefined ? '' : ` (run ${result.runId})`}${result.records.length === 0 ? '.' : ':'}`,
+  );
   if (result.records.length > 0) {
     const rows = result.records.map((r) => [r.id, r.appliedAt.toISOString(), `${r.checksum.slice(0, 12)}…`, r.file, r.replaces === undefined ? '' : `overwrites a record in state ${r.replaces}`]);
     for (const line of formatTable(['ID', 'APPLIED AT', 'CHECKSUM', 'FILE', ''], rows)) output.info(`  ${line}`);

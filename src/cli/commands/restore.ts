@@ -24,7 +24,11 @@ export async function run(context: CommandContext<'restore'>): Promise<void> {
       `Restored ${plural(result.collections.length, 'collection')} of backup ${result.backupId} (${result.fromDb}) into ${result.toDb}: ${count(result.documents)} documents in ${result.durationMs} ms.`,
     );
     for (const c of result.collections) {
-      const what = c.absentInBackup ? (c.replaced ? 'dropped (it did not exist at backup time)' : 'absent at backup time; nothing to restore') : `${count(c.documents)} documents, ${c.indexes} ${c.indexes === 1 ? 'index' : 'indexes'}${c.replaced ? ', replaced the existing collection' : ''}`;
+      const what = c.absentInBackup
+        ? c.replaced
+          ? 'dropped (it did not exist at backup time)'
+          : 'absent at backup time; nothing to restore'
+        : `${count(c.documents)} documents, ${c.indexes} ${c.indexes === 1 ? 'index' : 'indexes'}${c.replaced ? ', replaced the existing collection' : ''}`;
       output.info(`  ${c.name}: ${what}`);
     }
   } finally {

@@ -4,7 +4,6 @@ import { DELTA_EVENT_NAMES } from '../../runner/events.js';
 import type { Output } from '../io.js';
 import type { RunResult } from '../../vocabulary/index.js';
 
-
 interface Spinner {
   start(text: string): Spinner;
   succeed(text: string): Spinner;
@@ -113,9 +112,13 @@ export function renderRunSummary(result: RunResult, output: Output): void {
       return;
     }
     const order = result.command === 'rollback' ? ', newest applied first' : ', in this order';
-    output.info(`Dry run on ${chalk.bold(result.targetDb)}: would ${result.command === 'commit' ? 'apply' : 'revert'} ${plural(result.changes.length, 'change')}${order} (no lock taken, nothing written):`);
+    output.info(
+      `Dry run on ${chalk.bold(result.targetDb)}: would ${result.command === 'commit' ? 'apply' : 'revert'} ${plural(result.changes.length, 'change')}${order} (no lock taken, nothing written):`,
+    );
     for (const [index, change] of result.changes.entries()) {
-      output.info(`  ${index + 1}. ${change.stage === undefined ? '' : `${change.stage}/`}${change.id}  ${chalk.dim(`${change.runner === undefined || change.runner === 'driver' ? '' : `${change.runner}, `}${change.transactional ? 'in a transaction' : 'without a transaction'}${result.command === 'rollback' ? ', its rollback function' : ''}`)}`);
+      output.info(
+        `  ${index + 1}. ${change.stage === undefined ? '' : `${change.stage}/`}${change.id}  ${chalk.dim(`${change.runner === undefined || change.runner === 'driver' ? '' : `${change.runner}, `}${change.transactional ? 'in a transaction' : 'without a transaction'}${result.command === 'rollback' ? ', its rollback function' : ''}`)}`,
+      );
     }
     return;
   }
@@ -127,9 +130,7 @@ export function renderRunSummary(result: RunResult, output: Output): void {
       output.info(chalk.green(`Done: ${verb} ${plural(done, 'change')} in ${result.durationMs} ms.`));
       return;
     default:
-      output.info(
-        chalk.red(`Stopped (${result.outcome}): ${verb} ${plural(done, 'change')}` + (notRun > 0 ? `, ${notRun} not run` : '') + ` in ${result.durationMs} ms.`),
-      );
+      output.info(chalk.red(`Stopped (${result.outcome}): ${verb} ${plural(done, 'change')}` + (notRun > 0 ? `, ${notRun} not run` : '') + ` in ${result.durationMs} ms.`));
   }
 }
 

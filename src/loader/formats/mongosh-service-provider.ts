@@ -1,7 +1,61 @@
 import type { ShellInstanceState } from '@mongosh/shell-api';
-import type { AggregateOptions, AggregationCursor, AnyBulkWriteOperation, AnyClientBulkWriteModel, BulkWriteOptions, BulkWriteResult, ChangeStream, ChangeStreamOptions, ClientBulkWriteOptions, ClientBulkWriteResult, ClientSession, ClientSessionOptions, Collection, CountDocumentsOptions, CountOptions, CreateCollectionOptions, CreateIndexesOptions, Db, DbOptions, DeleteOptions, DeleteResult, DistinctOptions, Document, DropCollectionOptions, DropDatabaseOptions, EstimatedDocumentCountOptions, FindCursor, FindOneAndDeleteOptions, FindOneAndReplaceOptions, FindOneAndUpdateOptions, FindOptions, InsertManyResult, InsertOneOptions, InsertOneResult, ListCollectionsOptions, ListDatabasesOptions, ListIndexesOptions, MongoClient, MongoClientOptions, OrderedBulkOperation, ReadConcern, ReadPreference as ReadPreferenceType, ReadPreferenceFromOptions, ReadPreferenceLike, RenameOptions, ReplaceOptions, RunCommandCursor, RunCommandOptions, RunCursorCommandOptions, SearchIndexDescription, UnorderedBulkOperation, UpdateOptions, UpdateResult, WriteConcern } from 'mongodb';
+import type {
+  AggregateOptions,
+  AggregationCursor,
+  AnyBulkWriteOperation,
+  AnyClientBulkWriteModel,
+  BulkWriteOptions,
+  BulkWriteResult,
+  ChangeStream,
+  ChangeStreamOptions,
+  ClientBulkWriteOptions,
+  ClientBulkWriteResult,
+  ClientSession,
+  ClientSessionOptions,
+  Collection,
+  CountDocumentsOptions,
+  CountOptions,
+  CreateCollectionOptions,
+  CreateIndexesOptions,
+  Db,
+  DbOptions,
+  DeleteOptions,
+  DeleteResult,
+  DistinctOptions,
+  Document,
+  DropCollectionOptions,
+  DropDatabaseOptions,
+  EstimatedDocumentCountOptions,
+  FindCursor,
+  FindOneAndDeleteOptions,
+  FindOneAndReplaceOptions,
+  FindOneAndUpdateOptions,
+  FindOptions,
+  InsertManyResult,
+  InsertOneOptions,
+  InsertOneResult,
+  ListCollectionsOptions,
+  ListDatabasesOptions,
+  ListIndexesOptions,
+  MongoClient,
+  MongoClientOptions,
+  OrderedBulkOperation,
+  ReadConcern,
+  ReadPreference as ReadPreferenceType,
+  ReadPreferenceFromOptions,
+  ReadPreferenceLike,
+  RenameOptions,
+  ReplaceOptions,
+  RunCommandCursor,
+  RunCommandOptions,
+  RunCursorCommandOptions,
+  SearchIndexDescription,
+  UnorderedBulkOperation,
+  UpdateOptions,
+  UpdateResult,
+  WriteConcern,
+} from 'mongodb';
 import { BSON, ReadPreference } from 'mongodb';
-
 
 /** The interface `@mongosh/shell-api` drives: readable, writable, admin and closable operations. */
 export type ServiceProvider = ShellInstanceState['initialServiceProvider'];
@@ -106,7 +160,9 @@ export class DeltaServiceProvider implements ServiceProvider {
   }
 
   distinct(database: string, collection: string, fieldName: string, filter?: Document, options?: DistinctOptions, dbOptions?: DbOptions): Promise<Document> {
-    return this.#db(database, dbOptions).collection(collection).distinct(fieldName, filter ?? {}, this.#options(options));
+    return this.#db(database, dbOptions)
+      .collection(collection)
+      .distinct(fieldName, filter ?? {}, this.#options(options));
   }
 
   estimatedDocumentCount(database: string, collection: string, options?: EstimatedDocumentCountOptions, dbOptions?: DbOptions): Promise<number> {
@@ -114,7 +170,11 @@ export class DeltaServiceProvider implements ServiceProvider {
   }
 
   find(database: string, collection: string, filter?: Document, options?: FindOptions, dbOptions?: DbOptions): FindCursor {
-    return this.#track(this.#db(database, dbOptions).collection(collection).find(filter ?? {}, this.#options(options)));
+    return this.#track(
+      this.#db(database, dbOptions)
+        .collection(collection)
+        .find(filter ?? {}, this.#options(options)),
+    );
   }
 
   getTopologyDescription(): undefined {
@@ -318,7 +378,7 @@ export class DeltaServiceProvider implements ServiceProvider {
   /** A session of the script's own, only where delta's transaction is not running: it could not join it. */
   startSession(options: ClientSessionOptions): ClientSession {
     if (this.#session !== undefined) {
-      throw unsupported('Starting a session inside the change\'s transaction', "the script already runs in delta's transaction; declare // delta:transaction=never to manage sessions yourself");
+      throw unsupported("Starting a session inside the change's transaction", "the script already runs in delta's transaction; declare // delta:transaction=never to manage sessions yourself");
     }
     const session = this.#client.startSession(options);
     this.#sessions.add(session);

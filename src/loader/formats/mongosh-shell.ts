@@ -261,7 +261,9 @@ function enterHostSupport(shell: MongoshShell, bson: typeof BSON): () => void {
 
 function patchedPrototypes(bson: typeof BSON): object[] {
   const typedArray = Object.getPrototypeOf(Uint8Array.prototype) as object;
-  const bsonClasses = Object.values(bson as unknown as Record<string, unknown>).filter((value): value is { prototype: object } => typeof value === 'function' && typeof (value as { prototype?: unknown }).prototype === 'object');
+  const bsonClasses = Object.values(bson as unknown as Record<string, unknown>).filter(
+    (value): value is { prototype: object } => typeof value === 'function' && typeof (value as { prototype?: unknown }).prototype === 'object',
+  );
   return [Array.prototype, typedArray, Map.prototype, Set.prototype, Function.prototype, ...bsonClasses.map((cls) => cls.prototype)];
 }
 

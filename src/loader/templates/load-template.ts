@@ -9,7 +9,18 @@ import type { TransactionFit } from './operations.js';
 import { bindBuiltIn } from './operations.js';
 import type { TemplatePath } from './template-schema.js';
 import { BUILT_IN_ARGS, TEMPLATE_KEYS, decodeExtendedJson, describeValue, expectationOf, extendedJsonProblem, formatPath, isPlainObject, knownKeys, templateHeaderSchema } from './template-schema.js';
-import type { BuiltInOperationName, ChangeContext, ChangeFunction, ChangeMetadata, ChangeUnit, OperationDefinition, OperationRegistration, OperationRegistry, StandardIssue, TransactionMode } from '../../vocabulary/index.js';
+import type {
+  BuiltInOperationName,
+  ChangeContext,
+  ChangeFunction,
+  ChangeMetadata,
+  ChangeUnit,
+  OperationDefinition,
+  OperationRegistration,
+  OperationRegistry,
+  StandardIssue,
+  TransactionMode,
+} from '../../vocabulary/index.js';
 import { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN } from '../../vocabulary/index.js';
 import type { TemplatePermissions } from './template-guard.js';
 import { refusalOf } from './template-guard.js';
@@ -60,7 +71,10 @@ export interface ParsedTemplate {
 export async function loadTemplate(entry: TemplateFile, options: TemplateOptions = {}): Promise<ChangeUnit> {
   const text = await readFile(entry.absolutePath, 'utf8');
   const template = await parseTemplate(text, entry.file, options);
-  const steps = (list: readonly TemplateStep[]): ChangeFunction => (context) => runSteps(list, context);
+  const steps =
+    (list: readonly TemplateStep[]): ChangeFunction =>
+    (context) =>
+      runSteps(list, context);
   return {
     id: template.id ?? entry.id ?? basename(entry.file, entry.extension),
     file: entry.file,
@@ -143,7 +157,9 @@ export async function parseTemplate(text: string, file: string, options: Templat
         if (refusal !== undefined) return fail([...at, name, ...refusal.path], refusal.message, undefined, false);
         steps.push(builtInStep(label, builtInName, parsed.output));
       } else if (Object.hasOwn(registry, name) && OPERATION_NAME_PATTERN.test(name)) {
-        steps.push(await customStep(label, name, registry[name] as OperationRegistration, args, (path, message, saysWhatItGot) => fail([...at, name, ...path], message, undefined, saysWhatItGot !== true)));
+        steps.push(
+          await customStep(label, name, registry[name] as OperationRegistration, args, (path, message, saysWhatItGot) => fail([...at, name, ...path], message, undefined, saysWhatItGot !== true)),
+        );
       } else {
         const custom = Object.keys(registry);
         return fail(

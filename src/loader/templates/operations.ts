@@ -151,7 +151,10 @@ export const BUILT_IN_OPERATION_TABLE = {
 } satisfies { readonly [K in BuiltInOperationName]: BuiltInOperation<BuiltInArgs[K]> };
 
 /** A built-in operation bound to its checked arguments, ready to run. */
-export function bindBuiltIn(name: BuiltInOperationName, args: unknown): { describe(): string; transaction: TransactionFit; inverse(): DerivedOperation | undefined; run(context: ChangeContext, tolerateMissing: boolean): Promise<void> } {
+export function bindBuiltIn(
+  name: BuiltInOperationName,
+  args: unknown,
+): { describe(): string; transaction: TransactionFit; inverse(): DerivedOperation | undefined; run(context: ChangeContext, tolerateMissing: boolean): Promise<void> } {
   const operation = BUILT_IN_OPERATION_TABLE[name] as unknown as BuiltInOperation<unknown>;
   return {
     describe: () => operation.describe(args),

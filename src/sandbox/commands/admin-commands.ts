@@ -203,7 +203,13 @@ export const ADMIN_COMMANDS: Record<string, CommandSpec> = {
   listCommands: { handler: () => ({ commands: {}, ok: 1 }) },
   appendOplogNote: { handler: () => ({ ok: 1 }), adminOnly: true },
   getDefaultRWConcern: {
-    handler: () => ({ defaultReadConcern: { level: 'local' }, defaultWriteConcern: { w: 'majority', wtimeout: 0 }, defaultReadConcernSource: 'implicit', defaultWriteConcernSource: 'implicit', ok: 1 }),
+    handler: () => ({
+      defaultReadConcern: { level: 'local' },
+      defaultWriteConcern: { w: 'majority', wtimeout: 0 },
+      defaultReadConcernSource: 'implicit',
+      defaultWriteConcernSource: 'implicit',
+      ok: 1,
+    }),
     adminOnly: true,
   },
   fsync: { handler: () => ({ numFiles: 1, ok: 1 }), adminOnly: true },

@@ -244,7 +244,22 @@ function aggregateExplain(namespace: string, stages: readonly Document[], plan: 
 export const AGGREGATE_COMMANDS: Record<string, CommandSpec> = {
   aggregate: {
     handler: aggregateCommand,
-    fields: ['aggregate', 'pipeline', 'cursor', 'explain', 'allowDiskUse', 'bypassDocumentValidation', 'hint', 'collation', 'let', 'fromMongos', 'needsMerge', 'isMapReduceCommand', 'exchange', 'searchQueryMetadata'],
+    fields: [
+      'aggregate',
+      'pipeline',
+      'cursor',
+      'explain',
+      'allowDiskUse',
+      'bypassDocumentValidation',
+      'hint',
+      'collation',
+      'let',
+      'fromMongos',
+      'needsMerge',
+      'isMapReduceCommand',
+      'exchange',
+      'searchQueryMetadata',
+    ],
     inTransaction: true,
   },
 };

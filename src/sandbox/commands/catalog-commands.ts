@@ -19,9 +19,28 @@ const VALIDATION_LEVELS = new Set(['off', 'strict', 'moderate']);
 const VALIDATION_ACTIONS = new Set(['error', 'warn', 'errorAndLog']);
 
 const CREATE_OPTION_FIELDS = new Set([
-  'create', 'capped', 'size', 'max', 'validator', 'validationLevel', 'validationAction', 'collation', 'viewOn', 'pipeline',
-  'timeseries', 'clusteredIndex', 'changeStreamPreAndPostImages', 'expireAfterSeconds', 'storageEngine',
-  'indexOptionDefaults', 'idIndex', 'encryptedFields', 'autoIndexId', 'flags', 'temp', 'recordIdsReplicated',
+  'create',
+  'capped',
+  'size',
+  'max',
+  'validator',
+  'validationLevel',
+  'validationAction',
+  'collation',
+  'viewOn',
+  'pipeline',
+  'timeseries',
+  'clusteredIndex',
+  'changeStreamPreAndPostImages',
+  'expireAfterSeconds',
+  'storageEngine',
+  'indexOptionDefaults',
+  'idIndex',
+  'encryptedFields',
+  'autoIndexId',
+  'flags',
+  'temp',
+  'recordIdsReplicated',
 ]);
 
 /** mongod stores a collation with every default spelled out. */
@@ -146,7 +165,11 @@ export function cursorReply(context: CommandContext, namespace: string, document
 function createCommand(command: Document, context: CommandContext): Document {
   const name = collectionNameArgument(command, 'create', context.db);
   for (const field of Object.keys(command)) {
-    if (!CREATE_OPTION_FIELDS.has(field) && !field.startsWith('$') && !['lsid', 'txnNumber', 'autocommit', 'startTransaction', 'readConcern', 'writeConcern', 'maxTimeMS', 'comment', 'apiVersion', 'apiStrict', 'apiDeprecationErrors'].includes(field)) {
+    if (
+      !CREATE_OPTION_FIELDS.has(field) &&
+      !field.startsWith('$') &&
+      !['lsid', 'txnNumber', 'autocommit', 'startTransaction', 'readConcern', 'writeConcern', 'maxTimeMS', 'comment', 'apiVersion', 'apiStrict', 'apiDeprecationErrors'].includes(field)
+    ) {
       throw unknownFieldError('create', field);
     }
   }
@@ -246,7 +269,22 @@ async function renameCollectionCommand(command: Document, context: CommandContex
   return { ok: 1 };
 }
 
-const COLL_MOD_FIELDS = new Set(['collMod', 'validator', 'validationLevel', 'validationAction', 'index', 'viewOn', 'pipeline', 'expireAfterSeconds', 'changeStreamPreAndPostImages', 'cappedSize', 'cappedMax', 'timeseries', 'dryRun', 'recordIdsReplicated']);
+const COLL_MOD_FIELDS = new Set([
+  'collMod',
+  'validator',
+  'validationLevel',
+  'validationAction',
+  'index',
+  'viewOn',
+  'pipeline',
+  'expireAfterSeconds',
+  'changeStreamPreAndPostImages',
+  'cappedSize',
+  'cappedMax',
+  'timeseries',
+  'dryRun',
+  'recordIdsReplicated',
+]);
 
 async function collModCommand(command: Document, context: CommandContext): Promise<Document> {
   const name = collectionNameArgument(command, 'collMod', context.db);

@@ -49,7 +49,10 @@ async function createIndexes(command: Document, context: CommandContext): Promis
     if (sameKeys !== undefined) {
       if (sameKeys.name === '_id_' && spec.unique === undefined) continue;
       if (sameIndexOptions(sameKeys, spec)) throw new CommandError('IndexOptionsConflict', `Index already exists with a different name: ${sameKeys.name as string}`);
-      throw new CommandError('IndexOptionsConflict', `An equivalent index already exists with a different name and options. Requested index: ${renderValue(spec)}, existing index: ${renderValue(sameKeys)}`);
+      throw new CommandError(
+        'IndexOptionsConflict',
+        `An equivalent index already exists with a different name and options. Requested index: ${renderValue(spec)}, existing index: ${renderValue(sameKeys)}`,
+      );
     }
     if (isPlainObject(spec.key) && Object.keys(spec.key).length === 1 && spec.key._id !== undefined && spec.unique === true) {
       throw new CommandError('InvalidIndexSpecificationOption', "The field 'unique' is not valid for an _id index specification.");
@@ -111,7 +114,10 @@ async function dropIndexes(command: Document, context: CommandContext): Promise<
       if (Object.keys(item).length === 1 && item._id !== undefined) throw new CommandError('InvalidOptions', 'cannot drop _id index');
       if (matches.length === 0) throw new CommandError('IndexNotFound', `can't find index with key: ${renderValue(item)}`);
       if (matches.length > 1) {
-        throw new CommandError('AmbiguousIndexKeyPattern', `${matches.length} indexes found for key: ${renderValue(item)}, identify by name instead. Conflicting indexes: ${matches.map((m) => renderValue(m.spec)).join(', ')}`);
+        throw new CommandError(
+          'AmbiguousIndexKeyPattern',
+          `${matches.length} indexes found for key: ${renderValue(item)}, identify by name instead. Conflicting indexes: ${matches.map((m) => renderValue(m.spec)).join(', ')}`,
+        );
       }
       names.push((matches[0] as { name: string }).name);
     } else {
