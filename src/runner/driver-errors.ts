@@ -61,3 +61,20 @@ function someCause(error: unknown, test: (candidate: object) => boolean): boolea
   }
   return false;
 }
+
+/** NoSuchTransaction, TransactionExceededLifetimeLimitSeconds: the server ended the transaction on its own. */
+const ABORTED_BY_SERVER = [251, 290];
+
+/**
+ * What to do about a transaction the server aborted on its own, or undefined for any other error.
+ * The usual cause is MongoDB's transaction lifetime limit: a change that runs longer than
+ * `transactionLifetimeLimitSeconds` (60 s by default) cannot commit in one transaction, however
+ * often it is tried.
+ */
+export function abortedTransactionAdvice(error: unknown): string | undefined {
+  if (!ABORTED_BY_SERVER.some((code) => hasErrorCode(error, code))) return undefined;
+  return (
+    'the server aborted its transaction (MongoDB aborts one that runs longer than transactionLifetimeLimitSeconds, 60 s by default): ' +
+    "give this change transaction: 'never', or make it a batched change (batches: true) that commits in steps"
+  );
+}

@@ -5,7 +5,7 @@ import { ChangeFailedError, InterruptedError, LockLostError, WriteOutsideTransac
 import type { RecordStatus } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
 import { batchWalker } from './batches.js';
-import { refusedInTransaction } from './driver-errors.js';
+import { abortedTransactionAdvice, refusedInTransaction } from './driver-errors.js';
 import type { DeltaEventEmitter, RollbackReason } from './events.js';
 import { executeChange } from './execute-change.js';
 import { changeOutcome, recordedError } from './outcomes.js';
@@ -240,6 +240,7 @@ export class StepExecutor {
     const interrupted = thrown instanceof InterruptedError;
     const reason =
       (interrupted ? `interrupted (Ctrl-C)${transactional ? '; its transaction was aborted' : ''}` : messageOf(thrown)) +
+      (transactional && !interrupted ? prefixed(abortedTransactionAdvice(thrown)) : '') +
       (compensation.compensated === true ? ' (its rollback ran to compensate)' : '') +
       (compensation.error === undefined ? '' : `; its compensating rollback also failed: ${messageOf(compensation.error)}`);
     const escaped = thrown instanceof WriteOutsideTransactionError;
@@ -295,4 +296,9 @@ export class StepExecutor {
     if (direction === 'rollback') events.emit('rollback:failure', { runId, changeId: change.id, reason: 'requested', durationMs, error: stored });
     return { outcome: changeOutcome(change, transactional, 'failed', { durationMs, error: stored, compensated: stored.compensated }), error };
   }
+}
+
+/** `; <text>`, or nothing. */
+function prefixed(text: string | undefined): string {
+  return text === undefined ? '' : `; ${text}`;
 }
