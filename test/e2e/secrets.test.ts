@@ -168,6 +168,28 @@ describe('passwords are never printed or stored', { concurrency: 3 }, () => {
     });
   }
 
+  it('passwords of characters the driver takes unescaped ( ) \' " [ ] { } < > and escaped @ : / %: starred out in human, --json and --log-format json --verbose output', async () => {
+    const passwords: readonly [password: string, inUri: string][] = [
+      ["S3(cr)'t", "S3(cr)'t"],
+      ['q"uo"te9', 'q"uo"te9'],
+      ['br[a]{c}<e>s', 'br[a]{c}<e>s'],
+      ['a@b:c/d%e7', encodeURIComponent('a@b:c/d%e7')],
+    ];
+    for (const [password, inUri] of passwords) {
+      const uri = withPassword(fixture.server.uri, db, 'deploy', inUri);
+      for (const args of [['status'], ['status', '--json'], ['commit', '--log-format', 'json', '--verbose']]) {
+        const p = fixture.project({ 'package.json': JSON.stringify({ name: 'app', type: 'module' }), 'migrations/001_one.js': CHANGE });
+        const result = await runCli([...args, '--uri', uri], { cwd: p.dir, env: {}, timeoutMs: 30_000 });
+        const where = `${password} with ${args.join(' ')}`;
+        assert.equal(result.code, 2, `${where}: ${result.stderr}`);
+        assert.match(result.stderr, /deploy:\*\*\*@/, where);
+        for (const secret of new Set([password, inUri, JSON.stringify(password).slice(1, -1)])) {
+          assert.ok(!`${result.stdout}${result.stderr}`.includes(secret), `${where}: the output shows ${secret}:\n${result.stderr}`);
+        }
+      }
+    }
+  });
+
   it("a change's error and log line quoting a URI with a password: redacted in every output, the history and the audit log", async () => {
     const p = fixture.project({ 'package.json': JSON.stringify({ name: 'app', type: 'module' }), 'migrations/001_one.js': CHANGE, 'migrations/002_copy.js': LEAKY_CHANGE });
     const env = { DELTA_URI: fixture.uriFor(db) };
