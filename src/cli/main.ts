@@ -5,6 +5,7 @@ import { ExitCode, exitCodeFor } from './exit-codes.js';
 import type { CliStreams } from './io.js';
 import { Output } from './io.js';
 import type { OptionValues } from '../config/options-table.js';
+import { withEnvironmentFiles } from './env-files.js';
 import type { CommandName, GlobalOptions } from './program.js';
 import { buildProgram } from './program.js';
 
@@ -55,12 +56,15 @@ export async function main(argv: readonly string[], streams: CliStreams): Promis
       verbose ||= globals.verbose === true;
       output = await createOutput(streams, globals);
       output.addSecrets([globals.uri, globals.trackerUri, streams.env.DELTA_URI, streams.env.MONGODB_URI, streams.env.MIGRATIONS_DB_URI].flatMap((uri) => secretsOf(uri)));
+      const env = await withEnvironmentFiles(streams.env, streams.cwd, globals.dotenv ?? []);
+      output.addSecrets([env.DELTA_URI, env.MONGODB_URI, env.MIGRATIONS_DB_URI].flatMap((uri) => secretsOf(uri)));
+      const commandStreams = env === streams.env ? streams : { ...streams, env };
       warnPasswordOnCommandLine(output, globals);
       const release = onInterrupt(interrupt, output);
       try {
         const module = (await COMMANDS[name]()) as CommandModule<CommandName>;
         // commander produced these values with the table's parsers and choices: OptionValues is their type.
-        await module.run({ output, options: options as OptionValues<CommandName>, args, streams, interrupt: interrupt.signal });
+        await module.run({ output, options: options as OptionValues<CommandName>, args, streams: commandStreams, interrupt: interrupt.signal });
       } finally {
         release();
       }

@@ -158,6 +158,7 @@ function commanderOption(entry: OptionEntry, command?: CommandName): Option {
       }
     });
   }
+  if (entry.repeatable === true) option.argParser((text: string, previous: unknown) => [...(Array.isArray(previous) ? previous : []), text]);
   if (entry.choices !== undefined) option.choices(entry.choices);
   if (entry.defaultValue !== undefined) option.default(entry.defaultValue);
   if (entry.hidden === true) option.hideHelp();

@@ -37,6 +37,8 @@ export interface OptionEntry {
   readonly defaultValue?: unknown;
   /** Left out of the help (a setting for tests and experts). */
   readonly hidden?: boolean;
+  /** Given again, it adds a value: its value is the list of every one given, in order. */
+  readonly repeatable?: boolean;
 }
 
 const DRY_RUN = 'print the plan; take no lock, write nothing';
@@ -81,6 +83,13 @@ export const OPTIONS = [
     commands: 'global',
   },
   { key: 'color', flags: '--no-color', help: 'no colours or spinners (also NO_COLOR=1 or CI=true)', commands: 'global' },
+  {
+    key: 'dotenv',
+    flags: '--dotenv <file>',
+    help: 'read environment variables from this file (again for more; ./.env is read when present; variables already set win)',
+    commands: 'global',
+    repeatable: true,
+  },
   { key: 'verbose', flags: '--verbose', help: 'show stack traces of unexpected errors (also DEBUG=delta)', commands: 'global' },
 
   // What a command acts on.
@@ -204,13 +213,15 @@ export const OPTIONS = [
 type Entry = (typeof OPTIONS)[number];
 
 /** The value an option gives: its parser's result, one of its choices, its text, or true/false for a switch. */
-export type OptionValue<E> = E extends { readonly parse: (text: string) => infer T }
-  ? T
-  : E extends { readonly choices: readonly (infer C)[] }
-    ? C
-    : E extends { readonly flags: `${string}<${string}>` }
-      ? string
-      : boolean;
+export type OptionValue<E> = E extends { readonly repeatable: true }
+  ? readonly string[]
+  : E extends { readonly parse: (text: string) => infer T }
+    ? T
+    : E extends { readonly choices: readonly (infer C)[] }
+      ? C
+      : E extends { readonly flags: `${string}<${string}>` }
+        ? string
+        : boolean;
 
 /** The entries a command takes (`global`: the ones every command takes). */
 type EntriesOf<C extends CommandName | 'global'> = Entry extends infer E
