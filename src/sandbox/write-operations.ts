@@ -112,10 +112,10 @@ function firstMatch(collection: Collection | undefined, filter: CompiledFilter, 
 }
 
 /**
- * Calls `each` for every document the plan finds, giving the event loop a turn every time slice.
+ * Calls `each` for every document the plan finds (until it answers 'stop'), giving the event loop a turn every time slice.
  * After a pause the operation stops if its transaction ended or the collection was dropped.
  */
-export async function forEachSliced(context: CommandContext, collection: Collection, plan: QueryPlan, filter: CompiledFilter, each: (document: Document) => void): Promise<void> {
+export async function forEachSliced(context: CommandContext, collection: Collection, plan: QueryPlan, filter: CompiledFilter, each: (document: Document) => 'stop' | void): Promise<void> {
   const slice = new TimeSlice();
   for (const item of executePlan(collection, plan, filter, readViewOf(context), slice)) {
     if (item === PAUSE) {
@@ -123,7 +123,7 @@ export async function forEachSliced(context: CommandContext, collection: Collect
       assertStillReadable(collection, context.state.storage.getCollection(collection.database, collection.name), context.txn);
       continue;
     }
-    each(item);
+    if (each(item) === 'stop') return;
   }
 }
 

@@ -7,14 +7,13 @@ import { Collection } from '../collection.js';
 import { CommandError } from '../errors.js';
 import { compileFilter, runPipeline, validatePipeline } from '../query-engine.js';
 import type { CompiledFilter, DocumentStream } from '../query-engine.js';
-import { assertStillReadable, executePlan, planDocuments } from '../plan-executor.js';
+import { planDocuments } from '../plan-executor.js';
 import { explainPlan } from '../query-explain.js';
 import { planQuery } from '../query-planner.js';
 import type { QueryPlan } from '../query-planner.js';
-import { PAUSE, TimeSlice } from '../time-slice.js';
 import { validateCollectionName, validateDatabaseName } from '../storage.js';
 import { applyUpdate, withIdFirst } from '../update-engine.js';
-import { withLockRetry } from '../write-operations.js';
+import { forEachSliced, withLockRetry } from '../write-operations.js';
 import { waitForExclusive } from './catalog-commands.js';
 import { assertTextIndex, collectionForWrite, evaluationOptions, optionalBoolean, optionalDocument, readViewOf, openCursorReply } from './command-context.js';
 import type { CommandContext, CommandSpec } from './command-context.js';
@@ -223,16 +222,10 @@ async function collectSliced(context: CommandContext, collection: Collection, pl
   const documents: Document[] = [];
   // Without a provided sort, a following $limit applies to sorted documents: everything is needed.
   const enough = limit !== undefined && (plan.sort === undefined || (plan.kind === 'ixscan' && plan.providesSort)) ? limit : Number.POSITIVE_INFINITY;
-  const slice = new TimeSlice();
-  for (const item of executePlan(collection, plan, filter, readViewOf(context), slice)) {
-    if (item === PAUSE) {
-      await slice.resume();
-      assertStillReadable(collection, context.state.storage.getCollection(collection.database, collection.name), context.txn);
-      continue;
-    }
-    documents.push(item);
-    if (documents.length >= enough) break;
-  }
+  await forEachSliced(context, collection, plan, filter, (document) => {
+    documents.push(document);
+    return documents.length >= enough ? 'stop' : undefined;
+  });
   return documents;
 }
 
