@@ -125,7 +125,7 @@ export async function restoreNow(host: BackupHost, backup: VerifiedBackup, optio
   const toDb = options.toDb ?? host.targetDb;
   // The tracker's history, audit log and locks, in the target database or an external tracker
   // database: restoring over them would forge history, lose the audit log and drop live locks.
-  const own = new Set([...host.trackerNamespaces, ...(toDb === host.targetDb ? host.ownCollections.map((name) => `${toDb}.${name}`) : [])]);
+  const own = new Set(host.trackerNamespaces);
   const clash = backup.collections.map((c) => c.entry.name).filter((name) => own.has(`${toDb}.${name}`));
   if (clash.length > 0)
     throw new RestoreRefusedError(

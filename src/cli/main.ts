@@ -55,9 +55,9 @@ export async function main(argv: readonly string[], streams: CliStreams): Promis
       const globals = options as GlobalOptions;
       verbose ||= globals.verbose === true;
       output = await createOutput(streams, globals);
-      output.addSecrets([globals.uri, globals.trackerUri, streams.env.DELTA_URI, streams.env.MONGODB_URI, streams.env.MIGRATIONS_DB_URI].flatMap((uri) => secretsOf(uri)));
+      // The environment files' variables under the process's own: the URIs of both are secrets.
       const env = await withEnvironmentFiles(streams.env, streams.cwd, globals.dotenv ?? []);
-      output.addSecrets([env.DELTA_URI, env.MONGODB_URI, env.MIGRATIONS_DB_URI].flatMap((uri) => secretsOf(uri)));
+      output.addSecrets([globals.uri, globals.trackerUri, env.DELTA_URI, env.MONGODB_URI, env.MIGRATIONS_DB_URI].flatMap((uri) => secretsOf(uri)));
       const commandStreams = env === streams.env ? streams : { ...streams, env };
       warnPasswordOnCommandLine(output, globals);
       const release = onInterrupt(interrupt, output);
