@@ -1,9 +1,11 @@
 /** File templates written by `delta init` and `delta create`. */
 
-export const CONFIG_TEMPLATE = `import { defineConfig } from 'mongo-delta';
+export const CONFIG_TEMPLATE = `// A type-only import: erased when delta loads this file, so it runs through npx or a global
+// install without mongo-delta in this project (your editor needs it installed for the types).
+import type { DeltaConfigInput } from 'mongo-delta';
 
 // delta configuration. Precedence: command-line flags > environment > this file > defaults.
-export default defineConfig({
+export default {
   // Target deployment, and the database in its path (/app). Prefer the environment
   // for real deployments and secrets: DELTA_URI (or MONGODB_URI) replaces this uri,
   // database included (mongodb://host/prod_db targets prod_db); --db or DELTA_DB
@@ -32,13 +34,13 @@ export default defineConfig({
 
   // How long to wait for the server before giving up.
   connectTimeoutMs: 10_000,
-});
+} satisfies DeltaConfigInput;
 `;
 
 export function typeScriptChange(id: string): string {
-  return `import { defineMigration } from 'mongo-delta';
+  return `import type { ChangeDefinition } from 'mongo-delta';
 
-export default defineMigration({
+export default {
   description: '${id.replace(/^\d+_/, '').replace(/_/g, ' ')}',
   // transaction: 'auto', // 'auto' | 'always' | 'never'
   // timeoutMs: 60_000,
@@ -52,7 +54,7 @@ export default defineMigration({
     // Undo exactly what commit did.
     // await db.collection('users').updateMany({}, { $unset: { status: '' } }, { session });
   },
-});
+} satisfies ChangeDefinition;
 `;
 }
 
