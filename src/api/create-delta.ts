@@ -10,6 +10,7 @@ import { mongoTarget } from './connected-target.js';
 import type { ConnectedTarget } from './connected-target.js';
 import { wrapDatabaseErrors } from './database-errors.js';
 import { DeltaResources } from './delta-resources.js';
+import { checkCreateDeltaOptions } from './create-delta-options.js';
 import type { CreateDeltaOptions, Delta } from './delta.js';
 import { unlockTarget } from './unlock-action.js';
 import type { ChangeFilter, ChangeSource } from '../vocabulary/index.js';
@@ -28,6 +29,7 @@ const adoption = () => import('../adopt/index.js');
  * module; this function only wires them to one instance's resources.
  */
 export function createDelta(options: CreateDeltaOptions = {}): Delta {
+  checkCreateDeltaOptions(options);
   const events = new DeltaEventEmitter();
   const resources = new DeltaResources(options);
   const sourceOptions = { cwd: resources.cwd, changes: options.changes };

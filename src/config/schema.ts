@@ -198,6 +198,9 @@ export const configFileSchema = object({
 
 export type DeltaConfigInput = v.InferOutput<typeof configFileSchema>;
 
+/** The keys a configuration (file or `createDelta({ config })`) may hold. */
+export const CONFIG_KEYS: readonly string[] = Object.keys(configFileSchema.pipe[1].entries);
+
 /** What a value of the wrong kind must be, when the schema gives no message of its own. */
 function expectation(issue: v.BaseIssue<unknown>): string {
   const atLeast = (what: string) => (Array.isArray(issue.input) ? 'must be a non-empty list' : what);

@@ -43,7 +43,10 @@ describe('a global install (npx, npm install -g) in a project without mongo-delt
 
     const init = await delta(['init']);
     assert.equal(init.code, 0, init.stderr);
-    for (const args of [['create', 'add_users'], ['create', '--js', 'add_orders']]) {
+    for (const args of [
+      ['create', 'add_users'],
+      ['create', '--js', 'add_orders'],
+    ]) {
       const created = await delta(args);
       assert.equal(created.code, 0, created.stderr);
     }
@@ -52,7 +55,11 @@ describe('a global install (npx, npm install -g) in a project without mongo-delt
     assert.match(status.stdout, /2 changes \(2 pending\)/);
     const commit = await delta(['commit']);
     assert.equal(commit.code, 0, commit.stderr);
-    const records = await fixture.client.db(db).collection('delta_migrations').find({}, { projection: { _id: 1, status: 1 } }).toArray();
+    const records = await fixture.client
+      .db(db)
+      .collection('delta_migrations')
+      .find({}, { projection: { _id: 1, status: 1 } })
+      .toArray();
     assert.deepEqual(
       records.map((r) => r.status),
       ['applied', 'applied'],
