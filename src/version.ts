@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 let cached: string | undefined;
 
@@ -9,4 +10,9 @@ export function toolVersion(): string {
     cached = typeof pkg.version === 'string' ? pkg.version : '0.0.0';
   }
   return cached;
+}
+
+/** The README shipped inside the package (the `files` of package.json): where `--help` sends a user. */
+export function readmePath(): string {
+  return fileURLToPath(new URL('../README.md', import.meta.url));
 }

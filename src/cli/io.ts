@@ -25,6 +25,7 @@ export interface OutputOptions {
 export class Output {
   readonly #streams: CliStreams;
   readonly #secrets: string[] = [];
+  #printedJson = false;
   readonly options: OutputOptions;
   readonly chalk: ChalkInstance;
 
@@ -72,9 +73,18 @@ export class Output {
     this.#streams.stderr.write(`${this.chalk.red('delta: error:')} ${this.redact(text)}\n`);
   }
 
-  /** The one JSON document `--json` prints on stdout. */
+  /** Whether the one JSON document of `--json` has been printed (an error after it prints no second one). */
+  get printedJson(): boolean {
+    return this.#printedJson;
+  }
+
+  /**
+   * The one JSON document `--json` prints on stdout. A key whose value is absent (undefined) is
+   * printed as null rather than left out: a consumer sees the same keys in every document.
+   */
   json(value: unknown): void {
-    this.#streams.stdout.write(`${this.#encode(value, 2)}\n`);
+    this.#printedJson = true;
+    this.#streams.stdout.write(`${this.#encode(value, 2, true)}\n`);
   }
 
   /** One JSON line per event on stderr (`--log-format json`). */
@@ -86,7 +96,8 @@ export class Output {
    * JSON with every string redacted before it is encoded: encoding escapes a `"` or `\\` in a
    * password, and the escaped form is no longer what redaction looks for.
    */
-  #encode(value: unknown, indent?: number): string {
-    return this.redact(JSON.stringify(value, (_key, entry: unknown) => (typeof entry === 'string' ? this.redact(entry) : entry), indent));
+  #encode(value: unknown, indent?: number, absentAsNull = false): string {
+    const replace = (_key: string, entry: unknown): unknown => (typeof entry === 'string' ? this.redact(entry) : entry === undefined && absentAsNull ? null : entry);
+    return this.redact(JSON.stringify(value, replace, indent));
   }
 }

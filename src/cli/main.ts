@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import { secretsOf } from '../config/redact.js';
-import { isDeltaError, messageOf } from '../errors.js';
+import { DeltaErrorCodes, isDeltaError, messageOf } from '../errors.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 import type { CliStreams } from './io.js';
 import { Output } from './io.js';
@@ -76,20 +76,40 @@ export async function main(argv: readonly string[], streams: CliStreams): Promis
     await program.parseAsync([...argv], { from: 'user' });
     return ExitCode.success;
   } catch (error) {
+    const out = output ?? (await createOutput(streams, { json: jsonRequested(argv) }));
     if (error instanceof CommanderError) {
       // commander has printed its message (`delta: error: unknown option '--x'`).
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help' ? ExitCode.success : ExitCode.badInput;
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return ExitCode.success;
+      printJsonError(out, DeltaErrorCodes.usage, error.message.replace(/^error: /, ''), ExitCode.badInput);
+      return ExitCode.badInput;
     }
-    const out = output ?? (await createOutput(streams, {}));
     if (isDeltaError(error)) {
       out.error(error.message);
       if (verbose && error.cause instanceof Error && error.cause.stack !== undefined) out.warn(error.cause.stack);
+      printJsonError(out, error.code, error.message, exitCodeFor(error.code));
       return exitCodeFor(error.code);
     }
-    out.error(`unexpected error: ${messageOf(error).split('\n')[0] ?? ''}${verbose ? '' : ' (run with --verbose or DEBUG=delta for details)'}`);
+    const message = `unexpected error: ${messageOf(error).split('\n')[0] ?? ''}`;
+    out.error(`${message}${verbose ? '' : ' (run with --verbose or DEBUG=delta for details)'}`);
     if (verbose && error instanceof Error && error.stack !== undefined) out.warn(error.stack);
+    printJsonError(out, 'UNEXPECTED', message, ExitCode.failure);
     return ExitCode.failure;
   }
+}
+
+/**
+ * Under `--json` every outcome prints exactly one JSON document on stdout: a failure that came
+ * before the command's own document prints `{ "error": { code, message, exitCode } }`.
+ */
+function printJsonError(output: Output, code: string, message: string, exitCode: number): void {
+  if (!output.options.json || output.printedJson) return;
+  output.json({ error: { code, message, exitCode } });
+}
+
+/** `--json` before any `--` (what follows `--` is arguments): for errors commander raises before a command runs. */
+function jsonRequested(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 /** The launcher's entry: real streams, real exit code. */

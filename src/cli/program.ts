@@ -1,5 +1,5 @@
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
-import { toolVersion } from '../version.js';
+import { readmePath, toolVersion } from '../version.js';
 import type { CommandName, GlobalOptionValues, OptionEntry } from '../config/options-table.js';
 import { GLOBAL_OPTIONS, helpOf, optionsOf } from '../config/options-table.js';
 import { OptionValueError } from '../config/option-parsers.js';
@@ -11,7 +11,7 @@ export type GlobalOptions = GlobalOptionValues;
 /** Runs a command module's handler; `program.ts` never imports the modules themselves. */
 export type Dispatch = (command: CommandName, args: readonly unknown[], options: Record<string, unknown>) => Promise<void>;
 
-const EXAMPLES = `
+const examples = () => `
 Examples:
   $ delta init                                     write a commented delta.config.ts
   $ delta create add_users_email_index             new change file in ./migrations
@@ -21,7 +21,7 @@ Examples:
   $ delta sandbox --port 27017                     an in-memory MongoDB to try delta on
 
 Exit codes: 0 ok, 1 change or database failed, 2 bad input, 3 lock held, 4 validation failed, 130 interrupted.
-Docs: README.md`;
+Docs: npm docs mongo-delta, or ${readmePath()}`;
 
 export interface ProgramOutput {
   readonly writeOut: (text: string) => void;
@@ -36,7 +36,7 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
   program.exitOverride().configureOutput({ writeOut: io.writeOut, writeErr: io.writeErr, outputError: (text, write) => write(`delta: ${text}`) });
   program.description('Versioned, tracked, locked and reversible changes for MongoDB.').version(toolVersion(), '-V, --version', 'print the version').helpOption('-h, --help', 'show help');
   for (const entry of GLOBAL_OPTIONS) program.addOption(commanderOption(entry));
-  program.showSuggestionAfterError(true).configureHelp({ showGlobalOptions: true, sortSubcommands: false }).addHelpText('after', EXAMPLES);
+  program.showSuggestionAfterError(true).configureHelp({ showGlobalOptions: true, sortSubcommands: false }).addHelpText('after', examples);
 
   const action = (name: CommandName) =>
     async function (this: Command, ...args: unknown[]) {

@@ -23,6 +23,6 @@ export async function run(context: CommandContext<'commit'>): Promise<void> {
   if (await isFleetRun(context, delta)) {
     await runFleetCommand(context, delta, () => delta.commitFleet({ ...options, ...fleetOptions(context), failFast: o.failFast === true ? true : undefined }));
   } else {
-    await runCommand(context, delta, () => delta.commit(options));
+    await runCommand(context, delta, () => delta.commit(options), options);
   }
 }

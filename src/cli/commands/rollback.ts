@@ -22,6 +22,6 @@ export async function run(context: CommandContext<'rollback'>): Promise<void> {
   if (await isFleetRun(context, delta)) {
     await runFleetCommand(context, delta, () => delta.rollbackFleet({ ...options, ...fleetOptions(context), failFast: o.failFast === true ? true : undefined }));
   } else {
-    await runCommand(context, delta, () => delta.rollback(options));
+    await runCommand(context, delta, () => delta.rollback(options), options);
   }
 }

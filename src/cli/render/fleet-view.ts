@@ -1,7 +1,7 @@
 import type { FleetRunResult, FleetStatusResult, FleetTargetResult } from '../../fleet/index.js';
 import type { Delta } from '../../api/create-delta.js';
 import type { Output } from '../io.js';
-import { plural } from './run-reporter.js';
+import { errorJson, plural } from './run-reporter.js';
 import { formatTable } from './table.js';
 
 const OUTCOME_LABELS: Record<FleetTargetResult['outcome'], string> = {
@@ -64,9 +64,9 @@ export function fleetRunJson(result: FleetRunResult): object {
       durationMs: t.durationMs,
       runId: t.result?.runId ?? null,
       changes: t.result?.changes ?? [],
-      error: t.error === undefined ? null : { code: t.error.code, message: t.error.message },
+      error: errorJson(t.error),
     })),
-    error: result.error === undefined ? null : { code: result.error.code, message: result.error.message },
+    error: errorJson(result.error),
   };
 }
 

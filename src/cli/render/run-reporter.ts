@@ -2,6 +2,8 @@ import type { Delta } from '../../api/create-delta.js';
 import type { DeltaEventName, DeltaEvents } from '../../runner/events.js';
 import { DELTA_EVENT_NAMES } from '../../runner/events.js';
 import type { Output } from '../io.js';
+import type { DeltaError } from '../../errors.js';
+import { exitCodeFor } from '../exit-codes.js';
 import type { RunResult } from '../../vocabulary/index.js';
 
 interface Spinner {
@@ -100,8 +102,32 @@ export async function attachRunReporter(delta: Delta, output: Output): Promise<{
   };
 }
 
+/** The options that narrowed a run, as typed: what "nothing to do" was about. */
+export interface RunSelection {
+  readonly to?: string | undefined;
+  readonly since?: Date | undefined;
+  readonly stage?: string | undefined;
+  readonly only?: string | undefined;
+  readonly tags?: readonly string[] | undefined;
+}
+
+/** Says what was found to be applied (or not) for what the options asked: never "no change is applied" when some are. */
+function nothingToDoLine(result: RunResult, selection: RunSelection): string {
+  const db = result.targetDb;
+  const stage = selection.stage === undefined ? '' : ` of stage ${selection.stage}`;
+  if (result.command === 'commit') {
+    if (selection.only !== undefined) return `Nothing to do: ${selection.only} is applied to ${db}.`;
+    const scope = selection.tags !== undefined ? ` tagged ${selection.tags.join(', ')}` : '';
+    const upTo = selection.to === undefined ? '' : ` up to ${selection.to}`;
+    return `Nothing to do: every change${stage}${scope}${upTo} is applied to ${db}.`;
+  }
+  if (selection.to !== undefined) return `Nothing to roll back in ${db}: no change newer than ${selection.to}${stage} is applied.`;
+  if (selection.since !== undefined) return `Nothing to roll back in ${db}: no change${stage} was applied since ${selection.since.toISOString()}.`;
+  return `Nothing to roll back in ${db}: no change${stage} is applied.`;
+}
+
 /** The closing line of a run, in human output. */
-export function renderRunSummary(result: RunResult, output: Output): void {
+export function renderRunSummary(result: RunResult, output: Output, selection: RunSelection = {}): void {
   const { chalk } = output;
   const done = result.changes.filter((c) => c.status === 'done').length;
   const notRun = result.changes.filter((c) => c.status === 'not-run').length;
@@ -124,7 +150,7 @@ export function renderRunSummary(result: RunResult, output: Output): void {
   }
   switch (result.outcome) {
     case 'nothing-to-do':
-      output.info(result.command === 'commit' ? `Nothing to do: every change is applied to ${result.targetDb}.` : `Nothing to roll back in ${result.targetDb}: no change is applied.`);
+      output.info(nothingToDoLine(result, selection));
       return;
     case 'success':
       output.info(chalk.green(`Done: ${verb} ${plural(done, 'change')} in ${result.durationMs} ms.`));
@@ -144,8 +170,13 @@ export function runResultJson(result: RunResult): object {
     dryRun: result.dryRun,
     durationMs: result.durationMs,
     changes: result.changes,
-    error: result.error === undefined ? null : { code: result.error.code, message: result.error.message },
+    error: errorJson(result.error),
   };
+}
+
+/** An error in a `--json` document: the same shape as the document a failure before any result prints. */
+export function errorJson(error: DeltaError | undefined): { code: string; message: string; exitCode: number } | null {
+  return error === undefined ? null : { code: error.code, message: error.message, exitCode: exitCodeFor(error.code) };
 }
 
 export function plural(count: number, noun: string): string {
