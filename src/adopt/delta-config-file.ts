@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { redact } from '../config/redact.js';
 import { SEARCH_PLACES } from '../config/search-places.js';
+import type { IdConvention } from '../loader/id-convention.js';
+import { detectIdConvention } from '../loader/id-convention.js';
 import { MongoClient } from 'mongodb';
 import type { MigrateMongoConfig } from './migrate-mongo-project.js';
 
@@ -56,7 +58,7 @@ export interface GeneratedConfig {
  * password or a value of the importer's environment never lands in a file
  * delta wrote.
  */
-export function generateDeltaConfig(source: MigrateMongoConfig, migrationsPath: string, now: Date): GeneratedConfig {
+export function generateDeltaConfig(source: MigrateMongoConfig, migrationsPath: string, now: Date, naming: IdConvention = detectIdConvention([])): GeneratedConfig {
   const dir = dirname(source.file);
   const file = join(dir, GENERATED_CONFIG);
   const url = source.url;
@@ -79,6 +81,8 @@ export function generateDeltaConfig(source: MigrateMongoConfig, migrationsPath: 
     ...(reason === undefined ? [`  uri: ${JSON.stringify(url)},`] : [`  // uri: not copied: ${reason}.`, '  // Set DELTA_URI (or MONGODB_URI) to the connection string.']),
     ...(source.databaseName === undefined ? [] : [`  db: ${JSON.stringify(source.databaseName)},`]),
     `  path: ${JSON.stringify(path)},`,
+    `  // How delta create names new changes: ${naming.reason}.`,
+    `  create: { id: ${JSON.stringify(naming.pattern)} },`,
     '};',
     '',
   ];

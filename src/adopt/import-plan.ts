@@ -32,8 +32,10 @@ export interface ImportPlan {
   readonly pending: readonly PendingFile[];
   /** Changelog entries that match no migration file (their `fileName`); left out (with `skipMissing`). */
   readonly missing: readonly string[];
-  /** Pending ids older than the newest imported one: delta shows them `out of order`. */
+  /** Pending ids older than the newest applied one: delta shows them `out of order`. */
   readonly outOfOrder: readonly string[];
+  /** The newest applied id once the import is written (what `outOfOrder` is older than). */
+  readonly newestApplied: string | undefined;
 }
 
 export interface PlanImportOptions {
@@ -95,9 +97,11 @@ export function planImport(files: readonly MigrateMongoFile[], changelog: readon
   }
   if (refusals.length > 0) throw new DriftError(`import refused: ${refusals.join('\n')}`);
 
-  const newest = records.reduce<string | undefined>((max, record) => (max === undefined || compareIds(record.id, max) > 0 ? record.id : max), undefined);
+  // As delta commit decides it: against the newest applied change, imported or already in delta's history.
+  const applied = [...records.map((record) => record.id), ...history.filter((entry) => entry.status === 'applied').map((entry) => entry.changeId)];
+  const newest = applied.reduce<string | undefined>((max, id) => (max === undefined || compareIds(id, max) > 0 ? id : max), undefined);
   const outOfOrder = newest === undefined ? [] : pending.filter((file) => compareIds(file.id, newest) < 0).map((file) => file.id);
-  return { records, pending, missing, outOfOrder };
+  return { records, pending, missing, outOfOrder, newestApplied: newest };
 }
 
 function appliedAtOf(entry: Document, file: string, label: string): Date {

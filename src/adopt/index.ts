@@ -1,4 +1,4 @@
-export type { AdoptionHost, AdoptionTarget, ImportMigrateMongoOptions, ImportMigrateMongoResult } from './migrate-mongo.js';
+export type { AdoptionHost, AdoptionTarget, ImportMigrateMongoOptions, ImportMigrateMongoResult, NextCommit } from './migrate-mongo.js';
 export { importMigrateMongo } from './migrate-mongo.js';
 export type { ImportPlan, PendingFile, PlannedRecord } from './import-plan.js';
 export { planImport } from './import-plan.js';

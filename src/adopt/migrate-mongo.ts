@@ -15,6 +15,7 @@ import type { GeneratedConfig } from './delta-config-file.js';
 import { GENERATED_CONFIG, existingDeltaConfig, generateDeltaConfig } from './delta-config-file.js';
 import type { ImportPlan, PendingFile, PlannedRecord } from './import-plan.js';
 import { planImport } from './import-plan.js';
+import { detectIdConvention, nextId } from '../loader/id-convention.js';
 import type { MigrateMongoConfig, MigrateMongoFile } from './migrate-mongo-project.js';
 import { labelOf, readMigrateMongoConfig, readMigrationFiles } from './migrate-mongo-project.js';
 
@@ -50,9 +51,25 @@ export interface ImportMigrateMongoResult {
   readonly pending: readonly PendingFile[];
   /** Changelog entries left out because their file is gone (`skipMissing`). */
   readonly skippedMissing: readonly string[];
+  /** How `delta create` will name new changes (written to the configuration as `create.id`), why, and an example. */
+  readonly naming: { readonly pattern: string; readonly reason: string; readonly example: string };
+  /** What the next `delta commit` does with `pending`, exactly as commit will decide it. */
+  readonly nextCommit: NextCommit;
   readonly config: { readonly file: string; readonly content: string; readonly written: boolean; readonly uriWritten: boolean };
   /** What the user should know: settings not carried over, changes delta will see out of order... */
   readonly notes: readonly string[];
+}
+
+/**
+ * The next `delta commit` after the import: it runs `runs` in this order; or, when a pending file is
+ * older than the newest applied change (`outOfOrder`), it refuses (exit 4) and runs nothing, and
+ * `command` runs every pending file as `migrate-mongo up` would.
+ */
+export interface NextCommit {
+  readonly runs: readonly string[];
+  readonly outOfOrder: readonly string[];
+  readonly newestApplied: string | undefined;
+  readonly command: string | undefined;
 }
 
 /** What the public API gives the import: configuration and connections wired as for every command. */
@@ -94,9 +111,10 @@ export async function importMigrateMongo(options: ImportMigrateMongoOptions, hos
     throw new ConfigError(`${source.label}: mongodb.databaseName is not set and the URL names no database; set it, or pass --db`);
   }
 
-  const generated = generateDeltaConfig(source, config.path, new Date());
-  refuseExistingConfig(generated, host.cwd, options.force === true);
   const files = await readMigrationFiles(config.path, source, config.pathSource, host.cwd);
+  const naming = detectIdConvention(files.map((file) => file.id));
+  const generated = generateDeltaConfig(source, config.path, new Date(), naming);
+  refuseExistingConfig(generated, host.cwd, options.force === true);
 
   const target = await guard(secrets, () => host.open(config));
   try {
@@ -121,6 +139,16 @@ export async function importMigrateMongo(options: ImportMigrateMongoOptions, hos
         records: planned.plan.records,
         pending: planned.plan.pending,
         skippedMissing: planned.plan.missing,
+        nextCommit: nextCommitOf(planned.plan),
+        naming: {
+          ...naming,
+          example: nextId(
+            naming.pattern,
+            files.map((file) => file.id),
+            'next_change',
+            new Date(),
+          ).id,
+        },
         config: { file: generated.file, content: generated.content, written, uriWritten: generated.uri.written },
         notes: notesFor(source, planned.plan, generated, host.cwd),
       });
@@ -266,6 +294,12 @@ async function writeConfig(generated: GeneratedConfig, cwd: string, force: boole
   }
 }
 
+function nextCommitOf(plan: ImportPlan): NextCommit {
+  const pending = plan.pending.map((file) => file.id);
+  if (plan.outOfOrder.length === 0) return { runs: pending, outOfOrder: [], newestApplied: plan.newestApplied, command: undefined };
+  return { runs: [], outOfOrder: plan.outOfOrder, newestApplied: plan.newestApplied, command: 'delta commit --out-of-order' };
+}
+
 function notesFor(source: MigrateMongoConfig, plan: ImportPlan, generated: GeneratedConfig, cwd: string): string[] {
   const notes: string[] = [];
   const list = (items: readonly string[]) => items.join(', ');
@@ -277,12 +311,6 @@ function notesFor(source: MigrateMongoConfig, plan: ImportPlan, generated: Gener
   if (changed.length > 0) {
     notes.push(
       `${list(changed.map((file) => file.file))}: applied, but changed since and useFileHash is on, so migrate-mongo would run ${changed.length === 1 ? 'it' : 'them'} again; pending for delta too`,
-    );
-  }
-  if (plan.outOfOrder.length > 0) {
-    notes.push(
-      `${list(plan.outOfOrder)}: pending but older than the newest imported change: delta status shows ${plan.outOfOrder.length === 1 ? 'it' : 'them'} out of order, ` +
-        'and delta commit runs such changes only with --out-of-order (migrate-mongo runs pending files whatever their age)',
     );
   }
   if (plan.missing.length > 0) notes.push(`left out of delta history (no file): ${list(plan.missing)}`);

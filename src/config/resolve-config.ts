@@ -55,6 +55,8 @@ export interface DeltaConfig {
   readonly shellEnv: readonly string[];
   /** What templates may do beyond data operations. */
   readonly templates: { readonly allowRunCommand: boolean; readonly allowServerJavaScript: boolean };
+  /** The id pattern `delta create` uses; undefined: follow the change folder's own convention. */
+  readonly create: { readonly id: string | undefined };
   /** Hooks around the run and each change (code configuration only). */
   readonly hooks: DeltaHooks;
   /** Builds what changes receive as `services` (code configuration only). */
@@ -207,6 +209,7 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     programs: Object.freeze({ ...fileInput.programs }),
     shellEnv: [...(fileInput.shellEnv ?? [])],
     templates: { allowRunCommand: fileInput.templates?.allowRunCommand ?? false, allowServerJavaScript: fileInput.templates?.allowServerJavaScript ?? false },
+    create: { id: fileInput.create?.id },
     hooks: Object.freeze({ ...fileInput.hooks }),
     services: fileInput.services,
     configFile,

@@ -4,7 +4,16 @@
 // command validates its flags and environment with it.
 import * as v from './schema-library.js';
 import type { ChangeFormat, DeltaHooks, HookName, OperationRegistration, ServicesFactory } from '../vocabulary/index.js';
-import { BUILT_IN_OPERATIONS, DATABASE_NAME_PATTERN, METADATA_NAME_PATTERN, OPERATION_NAME_PATTERN, STAGE_NAME_PATTERN, TRANSACTION_MODES, isOperationRegistration } from '../vocabulary/index.js';
+import {
+  BUILT_IN_OPERATIONS,
+  DATABASE_NAME_PATTERN,
+  METADATA_NAME_PATTERN,
+  OPERATION_NAME_PATTERN,
+  STAGE_NAME_PATTERN,
+  TRANSACTION_MODES,
+  idPatternProblem,
+  isOperationRegistration,
+} from '../vocabulary/index.js';
 export type { TransactionMode } from '../vocabulary/index.js';
 export { DEFAULT_STAGE_CONCURRENCY, TRANSACTION_MODES } from '../vocabulary/index.js';
 
@@ -192,6 +201,20 @@ export const configFileSchema = object({
   shellEnv: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'must be an environment variable name, or a prefix ending in * (AWS_*)')))),
   /** What a YAML/JSON template may do beyond data operations (both off by default). */
   templates: v.optional(object({ allowRunCommand: v.optional(v.boolean()), allowServerJavaScript: v.optional(v.boolean()) })),
+  /** How `delta create` names new changes (written by `delta import` to follow the project's files). */
+  create: v.optional(
+    object({
+      id: v.optional(
+        v.pipe(
+          v.string(),
+          v.check(
+            (pattern) => idPatternProblem(pattern) === undefined,
+            (issue) => idPatternProblem(String(issue.input)) ?? '',
+          ),
+        ),
+      ),
+    }),
+  ),
   hooks: v.optional(hooks),
   services: v.optional(v.custom<ServicesFactory>(isFunction, 'must be a function (context) => ({ ...services }), async or not')),
 });

@@ -45,3 +45,4 @@ export { BUILT_IN_OPERATIONS, OPERATION_NAME_PATTERN, defineOperation, isOperati
 export type { ChangeOutcome, Direction, RecordedError, RunOutcome, RunResult } from './results.js';
 export type { TransactionMode } from './transaction-mode.js';
 export { TRANSACTION_MODES, isTransactionMode, transactionModeProblem } from './transaction-mode.js';
+export { DEFAULT_ID_PATTERN, ID_PLACEHOLDER, idPatternProblem } from './id-pattern.js';

@@ -126,6 +126,20 @@ const CASES: readonly BadInput[] = [
     culprit: /delta\.config\.ts: hooks\.beforeAll must be a function/,
   },
   {
+    name: 'a create.id without {name}',
+    args: ['create', 'orders'],
+    files: { 'delta.config.json': '{ "create": { "id": "{timestamp}" } }' },
+    exit: 2,
+    culprit: /delta\.config\.json: create\.id must hold \{name\} once/,
+  },
+  {
+    name: 'a create.id with a slash',
+    args: ['create', 'orders'],
+    files: { 'delta.config.json': '{ "create": { "id": "db/{timestamp}_{name}" } }' },
+    exit: 2,
+    culprit: /delta\.config\.json: create\.id may hold only letters, digits/,
+  },
+  {
     name: 'an unknown key in package.json#delta',
     args: ['commit'],
     files: { 'package.json': JSON.stringify({ name: 'app', type: 'module', delta: { colour: 'red' } }) },

@@ -59,7 +59,8 @@ describe('delta CLI shell', () => {
     const first = await runCli(['init'], { cwd: p.dir });
     assert.equal(first.code, 0, first.stderr);
     const text = readFileSync(join(p.dir, 'delta.config.ts'), 'utf8');
-    assert.match(text, /defineConfig\(/);
+    assert.match(text, /^import type \{ DeltaConfigInput \} from 'mongo-delta';$/m);
+    assert.match(text, /^\} satisfies DeltaConfigInput;$/m);
     assert.match(text, /\/\/ /);
     // The database goes in the default URI's path, so that a DELTA_URI naming another one wins (issue #20 item 10).
     assert.match(text, /^ {2}uri: 'mongodb:\/\/127\.0\.0\.1:27017\/app\?replicaSet=rs0',$/m);
@@ -79,7 +80,36 @@ describe('delta CLI shell', () => {
     const files = readdirSync(join(p.dir, 'db/changes'));
     assert.equal(files.length, 1);
     assert.match(files[0] ?? '', new RegExp(`^${before}\\d{6}_add_users_index\\.ts$`));
-    assert.match(readFileSync(join(p.dir, 'db/changes', files[0] ?? ''), 'utf8'), /defineMigration\(/);
+    assert.match(readFileSync(join(p.dir, 'db/changes', files[0] ?? ''), 'utf8'), /^import type \{ ChangeDefinition \} from 'mongo-delta';[^]*\} satisfies ChangeDefinition;\n$/);
+  });
+
+  it("create follows the folder's convention: the next number, the migrate-mongo dash, a z prefix after names without one", async () => {
+    const cases = [
+      { files: ['001_users.js', '002_orders.js'], expected: /^003_add_index\.ts$/ },
+      { files: ['20240101090000-users.js', '20240102090000-orders.js'], expected: /^\d{14}-add_index\.ts$/ },
+      { files: ['add-users.js', 'zap-orders.js'], expected: /^zz\d{14}-add_index\.ts$/ },
+    ];
+    for (const { files, expected } of cases) {
+      const p = project(Object.fromEntries(files.map((file) => [`migrations/${file}`, 'module.exports = { async up() {} };\n'])));
+      const result = await runCli(['create', 'add_index'], { cwd: p.dir });
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, '');
+      const created = readdirSync(join(p.dir, 'migrations')).filter((file) => !files.includes(file));
+      assert.equal(created.length, 1);
+      assert.match(created[0] ?? '', expected);
+      assert.ok([...files, created[0] ?? ''].sort().at(-1) === created[0], `${created[0] ?? ''} sorts after every existing file`);
+    }
+  });
+
+  it('create uses create.id from the configuration, and warns when the id would sort before the newest change', async () => {
+    const p = project({ 'delta.config.json': JSON.stringify({ create: { id: 'v{seq:2}-{name}' } }), 'migrations/v07-users.js': 'module.exports = { async up() {} };\n' });
+    const next = await runCli(['create', 'orders'], { cwd: p.dir });
+    assert.equal(next.code, 0, next.stderr);
+    assert.ok(readdirSync(join(p.dir, 'migrations')).includes('v08-orders.ts'));
+    p.write('migrations/zz-last.js', 'module.exports = { async up() {} };\n');
+    const early = await runCli(['create', 'late'], { cwd: p.dir });
+    assert.equal(early.code, 0, early.stderr);
+    assert.match(early.stderr, /^delta: warning: v09-late sorts before zz-last, the newest change in the folder: delta commit will refuse it as out of order/);
   });
 
   it('create --js writes CommonJS or ESM depending on the nearest package.json', async () => {

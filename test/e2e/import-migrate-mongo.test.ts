@@ -145,7 +145,7 @@ describe('delta import migrate-mongo', () => {
     assert.match(dry.stdout, /Dry run: no lock taken, nothing written/);
     assert.match(dry.stdout, /Would import 2 applied changes into delta history of mm_adopt_/);
     for (const file of [FIRST, SECOND]) assert.match(dry.stdout, new RegExp(`${idOf(file)}\\s+2\\d{3}-\\S+Z\\s+[0-9a-f]{12}…\\s+${file}`));
-    assert.match(dry.stdout, new RegExp(`Pending \\(delta commit will run them\\): ${idOf(THIRD)}`));
+    assert.match(dry.stdout, new RegExp(`Next: delta commit will run ${idOf(THIRD)}\\.`));
     assert.match(dry.stdout, /Would write .*delta\.config\.mjs:\n/);
     assert.match(dry.stdout, /\| {3}db: "mm_adopt_[0-9a-f]+",/);
     assert.deepEqual(await snapshotDatabase(fixture.client, p.db), before, 'a dry run writes nothing');
@@ -160,7 +160,12 @@ describe('delta import migrate-mongo', () => {
     const config = readFileSync(join(p.dir, 'delta.config.mjs'), 'utf8');
     assert.equal(statSync(join(p.dir, 'delta.config.mjs')).mode & 0o777, 0o600, "the generated configuration is its owner's only");
     assert.match(config, /^\/\/ delta configuration, written by `delta import migrate-mongo` from migrate-mongo-config\.js/);
-    assert.match(config, new RegExp(`  db: "${p.db}",\\n  path: "\\./migrations",\\n\\};\\n$`));
+    assert.match(
+      config,
+      new RegExp(
+        `  db: "${p.db}",\\n  path: "\\./migrations",\\n  // How delta create names new changes: every id starts with a yyyymmddHHMMss timestamp\\.\\n  create: \\{ id: "\\{timestamp\\}-\\{name\\}" \\},\\n\\};\\n$`,
+      ),
+    );
     if (Object.keys(p.env).length === 0) assert.ok(config.includes(`  uri: ${JSON.stringify(p.url)},`));
     else assert.match(config, /\/\/ uri: not copied: the URL in migrate-mongo-config\.js holds a password/);
 
@@ -258,6 +263,79 @@ describe('delta import migrate-mongo', () => {
       [
         [idOf(FIRST), 'applied'],
         [idOf(SECOND), 'pending'],
+      ],
+    );
+  });
+
+  it('import says exactly what the next commit does: an edited file older than the newest applied one makes commit refuse, and names the flag', async () => {
+    const p = migrateMongoProject('mm_next', { config: { useFileHash: true }, files: [FIRST, SECOND, THIRD] });
+    assert.equal((await migrateMongo(['up'], p.dir)).code, 0);
+    p.write(`migrations/${SECOND}`, `${FILES[SECOND]}// edited after it ran\n`);
+
+    const imported = await runCli(['import', 'migrate-mongo'], { cwd: p.dir });
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(
+      imported.stdout,
+      new RegExp(
+        `Next: delta commit will refuse to run \\(exit 4, nothing run\\): ${idOf(SECOND)} \\(edited since migrate-mongo applied it\\) is pending but older than the newest applied change ${idOf(THIRD)}\\. ` +
+          'To run it as migrate-mongo up would: delta commit --out-of-order',
+      ),
+    );
+    assert.doesNotMatch(imported.stdout, /delta commit will run/);
+
+    // What it said is what commit does: refuses, runs nothing; then the command it named runs the file.
+    const before = await snapshotDatabase(fixture.client, p.db);
+    const refused = await runCli(['commit'], { cwd: p.dir, env: p.env });
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`${idOf(SECOND)}.*older than the newest applied change ${idOf(THIRD)}`));
+    assert.deepEqual(await snapshotDatabase(fixture.client, p.db), before);
+    const ran = await runCli(['commit', '--out-of-order'], { cwd: p.dir, env: p.env });
+    assert.equal(ran.code, 0, ran.stderr);
+    const status = JSON.parse((await runCli(['status', '--json'], { cwd: p.dir, env: p.env })).stdout) as StatusJson;
+    assert.deepEqual(
+      status.changes.map((c) => c.state),
+      ['applied', 'applied', 'applied'],
+    );
+  });
+
+  it('import names the pending files commit will run, in order, when none is out of order', async () => {
+    const p = migrateMongoProject('mm_next_run', { files: [FIRST, SECOND, THIRD] });
+    assert.equal((await migrateMongo(['up'], p.dir)).code, 0);
+    await fixture.client
+      .db(p.db)
+      .collection('changelog')
+      .deleteMany({ fileName: { $in: [SECOND, THIRD] } });
+    const imported = await runCli(['import', 'migrate-mongo', '--dry-run'], { cwd: p.dir });
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(imported.stdout, new RegExp(`Next: delta commit will run ${idOf(SECOND)}, ${idOf(THIRD)}, in this order\\.`));
+  });
+
+  it('a project whose files have no timestamp: import says how create will name changes, and the first create commits in order', async () => {
+    const p = migrateMongoProject('mm_names', { files: [] });
+    for (const name of ['add-users', 'add-orders']) {
+      p.write(`migrations/${name}.js`, `module.exports = { async up(db) { await db.collection('${name}').insertOne({ _id: 1 }); }, async down(db) { await db.collection('${name}').drop(); } };\n`);
+    }
+    assert.equal((await migrateMongo(['up'], p.dir)).code, 0);
+    const imported = await runCli(['import', 'migrate-mongo'], { cwd: p.dir });
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(
+      imported.stdout,
+      /delta create will name new changes z\{timestamp\}-\{name\} \(the ids share no timestamp or number prefix; new ids start with z so that they sort after every existing one\), e\.g\. z\d{14}-next_change\./,
+    );
+    assert.match(readFileSync(join(p.dir, 'delta.config.mjs'), 'utf8'), /^ {2}create: \{ id: "z\{timestamp\}-\{name\}" \},$/m);
+
+    const created = await runCli(['create', 'add-index', '--js'], { cwd: p.dir, env: p.env });
+    assert.equal(created.code, 0, created.stderr);
+    assert.match(created.stdout, /Created migrations\/z\d{14}-add-index\.js/);
+    const commit = await runCli(['commit'], { cwd: p.dir, env: p.env });
+    assert.equal(commit.code, 0, commit.stderr);
+    const status = JSON.parse((await runCli(['status', '--json'], { cwd: p.dir, env: p.env })).stdout) as StatusJson;
+    assert.deepEqual(
+      status.changes.map((c) => [c.id.replace(/\d{14}/, '<ts>'), c.state]),
+      [
+        ['add-orders', 'applied'],
+        ['add-users', 'applied'],
+        ['z<ts>-add-index', 'applied'],
       ],
     );
   });

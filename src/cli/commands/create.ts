@@ -6,15 +6,23 @@ import { UsageError } from '../../errors.js';
 import type { CommandContext } from '../main.js';
 import { configFlagsOf } from '../../config/options-table.js';
 import { javaScriptChange, typeScriptChange, yamlChange } from '../templates.js';
+import { listChangeFiles } from '../../loader/change-folder.js';
+import { detectIdConvention, nextId } from '../../loader/id-convention.js';
 
-/** `delta create <name>`: write `<path>/<UTC yyyymmddHHMMss>_<name>.ts` (or .js, or .yaml). */
+/**
+ * `delta create <name>`: write `<path>/<UTC yyyymmddHHMMss>_<name>.ts` (or .js, or .yaml), or the id
+ * the configuration's `create.id` or the folder's own convention gives (src/loader/id-convention.ts).
+ */
 export async function run(context: CommandContext<'create'>, now = new Date()): Promise<void> {
   const { options, output } = context;
   const name = safeName(String(context.args[0] ?? ''));
   if (options.js === true && options.yaml === true) throw new UsageError('--js and --yaml cannot be used together');
   const config = await resolveConfig({ flags: configFlagsOf(options), env: context.streams.env, cwd: context.streams.cwd });
   await mkdir(config.path, { recursive: true });
-  const id = `${timestamp(now)}_${name}`;
+  // The configured pattern (import writes the project's), else the one the folder's files follow.
+  const ids = (await listChangeFiles({ path: config.path, pathSource: config.pathSource })).map((entry) => entry.id);
+  const pattern = config.create.id ?? detectIdConvention(ids).pattern;
+  const { id, sortsBefore } = nextId(pattern, ids, name, now);
   const kind = options.yaml === true ? 'yaml' : options.js === true ? 'js' : 'ts';
   const file = join(config.path, `${id}.${kind}`);
   const content = kind === 'yaml' ? yamlChange(id) : kind === 'js' ? javaScriptChange(id, isEsmFolder(config.path)) : typeScriptChange(id);
@@ -25,6 +33,11 @@ export async function run(context: CommandContext<'create'>, now = new Date()): 
     throw error;
   }
   const shown = relative(context.streams.cwd, file) || file;
+  if (sortsBefore !== undefined) {
+    output.warn(
+      `delta: warning: ${id} sorts before ${sortsBefore}, the newest change in the folder: delta commit will refuse it as out of order once ${sortsBefore} is applied; rename it, or set create.id in the configuration (${pattern} now)`,
+    );
+  }
   if (output.options.json) output.json({ id, file: shown });
   else output.info(`Created ${shown}`);
 }
@@ -38,11 +51,6 @@ export function safeName(raw: string): string {
     throw new UsageError(`create: name ${JSON.stringify(raw)} may only contain letters, digits, '_' and '-' (no paths, dots or quotes)`);
   }
   return name;
-}
-
-/** UTC `yyyymmddHHMMss`: ids sort in creation order whatever the time zone. */
-export function timestamp(date: Date): string {
-  return date.toISOString().replace(/[-:T]/g, '').slice(0, 14);
 }
 
 /** Whether `.js` files in `folder` are ES modules (nearest package.json says "type": "module"). */

@@ -44,7 +44,8 @@ function render(result: ImportMigrateMongoResult, output: Output): void {
     const rows = result.records.map((r) => [r.id, r.appliedAt.toISOString(), `${r.checksum.slice(0, 12)}…`, r.file, r.replaces === undefined ? '' : `overwrites a record in state ${r.replaces}`]);
     for (const line of formatTable(['ID', 'APPLIED AT', 'CHECKSUM', 'FILE', ''], rows)) output.info(`  ${line}`);
   }
-  if (result.pending.length > 0) output.info(`Pending (delta commit will run them): ${result.pending.map((p) => p.id).join(', ')}`);
+  output.info(nextCommitLine(result));
+  output.info(`delta create will name new changes ${result.naming.pattern} (${result.naming.reason}), e.g. ${result.naming.example}.`);
   if (result.skippedMissing.length > 0) output.info(`Left out (no file): ${result.skippedMissing.join(', ')}`);
   if (result.dryRun) {
     output.info(`Would write ${result.config.file}:`);
@@ -52,4 +53,19 @@ function render(result: ImportMigrateMongoResult, output: Output): void {
   } else {
     output.info(`Wrote ${result.config.file}. Next: delta status`);
   }
+}
+
+/** Exactly what the next `delta commit` will do, and the command to run when that needs a flag. */
+function nextCommitLine(result: ImportMigrateMongoResult): string {
+  const { nextCommit, pending } = result;
+  const why = (id: string) => (pending.find((file) => file.id === id)?.reason === 'changed' ? ' (edited since migrate-mongo applied it)' : '');
+  if (nextCommit.outOfOrder.length > 0) {
+    const older = nextCommit.outOfOrder.map((id) => `${id}${why(id)}`).join(', ');
+    return (
+      `Next: delta commit will refuse to run (exit 4, nothing run): ${older} ${nextCommit.outOfOrder.length === 1 ? 'is' : 'are'} pending but older than the newest applied change ${nextCommit.newestApplied ?? ''}. ` +
+      `To run ${pending.length === 1 ? 'it' : `all ${pending.length} pending files`} as migrate-mongo up would: ${nextCommit.command ?? ''}`
+    );
+  }
+  if (nextCommit.runs.length === 0) return 'Next: delta commit has nothing to do.';
+  return `Next: delta commit will run ${nextCommit.runs.map((id) => `${id}${why(id)}`).join(', ')}${nextCommit.runs.length > 1 ? ', in this order' : ''}.`;
 }
