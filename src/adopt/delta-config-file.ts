@@ -58,7 +58,7 @@ export interface GeneratedConfig {
  * password or a value of the importer's environment never lands in a file
  * delta wrote.
  */
-export function generateDeltaConfig(source: MigrateMongoConfig, migrationsPath: string, now: Date, naming: IdConvention = detectIdConvention([])): GeneratedConfig {
+export function generateDeltaConfig(source: MigrateMongoConfig, migrationsPath: string, now: Date, naming: IdConvention = detectIdConvention([]), keepChangelog = false): GeneratedConfig {
   const dir = dirname(source.file);
   const file = join(dir, GENERATED_CONFIG);
   const url = source.url;
@@ -75,7 +75,9 @@ export function generateDeltaConfig(source: MigrateMongoConfig, migrationsPath: 
   if (!isAbsolute(path) && !path.startsWith('.')) path = `./${path}`;
   const lines = [
     `// delta configuration, written by \`delta import migrate-mongo\` from ${basename(source.file)} on ${now.toISOString()}.`,
-    "// The migrate-mongo changelog was copied into delta's history; delta never reads or writes the changelog.",
+    keepChangelog
+      ? `// The migrate-mongo changelog was copied into delta's history; delta's commits and rollbacks of ${source.migrationFileExtension} files keep it in step (migrateMongo below).`
+      : "// The migrate-mongo changelog was copied into delta's history; delta never reads or writes the changelog.",
     '// Command-line flags and DELTA_URI (or MONGODB_URI), DELTA_DB and DELTA_PATH win over this file.',
     'export default {',
     ...(reason === undefined ? [`  uri: ${JSON.stringify(url)},`] : [`  // uri: not copied: ${reason}.`, '  // Set DELTA_URI (or MONGODB_URI) to the connection string.']),
@@ -83,6 +85,12 @@ export function generateDeltaConfig(source: MigrateMongoConfig, migrationsPath: 
     `  path: ${JSON.stringify(path)},`,
     `  // How delta create names new changes: ${naming.reason}.`,
     `  create: { id: ${JSON.stringify(naming.pattern)} },`,
+    ...(keepChangelog
+      ? [
+          '  // For teammates still running migrate-mongo up: remove once nobody does.',
+          `  migrateMongo: { changelog: ${JSON.stringify(source.changelogCollectionName)}, fileExtension: ${JSON.stringify(source.migrationFileExtension)}, useFileHash: ${String(source.useFileHash)} },`,
+        ]
+      : []),
     '};',
     '',
   ];

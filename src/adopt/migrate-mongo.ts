@@ -28,6 +28,8 @@ export interface ImportMigrateMongoOptions {
   readonly force?: boolean;
   /** Leave out changelog entries whose migration file is gone (without it the import refuses). */
   readonly skipMissing?: boolean;
+  /** Write `migrateMongo: { changelog, ... }` into the generated configuration: commit and rollback keep migrate-mongo's changelog in step. */
+  readonly keepChangelog?: boolean;
 }
 
 export interface ImportMigrateMongoResult {
@@ -113,7 +115,7 @@ export async function importMigrateMongo(options: ImportMigrateMongoOptions, hos
 
   const files = await readMigrationFiles(config.path, source, config.pathSource, host.cwd);
   const naming = detectIdConvention(files.map((file) => file.id));
-  const generated = generateDeltaConfig(source, config.path, new Date(), naming);
+  const generated = generateDeltaConfig(source, config.path, new Date(), naming, options.keepChangelog === true);
   refuseExistingConfig(generated, host.cwd, options.force === true);
 
   const target = await guard(secrets, () => host.open(config));

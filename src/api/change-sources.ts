@@ -1,6 +1,7 @@
 // Where a createDelta() instance's changes come from: the configured folder (read and hashed
 // before connecting; code imported once history is known) or definitions given in memory.
 import type { DeltaConfig } from '../config/resolve-config.js';
+import { keepMigrateMongoChangelog } from '../adopt/changelog-keeper.js';
 import { fileChangeSource, memoryChangeSource } from '../loader/change-catalog.js';
 import { scanChangeFiles, stageSpec } from '../loader/change-folder.js';
 import type { ImportedChanges } from '../loader/file-loader.js';
@@ -23,7 +24,8 @@ export async function changeSourceFor(options: SourceOptions, config: DeltaConfi
     return memoryChangeSource(changesFromDefinitions(options.changes, stages), stages);
   }
   const folder = await scanChangeFiles({ path: config.path, pathSource: config.pathSource, stages: config.stages, runners: projectFormats(config, options.cwd) });
-  return fileChangeSource(folder, templateOptions(config));
+  const source = fileChangeSource(folder, templateOptions(config));
+  return config.migrateMongo === undefined ? source : keepMigrateMongoChangelog(source, { folder: config.path, ...config.migrateMongo });
 }
 
 /** Every change with its code imported, applied ones too, and the problems of files that would not load: what validate checks. */

@@ -129,6 +129,12 @@ export const OPTIONS = [
     commands: ['commit', 'rollback', 'repair', 'baseline', 'import'],
   },
   { key: 'force', flags: '--force', help: 'overwrite delta history of the imported changes, and an existing delta.config.mjs', commands: ['import'] },
+  {
+    key: 'keepChangelog',
+    flags: '--keep-changelog',
+    help: "keep migrate-mongo's changelog in step: delta's commits and rollbacks of its files also write and remove their entries (migrateMongo in the generated config)",
+    commands: ['import'],
+  },
   { key: 'skipMissing', flags: '--skip-missing', help: 'leave out changelog entries whose file is gone (without it the import refuses)', commands: ['import'] },
 
   // How changes run.

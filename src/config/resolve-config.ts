@@ -55,6 +55,8 @@ export interface DeltaConfig {
   readonly shellEnv: readonly string[];
   /** What templates may do beyond data operations. */
   readonly templates: { readonly allowRunCommand: boolean; readonly allowServerJavaScript: boolean };
+  /** migrate-mongo's changelog that commit and rollback keep in step (`migrateMongo`); undefined: not kept. */
+  readonly migrateMongo: { readonly changelog: string; readonly fileExtension: string; readonly useFileHash: boolean } | undefined;
   /** The id pattern `delta create` uses; undefined: follow the change folder's own convention. */
   readonly create: { readonly id: string | undefined };
   /** Hooks around the run and each change (code configuration only). */
@@ -210,6 +212,10 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     shellEnv: [...(fileInput.shellEnv ?? [])],
     templates: { allowRunCommand: fileInput.templates?.allowRunCommand ?? false, allowServerJavaScript: fileInput.templates?.allowServerJavaScript ?? false },
     create: { id: fileInput.create?.id },
+    migrateMongo:
+      fileInput.migrateMongo === undefined
+        ? undefined
+        : { changelog: fileInput.migrateMongo.changelog, fileExtension: fileInput.migrateMongo.fileExtension ?? '.js', useFileHash: fileInput.migrateMongo.useFileHash === true },
     hooks: Object.freeze({ ...fileInput.hooks }),
     services: fileInput.services,
     configFile,

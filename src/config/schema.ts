@@ -201,6 +201,17 @@ export const configFileSchema = object({
   shellEnv: v.optional(v.array(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/, 'must be an environment variable name, or a prefix ending in * (AWS_*)')))),
   /** What a YAML/JSON template may do beyond data operations (both off by default). */
   templates: v.optional(object({ allowRunCommand: v.optional(v.boolean()), allowServerJavaScript: v.optional(v.boolean()) })),
+  /**
+   * Keep migrate-mongo's changelog as migrate-mongo writes it, for teammates or scripts that still
+   * run `migrate-mongo up` (written by `delta import migrate-mongo --keep-changelog`).
+   */
+  migrateMongo: v.optional(
+    object({
+      changelog: collectionName,
+      fileExtension: v.optional(v.pipe(v.string(), v.regex(/^\.[A-Za-z0-9]+$/, "must be a file extension starting with a dot, such as '.js'"))),
+      useFileHash: v.optional(v.boolean()),
+    }),
+  ),
   /** How `delta create` names new changes (written by `delta import` to follow the project's files). */
   create: v.optional(
     object({

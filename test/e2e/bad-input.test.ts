@@ -133,6 +133,13 @@ const CASES: readonly BadInput[] = [
     culprit: /delta\.config\.json: create\.id must hold \{name\} once/,
   },
   {
+    name: 'a migrateMongo.fileExtension without its dot',
+    args: ['commit'],
+    files: { 'delta.config.json': '{ "migrateMongo": { "changelog": "changelog", "fileExtension": "js" } }' },
+    exit: 2,
+    culprit: /delta\.config\.json: migrateMongo\.fileExtension must be a file extension starting with a dot/,
+  },
+  {
     name: 'a create.id with a slash',
     args: ['create', 'orders'],
     files: { 'delta.config.json': '{ "create": { "id": "db/{timestamp}_{name}" } }' },

@@ -1,5 +1,6 @@
 // `delta import migrate-mongo` against projects the real migrate-mongo package (devDependency) applied.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -338,6 +339,59 @@ describe('delta import migrate-mongo', () => {
         ['z<ts>-add-index', 'applied'],
       ],
     );
+  });
+
+  it('--keep-changelog: migrate-mongo 14 sees what delta commits and rolls back; a failed change leaves no entry', async () => {
+    const p = migrateMongoProject('mm_keep', { config: { useFileHash: true } });
+    assert.equal((await migrateMongo(['up'], p.dir)).code, 0);
+    p.write(`migrations/${THIRD}`, FILES[THIRD]);
+    const imported = await runCli(['import', 'migrate-mongo', '--keep-changelog'], { cwd: p.dir });
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(readFileSync(join(p.dir, 'delta.config.mjs'), 'utf8'), /^ {2}migrateMongo: \{ changelog: "changelog", fileExtension: "\.js", useFileHash: true \},$/m);
+    assert.equal((await migrateMongoStatus(p.dir))[THIRD], 'PENDING');
+
+    const commit = await runCli(['commit'], { cwd: p.dir, env: p.env });
+    assert.equal(commit.code, 0, commit.stderr);
+    const applied = await migrateMongoStatus(p.dir);
+    assert.deepEqual(
+      [FIRST, SECOND, THIRD].map((file) => applied[file] !== 'PENDING' && applied[file] !== undefined),
+      [true, true, true],
+      'migrate-mongo status shows every file applied',
+    );
+    const entry = await fixture.client.db(p.db).collection('changelog').findOne({ fileName: THIRD });
+    assert.equal(entry?.fileHash, createHash('sha256').update(FILES[THIRD]).digest('hex'), "migrate-mongo's own fileHash");
+    const users = await fixture.client
+      .db(p.db)
+      .collection('users')
+      .find({}, { projection: { _id: 0 } })
+      .toArray();
+    const up = await migrateMongo(['up'], p.dir);
+    assert.equal(up.code, 0, up.stderr);
+    assert.doesNotMatch(up.stdout, /MIGRATED UP/);
+    assert.deepEqual(
+      await fixture.client
+        .db(p.db)
+        .collection('users')
+        .find({}, { projection: { _id: 0 } })
+        .toArray(),
+      users,
+      'migrate-mongo up ran nothing',
+    );
+
+    const rollback = await runCli(['rollback'], { cwd: p.dir, env: p.env });
+    assert.equal(rollback.code, 0, rollback.stderr);
+    assert.equal((await migrateMongoStatus(p.dir))[THIRD], 'PENDING');
+    assert.equal(await fixture.client.db(p.db).collection('changelog').countDocuments({ fileName: THIRD }), 0);
+
+    // A change that fails inside its transaction: neither its effects nor its changelog entry stay.
+    p.write('migrations/20240104090000-fails.js', "module.exports = { async up(db) { await db.collection('users').insertOne({ email: 'x' }); throw new Error('boom'); }, async down() {} };\n");
+    const failed = await runCli(['commit'], { cwd: p.dir, env: p.env });
+    assert.equal(failed.code, 1, failed.stderr);
+    const after = await migrateMongoStatus(p.dir);
+    assert.notEqual(after[THIRD], 'PENDING', 'the change before it ran again, and says so');
+    assert.equal(after['20240104090000-fails.js'], 'PENDING');
+    assert.equal(await fixture.client.db(p.db).collection('changelog').countDocuments({ fileName: '20240104090000-fails.js' }), 0);
+    assert.equal(await fixture.client.db(p.db).collection('users').countDocuments({ email: 'x' }), 0);
   });
 
   it('reads an ES module project (moduleSystem esm) and runs its export const up/down files', async () => {

@@ -17,6 +17,7 @@ export async function run(context: CommandContext<'import'>): Promise<void> {
       dryRun: o.dryRun === true,
       force: o.force === true,
       skipMissing: o.skipMissing === true,
+      keepChangelog: o.keepChangelog === true,
     });
     render(result, context.output);
   } finally {
