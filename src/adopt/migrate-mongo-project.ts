@@ -37,6 +37,10 @@ export interface MigrateMongoConfig {
   readonly migrationFileExtension: string;
   readonly useFileHash: boolean;
   readonly moduleSystem: string | undefined;
+  /** Environment variables the file reads (`process.env.X`, `process.env['X']`), in order of first use. */
+  readonly environmentVariables: readonly string[];
+  /** Whether the file loads a `.env` file (dotenv). */
+  readonly readsDotenv: boolean;
 }
 
 // Options migrate-mongo's own template lists that driver 4+ ignores: not worth a warning.
@@ -98,6 +102,8 @@ export async function readMigrateMongoConfig(cwd: string, given: string | undefi
     migrationFileExtension: extension,
     useFileHash: exported.useFileHash === true,
     moduleSystem: typeof exported.moduleSystem === 'string' ? exported.moduleSystem : undefined,
+    environmentVariables: [...new Set([...text.matchAll(/process\.env(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\])/g)].map((match) => match[1] ?? match[2] ?? ''))],
+    readsDotenv: /\bdotenv\b/.test(text),
   };
 }
 

@@ -305,6 +305,13 @@ function nextCommitOf(plan: ImportPlan): NextCommit {
 function notesFor(source: MigrateMongoConfig, plan: ImportPlan, generated: GeneratedConfig, cwd: string): string[] {
   const notes: string[] = [];
   const list = (items: readonly string[]) => items.join(', ');
+  if (source.environmentVariables.length > 0 || source.readsDotenv) {
+    const names = source.environmentVariables.length > 0 ? `reads ${list(source.environmentVariables)} from the environment` : 'loads a .env file';
+    notes.push(
+      `${source.label} ${names}${source.readsDotenv ? ' (through dotenv)' : ''}: delta reads ./.env itself (and --dotenv <file>), but only its own variables: ` +
+        'DELTA_URI (or MONGODB_URI) for the connection string, DELTA_DB for the database',
+    );
+  }
   if (!generated.uri.written) notes.push(`${GENERATED_CONFIG} leaves the connection string to DELTA_URI or MONGODB_URI: ${generated.uri.reason}`);
   if (source.ignoredOptions.length > 0) {
     notes.push(`mongodb.options (${list(source.ignoredOptions)}) are not carried over: delta connects with the connection string alone; put them in its query (e.g. ?tls=true)`);

@@ -394,6 +394,20 @@ describe('delta import migrate-mongo', () => {
     assert.equal(await fixture.client.db(p.db).collection('users').countDocuments({ email: 'x' }), 0);
   });
 
+  it('a config that reads the environment: the import names the variables and the ones delta reads instead', async () => {
+    const p = migrateMongoProject('mm_envvars');
+    p.write(
+      'migrate-mongo-config.js',
+      `module.exports = { mongodb: { url: process.env.MM_TEST_URL, databaseName: process.env['MM_TEST_DB'] }, migrationsDir: 'migrations', changelogCollectionName: 'changelog' };\n`,
+    );
+    const imported = await runCli(['import', 'migrate-mongo', '--dry-run'], { cwd: p.dir, env: { MM_TEST_URL: fixture.uriFor(p.db), MM_TEST_DB: p.db } });
+    assert.equal(imported.code, 0, imported.stderr);
+    assert.match(
+      imported.stderr,
+      /note: migrate-mongo-config\.js reads MM_TEST_URL, MM_TEST_DB from the environment: delta reads \.\/\.env itself \(and --dotenv <file>\), but only its own variables: DELTA_URI \(or MONGODB_URI\)/,
+    );
+  });
+
   it('reads an ES module project (moduleSystem esm) and runs its export const up/down files', async () => {
     const db = uniqueDbName('mm_esm');
     const url = fixture.uriFor(db);
@@ -613,6 +627,8 @@ describe('delta import migrate-mongo', () => {
         migrationFileExtension: '.js',
         useFileHash: false,
         moduleSystem: 'commonjs',
+        environmentVariables: [],
+        readsDotenv: false,
       };
       const generated = generateDeltaConfig(source, join(p.dir, 'migrations'), new Date());
       assert.ok(!generated.content.includes('s3cretPassw0rd'));
