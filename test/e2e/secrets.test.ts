@@ -164,7 +164,12 @@ describe('passwords are never printed or stored', { concurrency: 3 }, () => {
       assert.equal(result.code, c.exit, result.stderr);
       assert.match(result.stderr, c.says);
       assertNoPassword(result, c.name);
-      if (c.args.includes('--json')) assert.equal(result.stdout, '', '--json prints no result for a command that never ran');
+      if (c.args.includes('--json')) {
+        // A command that never ran prints its error as the one JSON document, redacted like the stderr line.
+        const document = JSON.parse(result.stdout) as { error: { message: string; exitCode: number } };
+        assert.equal(document.error.exitCode, c.exit);
+        assert.match(`delta: error: ${document.error.message}`, c.says);
+      }
     });
   }
 
