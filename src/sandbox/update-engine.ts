@@ -484,7 +484,10 @@ export function applyUpdate(current: Document, parsed: ParsedUpdate, context: Up
     case 'operators': {
       after = cloneDocument(current);
       let modifier = isInsert && parsed.setOnInsert !== undefined ? { ...parsed.modifier, $set: { ...(parsed.modifier.$set as Document | undefined), ...parsed.setOnInsert } } : parsed.modifier;
-      modifier = withoutNoOpIdSet(modifier, current);
+      // An upsert's new document takes its _id from the update when the filter gave none (mongod does).
+      const setId = (modifier.$set as Document | undefined)?._id;
+      if (isInsert && current._id === undefined && setId !== undefined) after._id = setId;
+      modifier = withoutNoOpIdSet(modifier, after);
       if (isTopLevelSetUnset(modifier)) {
         // The common case (records, flags, counters reset): plain top-level $set/$unset need no
         // operator engine, only mongod's field order for what they create.

@@ -237,6 +237,23 @@ describe('upsert', () => {
     assert.deepEqual(await one(coll, 'x'), { _id: 'x', seen: 2, created: 'first' });
   });
 
+  it("an upsert takes its _id from $setOnInsert or $set when the filter names none; against the filter's _id it is refused", async () => {
+    const coll = await withDocs('ups_soi_id', []);
+    const fromSetOnInsert = await coll.updateOne({ email: 'a' }, { $setOnInsert: { _id: 'fixed' }, $set: { n: 1 } }, { upsert: true });
+    assert.equal(fromSetOnInsert.upsertedId, 'fixed');
+    const fromSet = await coll.updateOne({ email: 'b' }, { $set: { _id: 'b-id', n: 2 } }, { upsert: true });
+    assert.equal(fromSet.upsertedId, 'b-id');
+    assert.deepEqual(await coll.find().sort({ n: 1 }).toArray(), [
+      { _id: 'fixed', email: 'a', n: 1 },
+      { _id: 'b-id', email: 'b', n: 2 },
+    ]);
+    // Matched later: $setOnInsert is not applied, so its _id changes nothing.
+    const matched = await coll.updateOne({ email: 'a' }, { $setOnInsert: { _id: 'other' }, $set: { n: 3 } }, { upsert: true });
+    assert.equal(matched.modifiedCount, 1);
+    await assert.rejects(coll.updateOne({ _id: 'q', email: 'c' }, { $setOnInsert: { _id: 'other' } }, { upsert: true }), (error: { code?: number }) => error.code === 66);
+    assert.equal(await coll.countDocuments(), 2);
+  });
+
   it('an _id in the filter becomes the upserted _id; updateMany upserts one document', async () => {
     const coll = await withDocs('ups_id', []);
     const one1 = await coll.updateOne({ _id: 42 }, { $inc: { n: 1 } }, { upsert: true });
