@@ -22,10 +22,14 @@ export async function buildServices(factory: ServicesFactory | undefined, contex
   }
 }
 
-/** Disposes what a services factory built: the object itself, or each service, whichever can be. */
-export async function disposeServices(services: Readonly<Record<string, unknown>>): Promise<void> {
+/**
+ * Disposes what a services factory built: the object itself, or each service, whichever can be.
+ * What the factory was given (delta's own client and database, in `keep`) is handed back as a
+ * service at times, but is delta's to close, after the run: never disposed here.
+ */
+export async function disposeServices(services: Readonly<Record<string, unknown>>, keep: readonly unknown[] = []): Promise<void> {
   const dispose = async (value: unknown): Promise<boolean> => {
-    if (typeof value !== 'object' || value === null) return false;
+    if (typeof value !== 'object' || value === null || keep.includes(value)) return false;
     const candidate = value as { [Symbol.asyncDispose]?: () => Promise<void>; [Symbol.dispose]?: () => void; close?: () => unknown };
     const asyncDispose = candidate[Symbol.asyncDispose];
     const syncDispose = candidate[Symbol.dispose];

@@ -206,7 +206,7 @@ export async function runSteps(env: RunLoopEnvironment, steps: readonly PlannedS
     }
   } finally {
     await unmarkAhead();
-    await disposeServices(services).catch(() => undefined);
+    await disposeServices(services, [client, db]).catch(() => undefined);
   }
   return { outcomes, error };
 }

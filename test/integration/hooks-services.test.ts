@@ -148,6 +148,25 @@ describe('services', () => {
     assert.equal(built, 1, 'nothing to do: the factory is not called');
   });
 
+  it("delta's own client and database handed back as services are not closed by the disposal", async () => {
+    const db = uniqueDbName('svcown');
+    const delta = createDelta({ config: { uri: fixture.server.uri, db, services: ({ client, db: database }) => ({ client, db: database }) }, changes: [insertChange('001_a')], env: {} });
+    try {
+      const result = await delta.commit();
+      assert.equal(result.error, undefined);
+      // The same instance goes on using its client: the disposal left it open.
+      const status = await delta.status();
+      assert.deepEqual(
+        status.changes.map((c) => c.state),
+        ['applied'],
+      );
+      assert.equal(status.lock, undefined);
+    } finally {
+      await delta.close();
+    }
+    assert.deepEqual(await effects(db), ['001_a']);
+  });
+
   it('a failing factory stops the run before any change; a factory that is not a function is a config error', async () => {
     const { db, result } = await run([insertChange('001_a')], { services: () => Promise.reject(new Error('queue unreachable')) });
     assert.ok(result.error instanceof HookFailedError);
