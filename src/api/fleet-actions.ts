@@ -1,11 +1,12 @@
 import type { DeltaConfig } from '../config/resolve-config.js';
 import { ConfigError } from '../errors.js';
-import type { FleetRunResult, FleetStatusResult, TargetSpec } from '../fleet/index.js';
+import type { FleetRunResult, FleetStatusResult, FleetWaves, TargetSpec } from '../fleet/index.js';
 import { fleetStatus, mapWithConcurrency, resolveTargets, runFleet } from '../fleet/index.js';
 import type { DeltaEventEmitter } from '../runner/events.js';
 import type { StatusResult } from '../runner/results.js';
 import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
 import type { ChangeFilter, ChangeSource, Direction, RunResult } from '../vocabulary/index.js';
+import { parseWaves, waveCounts } from '../vocabulary/index.js';
 
 /** Which targets a fleet call goes over, and how. */
 export interface FleetOptions {
@@ -18,11 +19,15 @@ export interface FleetOptions {
   readonly concurrency?: number;
   /** Start no new target once one failed (default: configuration `fleet.failFast`, else false). */
   readonly failFast?: boolean;
+  /** Waves (`1,10%,rest`): each starts only after the one before finished within `maxFailureRate` (default: configuration `fleet.waves`). */
+  readonly waves?: string;
+  /** The share of a wave's targets (0 to 1) that may fail with the next wave still started (default: `fleet.maxFailureRate`, else 0). */
+  readonly maxFailureRate?: number;
 }
 
 export type FleetCommitOptions = CommitOptions & FleetOptions;
 export type FleetRollbackOptions = RollbackOptions & FleetOptions;
-export type FleetStatusOptions = ChangeFilter & Omit<FleetOptions, 'failFast'>;
+export type FleetStatusOptions = ChangeFilter & Omit<FleetOptions, 'failFast' | 'maxFailureRate'>;
 
 /** One target of a fleet, wired by createDelta over the fleet's shared connections. */
 export interface FleetTarget {
@@ -63,7 +68,8 @@ export async function statusFleet(host: FleetHost, options: FleetStatusOptions):
       return { target, error: error instanceof Error ? error : new Error(String(error)) };
     }
   });
-  return fleetStatus(statuses);
+  const waves = wavesOf(host, options, targets);
+  return fleetStatus(statuses, waves === undefined ? undefined : waveNumbers(targets, waves.counts));
 }
 
 async function runOverFleet(
@@ -82,6 +88,7 @@ async function runOverFleet(
       command,
       concurrency: options.concurrency ?? host.config.fleet.concurrency,
       failFast: options.failFast ?? host.config.fleet.failFast,
+      waves: wavesOf(host, options, targets),
       interrupt: options.interrupt,
       onStart: (target) => events.emit('target:start', { command, target, index: targets.indexOf(target), total: targets.length }),
       onEnd: (r) =>
@@ -98,6 +105,28 @@ async function runOverFleet(
     },
     (target) => run(host.target(target), source),
   );
+}
+
+/** The waves of this call (its option, else the configuration's), sized for `targets`; undefined without waves. */
+function wavesOf(host: FleetHost, options: FleetOptions, targets: readonly string[]): FleetWaves | undefined {
+  const spec = options.waves ?? host.config.fleet.waves;
+  if (spec === undefined) return undefined;
+  const parsed = parseWaves(spec);
+  if ('problem' in parsed) throw new ConfigError(`waves: ${parsed.problem}`);
+  const maxFailureRate = options.maxFailureRate ?? host.config.fleet.maxFailureRate;
+  if (!(maxFailureRate >= 0 && maxFailureRate <= 1)) throw new ConfigError('maxFailureRate must be a share of targets between 0 and 1');
+  return { counts: waveCounts(parsed, targets.length), maxFailureRate, betweenWaves: host.config.fleet.betweenWaves };
+}
+
+/** Each target's wave, 1-based, in the targets' order. */
+function waveNumbers(targets: readonly string[], counts: readonly number[]): Map<string, number> {
+  const numbers = new Map<string, number>();
+  let offset = 0;
+  for (const [index, count] of counts.entries()) {
+    for (const target of targets.slice(offset, offset + count)) numbers.set(target, index + 1);
+    offset += count;
+  }
+  return numbers;
 }
 
 async function targetsOf(host: FleetHost, options: FleetOptions): Promise<string[]> {

@@ -1,7 +1,7 @@
 // How the text of a command-line option becomes its value. A parser throws OptionValueError with
 // what was expected; the CLI hands it to commander, which names the option and the value:
 // `option '--steps <n>' argument 'many' is invalid. expected a positive whole number`.
-import { METADATA_NAME_PATTERN } from '../vocabulary/index.js';
+import { METADATA_NAME_PATTERN, parseFailureRate, parseWaves } from '../vocabulary/index.js';
 
 /** A value an option does not take: the message says what it expects. */
 export class OptionValueError extends Error {
@@ -64,4 +64,18 @@ export function parseTagList(value: string): string[] {
   const bad = names.find((name) => !METADATA_NAME_PATTERN.test(name));
   if (bad !== undefined) throw new OptionValueError(`${JSON.stringify(bad)} is not a name of letters, digits, _ . : -`);
   return names;
+}
+
+/** `--waves 1,10%,rest`: kept as typed (the fleet splits its targets with it); refused when it is no wave list. */
+export function parseWaveSpec(value: string): string {
+  const waves = parseWaves(value);
+  if ('problem' in waves) throw new OptionValueError(waves.problem);
+  return value.trim();
+}
+
+/** `--max-failure-rate 0.1` or `10%`: a share of a wave's targets between 0 and 1. */
+export function parseMaxFailureRate(value: string): number {
+  const rate = parseFailureRate(value);
+  if (rate === undefined) throw new OptionValueError('expected a share of targets between 0 and 1, such as 0.1 or 10%');
+  return rate;
 }

@@ -5,7 +5,7 @@
 // from it; the ConfigFlags type and each command's option values are derived from it. Adding an
 // option is one entry here (and the code that uses its value).
 import { AUDIT_ACTIONS, TRANSACTION_MODES } from '../vocabulary/index.js';
-import { parseDuration, parseIsoTime, parseMilliseconds, parseNameList, parsePort, parsePositiveInteger, parseTagList } from './option-parsers.js';
+import { parseDuration, parseIsoTime, parseMaxFailureRate, parseMilliseconds, parseNameList, parsePort, parsePositiveInteger, parseTagList, parseWaveSpec } from './option-parsers.js';
 
 /** The commands of `delta`, in the order `delta --help` lists them. */
 export type CommandName = 'commit' | 'rollback' | 'status' | 'validate' | 'repair' | 'baseline' | 'history' | 'unlock' | 'create' | 'init' | 'backup' | 'backups' | 'restore' | 'import' | 'sandbox';
@@ -194,6 +194,20 @@ export const OPTIONS = [
   },
   { key: 'concurrency', flags: '--concurrency <n>', help: 'with --targets: targets run at once (default 4; config fleet.concurrency)', parse: parsePositiveInteger, commands: FLEET },
   { key: 'failFast', flags: '--fail-fast', help: 'with --targets: start no new target once one failed (config fleet.failFast)', commands: ['commit', 'rollback'] },
+  {
+    key: 'waves',
+    flags: '--waves <list>',
+    help: 'with --targets: run in waves, each only after the one before succeeded: numbers of targets, shares (10%) or rest, e.g. 1,10%,rest (config fleet.waves)',
+    parse: parseWaveSpec,
+    commands: FLEET,
+  },
+  {
+    key: 'maxFailureRate',
+    flags: '--max-failure-rate <rate>',
+    help: "with --waves: the share of a wave's targets that may fail before the next wave is not started (default 0; config fleet.maxFailureRate)",
+    parse: parseMaxFailureRate,
+    commands: ['commit', 'rollback'],
+  },
 
   // The lock.
   { key: 'lockWaitMs', flags: '--lock-wait <duration>', help: 'wait this long for a held lock (30, 30s, 500ms; 0 = fail at once)', parse: parseDuration, setting: 'lock.waitMs', commands: LOCKED },

@@ -5,7 +5,7 @@ import type { ConfigFlags } from './options-table.js';
 import { CONFIG_FILE, SETTINGS, flagName, fromEnvironment } from './options-table.js';
 import type { DeltaConfigInput } from './schema.js';
 import { configProblem } from './schema.js';
-import type { ChangeFormat, DeltaHooks, OperationRegistry, ProgramCommand, ServicesFactory, TransactionMode } from '../vocabulary/index.js';
+import type { BetweenWavesHook, ChangeFormat, DeltaHooks, OperationRegistry, ProgramCommand, ServicesFactory, TransactionMode } from '../vocabulary/index.js';
 import { DEFAULT_STAGE_CONCURRENCY } from '../vocabulary/index.js';
 import type { StageConfig } from '../vocabulary/index.js';
 
@@ -67,7 +67,14 @@ export interface DeltaConfig {
   readonly configFile: string | undefined;
   /** The configuration's `targets` (a fleet): the spec, and the folder an `@file` in it is relative to. */
   readonly targets: { readonly spec: string; readonly source: string; readonly base: string } | undefined;
-  readonly fleet: { readonly concurrency: number; readonly failFast: boolean };
+  readonly fleet: {
+    readonly concurrency: number;
+    readonly failFast: boolean;
+    /** The wave list as written (`1,10%,rest`); undefined: one wave of every target. */
+    readonly waves: string | undefined;
+    readonly maxFailureRate: number;
+    readonly betweenWaves: BetweenWavesHook | undefined;
+  };
 }
 
 export type { ConfigFlags } from './options-table.js';
@@ -227,7 +234,13 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
             source: `${fileLabel}: targets`,
             base: configFile === undefined ? cwd : dirname(configFile),
           },
-    fleet: { concurrency: fileInput.fleet?.concurrency ?? 4, failFast: fileInput.fleet?.failFast ?? false },
+    fleet: {
+      concurrency: fileInput.fleet?.concurrency ?? 4,
+      failFast: fileInput.fleet?.failFast ?? false,
+      waves: fileInput.fleet?.waves,
+      maxFailureRate: fileInput.fleet?.maxFailureRate ?? 0,
+      betweenWaves: fileInput.fleet?.betweenWaves,
+    },
   };
   return deepFreeze(config);
 }

@@ -14,6 +14,7 @@ export {
   literal,
   looseObject,
   maxLength,
+  maxValue,
   minLength,
   minValue,
   number,

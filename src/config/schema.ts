@@ -3,7 +3,7 @@
 // valibot, because it loads in about a tenth of zod's time (README, "Libraries and why"): every
 // command validates its flags and environment with it.
 import * as v from './schema-library.js';
-import type { ChangeFormat, DeltaHooks, HookName, OperationRegistration, ServicesFactory } from '../vocabulary/index.js';
+import type { BetweenWavesHook, ChangeFormat, DeltaHooks, HookName, OperationRegistration, ServicesFactory } from '../vocabulary/index.js';
 import {
   BUILT_IN_OPERATIONS,
   DATABASE_NAME_PATTERN,
@@ -13,6 +13,7 @@ import {
   TRANSACTION_MODES,
   idPatternProblem,
   isOperationRegistration,
+  parseWaves,
 } from '../vocabulary/index.js';
 export type { TransactionMode } from '../vocabulary/index.js';
 export { DEFAULT_STAGE_CONCURRENCY, TRANSACTION_MODES } from '../vocabulary/index.js';
@@ -192,6 +193,23 @@ export const configFileSchema = object({
       concurrency: v.optional(positiveInteger),
       /** Start no new target once one failed. */
       failFast: v.optional(v.boolean()),
+      /** Waves (`1,10%,rest`): each starts only when the one before finished within maxFailureRate and betweenWaves did not throw. */
+      waves: v.optional(
+        v.pipe(
+          v.string(),
+          v.check(
+            (spec) => !('problem' in parseWaves(spec)),
+            (issue) => {
+              const parsed = parseWaves(String(issue.input));
+              return 'problem' in parsed ? `must be a wave list: ${parsed.problem}` : '';
+            },
+          ),
+        ),
+      ),
+      /** The share of a wave's targets (0 to 1) that may fail with the next wave still started (default 0). */
+      maxFailureRate: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
+      /** Called between waves (code configuration only); throwing halts the fleet. */
+      betweenWaves: v.optional(v.custom<BetweenWavesHook>(isFunction, 'must be a function ({ wave, waves, finished, next }) => ...')),
     }),
   ),
   operations: v.optional(operations),

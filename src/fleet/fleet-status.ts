@@ -19,6 +19,8 @@ export interface FleetStatusTarget {
   readonly error: string | undefined;
   /** A live lock on it: a run is going on. */
   readonly locked: boolean;
+  /** Its wave, 1-based, when the fleet runs in waves (`--waves`, `fleet.waves`). */
+  readonly wave: number | undefined;
 }
 
 /** `status --targets`: where every target of the fleet stands. */
@@ -46,12 +48,12 @@ export const NO_CHANGE_APPLIED = '(none)';
 export type TargetStatus = { readonly target: string; readonly status: StatusResult } | { readonly target: string; readonly error: DeltaError | Error };
 
 /** Summarises per-target statuses (in target order) into the fleet view. */
-export function fleetStatus(statuses: readonly TargetStatus[]): FleetStatusResult {
+export function fleetStatus(statuses: readonly TargetStatus[], waves?: ReadonlyMap<string, number>): FleetStatusResult {
   let latest: string | undefined;
   const targets = statuses.map((entry): FleetStatusTarget => {
     if ('error' in entry) {
       const message = isDeltaError(entry.error) ? entry.error.message : messageOf(entry.error);
-      return { target: entry.target, newest: undefined, applied: 0, pending: 0, failed: 0, behind: true, error: message, locked: false };
+      return { target: entry.target, newest: undefined, applied: 0, pending: 0, failed: 0, behind: true, error: message, locked: false, wave: waves?.get(entry.target) };
     }
     const { changes, summary, lock } = entry.status;
     const versioned = changes.filter((c) => c.repeat === 'once' && c.state !== 'missing');
@@ -68,6 +70,7 @@ export function fleetStatus(statuses: readonly TargetStatus[]): FleetStatusResul
       behind: pending + failed > 0,
       error: undefined,
       locked: lock !== undefined,
+      wave: waves?.get(entry.target),
     };
   });
   const atNewest: Record<string, number> = {};

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { DeltaError } from '../errors.js';
 import { redact } from '../config/redact.js';
 import { DatabaseError, FleetFailedError, InterruptedError, isDeltaError, messageOf } from '../errors.js';
-import type { Direction, RunOutcome, RunResult } from '../vocabulary/index.js';
+import type { BetweenWavesHook, Direction, RunOutcome, RunResult } from '../vocabulary/index.js';
 
 /** How a fleet run went on one target. */
 export interface FleetTargetResult {
@@ -21,6 +21,8 @@ export interface FleetTargetResult {
   readonly error: DeltaError | undefined;
   /** The target's own run result (undefined for `error` and `not-run`). */
   readonly result: RunResult | undefined;
+  /** Its wave, 1-based, when the fleet runs in waves. */
+  readonly wave: number | undefined;
 }
 
 /** The result of `commit`/`rollback` over a fleet. */
@@ -31,6 +33,16 @@ export interface FleetRunResult {
   readonly durationMs: number;
   /** FleetFailedError naming the failed targets, or InterruptedError; its code gives the exit code. */
   readonly error: DeltaError | undefined;
+  /** With waves: how many there are, how many ran to their end, and why the fleet halted before the next (undefined: it did not). */
+  readonly waves: { readonly total: number; readonly done: number; readonly halted: string | undefined } | undefined;
+}
+
+/** Waves (`--waves`): the number of targets of each, in the targets' order, and what lets the next one start. */
+export interface FleetWaves {
+  readonly counts: readonly number[];
+  /** The share of a wave's targets that may fail with the next wave still started. */
+  readonly maxFailureRate: number;
+  readonly betweenWaves: BetweenWavesHook | undefined;
 }
 
 export interface RunFleetOptions {
@@ -44,6 +56,8 @@ export interface RunFleetOptions {
   /** Told when a target starts and when it is done (for events). */
   readonly onStart?: (target: string) => void;
   readonly onEnd?: (result: FleetTargetResult) => void;
+  /** Run in waves; undefined: every target in one. */
+  readonly waves?: FleetWaves | undefined;
 }
 
 /**
@@ -54,41 +68,99 @@ export interface RunFleetOptions {
 export async function runFleet(targets: readonly string[], options: RunFleetOptions, run: (target: string) => Promise<RunResult>): Promise<FleetRunResult> {
   const started = performance.now();
   const results = new Map<string, FleetTargetResult>();
-  let next = 0;
+  const counts = options.waves?.counts ?? [targets.length];
+  const waveOf = new Map<string, number>();
   let stop = false;
-  const worker = async () => {
-    while (!stop && options.interrupt?.aborted !== true && next < targets.length) {
-      const target = targets[next] as string;
-      next += 1;
-      options.onStart?.(target);
-      const result = await runOne(target, run);
-      results.set(target, result);
-      options.onEnd?.(result);
-      if (options.failFast && isFailure(result)) stop = true;
-    }
+  let halted: string | undefined;
+  let wavesDone = 0;
+  const runWave = async (wave: readonly string[], number: number | undefined) => {
+    let next = 0;
+    const worker = async () => {
+      while (!stop && options.interrupt?.aborted !== true && next < wave.length) {
+        const target = wave[next] as string;
+        next += 1;
+        options.onStart?.(target);
+        const result = { ...(await runOne(target, run)), wave: number };
+        results.set(target, result);
+        options.onEnd?.(result);
+        if (options.failFast && isFailure(result)) stop = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, wave.length)) }, worker));
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, targets.length)) }, worker));
 
-  const rows = targets.map((target) => results.get(target) ?? notRun(target));
+  if (options.waves !== undefined) {
+    let at = 0;
+    for (const [index, count] of counts.entries()) {
+      for (const target of targets.slice(at, at + count)) waveOf.set(target, index + 1);
+      at += count;
+    }
+  }
+  let offset = 0;
+  for (const [index, count] of counts.entries()) {
+    const wave = targets.slice(offset, offset + count);
+    offset += count;
+    await runWave(wave, options.waves === undefined ? undefined : index + 1);
+    if (stop || options.interrupt?.aborted === true) break;
+    wavesDone = index + 1;
+    if (options.waves === undefined || index === counts.length - 1) break;
+    halted = await haltBeforeNextWave(options.command, options.waves, index, wave, results, targets.slice(offset, offset + (counts[index + 1] ?? 0)));
+    if (halted !== undefined) break;
+  }
+
+  const rows = targets.map((target) => results.get(target) ?? notRun(target, waveOf.get(target)));
   const failed = rows.filter(isFailure);
   const interrupted = options.interrupt?.aborted === true || rows.some((r) => r.outcome === 'interrupted');
+  const skipped = rows.filter((r) => r.outcome === 'not-run').length;
   let error: DeltaError | undefined;
   let outcome: FleetRunResult['outcome'];
   if (interrupted) {
     outcome = 'interrupted';
-    error = new InterruptedError(`interrupted: ${rows.filter((r) => r.outcome === 'not-run').length} of ${rows.length} targets not started`);
-  } else if (failed.length > 0) {
+    error = new InterruptedError(`interrupted: ${skipped} of ${rows.length} targets not started`);
+  } else if (failed.length > 0 || halted !== undefined) {
     outcome = 'failed';
-    const skipped = rows.filter((r) => r.outcome === 'not-run').length;
+    const failures = failed.length === 0 ? [] : [`${failed.length} of ${rows.length} targets failed: ${failed.map((r) => `${r.target} (${r.error?.message ?? r.outcome})`).join('; ')}`];
+    const stopped =
+      halted !== undefined ? [`halted after ${halted}; ${skipped} targets not started (run the same command again to go on)`] : skipped > 0 ? [`--fail-fast left ${skipped} not started`] : [];
     error = new FleetFailedError(
-      `${failed.length} of ${rows.length} targets failed: ${failed.map((r) => `${r.target} (${r.error?.message ?? r.outcome})`).join('; ')}` +
-        (skipped > 0 ? `; --fail-fast left ${skipped} not started` : ''),
+      [...failures, ...stopped].join('; '),
       failed.map((r) => r.target),
     );
   } else {
     outcome = rows.every((r) => r.outcome === 'nothing-to-do') ? 'nothing-to-do' : 'success';
   }
-  return { command: options.command, targets: rows, outcome, durationMs: Math.round(performance.now() - started), error };
+  const waves = options.waves === undefined ? undefined : { total: counts.length, done: wavesDone, halted };
+  return { command: options.command, targets: rows, outcome, durationMs: Math.round(performance.now() - started), error, waves };
+}
+
+/** Why the fleet stops before the wave after `index` (too many failures, or betweenWaves threw); undefined: go on. */
+async function haltBeforeNextWave(
+  command: Direction,
+  waves: FleetWaves,
+  index: number,
+  wave: readonly string[],
+  results: ReadonlyMap<string, FleetTargetResult>,
+  next: readonly string[],
+): Promise<string | undefined> {
+  const finished = wave.flatMap((target) => results.get(target) ?? []);
+  const failures = finished.filter(isFailure).length;
+  const rate = wave.length === 0 ? 0 : failures / wave.length;
+  const which = `wave ${index + 1} of ${waves.counts.length}`;
+  const percent = (share: number) => `${Math.round(share * 1000) / 10}%`;
+  if (rate > waves.maxFailureRate) return `${which}: ${failures} of ${wave.length} targets failed (${percent(rate)}, above the allowed ${percent(waves.maxFailureRate)})`;
+  if (waves.betweenWaves === undefined) return undefined;
+  try {
+    await waves.betweenWaves({
+      command,
+      wave: index + 1,
+      waves: waves.counts.length,
+      finished: finished.map((r) => ({ target: r.target, outcome: r.outcome, done: r.done, failed: r.failed })),
+      next,
+    });
+    return undefined;
+  } catch (error) {
+    return `${which}: the betweenWaves hook failed: ${redact(messageOf(error))}`;
+  }
 }
 
 async function runOne(target: string, run: (target: string) => Promise<RunResult>): Promise<FleetTargetResult> {
@@ -96,16 +168,26 @@ async function runOne(target: string, run: (target: string) => Promise<RunResult
   try {
     const result = await run(target);
     const count = (status: 'done' | 'failed' | 'not-run') => result.changes.filter((c) => c.status === status).length;
-    return { target, outcome: result.outcome, done: count('done'), failed: count('failed'), pending: count('not-run'), durationMs: result.durationMs, error: result.error, result };
+    return {
+      target,
+      outcome: result.outcome,
+      done: count('done'),
+      failed: count('failed'),
+      pending: count('not-run'),
+      durationMs: result.durationMs,
+      error: result.error,
+      result,
+      wave: undefined,
+    };
   } catch (thrown) {
     // One target's bad state (lock held, drift, unreachable) is its row, not the fleet's end.
     const error = isDeltaError(thrown) ? thrown : new DatabaseError(`database error: ${redact(messageOf(thrown))}`, { cause: thrown });
-    return { target, outcome: 'error', done: 0, failed: 0, pending: undefined, durationMs: Math.round(performance.now() - started), error, result: undefined };
+    return { target, outcome: 'error', done: 0, failed: 0, pending: undefined, durationMs: Math.round(performance.now() - started), error, result: undefined, wave: undefined };
   }
 }
 
-function notRun(target: string): FleetTargetResult {
-  return { target, outcome: 'not-run', done: 0, failed: 0, pending: undefined, durationMs: 0, error: undefined, result: undefined };
+function notRun(target: string, wave: number | undefined): FleetTargetResult {
+  return { target, outcome: 'not-run', done: 0, failed: 0, pending: undefined, durationMs: 0, error: undefined, result: undefined, wave };
 }
 
 function isFailure(result: FleetTargetResult): boolean {

@@ -46,3 +46,6 @@ export type { ChangeOutcome, Direction, RecordedError, RunOutcome, RunResult } f
 export type { TransactionMode } from './transaction-mode.js';
 export { TRANSACTION_MODES, isTransactionMode, transactionModeProblem } from './transaction-mode.js';
 export { DEFAULT_ID_PATTERN, ID_PLACEHOLDER, idPatternProblem } from './id-pattern.js';
+export type { WaveSize } from './waves.js';
+export { parseFailureRate, parseWaves, waveCounts } from './waves.js';
+export type { BetweenWavesContext, BetweenWavesHook } from './waves.js';

@@ -21,7 +21,7 @@ export async function run(context: CommandContext<'commit'>): Promise<void> {
     interrupt: context.interrupt,
   };
   if (await isFleetRun(context, delta)) {
-    await runFleetCommand(context, delta, () => delta.commitFleet({ ...options, ...fleetOptions(context), failFast: o.failFast === true ? true : undefined }));
+    await runFleetCommand(context, delta, () => delta.commitFleet({ ...options, ...fleetOptions(context), failFast: o.failFast === true ? true : undefined, maxFailureRate: o.maxFailureRate }));
   } else {
     await runCommand(context, delta, () => delta.commit(options), options);
   }

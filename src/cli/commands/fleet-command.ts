@@ -17,8 +17,8 @@ export async function isFleetRun(context: CommandContext<FleetCommand>, delta: D
 }
 
 /** The options every fleet command takes from its command line. */
-export function fleetOptions(context: CommandContext<FleetCommand>): { targets: string | undefined; concurrency: number | undefined } {
-  return { targets: context.options.targets, concurrency: context.options.concurrency };
+export function fleetOptions(context: CommandContext<FleetCommand>): { targets: string | undefined; concurrency: number | undefined; waves: string | undefined } {
+  return { targets: context.options.targets, concurrency: context.options.concurrency, waves: context.options.waves };
 }
 
 /** Shared by commit and rollback over a fleet: a line per target, the table, the error. */

@@ -20,7 +20,7 @@ export async function run(context: CommandContext<'rollback'>): Promise<void> {
     interrupt: context.interrupt,
   };
   if (await isFleetRun(context, delta)) {
-    await runFleetCommand(context, delta, () => delta.rollbackFleet({ ...options, ...fleetOptions(context), failFast: o.failFast === true ? true : undefined }));
+    await runFleetCommand(context, delta, () => delta.rollbackFleet({ ...options, ...fleetOptions(context), failFast: o.failFast === true ? true : undefined, maxFailureRate: o.maxFailureRate }));
   } else {
     await runCommand(context, delta, () => delta.rollback(options), options);
   }

@@ -32,7 +32,9 @@ export function attachFleetReporter(delta: Delta, output: Output): { detach(): v
 export function renderFleetRun(result: FleetRunResult, output: Output): void {
   const { chalk } = output;
   const verb = result.command === 'commit' ? 'APPLIED' : 'REVERTED';
+  const waves = result.waves !== undefined;
   const rows = result.targets.map((t) => [
+    ...(waves ? [String(t.wave ?? '-')] : []),
     t.target,
     OUTCOME_LABELS[t.outcome],
     String(t.done),
@@ -42,11 +44,14 @@ export function renderFleetRun(result: FleetRunResult, output: Output): void {
     t.error === undefined || t.outcome === 'interrupted' ? '' : t.error.message,
   ]);
   output.info('');
-  for (const line of formatTable(['TARGET', 'OUTCOME', verb, 'FAILED', 'PENDING', 'DURATION', ''], rows)) output.info(line);
+  for (const line of formatTable([...(waves ? ['WAVE'] : []), 'TARGET', 'OUTCOME', verb, 'FAILED', 'PENDING', 'DURATION', ''], rows)) output.info(line);
   const failed = result.targets.filter((t) => t.outcome === 'failed' || t.outcome === 'error' || t.outcome === 'lock-lost').length;
-  const summary = `${plural(result.targets.length, 'target')} in ${result.durationMs} ms: ${result.targets.length - failed} ok, ${failed} failed`;
+  const notRun = result.targets.filter((t) => t.outcome === 'not-run').length;
+  const wavesDone = result.waves === undefined ? '' : `, ${result.waves.done} of ${plural(result.waves.total, 'wave')} done`;
+  const summary = `${plural(result.targets.length, 'target')} in ${result.durationMs} ms: ${result.targets.length - failed - notRun} ok, ${failed} failed${notRun > 0 ? `, ${notRun} not started` : ''}${wavesDone}`;
   output.info('');
-  output.info(failed > 0 || result.outcome === 'interrupted' ? chalk.red(summary) : chalk.green(summary));
+  output.info(failed > 0 || (result.outcome !== 'success' && result.outcome !== 'nothing-to-do') ? chalk.red(summary) : chalk.green(summary));
+  if (result.waves?.halted !== undefined) output.info(chalk.red(`Halted after ${result.waves.halted}. Run the same command again to go on.`));
 }
 
 /** The `--json` document of a fleet run. */
@@ -65,7 +70,9 @@ export function fleetRunJson(result: FleetRunResult): object {
       runId: t.result?.runId ?? null,
       changes: t.result?.changes ?? [],
       error: errorJson(t.error),
+      wave: t.wave ?? null,
     })),
+    waves: result.waves === undefined ? null : { total: result.waves.total, done: result.waves.done, halted: result.waves.halted ?? null },
     error: errorJson(result.error),
   };
 }
@@ -73,7 +80,9 @@ export function fleetRunJson(result: FleetRunResult): object {
 /** `status --targets`: a row per target, then how many stand where. */
 export function renderFleetStatus(status: FleetStatusResult, output: Output): void {
   const { chalk } = output;
+  const waves = status.targets.some((t) => t.wave !== undefined);
   const rows = status.targets.map((t) => [
+    ...(waves ? [String(t.wave ?? '-')] : []),
     t.target,
     t.error !== undefined ? 'error' : t.failed > 0 ? 'failed' : t.behind ? 'behind' : 'up to date',
     t.newest ?? '(none)',
@@ -82,7 +91,7 @@ export function renderFleetStatus(status: FleetStatusResult, output: Output): vo
     String(t.failed),
     [t.error, t.locked ? 'locked: a run is going on' : undefined].filter((part) => part !== undefined).join('; '),
   ]);
-  for (const line of formatTable(['TARGET', 'STATE', 'NEWEST APPLIED', 'APPLIED', 'PENDING', 'FAILED', ''], rows)) output.info(line);
+  for (const line of formatTable([...(waves ? ['WAVE'] : []), 'TARGET', 'STATE', 'NEWEST APPLIED', 'APPLIED', 'PENDING', 'FAILED', ''], rows)) output.info(line);
   output.info('');
   const { summary } = status;
   output.info(
