@@ -33,7 +33,12 @@ export interface SandboxFaults {
   delay(ms: number, options?: DelayOptions): void;
   /** Answers the n-th matching command from now with this error instead of executing it. */
   failCommand(n: number, options: FailCommandOptions): void;
-  /** Removes every pending fault. */
+  /**
+   * Reports a secondary `ms` behind the primary in replSetGetStatus (0: no secondary, as before),
+   * for tests of what throttles on replication lag. Nothing is replicated either way.
+   */
+  replicationLag(ms: number): void;
+  /** Removes every pending fault (the simulated replication lag included). */
   clear(): void;
 }
 
@@ -59,6 +64,13 @@ function positiveInteger(n: number, what: string): number {
 export class FaultInjector implements SandboxFaults {
   #counted: CountedFault[] = [];
   #delays: DelayFault[] = [];
+  /** Read by replSetGetStatus. */
+  replicationLagMs = 0;
+
+  replicationLag(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`replicationLag(ms) must be >= 0, got ${ms}`);
+    this.replicationLagMs = ms;
+  }
 
   closeAfter(n: number, options: FaultMatchOptions = {}): void {
     this.#counted.push({ kind: 'close', remaining: positiveInteger(n, 'closeAfter(n)'), command: options.command });
@@ -87,6 +99,7 @@ export class FaultInjector implements SandboxFaults {
   clear(): void {
     this.#counted = [];
     this.#delays = [];
+    this.replicationLagMs = 0;
   }
 
   /** Counts a received command against every pending fault and says what to do with it. */

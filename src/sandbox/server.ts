@@ -112,6 +112,7 @@ export class SandboxServer extends EventEmitter {
       topology,
       counters,
       transactionLifetimeLimitMs: lifetimeMs,
+      simulated: this.faults,
       log: options.log,
     };
     this.#server = createServer((socket) => this.#accept(socket));

@@ -33,9 +33,21 @@ export interface BatchOptions {
   readonly filter?: Document;
   /** `_id` order: 1 ascending (default), -1 descending. The walk always goes by `_id`. */
   readonly sort?: 1 | -1;
-  readonly batchSize: number;
+  /**
+   * Documents per batch, or `'auto'`: start at 100 and adapt after every batch so that one takes
+   * about `targetBatchMs` (its transaction held that long), between 1 and 10,000.
+   */
+  readonly batchSize: number | 'auto';
+  /** With `batchSize: 'auto'`: how long one batch should take (default 200 ms). */
+  readonly targetBatchMs?: number;
   /** Pause between batches, to spare a busy primary (default 0). */
   readonly throttleMs?: number;
+  /**
+   * Pause between batches while the secondaries lag more than `maxReplicationLagMs` behind the
+   * primary (from `replSetGetStatus`; where that is refused, the time the last batch took to
+   * commit with write concern majority stands in for the lag).
+   */
+  readonly throttle?: { readonly maxReplicationLagMs?: number };
   /** Names the checkpoint when one change walks the same collection twice (default: the collection). */
   readonly name?: string;
 }

@@ -74,7 +74,8 @@ export async function attachRunReporter(delta: Delta, output: Output): Promise<{
     // Plain output gets a progress line at most once a second per walk, and its last one.
     const lastLine = new Map<string, number>();
     on('change:progress', (e) => {
-      const text = `${e.changeId}: ${e.collection}${e.walk === e.collection ? '' : ` (${e.walk})`} ${e.done} documents, ${e.batches} batches, ${e.ratePerSecond} docs/s${e.complete ? ', done' : `, ${e.remaining} left${e.etaSeconds === undefined ? '' : ` (about ${e.etaSeconds} s)`}`}`;
+      const pause = e.paused === undefined ? '' : `; paused ${e.paused.ms} ms: ${e.paused.reason}`;
+      const text = `${e.changeId}: ${e.collection}${e.walk === e.collection ? '' : ` (${e.walk})`} ${e.done} documents, ${e.batches} batches of ${e.batchSize}, ${e.ratePerSecond} docs/s${e.complete ? ', done' : `, ${e.remaining} left${e.etaSeconds === undefined ? '' : ` (about ${e.etaSeconds} s)`}`}${pause}`;
       const current = spinning();
       if (current !== undefined && !e.complete) {
         current.start(text);

@@ -151,6 +151,10 @@ function replSetGetStatus(_command: Document, context: CommandContext): Document
         self: true,
         electionId: state.topology.electionId,
       },
+      // Test-only: a secondary as far behind as sandbox.faults.replicationLag(ms) says.
+      ...(state.simulated.replicationLagMs > 0
+        ? [{ _id: 1, name: `${state.topology.hostPort}-secondary`, health: 1, state: 2, stateStr: 'SECONDARY', optimeDate: new Date(Date.now() - state.simulated.replicationLagMs) }]
+        : []),
     ],
     ok: 1,
   };

@@ -37,6 +37,8 @@ export interface SandboxState {
   readonly topology: TopologyInfo;
   readonly counters: ServerCounters;
   readonly transactionLifetimeLimitMs: number;
+  /** Test-only conditions the server simulates (`sandbox.faults.replicationLag`). */
+  readonly simulated: { readonly replicationLagMs: number };
   log(line: string): void;
 }
 
