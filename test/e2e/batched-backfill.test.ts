@@ -62,7 +62,7 @@ describe('batched backfill (CLI)', () => {
     const resumed = await runCli(['commit'], { cwd: p.dir, env });
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stdout, new RegExp(`walk over: resumed=true thisRun=${5000 - checkpoint.done} total=5000`));
-    assert.match(resumed.stdout, /001_backfill: items 5000 documents, 10 batches, \d+ docs\/s, done/);
+    assert.match(resumed.stdout, /001_backfill: items 5000 documents, 10 batches of 500, \d+ docs\/s, done/);
     assert.doesNotMatch(resumed.stdout, new RegExp(`batch ${checkpoint.batches - 1} written`));
 
     assert.equal(await items.countDocuments({ seen: 1 }), 5000);
