@@ -64,12 +64,16 @@ export type {
   BatchWalkResult,
   ChangeContext,
   ChangeDefinition,
+  ChangeExpectations,
   ChangeFileRole,
   ChangeFunction,
   ChangeMetadata,
   ChangeOutcome,
   ChangeUnit,
+  CollectionLimits,
   CompanionFile,
+  CountLimit,
+  DdlAction,
   DeltaHooks,
   Direction,
   HookChange,
@@ -87,6 +91,9 @@ export type {
   ServicesFactory,
   StandardSchemaV1,
   TransactionMode,
+  VerifyFunction,
+  WriteCountKind,
+  WriteCounts,
 } from './vocabulary/index.js';
 // Change file formats are "runners" to users (the configuration's `runners`): their public names.
 export type { ChangeFormat as ChangeRunner, FormatFile as RunnerFile, FormatLoadContext as RunnerLoadContext, FormatMatch as RunnerMatch } from './vocabulary/index.js';
