@@ -32,6 +32,10 @@ export type {
   BackupDone,
   BackupRequest,
   RunBackup,
+  PreviewChange,
+  PreviewOptions,
+  PreviewResult,
+  PreviewWrite,
 } from './runner/index.js';
 export type { AuditEvent, AuditQuery, BatchCheckpoint, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
 export type { DeltaErrorCode } from './errors.js';

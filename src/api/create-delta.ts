@@ -4,7 +4,7 @@ import { DeltaEventEmitter } from '../runner/events.js';
 import { statusReport } from '../runner/status-report.js';
 import { duplicateIdProblems } from '../loader/file-loader.js';
 import type { FleetHost } from './fleet-actions.js';
-import { backupHost, commitThenPrune, runnerFor } from './run-wiring.js';
+import { backupHost, commitThenPrune, previewOn, runnerFor } from './run-wiring.js';
 import { changeSourceFor, everyChange } from './change-sources.js';
 import { mongoTarget } from './connected-target.js';
 import type { ConnectedTarget } from './connected-target.js';
@@ -71,6 +71,11 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       const resolved = await config();
       const withDefaults = { ...commitOptions, env: commitOptions.env ?? resolved.env, backup: commitOptions.backup ?? resolved.backup.default };
       return wrapDatabaseErrors(async () => commitThenPrune(await resources.target(), events, source, withDefaults));
+    },
+    async preview(previewOptions = {}) {
+      const source = await changeSource();
+      const withDefaults = { ...previewOptions, env: previewOptions.env ?? (await config()).env };
+      return wrapDatabaseErrors(async () => previewOn(await resources.target(), source, withDefaults));
     },
     async rollback(rollbackOptions = {}) {
       const source = await changeSource();

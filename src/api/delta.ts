@@ -8,6 +8,7 @@ import type { AuditQuery } from '../tracker/tracker.js';
 import type { DeltaEventName, DeltaListener } from '../runner/events.js';
 import type { StatusResult } from '../runner/results.js';
 import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
+import type { PreviewOptions, PreviewResult } from '../runner/preview.js';
 import type { ImportMigrateMongoOptions, ImportMigrateMongoResult } from '../adopt/index.js';
 import type { BackupListResult, RestoreResult } from '../backup/index.js';
 import type { BackupCommandResult, BackupOptions, RestoreOptions } from './backup-actions.js';
@@ -33,6 +34,11 @@ export interface CreateDeltaOptions {
 export interface Delta {
   /** Applies pending changes. Expected failures come back in the result's `error`. */
   commit(options?: CommitOptions): Promise<RunResult>;
+  /**
+   * Runs the pending changes `commit` would run (same filters) in one transaction that is always
+   * aborted, under the lock, and reports what each did (`commit --preview`). Nothing is written.
+   */
+  preview(options?: PreviewOptions): Promise<PreviewResult>;
   /** Reverts applied changes (default: the last one). */
   rollback(options?: RollbackOptions): Promise<RunResult>;
   /**

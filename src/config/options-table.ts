@@ -128,6 +128,12 @@ export const OPTIONS = [
     help: { commit: DRY_RUN, rollback: DRY_RUN, repair: DRY_RUN, baseline: DRY_RUN, import: 'print the records and the configuration file it would write; take no lock, write nothing' },
     commands: ['commit', 'rollback', 'repair', 'baseline', 'import'],
   },
+  {
+    key: 'preview',
+    flags: '--preview',
+    help: 'run the pending changes in one transaction that is always aborted, under the lock, and report what each would write; writes nothing',
+    commands: ['commit'],
+  },
   { key: 'force', flags: '--force', help: 'overwrite delta history of the imported changes, and an existing delta.config.mjs', commands: ['import'] },
   { key: 'skipMissing', flags: '--skip-missing', help: 'leave out changelog entries whose file is gone (without it the import refuses)', commands: ['import'] },
 

@@ -53,6 +53,8 @@ const CASES: readonly BadInput[] = [
   { name: 'an unknown --log-format', args: ['status', '--log-format', 'xml'], exit: 2, culprit: /--log-format <format>.*'xml' is invalid/ },
   { name: 'history --limit 0', args: ['history', '--limit', '0'], exit: 2, culprit: /--limit <n>.*'0' is invalid.*positive whole number/ },
   { name: 'history --action explode', args: ['history', '--action', 'explode'], exit: 2, culprit: /--action <action>.*'explode' is invalid/ },
+  { name: '--preview with --dry-run', args: ['commit', '--preview', '--dry-run'], exit: 2, culprit: /--preview and --dry-run cannot be used together/ },
+  { name: '--preview over a fleet', args: ['commit', '--preview', '--targets', 'tenant_a,tenant_b'], exit: 2, culprit: /--preview previews one target/ },
   { name: 'an unknown repair flag', args: ['repair', '--bogus'], exit: 2, culprit: /unknown option '--bogus'/ },
   { name: 'import of an unknown tool', args: ['import', 'npm'], exit: 2, culprit: /'npm' is invalid for argument 'tool'.*migrate-mongo/ },
   { name: 'an extra argument to validate', args: ['validate', 'extra'], exit: 2, culprit: /too many arguments for 'validate'/ },
