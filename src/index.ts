@@ -5,6 +5,8 @@ import type { Sandbox, SandboxOptions } from './sandbox/index.js';
  * The programmatic API; the `delta` CLI is built on exactly this.
  */
 export type { CreateDeltaOptions, Delta, UnlockResult } from './api/create-delta.js';
+export type { RehearseOptions, RehearseResult } from './api/rehearse-action.js';
+export type { RehearsalDifference } from './rehearse/rehearsal.js';
 export type { ImportMigrateMongoOptions, ImportMigrateMongoResult, PendingFile, PlannedRecord } from './adopt/index.js';
 export { createDelta } from './api/create-delta.js';
 export type { BackupCommandResult, BackupOptions, RestoreOptions } from './api/backup-actions.js';

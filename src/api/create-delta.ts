@@ -20,6 +20,7 @@ export type { CreateDeltaOptions, Delta, UnlockResult } from './delta.js';
 const backupActions = () => import('./backup-actions.js');
 const fleetActions = () => import('./fleet-actions.js');
 const adoption = () => import('../adopt/index.js');
+const rehearsal = () => import('./rehearse-action.js');
 
 /**
  * The programmatic API, and the only one the CLI uses: resolves the
@@ -76,6 +77,12 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       const source = await changeSource();
       const withDefaults = { ...previewOptions, env: previewOptions.env ?? (await config()).env };
       return wrapDatabaseErrors(async () => previewOn(await resources.target(), source, withDefaults));
+    },
+    async rehearse(rehearseOptions = {}) {
+      const source = await changeSource();
+      const withDefaults = { ...rehearseOptions, env: rehearseOptions.env ?? (await config()).env };
+      const { rehearseOn } = await rehearsal();
+      return wrapDatabaseErrors(async () => rehearseOn(await resources.target(), source, withDefaults));
     },
     async rollback(rollbackOptions = {}) {
       const source = await changeSource();
