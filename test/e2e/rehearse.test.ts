@@ -143,6 +143,26 @@ describe('delta rehearse through the CLI', () => {
     await kept.dropDatabase();
   });
 
+  it('catches a second commit that differs from the first (a rollback that leaves a marker behind)', async () => {
+    const { env, p } = await applied('rehrecommit', {
+      '001_bump.js': `export default {
+  async commit({ db, session }) { await db.collection('orders').updateMany({ bumped: { $ne: true } }, { $inc: { version: 1 }, $set: { bumped: true } }, { session }); },
+  async rollback({ db, session }) { await db.collection('orders').updateMany({}, { $inc: { version: -1 } }, { session }); },
+};
+`,
+    });
+    const run = await runCli(['rehearse', '--json'], { cwd: p.dir, env });
+    assert.equal(run.code, 4, run.stderr);
+    const result = JSON.parse(run.stdout) as RehearsalJson;
+    assert.deepEqual(
+      result.differences.map((d) => [d.step, d.change, d.collection, d.what, d.examples?.length]),
+      [
+        ['rollback', '001_bump', 'orders', 'documents', 4],
+        ['recommit', '001_bump', 'orders', 'documents', 4],
+      ],
+    );
+  });
+
   it('exits 1 when a change fails in the rehearsal, naming it', async () => {
     const { db, env, p, before } = await applied('rehfail', {
       '001_boom.js': "export default { async commit() { throw new Error('no such field'); }, async rollback() {} };\n",
