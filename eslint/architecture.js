@@ -5,7 +5,16 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
 /** Bottom to top: each area may import the areas of the layers below it (and layer 0 each other). */
-export const LAYERS = [['vocabulary', 'errors', 'version'], ['sqlite', 'config'], ['backup', 'connection', 'loader', 'lock', 'tracker'], ['runner'], ['fleet', 'adopt'], ['api'], ['cli'], ['index']];
+export const LAYERS = [
+  ['vocabulary', 'errors', 'version'],
+  ['sqlite', 'config'],
+  ['backup', 'connection', 'loader', 'lock', 'tracker'],
+  ['runner'],
+  ['fleet', 'adopt', 'rehearse'],
+  ['api'],
+  ['cli'],
+  ['index'],
+];
 /** The sandbox is a server of its own: it imports nothing of delta's, and only the CLI and the package entry start it. */
 const SANDBOX_USERS = new Set(['cli', 'index']);
 

@@ -5,6 +5,8 @@ import type { Sandbox, SandboxOptions } from './sandbox/index.js';
  * The programmatic API; the `delta` CLI is built on exactly this.
  */
 export type { CreateDeltaOptions, Delta, UnlockResult } from './api/create-delta.js';
+export type { RehearseOptions, RehearseResult } from './api/rehearse-action.js';
+export type { RehearsalDifference } from './rehearse/rehearsal.js';
 export type { ImportMigrateMongoOptions, ImportMigrateMongoResult, PendingFile, PlannedRecord } from './adopt/index.js';
 export { createDelta } from './api/create-delta.js';
 export type { BackupCommandResult, BackupOptions, RestoreOptions } from './api/backup-actions.js';
@@ -32,6 +34,10 @@ export type {
   BackupDone,
   BackupRequest,
   RunBackup,
+  PreviewChange,
+  PreviewOptions,
+  PreviewResult,
+  PreviewWrite,
 } from './runner/index.js';
 export type { AuditEvent, AuditQuery, BatchCheckpoint, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
 export type { DeltaErrorCode } from './errors.js';
@@ -64,12 +70,16 @@ export type {
   BatchWalkResult,
   ChangeContext,
   ChangeDefinition,
+  ChangeExpectations,
   ChangeFileRole,
   ChangeFunction,
   ChangeMetadata,
   ChangeOutcome,
   ChangeUnit,
+  CollectionLimits,
   CompanionFile,
+  CountLimit,
+  DdlAction,
   DeltaHooks,
   Direction,
   HookChange,
@@ -87,6 +97,9 @@ export type {
   ServicesFactory,
   StandardSchemaV1,
   TransactionMode,
+  VerifyFunction,
+  WriteCountKind,
+  WriteCounts,
 } from './vocabulary/index.js';
 // Change file formats are "runners" to users (the configuration's `runners`): their public names.
 export type { ChangeFormat as ChangeRunner, FormatFile as RunnerFile, FormatLoadContext as RunnerLoadContext, FormatMatch as RunnerMatch } from './vocabulary/index.js';

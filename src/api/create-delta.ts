@@ -4,7 +4,7 @@ import { DeltaEventEmitter } from '../runner/events.js';
 import { statusReport } from '../runner/status-report.js';
 import { duplicateIdProblems } from '../loader/file-loader.js';
 import type { FleetHost } from './fleet-actions.js';
-import { backupHost, commitThenPrune, runnerFor } from './run-wiring.js';
+import { backupHost, commitThenPrune, previewOn, runnerFor } from './run-wiring.js';
 import { changeSourceFor, everyChange } from './change-sources.js';
 import { mongoTarget } from './connected-target.js';
 import type { ConnectedTarget } from './connected-target.js';
@@ -21,6 +21,7 @@ export type { CreateDeltaOptions, Delta, UnlockResult } from './delta.js';
 const backupActions = () => import('./backup-actions.js');
 const fleetActions = () => import('./fleet-actions.js');
 const adoption = () => import('../adopt/index.js');
+const rehearsal = () => import('./rehearse-action.js');
 
 /**
  * The programmatic API, and the only one the CLI uses: resolves the
@@ -73,6 +74,17 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       const resolved = await config();
       const withDefaults = { ...commitOptions, env: commitOptions.env ?? resolved.env, backup: commitOptions.backup ?? resolved.backup.default };
       return wrapDatabaseErrors(async () => commitThenPrune(await resources.target(), events, source, withDefaults));
+    },
+    async preview(previewOptions = {}) {
+      const source = await changeSource();
+      const withDefaults = { ...previewOptions, env: previewOptions.env ?? (await config()).env };
+      return wrapDatabaseErrors(async () => previewOn(await resources.target(), source, withDefaults));
+    },
+    async rehearse(rehearseOptions = {}) {
+      const source = await changeSource();
+      const withDefaults = { ...rehearseOptions, env: rehearseOptions.env ?? (await config()).env };
+      const { rehearseOn } = await rehearsal();
+      return wrapDatabaseErrors(async () => rehearseOn(await resources.target(), source, withDefaults));
     },
     async rollback(rollbackOptions = {}) {
       const source = await changeSource();

@@ -8,6 +8,8 @@ import type { AuditQuery } from '../tracker/tracker.js';
 import type { DeltaEventName, DeltaListener } from '../runner/events.js';
 import type { StatusResult } from '../runner/results.js';
 import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
+import type { PreviewOptions, PreviewResult } from '../runner/preview.js';
+import type { RehearseOptions, RehearseResult } from './rehearse-action.js';
 import type { ImportMigrateMongoOptions, ImportMigrateMongoResult } from '../adopt/index.js';
 import type { BackupListResult, RestoreResult } from '../backup/index.js';
 import type { BackupCommandResult, BackupOptions, RestoreOptions } from './backup-actions.js';
@@ -33,6 +35,18 @@ export interface CreateDeltaOptions {
 export interface Delta {
   /** Applies pending changes. Expected failures come back in the result's `error`. */
   commit(options?: CommitOptions): Promise<RunResult>;
+  /**
+   * Runs the pending changes `commit` would run (same filters) in one transaction that is always
+   * aborted, under the lock, and reports what each did (`commit --preview`). Nothing is written.
+   */
+  preview(options?: PreviewOptions): Promise<PreviewResult>;
+  /**
+   * Proves the pending changes can be rolled back (`delta rehearse`): copies the target's
+   * collections (options, validators, indexes, a sample of documents) into a scratch database,
+   * commits the changes, rolls them back, commits them again, and reports every difference.
+   * The target is only read; the scratch database is dropped afterwards unless `keep`.
+   */
+  rehearse(options?: RehearseOptions): Promise<RehearseResult>;
   /** Reverts applied changes (default: the last one). */
   rollback(options?: RollbackOptions): Promise<RunResult>;
   /**

@@ -1,6 +1,7 @@
 // A connected target wired to a Runner: its lock, its events, and backups (with retention after
 // a successful run that took one). Used by single runs and by every target of a fleet.
 import type { DeltaEventEmitter } from '../runner/events.js';
+import type { PreviewOptions, PreviewResult } from '../runner/preview.js';
 import type { CommitOptions } from '../runner/runner.js';
 import { Runner } from '../runner/runner.js';
 import type { ChangeSource, RunResult } from '../vocabulary/index.js';
@@ -47,6 +48,25 @@ export function runnerFor(opened: ConnectedTarget, events: DeltaEventEmitter, on
       return (await backupActions()).takeBackupFor(backupHost(opened, events), { ...request, reason: request.changeId === undefined ? 'run' : 'change' });
     },
   });
+}
+
+/** `commit --preview`: the Runner's collaborators, for a run that is always aborted. */
+export async function previewOn(opened: ConnectedTarget, source: ChangeSource, options: PreviewOptions): Promise<PreviewResult> {
+  const { config, target, tracker, targetDb } = opened;
+  const { previewCommit } = await import('../runner/preview.js');
+  return previewCommit(
+    {
+      client: target.client,
+      db: target.db(targetDb),
+      deployment: target.deployment,
+      tracker,
+      lock: (command, onLost) => leaseLock(opened, command, onLost),
+      transaction: config.transaction,
+      ownNamespaces: opened.ownNamespaces,
+    },
+    source,
+    options,
+  );
 }
 
 /** A commit, then retention (`backup.keep`) when it succeeded and took a backup. */

@@ -40,6 +40,7 @@ const COMMANDS: { readonly [C in CommandName]: () => Promise<CommandModule<C>> }
   backups: () => import('./commands/backups.js'),
   restore: () => import('./commands/restore.js'),
   import: () => import('./commands/import.js'),
+  rehearse: () => import('./commands/rehearse.js'),
 };
 
 /**

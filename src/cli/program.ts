@@ -127,6 +127,15 @@ export function buildProgram(dispatch: Dispatch, io: ProgramOutput): Command {
     )
     .action(action('import'));
 
+  command('rehearse')
+    .description('prove the pending changes roll back: commit, roll back and commit again in a scratch copy of the target')
+    .addHelpText(
+      'after',
+      '\nThe target is only read. Exit 0: every rollback restored the copy and the second commit matched the first;\n4: a difference (named by change and collection); 1: a change failed.\n' +
+        '\nExamples:\n  $ delta rehearse\n  $ delta rehearse --in-sandbox --sample 200\n  $ delta rehearse --scratch-db app_rehearsal --keep --json',
+    )
+    .action(action('rehearse'));
+
   command('sandbox')
     .description('run an in-memory MongoDB-compatible server in the foreground (for trying delta)')
     .addHelpText('after', '\nExample:\n  $ delta sandbox --port 27017 &\n  $ delta commit --uri "mongodb://127.0.0.1:27017/app?replicaSet=rs0"')

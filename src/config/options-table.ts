@@ -8,7 +8,8 @@ import { AUDIT_ACTIONS, TRANSACTION_MODES } from '../vocabulary/index.js';
 import { parseDuration, parseIsoTime, parseMaxFailureRate, parseMilliseconds, parseNameList, parsePort, parsePositiveInteger, parseTagList, parseWaveSpec } from './option-parsers.js';
 
 /** The commands of `delta`, in the order `delta --help` lists them. */
-export type CommandName = 'commit' | 'rollback' | 'status' | 'validate' | 'repair' | 'baseline' | 'history' | 'unlock' | 'create' | 'init' | 'backup' | 'backups' | 'restore' | 'import' | 'sandbox';
+export type CommandName =
+  'commit' | 'rollback' | 'status' | 'validate' | 'repair' | 'baseline' | 'history' | 'unlock' | 'create' | 'init' | 'backup' | 'backups' | 'restore' | 'import' | 'rehearse' | 'sandbox';
 
 /** `both`: the human view on stdout and JSON event lines on stderr. */
 export const LOG_FORMATS = ['human', 'json', 'both'] as const;
@@ -96,11 +97,16 @@ export const OPTIONS = [
   {
     key: 'to',
     flags: '--to <id>',
-    help: { commit: 'apply up to and including this change', rollback: 'undo to a version: revert everything applied after <id>, which stays applied', baseline: 'last change to mark applied' },
-    commands: ['commit', 'rollback', 'baseline'],
+    help: {
+      commit: 'apply up to and including this change',
+      rollback: 'undo to a version: revert everything applied after <id>, which stays applied',
+      baseline: 'last change to mark applied',
+      rehearse: 'rehearse the pending changes up to and including this one',
+    },
+    commands: ['commit', 'rollback', 'baseline', 'rehearse'],
     requiredBy: ['baseline'],
   },
-  { key: 'only', flags: '--only <id>', help: 'apply only this change', commands: ['commit'] },
+  { key: 'only', flags: '--only <id>', help: { commit: 'apply only this change', rehearse: 'rehearse only this change' }, commands: ['commit', 'rehearse'] },
   { key: 'steps', flags: '--steps <n>', help: 'revert the last n changes', parse: parsePositiveInteger, commands: ['rollback'] },
   { key: 'id', flags: '--id <id>', help: { rollback: 'revert one specific change', history: 'events of one change' }, commands: ['rollback', 'history'] },
   {
@@ -128,6 +134,12 @@ export const OPTIONS = [
     help: { commit: DRY_RUN, rollback: DRY_RUN, repair: DRY_RUN, baseline: DRY_RUN, import: 'print the records and the configuration file it would write; take no lock, write nothing' },
     commands: ['commit', 'rollback', 'repair', 'baseline', 'import'],
   },
+  {
+    key: 'preview',
+    flags: '--preview',
+    help: 'run the pending changes in one transaction that is always aborted, under the lock, and report what each would write; writes nothing',
+    commands: ['commit'],
+  },
   { key: 'force', flags: '--force', help: 'overwrite delta history of the imported changes, and an existing delta.config.mjs', commands: ['import'] },
   {
     key: 'keepChangelog',
@@ -150,25 +162,54 @@ export const OPTIONS = [
   {
     key: 'allowDrift',
     flags: '--allow-drift',
-    help: { commit: 'run although applied changes were modified or deleted', rollback: 'revert with a file modified since it was applied' },
-    commands: ['commit', 'rollback'],
+    help: {
+      commit: 'run although applied changes were modified or deleted',
+      rollback: 'revert with a file modified since it was applied',
+      rehearse: 'rehearse although applied changes were modified or deleted',
+    },
+    commands: ['commit', 'rollback', 'rehearse'],
   },
-  { key: 'outOfOrder', flags: '--out-of-order', help: 'also apply pending changes older than the newest applied one', commands: ['commit'] },
+  { key: 'outOfOrder', flags: '--out-of-order', help: 'also apply pending changes older than the newest applied one', commands: ['commit', 'rehearse'] },
   {
     key: 'stage',
     flags: '--stage <name>',
-    help: { commit: 'apply only the pending changes of this stage', rollback: 'revert only changes of this stage (the options above apply inside it)' },
-    commands: ['commit', 'rollback'],
+    help: {
+      commit: 'apply only the pending changes of this stage',
+      rollback: 'revert only changes of this stage (the options above apply inside it)',
+      rehearse: 'rehearse only the pending changes of this stage',
+    },
+    commands: ['commit', 'rollback', 'rehearse'],
   },
   {
     key: 'tags',
     flags: '--tags <names>',
-    help: { commit: 'apply only changes tagged with one of these (comma-separated)', status: 'show changes tagged with one of these as they would run (comma-separated)' },
+    help: {
+      commit: 'apply only changes tagged with one of these (comma-separated)',
+      status: 'show changes tagged with one of these as they would run (comma-separated)',
+      rehearse: 'rehearse only changes tagged with one of these (comma-separated)',
+    },
     parse: parseTagList,
-    commands: ['commit', 'status'],
+    commands: ['commit', 'status', 'rehearse'],
   },
   { key: 'long', flags: '--long', help: 'also show author, tags and environments', commands: ['status', 'history'] },
-  { key: 'timeoutMs', flags: '--timeout <ms>', help: 'default time limit per change', parse: parseMilliseconds, commands: ['commit', 'rollback'] },
+  { key: 'timeoutMs', flags: '--timeout <ms>', help: 'default time limit per change', parse: parseMilliseconds, commands: ['commit', 'rollback', 'rehearse'] },
+
+  // Rehearsals.
+  {
+    key: 'sample',
+    flags: '--sample <n>',
+    help: 'copy up to n documents of each collection into the scratch database (default 1000)',
+    parse: parsePositiveInteger,
+    commands: ['rehearse'],
+  },
+  {
+    key: 'scratchDb',
+    flags: '--scratch-db <name>',
+    help: 'the scratch database to rehearse in (must be empty; default: <db>_rehearse_<random> beside the target)',
+    commands: ['rehearse'],
+  },
+  { key: 'inSandbox', flags: '--in-sandbox', help: 'rehearse in the built-in in-memory server: the deployment is only read', commands: ['rehearse'] },
+  { key: 'keep', flags: '--keep', help: 'keep the scratch database afterwards (dropped otherwise)', commands: ['rehearse'] },
 
   // Backups.
   { key: 'backup', flags: '--backup', help: 'back up the whole target database before the first change (config backup.default)', commands: ['commit'] },

@@ -2,10 +2,11 @@
 // change given in memory, checked and turned into a ChangeUnit. Errors name the file and the key.
 import * as v from '../config/schema-library.js';
 import { ChangeFileError } from '../errors.js';
-import type { ChangeFunction, ChangeUnit, LegacyChangeFunction } from '../vocabulary/index.js';
+import type { ChangeFunction, ChangeUnit, LegacyChangeFunction, VerifyFunction } from '../vocabulary/index.js';
 import { TRANSACTION_MODES } from '../vocabulary/index.js';
 import type { ChangeFileEntry } from './change-folder.js';
 import { METADATA_ENTRIES, metadataFrom } from './change-metadata.js';
+import { expectationsSchema } from './expectations-schema.js';
 
 type ModuleRecord = Record<string, unknown>;
 
@@ -56,6 +57,8 @@ const definitionSchema = v.looseObject({
   ...METADATA_ENTRIES,
   batches: trueOrFalse('batches'),
   sideEffects: trueOrFalse('sideEffects'),
+  expect: v.optional(expectationsSchema),
+  verify: fn('verify'),
 });
 
 /** `tags[1]: expected ...` for a metadata key; the other messages name their key already. */
@@ -108,6 +111,8 @@ export function normaliseDefinition(def: ModuleRecord, source: DefinitionSource)
     style,
     commit: style === 'migrate-mongo' ? legacy(commitFn as unknown as LegacyChangeFunction) : (commitFn as unknown as ChangeFunction),
     rollback: rollbackFn === undefined ? undefined : style === 'migrate-mongo' ? legacy(rollbackFn as unknown as LegacyChangeFunction) : (rollbackFn as unknown as ChangeFunction),
+    expect: change.expect,
+    verify: change.verify as unknown as VerifyFunction | undefined,
   };
 }
 

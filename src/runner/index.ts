@@ -9,3 +9,4 @@ export { statusReport } from './status-report.js';
 export type { BaselineOptions, MaintenanceAction, MaintenanceResult, RepairOptions, ValidationProblem, ValidationReport } from './maintenance.js';
 export { planBaseline, planRepair, validationProblems } from './maintenance.js';
 export type { BackupDone, BackupRequest, RunBackup } from './backup-step.js';
+export type { PreviewChange, PreviewOptions, PreviewResult, PreviewWrite } from './preview.js';

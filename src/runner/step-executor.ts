@@ -8,11 +8,13 @@ import { batchWalker } from './batches.js';
 import { abortedTransactionAdvice, refusedInTransaction } from './driver-errors.js';
 import type { DeltaEventEmitter, RollbackReason } from './events.js';
 import { executeChange } from './execute-change.js';
+import { checkedCommit } from './expectations.js';
 import { changeOutcome, recordedError } from './outcomes.js';
 import type { PlannedStep } from './planned-step.js';
 import type { StepWrites } from './step-writes.js';
 import { runningMarker, stepWrites } from './step-writes.js';
 import { inTransaction } from './transactions.js';
+import { WriteCounter } from './write-counter.js';
 import { WriteGuard } from './write-guard.js';
 import type { ChangeFunction, ChangeOutcome, ChangeUnit, Direction, RecordedError, TransactionMode } from '../vocabulary/index.js';
 
@@ -120,7 +122,8 @@ export class StepExecutor {
     const { tracker, events, client, db } = this.#env;
     const runId = this.#run.runId;
     return executeChange({
-      fn,
+      // A commit's `expect` and `verify` are part of it: they fail it before its transaction commits.
+      fn: direction === 'commit' ? checkedCommit(change, fn, (counted) => WriteCounter.of(client).count(db.databaseName, counted, this.#env.ownNamespaces)) : fn,
       changeId: change.id,
       runId,
       db,

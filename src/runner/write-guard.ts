@@ -126,7 +126,7 @@ function writtenNamespaces(name: string, db: string, command: Document): string[
 }
 
 /** A session id as a comparable string (the UUID's bytes in hex). */
-function sessionKey(lsid: { id?: unknown } | undefined): string | undefined {
+export function sessionKey(lsid: { id?: unknown } | undefined): string | undefined {
   const id = lsid?.id as { toString?: (encoding: string) => string; buffer?: Uint8Array } | undefined;
   if (id === undefined || id === null) return undefined;
   if (id.buffer instanceof Uint8Array) return Buffer.from(id.buffer).toString('hex');

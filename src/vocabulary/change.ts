@@ -1,6 +1,7 @@
 // A change as every layer sees it: what a file exports, what its functions receive, and what the
 // loader hands the runner. Types only (and defineMigration), so that every layer can depend on it.
 import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
+import type { ChangeExpectations, VerifyFunction } from './expectations.js';
 import type { ChangeMetadata, RecoveryStrategy, StoredMetadata } from './metadata.js';
 import type { TransactionMode } from './transaction-mode.js';
 
@@ -106,6 +107,10 @@ export interface ChangeDefinition {
    * never shares a transaction with other changes, so it runs exactly once per attempt.
    */
   readonly sideEffects?: boolean;
+  /** What the commit may write, checked before it commits (see ChangeExpectations). */
+  readonly expect?: ChangeExpectations;
+  /** Checks the commit's result before it commits; throws when it is wrong. */
+  readonly verify?: VerifyFunction;
   readonly commit: ChangeFunction;
   readonly rollback?: ChangeFunction;
 }
@@ -169,6 +174,10 @@ export interface ChangeUnit extends ChangeRef {
   readonly style: 'delta' | 'migrate-mongo';
   readonly commit: ChangeFunction;
   readonly rollback: ChangeFunction | undefined;
+  /** What its commit may write (absent: not limited). */
+  readonly expect?: ChangeExpectations | undefined;
+  /** Checks its commit's result before the commit is final. */
+  readonly verify?: VerifyFunction | undefined;
 }
 
 /**

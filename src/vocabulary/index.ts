@@ -22,6 +22,8 @@ export type {
   StageSpec,
 } from './change.js';
 export { DEFAULT_STAGE_CONCURRENCY, defineMigration } from './change.js';
+export type { ChangeExpectations, CollectionLimits, CountLimit, DdlAction, VerifyFunction, WriteCountKind, WriteCounts } from './expectations.js';
+export { WRITE_COUNT_KINDS } from './expectations.js';
 export type { ChangeFileRole, ChangeFormat, CompanionFile, FormatFile, FormatLoadContext, FormatMatch, FormatRegistry, ProgramCommand } from './formats.js';
 export type { DeltaHooks, HookChange, HookName, RunHookContext, ServicesContext, ServicesFactory } from './hooks.js';
 export { HOOK_NAMES } from './hooks.js';

@@ -362,7 +362,7 @@ const BAD: readonly BadCase[] = [
     name: 'unknown top-level key',
     text: 'commit: []\ndown: []\n',
     at: '2: down',
-    expected: /unknown key \(expected id, description, transaction, timeoutMs, author, tags, environments, recovery, repeatable, runAlways, commit, rollback\)/,
+    expected: /unknown key \(expected id, description, transaction, timeoutMs, author, tags, environments, recovery, repeatable, runAlways, expect, commit, rollback\)/,
   },
   { name: 'transaction value', text: 'transaction: sometimes\ncommit: []\n', at: '1: transaction', expected: /expected one of "auto", "always", "never" \(got a string "sometimes"\)/ },
   {

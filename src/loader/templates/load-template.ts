@@ -12,6 +12,7 @@ import { BUILT_IN_ARGS, TEMPLATE_KEYS, decodeExtendedJson, describeValue, expect
 import type {
   BuiltInOperationName,
   ChangeContext,
+  ChangeExpectations,
   ChangeFunction,
   ChangeMetadata,
   ChangeUnit,
@@ -61,6 +62,8 @@ export interface ParsedTemplate {
   readonly transaction: TransactionMode | undefined;
   readonly timeoutMs: number | undefined;
   readonly metadata: ChangeMetadata;
+  /** What its commit may write (see ChangeExpectations). */
+  readonly expect: ChangeExpectations | undefined;
   readonly commit: readonly TemplateStep[];
   /** Written in the file, derived from `commit`, or undefined (the change cannot be rolled back). */
   readonly rollback: readonly TemplateStep[] | undefined;
@@ -88,6 +91,7 @@ export async function loadTemplate(entry: TemplateFile, options: TemplateOptions
     style: 'delta',
     commit: steps(template.commit),
     rollback: template.rollback === undefined ? undefined : steps(template.rollback),
+    expect: template.expect,
   };
 }
 
@@ -193,6 +197,7 @@ export async function parseTemplate(text: string, file: string, options: Templat
     transaction,
     timeoutMs: header.output.timeoutMs,
     metadata: metadataFrom(header.output),
+    expect: header.output.expect,
     commit,
     rollback,
     rollbackDerived: derived !== undefined,

@@ -1,6 +1,7 @@
 import { EJSON } from 'bson';
 import * as v from '../../config/schema-library.js';
 import { CHANGE_METADATA_KEYS, METADATA_ENTRIES } from '../change-metadata.js';
+import { expectationsSchema } from '../expectations-schema.js';
 import { TRANSACTION_MODES } from '../../vocabulary/index.js';
 
 /**
@@ -195,7 +196,7 @@ export const BUILT_IN_ARGS = {
 export type BuiltInArgs = { readonly [K in keyof typeof BUILT_IN_ARGS]: v.InferOutput<(typeof BUILT_IN_ARGS)[K]> };
 
 /** The keys a template may have, in the order the README lists them. */
-export const TEMPLATE_KEYS = ['id', 'description', 'transaction', 'timeoutMs', ...CHANGE_METADATA_KEYS, 'commit', 'rollback'] as const;
+export const TEMPLATE_KEYS = ['id', 'description', 'transaction', 'timeoutMs', ...CHANGE_METADATA_KEYS, 'expect', 'commit', 'rollback'] as const;
 
 /** A template's header: everything but the operations, which are checked one by one. */
 export const templateHeaderSchema = strict({
@@ -205,6 +206,7 @@ export const templateHeaderSchema = strict({
   timeoutMs: v.optional(v.pipe(v.number('expected a number of milliseconds'), v.gtValue(0, 'expected a positive number of milliseconds'))),
   // The rules code change files follow too.
   ...METADATA_ENTRIES,
+  expect: v.optional(expectationsSchema),
   commit: v.array(v.unknown(), 'expected a list of operations'),
   rollback: v.optional(v.array(v.unknown(), 'expected a list of operations')),
 });
