@@ -58,7 +58,7 @@ describe('fleet configuration', () => {
   it('takes targets as a spec or a list, with fleet.concurrency and fleet.failFast, and names a wrong key', async () => {
     const config = await resolveConfig({ env: {}, cwd: '/project', inline: { targets: ['tenant_a', 'tenant_*'], fleet: { concurrency: 8, failFast: true } } });
     assert.deepEqual(config.targets, { spec: 'tenant_a,tenant_*', source: 'config: targets', base: '/project' });
-    assert.deepEqual(config.fleet, { concurrency: 8, failFast: true });
+    assert.deepEqual(config.fleet, { concurrency: 8, failFast: true, waves: undefined, maxFailureRate: 0, betweenWaves: undefined });
     const defaults = await resolveConfig({ env: {}, cwd: '/project', inline: {} });
     assert.equal(defaults.targets, undefined);
     assert.deepEqual(defaults.fleet, { concurrency: 4, failFast: false });
