@@ -7,39 +7,30 @@
 //
 // Environment: BENCH_REPS (default 5), MONGODB_URI (a real server instead of the sandbox; round
 // trips then go unmeasured), BENCH_OUT (where the JSON goes; default bench/results/latest.json),
-// BENCH_ONLY (a comma-separated list of help, commit, status, rollback, race, trips: only those;
-// the JSON then goes to BENCH_OUT or a temp file, never to latest.json),
+// BENCH_ONLY (a comma-separated list of help, commit, noop, cold, status, rollback, race, trips,
+// latency: only those; the JSON then goes to BENCH_OUT or a temp file, never to latest.json),
+// BENCH_LATENCY_MS (the latency proxy's round trip, default 10),
 // BENCH_TINY=1 (1 repetition, 10 changes, 3 racers, no 1,000/10,000 scenarios: a smoke check for
 // npm test, written to BENCH_OUT or a temp file, never to latest.json).
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, platform, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MongoClient } from 'mongodb';
 import { checksumOf } from '../src/loader/index.js';
-import { startSandbox } from '../src/sandbox/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
 import type { HistoryRecord } from '../src/tracker/index.js';
 import { formatRatio, renderReport } from './compare-report.js';
 import type { BenchReport, GoalResult, RoundTripResult, ScenarioResult } from './compare-report.js';
-import { combine, summarize, timeNode } from './process-timer.js';
-import type { ProcessRun, Sample } from './process-timer.js';
+import { combine, timeNode } from './process-timer.js';
+import type { ProcessRun } from './process-timer.js';
 import { DELTA_BIN, MIGRATE_MONGO_BIN, deltaProject, migrateMongoProject } from './tool-projects.js';
 import type { MigrateMongoProject, Project } from './tool-projects.js';
 import { countCommands } from './command-counts.js';
+import { appliedScenarios, coldTypeScriptScenario } from './applied-scenarios.js';
+import { behindProxy, hostAndPort, startLatencyProxy } from './latency-proxy.js';
+import { HELP_REPS, ONLY, REPS, TINY, alternate, childEnv, delta, expectCount, migrateMongo, openServer, progress, scenario, wanted } from './compare-harness.js';
+import type { BenchServer, Runner } from './compare-harness.js';
 
-const TINY = process.env.BENCH_TINY === '1';
-/** BENCH_ONLY=status,trips runs only those parts (help, commit, status, rollback, race, trips): for working on one goal. */
-const ONLY = (process.env.BENCH_ONLY ?? '')
-  .split(',')
-  .map((part) => part.trim())
-  .filter((part) => part !== '');
-const wanted = (part: string): boolean => ONLY.length === 0 || ONLY.includes(part);
-const REPS = TINY ? 1 : Number(process.env.BENCH_REPS ?? 5);
-if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
-/** --help takes ~0.1 s, so it gets more repetitions to steady its median. */
-const HELP_REPS = TINY ? 1 : Math.max(REPS, 10);
 const COMMIT_SIZES = TINY ? [10] : [1, 100, 1000];
 const STATUS_RECORDS = TINY ? 10 : 10_000;
 const ROLLBACK_CHANGES = TINY ? 10 : 100;
@@ -49,6 +40,11 @@ const RACERS = TINY ? 3 : 8;
 /** Round trips: runs of BASE and BASE + STEP changes; the difference ÷ STEP is the cost of one. */
 const ROUND_TRIP_BASE = 10;
 const ROUND_TRIP_STEP = TINY ? 10 : 100;
+/** Changes applied before `commit` with nothing to do and `status` (issue 22), and in the cold TypeScript run. */
+const APPLIED_CHANGES = TINY ? 10 : 1000;
+/** The simulated network's round trip (BENCH_LATENCY_MS), and the commit size run through it. */
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 10);
+const LATENCY_COMMIT_SIZE = TINY ? 10 : 100;
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const OUT =
@@ -57,100 +53,6 @@ const OUT =
     : TINY || ONLY.length > 0
       ? join(tmpdir(), `delta-bench-${TINY ? 'tiny' : 'partial'}-${process.pid}.json`)
       : join(ROOT, 'bench', 'results', 'latest.json');
-
-const progress = (line: string) => process.stderr.write(`  ${line}\n`);
-
-// ---------------------------------------------------------------------------------------------
-// The server, fresh databases, checks
-
-interface BenchServer {
-  readonly sandbox: Sandbox | undefined;
-  readonly client: MongoClient;
-  uriFor(db: string): string;
-  freshDb(tag: string): string;
-  count(db: string, collection: string): Promise<number>;
-  drop(db: string): Promise<void>;
-  close(): Promise<void>;
-}
-
-async function openServer(): Promise<BenchServer> {
-  const external = process.env.MONGODB_URI;
-  const sandbox = external !== undefined && external !== '' ? undefined : await startSandbox();
-  const base = sandbox?.uri ?? (external as string);
-  const parts = /^(mongodb(?:\+srv)?:\/\/[^/?]+)\/?[^?]*(\?.*)?$/.exec(base);
-  if (parts === null) throw new Error(`cannot place a database name in ${base.replace(/\/\/[^@/]*@/, '//***@')}`);
-  const client = await new MongoClient(base).connect();
-  const runTag = randomBytes(3).toString('hex');
-  let sequence = 0;
-  return {
-    sandbox,
-    client,
-    uriFor: (db) => `${parts[1]}/${db}${parts[2] ?? ''}`,
-    freshDb: (tag) => `bench_${runTag}_${++sequence}_${tag}`,
-    count: (db, collection) => client.db(db).collection(collection).countDocuments(),
-    drop: async (db) => {
-      await client.db(db).dropDatabase();
-    },
-    close: async () => {
-      await client.close();
-      await sandbox?.stop();
-    },
-  };
-}
-
-async function expectCount(server: BenchServer, db: string, collection: string, expected: number, after: string): Promise<void> {
-  const found = await server.count(db, collection);
-  if (found !== expected) throw new Error(`${after}: ${db}.${collection} holds ${found} documents, expected ${expected}`);
-}
-
-/** The environment minus anything that would point either tool elsewhere or preload code into it. */
-function childEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-  for (const key of Object.keys(env)) {
-    if (key.startsWith('DELTA_') || key === 'MONGODB_URI' || key === 'MIGRATIONS_DB_URI' || key === 'NODE_OPTIONS' || key === 'NODE_TEST_CONTEXT') delete env[key];
-  }
-  return { ...env, ...extra };
-}
-
-// ---------------------------------------------------------------------------------------------
-// One run of each tool
-
-const delta = (server: BenchServer, project: Project, db: string, args: readonly string[]): Promise<ProcessRun> =>
-  timeNode([DELTA_BIN, ...args], { cwd: project.dir, env: childEnv({ DELTA_URI: server.uriFor(db) }) });
-
-function migrateMongo(server: BenchServer, project: MigrateMongoProject, db: string, args: readonly string[]): Promise<ProcessRun> {
-  project.configure(server.uriFor(db), db);
-  return timeNode([MIGRATE_MONGO_BIN, ...args], { cwd: project.dir, env: childEnv() });
-}
-
-/** A runner of one repetition: returns its sample; each creates and drops its own database. */
-type Runner = () => Promise<Sample>;
-
-/**
- * Runs every runner `reps` times, the order rotated each repetition so that no tool always runs
- * first (or right after the other's garbage); `beforeRep` prepares what a repetition shares,
- * untimed. Returns the samples by runner index.
- */
-async function alternate(title: string, reps: number, runners: readonly Runner[], beforeRep?: () => Promise<void>): Promise<Sample[][]> {
-  const samples: Sample[][] = runners.map(() => []);
-  for (let rep = 0; rep < reps; rep++) {
-    await beforeRep?.();
-    for (let k = 0; k < runners.length; k++) {
-      const index = (rep + k) % runners.length;
-      const runner = runners[index] as Runner;
-      (samples[index] as Sample[]).push(await runner());
-    }
-    progress(`${title}: repetition ${rep + 1}/${reps}`);
-  }
-  return samples;
-}
-
-function scenario(id: string, title: string, deltaLabel: string, deltaSamples: readonly Sample[], otherLabel: string, otherSamples: readonly Sample[]): ScenarioResult {
-  const d = summarize(deltaSamples);
-  const o = summarize(otherSamples);
-  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
-  return { id, title, delta: { label: deltaLabel, summary: d }, other: { label: otherLabel, summary: o }, ratio: ratio(d.medianMs, o.medianMs), ratioOfMinimums: ratio(d.minMs, o.minMs) };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Scenarios
@@ -170,7 +72,7 @@ async function helpScenario(): Promise<ScenarioResult> {
   }
 }
 
-async function commitScenarios(server: BenchServer, size: number): Promise<ScenarioResult[]> {
+async function commitScenarios(server: BenchServer, size: number, tag = ''): Promise<ScenarioResult[]> {
   const js = deltaProject('js', size);
   const ts = deltaProject('ts', size);
   const mm = migrateMongoProject(size);
@@ -192,12 +94,13 @@ async function commitScenarios(server: BenchServer, size: number): Promise<Scena
       await server.drop(db);
       return run;
     };
-    const [dJs, m, dNever, dTs] = await alternate(`commit ${size}`, REPS, [deltaRun(js, 'js', []), mmRun, deltaRun(js, 'never', ['--transaction', 'never']), deltaRun(ts, 'ts', [])]);
+    const [dJs, m, dNever, dTs] = await alternate(`commit ${size}${tag}`, REPS, [deltaRun(js, 'js', []), mmRun, deltaRun(js, 'never', ['--transaction', 'never']), deltaRun(ts, 'ts', [])]);
     const n = size.toLocaleString('en-US');
+    const id = tag === '' ? '' : '-latency';
     return [
-      scenario(`commit-${size}-js`, `commit ${n} JS ${plural}`, 'delta commit', dJs ?? [], 'migrate-mongo up', m ?? []),
-      scenario(`commit-${size}-js-never`, `commit ${n} JS ${plural}, delta \`--transaction never\``, 'delta commit --transaction never', dNever ?? [], 'migrate-mongo up', m ?? []),
-      scenario(`commit-${size}-ts`, `commit ${n} ${plural}: delta TS, migrate-mongo JS`, 'delta commit (TS)', dTs ?? [], 'migrate-mongo up (JS)', m ?? []),
+      scenario(`commit-${size}-js${id}`, `commit ${n} JS ${plural}${tag}`, 'delta commit', dJs ?? [], 'migrate-mongo up', m ?? []),
+      scenario(`commit-${size}-js-never${id}`, `commit ${n} JS ${plural}, delta \`--transaction never\`${tag}`, 'delta commit --transaction never', dNever ?? [], 'migrate-mongo up', m ?? []),
+      scenario(`commit-${size}-ts${id}`, `commit ${n} ${plural}: delta TS, migrate-mongo JS${tag}`, 'delta commit (TS)', dTs ?? [], 'migrate-mongo up (JS)', m ?? []),
     ];
   } finally {
     js.cleanup();
@@ -347,6 +250,22 @@ async function raceScenario(server: BenchServer): Promise<ScenarioResult> {
   }
 }
 
+/**
+ * The start-up and commit scenarios again through a proxy that delays every message (no goal:
+ * what a server across a network costs each tool). Sandbox only: the proxy forwards to one host.
+ */
+async function latencyScenarios(server: BenchServer, sandbox: Sandbox): Promise<ScenarioResult[]> {
+  const { host, port } = hostAndPort(sandbox.uri);
+  const proxy = await startLatencyProxy(host, port, LATENCY_MS);
+  try {
+    const slow = behindProxy(server, proxy);
+    const tag = `, ${LATENCY_MS} ms round trip`;
+    return [...(await appliedScenarios(slow, APPLIED_CHANGES, tag)), ...(await commitScenarios(slow, LATENCY_COMMIT_SIZE, tag))];
+  } finally {
+    await proxy.close();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Round trips
 
@@ -408,13 +327,19 @@ function goals(scenarios: readonly ScenarioResult[], trips: readonly RoundTripRe
     const found = trips.find((t) => t.tool === tool);
     return { text: `${tool}: tracker commands per change`, limit: '≤ 2', measured: found?.trackerPerChange ?? null, unit: 'commands', pass: found === undefined ? null : found.trackerPerChange <= 2 };
   };
+  const race = `race-${RACERS}x${RACE_CHANGES}`;
+  // Issue 22's goals first, then the earlier ones that still hold.
   return [
+    ratioGoal('commit-noop-1000', 'commit with nothing to do, 1,000 applied: delta ÷ migrate-mongo up', 0.7),
+    ratioGoal('status-1000-applied', 'status, 1,000 applied: delta ÷ migrate-mongo status', 0.7),
+    ratioGoal('commit-1000-js-never', 'commit 1,000 JS changes, delta `--transaction never` ÷ migrate-mongo', 1.0),
+    ratioGoal('commit-1000-ts-cold', "commit 1,000 changes: delta TS, cold compile cache ÷ migrate-mongo's JS", 1.5),
     ratioGoal('commit-1000-js', 'commit 1,000 JS changes: delta ÷ migrate-mongo', 1.0),
-    ratioGoal('commit-1000-js-never', 'commit 1,000 JS changes, delta `--transaction never` ÷ migrate-mongo', 0.8),
-    ratioGoal('commit-1000-ts', "commit 1,000 changes: delta TS ÷ migrate-mongo's JS", 1.2),
-    ratioGoal('status-10000', 'status over 10,000 records: delta ÷ migrate-mongo', 0.5),
-    { text: 'status over 10,000 records: delta peak RSS', limit: '< 100 MB', measured: statusRss, unit: 'MB', pass: statusRss === null ? null : statusRss < 100 },
+    { text: 'status over 10,000 records: delta peak RSS', limit: '≤ 100 MB', measured: statusRss, unit: 'MB', pass: statusRss === null ? null : statusRss <= 100 },
+    ratioGoal(race, `${RACERS} racing processes, ${RACE_CHANGES} changes ÷ one process`, 2.0),
     ratioGoal('help', '`--help`: delta ÷ migrate-mongo', 0.7),
+    ratioGoal('commit-1000-ts', "commit 1,000 changes: delta TS (warm cache) ÷ migrate-mongo's JS", 1.2),
+    ratioGoal('status-10000', 'status over 10,000 records: delta ÷ migrate-mongo', 0.5),
     tripGoal('delta commit (transaction auto)'),
     tripGoal('delta commit --transaction never'),
   ];
@@ -446,10 +371,13 @@ async function main(): Promise<void> {
   try {
     if (wanted('help')) scenarios.push(await helpScenario());
     if (wanted('commit')) for (const size of COMMIT_SIZES) scenarios.push(...(await commitScenarios(server, size)));
+    if (wanted('noop')) scenarios.push(...(await appliedScenarios(server, APPLIED_CHANGES)));
+    if (wanted('cold')) scenarios.push(await coldTypeScriptScenario(server, APPLIED_CHANGES));
     if (wanted('status')) scenarios.push(await statusScenario(server));
     if (wanted('rollback')) scenarios.push(await rollbackScenario(server));
     if (wanted('race')) scenarios.push(await raceScenario(server));
     if (wanted('trips') && server.sandbox !== undefined) trips = await roundTrips(server, server.sandbox);
+    if (wanted('latency') && server.sandbox !== undefined) scenarios.push(...(await latencyScenarios(server, server.sandbox)));
   } finally {
     await server.close();
   }
@@ -467,6 +395,9 @@ async function main(): Promise<void> {
       rollbackChanges: ROLLBACK_CHANGES,
       raceChanges: RACE_CHANGES,
       racers: RACERS,
+      appliedChanges: APPLIED_CHANGES,
+      latencyMs: LATENCY_MS,
+      latencyCommitSize: LATENCY_COMMIT_SIZE,
       roundTripChanges: [ROUND_TRIP_BASE, ROUND_TRIP_BASE + ROUND_TRIP_STEP],
     },
     scenarios,

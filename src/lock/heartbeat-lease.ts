@@ -49,8 +49,11 @@ export abstract class HeartbeatLease implements Lease {
     return this.#lost;
   }
 
-  /** Takes the lock, waiting with jittered back-off up to `waitMs`; throws `LockHeldError` after. */
-  async acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * Takes the lock, waiting with jittered back-off up to `waitMs`; throws `LockHeldError` after.
+   * Returns false, holding nothing, when `stopWaiting` ended the wait (see waitForLock).
+   */
+  async acquire(signal?: AbortSignal, stopWaiting?: () => Promise<boolean>): Promise<boolean> {
     const { scope, waitMs } = this.#lease;
     const tryAcquire = async () => {
       const sent = performance.now();
@@ -58,9 +61,10 @@ export abstract class HeartbeatLease implements Lease {
       if (taken) this.#renewedAt = sent;
       return taken;
     };
-    await waitForLock({ scope, waitMs, tryAcquire, holder: () => this.currentHolder() }, signal);
+    if (!(await waitForLock({ scope, waitMs, tryAcquire, holder: () => this.currentHolder(), stopWaiting }, signal))) return false;
     this.#held = true;
     this.#startHeartbeat();
+    return true;
   }
 
   /** Whether someone else holds a lease that has not expired (by this machine's clock: a hint, not a guarantee). */

@@ -5,7 +5,11 @@
 export interface Lease {
   /** Whether another runner holds a live lease right now (a read; takes nothing). */
   heldByOther(): Promise<boolean>;
-  acquire(signal?: AbortSignal): Promise<void>;
+  /**
+   * Takes the lock, waiting for it. `stopWaiting` is asked each time the lock changes hands while
+   * this waits; when it answers true the wait ends without the lock and `acquire` returns false.
+   */
+  acquire(signal?: AbortSignal, stopWaiting?: () => Promise<boolean>): Promise<boolean>;
   /** Throws when the lease was lost; called before every step of the work. */
   assertHeld(): void;
   release(): Promise<void>;

@@ -15,6 +15,12 @@ export interface LockedWork<P, R> {
   /** The plan that runs, always made under the lock, from a history read there. */
   readonly plan: () => Promise<P>;
   readonly work: (plan: P, waitedMs: number) => Promise<R>;
+  /**
+   * While waiting for the lock, each time it changes hands (another run ended): a result that
+   * makes the wait unnecessary (what this run came to do is done), else undefined. The lock is
+   * then never taken, as when `finishEarly` answers.
+   */
+  readonly whileWaiting?: () => Promise<R | undefined>;
   /** Stops waiting for the lock (Ctrl-C). */
   readonly signal?: AbortSignal;
 }
@@ -30,7 +36,20 @@ export async function underLock<P, R>(lock: Lease, phases: LockedWork<P, R>): Pr
     if (early !== undefined) return early;
   }
   const started = performance.now();
-  await lock.acquire(phases.signal);
+  let settled: R | undefined;
+  const whileWaiting = phases.whileWaiting;
+  const stopWaiting =
+    whileWaiting === undefined
+      ? undefined
+      : async () => {
+          settled = await whileWaiting();
+          return settled !== undefined;
+        };
+  if (!(await lock.acquire(phases.signal, stopWaiting))) {
+    // acquire answers false only after stopWaiting found a result.
+    if (settled === undefined) throw new Error('the wait for the lock ended without the lock and without a result');
+    return settled;
+  }
   try {
     const waitedMs = Math.round(performance.now() - started);
     return await phases.work(await phases.plan(), waitedMs);

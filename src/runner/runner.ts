@@ -204,6 +204,23 @@ export class Runner {
         const history = await tracker.history();
         return { history, planned: await plan(await source.open(history), history) };
       },
+      // A commit that waits while another runner applies the same changes learns from one read,
+      // when that run ends, that nothing is left, as the first look would have (files applied
+      // since are known from their records: nothing is imported). Anything else waits its turn.
+      whileWaiting:
+        command === 'commit'
+          ? async () => {
+              const history = await tracker.history();
+              const catalog = source.withoutImports(history);
+              if (catalog === undefined) return undefined;
+              // A plan that throws (drift, a bad request) is made again, and reported, under the lock.
+              const steps = await plan(catalog, history).then(
+                (planned) => planned.steps,
+                () => undefined,
+              );
+              return steps?.length === 0 ? ended(result('nothing-to-do', [])) : undefined;
+            }
+          : undefined,
       work: async ({ history, planned }, waitedMs) => {
         events.emit('lock:acquired', { runId, scope: this.#options.lockScope, waitedMs });
         const steps = planned.steps;

@@ -1,3 +1,4 @@
+import { BSON } from 'mongodb';
 import type { AnyClientBulkWriteModel, ClientSession, Collection, Document, MongoClient } from 'mongodb';
 import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
@@ -45,7 +46,14 @@ export class MongoTracker implements Tracker {
 
   async history(): Promise<HistoryEntry[]> {
     // One query; batches of 1,000 keep 10,000 records to ten getMores without one 4 MB reply.
-    return (await this.#migrations.find({ targetDb: this.targetDb }, { batchSize: 1000, projection: HISTORY_PROJECTION }).toArray()) as unknown as HistoryEntry[];
+    // Raw documents, decoded here by the driver's own bson with its defaults (the driver's too; not
+    // `import 'bson'`, whose ES module build would be a second copy to load): the driver would first
+    // wrap each in a lazily parsed document and then decode it, which costs 10,000 records about
+    // 5 MB of peak memory and a tenth of status's CPU time (issue 22).
+    const cursor = this.#migrations.find({ targetDb: this.targetDb }, { batchSize: 1000, projection: HISTORY_PROJECTION, raw: true });
+    const entries: HistoryEntry[] = [];
+    for await (const bytes of cursor) entries.push(BSON.deserialize(bytes as unknown as Uint8Array) as unknown as HistoryEntry);
+    return entries;
   }
 
   record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession): Promise<void> {
