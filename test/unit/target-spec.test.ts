@@ -61,7 +61,7 @@ describe('fleet configuration', () => {
     assert.deepEqual(config.fleet, { concurrency: 8, failFast: true, waves: undefined, maxFailureRate: 0, betweenWaves: undefined });
     const defaults = await resolveConfig({ env: {}, cwd: '/project', inline: {} });
     assert.equal(defaults.targets, undefined);
-    assert.deepEqual(defaults.fleet, { concurrency: 4, failFast: false });
+    assert.deepEqual(defaults.fleet, { concurrency: 4, failFast: false, waves: undefined, maxFailureRate: 0, betweenWaves: undefined });
     await assert.rejects(resolveConfig({ env: {}, cwd: '/project', inline: { fleet: { concurrency: 0 } } }), (e: unknown) => e instanceof ConfigError && /fleet\.concurrency/.test(e.message));
   });
 });
