@@ -38,7 +38,8 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
   /** Read and hashed before connecting; the files' code is imported once history is known. */
   const changeSource = async () => changeSourceFor(sourceOptions, await config());
   const status = async (opened: ConnectedTarget, source: ChangeSource, filter: ChangeFilter) => {
-    const [history, holder] = await Promise.all([opened.tracker.history(), opened.locks.holder(opened.lockScope)]);
+    // Without the lock, status may race a run writing records: one point in time, not a torn read.
+    const [history, holder] = await Promise.all([opened.tracker.history({ consistent: true }), opened.locks.holder(opened.lockScope)]);
     return statusReport(opened.targetDb, await source.open(history), history, holder, filter);
   };
 

@@ -28,6 +28,8 @@ export class MongoTracker implements Tracker {
   readonly #audit: Collection;
   /** In a database of its own the record key is the change id; shared by several targets, it is prefixed. */
   readonly #prefix: string;
+  /** Whether consistent history reads can use a snapshot transaction: unknown until the first one. */
+  #snapshots: boolean | undefined;
 
   constructor(options: MongoTrackerOptions) {
     this.#options = options;
@@ -44,13 +46,34 @@ export class MongoTracker implements Tracker {
     await Promise.all([this.#migrations.createIndex({ targetDb: 1 }, { name: 'delta_target' }), this.#audit.createIndex({ targetDb: 1, at: -1 }, { name: 'delta_target_at' })]);
   }
 
-  async history(): Promise<HistoryEntry[]> {
+  async history(options: { readonly consistent?: boolean } = {}): Promise<HistoryEntry[]> {
     // One query; batches of 1,000 keep 10,000 records to ten getMores without one 4 MB reply.
     // Raw documents, decoded here by the driver's own bson with its defaults (the driver's too; not
     // `import 'bson'`, whose ES module build would be a second copy to load): the driver would first
     // wrap each in a lazily parsed document and then decode it, which costs 10,000 records about
     // 5 MB of peak memory and a tenth of status's CPU time (issue 22).
-    const cursor = this.#migrations.find({ targetDb: this.targetDb }, { batchSize: 1000, projection: HISTORY_PROJECTION, raw: true });
+    if (options.consistent === true && this.#snapshots !== false) {
+      const session = this.#options.client.startSession();
+      try {
+        session.startTransaction({ readConcern: { level: 'snapshot' } });
+        const entries = await this.#readHistory(session);
+        await session.commitTransaction();
+        this.#snapshots = true;
+        return entries;
+      } catch (error) {
+        await session.abortTransaction().catch(() => undefined);
+        // A standalone server has no transactions (IllegalOperation, 20): a plain read there.
+        if (this.#snapshots !== undefined || (error as { code?: unknown }).code !== 20) throw error;
+        this.#snapshots = false;
+      } finally {
+        await session.endSession();
+      }
+    }
+    return this.#readHistory(undefined);
+  }
+
+  async #readHistory(session: ClientSession | undefined): Promise<HistoryEntry[]> {
+    const cursor = this.#migrations.find({ targetDb: this.targetDb }, { batchSize: 1000, projection: HISTORY_PROJECTION, raw: true, session });
     const entries: HistoryEntry[] = [];
     for await (const bytes of cursor) entries.push(BSON.deserialize(bytes as unknown as Uint8Array) as unknown as HistoryEntry);
     return entries;

@@ -28,8 +28,8 @@ export class RedactingTracker implements Tracker {
   prepare(): Promise<void> {
     return this.#inner.prepare();
   }
-  history(): Promise<HistoryEntry[]> {
-    return this.#inner.history();
+  history(options?: { readonly consistent?: boolean }): Promise<HistoryEntry[]> {
+    return this.#inner.history(options);
   }
   record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession): Promise<void> {
     return this.#inner.record(this.#redacted(change), audit === undefined ? undefined : this.#redacted(audit), session);

@@ -41,8 +41,13 @@ export interface Tracker {
   readonly sharesTargetClient: boolean;
   /** Creates collections and indexes if missing; idempotent. */
   prepare(): Promise<void>;
-  /** The whole history of the target, in one query. */
-  history(): Promise<HistoryEntry[]>;
+  /**
+   * The whole history of the target, in one query. `consistent`: read at one point in time (a
+   * read-only snapshot transaction where the deployment has transactions), for readers without
+   * the lock (status) racing a run that writes records: a plain read may see one record before a
+   * run's write and the next after it.
+   */
+  history(options?: { readonly consistent?: boolean }): Promise<HistoryEntry[]>;
   /** Writes the record's new state and, when given, its audit event (in `session` if one is given). */
   record(change: RecordChange, audit: AuditEvent | undefined, session?: ClientSession): Promise<void>;
   /**
