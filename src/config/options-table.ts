@@ -236,6 +236,13 @@ export const OPTIONS = [
   { key: 'concurrency', flags: '--concurrency <n>', help: 'with --targets: targets run at once (default 4; config fleet.concurrency)', parse: parsePositiveInteger, commands: FLEET },
   { key: 'failFast', flags: '--fail-fast', help: 'with --targets: start no new target once one failed (config fleet.failFast)', commands: ['commit', 'rollback'] },
   {
+    key: 'maxReplicationLagMs',
+    flags: '--max-lag <duration>',
+    help: "ctx.batches walks pause between batches while secondaries lag more than this (500ms, 2s); a walk's own throttle wins",
+    parse: parseDuration,
+    commands: ['commit', 'rollback'],
+  },
+  {
     key: 'waves',
     flags: '--waves <list>',
     help: 'with --targets: run in waves, each only after the one before succeeded: numbers of targets, shares (10%) or rest, e.g. 1,10%,rest (config fleet.waves)',

@@ -38,6 +38,8 @@ export interface BatchWalkerOptions {
   readonly checkpointed: boolean;
   /** The change's signal (timeout, Ctrl-C): the walk stops at the next batch boundary. */
   readonly signal: AbortSignal;
+  /** The run's default for walks that set no `throttle.maxReplicationLagMs` (`--max-lag`). */
+  readonly maxReplicationLagMs?: number | undefined;
   readonly progress: (progress: BatchProgress) => void;
 }
 
@@ -106,7 +108,8 @@ async function runWalk(walker: BatchWalkerOptions, w: Walk): Promise<BatchWalkRe
   const remainingAtStart = await target.countDocuments(matching(state.lastId));
 
   const sizing = batchSizing(w.options);
-  const lag = w.options.throttle?.maxReplicationLagMs === undefined ? undefined : new ReplicationLag(walker.client);
+  const maxLagMs = w.options.throttle?.maxReplicationLagMs ?? walker.maxReplicationLagMs;
+  const lag = maxLagMs === undefined ? undefined : new ReplicationLag(walker.client);
 
   /** One batch: read after the checkpoint, call back, write the checkpoint. True when the walk is over. */
   const batch = async (session: ClientSession | undefined, size: number): Promise<BatchCheckpoint> => {
@@ -161,7 +164,7 @@ async function runWalk(walker: BatchWalkerOptions, w: Walk): Promise<BatchWalkRe
     if (moved || state.complete) report(size, undefined);
     if (state.complete) return { done: state.done, batches: state.batches, doneThisRun: state.done - doneBefore, resumed: w.saved !== undefined };
     if ((w.options.throttleMs ?? 0) > 0) await sleep(w.options.throttleMs ?? 0, signal);
-    if (lag !== undefined) await waitForSecondaries(lag, w.options.throttle?.maxReplicationLagMs ?? 0, commitMs, signal, (paused) => report(size, paused));
+    if (lag !== undefined) await waitForSecondaries(lag, maxLagMs ?? 0, commitMs, signal, (paused) => report(size, paused));
   }
 }
 

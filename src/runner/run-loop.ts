@@ -36,6 +36,7 @@ export interface RunLoopControl {
   readonly stages: readonly StageSpec[];
   readonly interrupt: AbortSignal | undefined;
   readonly timeoutMs: number | undefined;
+  readonly maxReplicationLagMs?: number | undefined;
   /** Commit only: back up the whole target database once, before the first change. */
   readonly backupDatabase: boolean;
   /** The run's result so far, for `afterAll`. */
@@ -60,6 +61,7 @@ export async function runSteps(env: RunLoopEnvironment, steps: readonly PlannedS
     total: steps.length,
     interrupt: at.interrupt,
     timeoutMs: at.timeoutMs,
+    maxReplicationLagMs: at.maxReplicationLagMs,
     assertHeld: () => lock.assertHeld(),
     services: () => services,
     nextSeq: () => seq++,

@@ -61,6 +61,8 @@ export interface RunControl {
   readonly interrupt?: AbortSignal;
   /** Default per-change time limit (a change's own `timeoutMs` wins). */
   readonly timeoutMs?: number;
+  /** Default `throttle.maxReplicationLagMs` of every `ctx.batches` walk (`--max-lag`; a walk's own wins). */
+  readonly maxReplicationLagMs?: number;
   /** Commit only: back up the whole target database once, before the first change. */
   readonly backup?: boolean;
 }
@@ -238,6 +240,7 @@ export class Runner {
           stages: planned.stages,
           interrupt: control.interrupt,
           timeoutMs: control.timeoutMs,
+          maxReplicationLagMs: control.maxReplicationLagMs,
           backupDatabase: control.backup === true,
           result,
         });

@@ -48,6 +48,8 @@ export interface RunContext {
   readonly interrupt: AbortSignal | undefined;
   /** The run's per-change time limit (a change's own wins). */
   readonly timeoutMs: number | undefined;
+  /** The run's default `throttle.maxReplicationLagMs` for `ctx.batches` walks (`--max-lag`). */
+  readonly maxReplicationLagMs?: number | undefined;
   /** Throws when the run's lease was lost. */
   assertHeld(): void;
   /** What changes receive as `services`. */
@@ -144,6 +146,7 @@ export class StepExecutor {
               transactions: this.#env.batchTransactions && (change.transaction ?? this.#env.transaction) !== 'never',
               checkpointed: direction === 'commit',
               signal,
+              maxReplicationLagMs: this.#run.maxReplicationLagMs,
               progress: (progress) => events.emit('change:progress', { runId, changeId: change.id, ...progress }),
             })
         : undefined,

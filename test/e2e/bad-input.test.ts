@@ -48,6 +48,7 @@ const CASES: readonly BadInput[] = [
   { name: 'baseline without --to', args: ['baseline'], exit: 2, culprit: /required option '--to <id>'/ },
   { name: 'an unknown --transaction mode', args: ['commit', '--transaction', 'sometimes'], exit: 2, culprit: /--transaction <mode>.*'sometimes' is invalid.*auto, always, never/ },
   { name: 'a --lock-wait without a number', args: ['commit', '--lock-wait', 'forever'], exit: 2, culprit: /--lock-wait <duration>.*'forever' is invalid/ },
+  { name: 'a word for --max-lag', args: ['commit', '--max-lag', 'soon'], exit: 2, culprit: /--max-lag <duration>.*'soon' is invalid/ },
   { name: 'a negative --timeout', args: ['commit', '--timeout', '-5'], exit: 2, culprit: /--timeout <ms>.*'-5' is invalid/ },
   { name: '--timeout 0', args: ['commit', '--timeout', '0'], exit: 2, culprit: /--timeout <ms>.*'0' is invalid/ },
   { name: 'an unknown --log-format', args: ['status', '--log-format', 'xml'], exit: 2, culprit: /--log-format <format>.*'xml' is invalid/ },

@@ -17,11 +17,11 @@ async function seed(db: string, count: number): Promise<void> {
     .insertMany(Array.from({ length: count }, (_, i) => ({ _id: i as never, n: i })));
 }
 
-async function commit(db: string, change: ChangeDefinition, progress: DeltaEvents['change:progress'][] = []) {
+async function commit(db: string, change: ChangeDefinition, progress: DeltaEvents['change:progress'][] = [], maxReplicationLagMs?: number) {
   const delta = createDelta({ config: { uri: fixture.server.uri, db }, changes: [change], env: {} });
   delta.on('change:progress', (e) => progress.push(e));
   try {
-    return await delta.commit();
+    return await delta.commit({ maxReplicationLagMs });
   } finally {
     await delta.close();
   }
@@ -92,6 +92,25 @@ describe('ctx.batches pacing', () => {
       'the walk finished',
     );
     await everyDocumentOnce(db, 300);
+  });
+
+  it("the run's maxReplicationLagMs (--max-lag) paces walks that set no throttle of their own", { skip: sandboxOnly('simulates replication lag') }, async () => {
+    const sandbox = fixture.server.sandbox;
+    assert.ok(sandbox !== undefined);
+    const db = uniqueDbName('maxlag');
+    await seed(db, 200);
+    const progress: DeltaEvents['change:progress'][] = [];
+    sandbox.faults.replicationLag(1500);
+    const caughtUp = setTimeout(() => sandbox.faults.replicationLag(0), 400);
+    try {
+      const result = await commit(db, backfill({ batchSize: 100 }), progress, 300);
+      assert.equal(result.error, undefined);
+    } finally {
+      clearTimeout(caughtUp);
+      sandbox.faults.replicationLag(0);
+    }
+    assert.match(progress.find((e) => e.paused !== undefined)?.paused?.reason ?? '', /above maxReplicationLagMs 300$/);
+    await everyDocumentOnce(db, 200);
   });
 
   it('refuses pacing options that are not numbers, naming them', async () => {

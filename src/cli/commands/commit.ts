@@ -18,6 +18,7 @@ export async function run(context: CommandContext<'commit'>): Promise<void> {
     stage: o.stage,
     tags: o.tags,
     timeoutMs: o.timeoutMs,
+    maxReplicationLagMs: o.maxReplicationLagMs,
     // --backup / --no-backup; undefined leaves it to the configuration's backup.default.
     backup: typeof o.backup === 'boolean' ? o.backup : undefined,
     interrupt: context.interrupt,

@@ -17,6 +17,7 @@ export async function run(context: CommandContext<'rollback'>): Promise<void> {
     allowDrift: o.allowDrift === true,
     stage: o.stage,
     timeoutMs: o.timeoutMs,
+    maxReplicationLagMs: o.maxReplicationLagMs,
     interrupt: context.interrupt,
   };
   if (await isFleetRun(context, delta)) {
