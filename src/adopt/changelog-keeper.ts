@@ -2,8 +2,8 @@
 // up`. With `migrateMongo: { changelog }` configured, every change migrate-mongo would see (a file
 // of its extension at the top of the change folder) also writes its changelog entry when delta
 // commits it, and removes it when delta rolls it back, exactly as migrate-mongo 14's up and down do
-// (`{ fileName, appliedAt, migrationBlock }`, plus `fileHash` with useFileHash; down deletes one
-// entry by fileName). The entry is written through the change's own `db` and session: in a
+// (`{ fileName, appliedAt, migrationBlock }`, plus `fileHash` with useFileHash); a rollback removes
+// every entry of the file, where migrate-mongo's down removes one. The entry is written through the change's own `db` and session: in a
 // transaction it commits or aborts with the change's effects and delta's record.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -69,7 +69,9 @@ async function keepingChangelog(unit: ChangeUnit, kept: KeptChangelog, migration
         ? undefined
         : async (context) => {
             const result = await rollback(context);
-            await entries(context).deleteOne({ fileName }, { session: context.session });
+            // Every entry of the file, not one as migrate-mongo's down removes: with useFileHash an older
+            // version's entry may stand beside this one, and none may say the file is applied any more.
+            await entries(context).deleteMany({ fileName }, { session: context.session });
             return result;
           },
   };
