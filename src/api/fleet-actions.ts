@@ -1,7 +1,7 @@
 import type { DeltaConfig } from '../config/resolve-config.js';
 import { ConfigError } from '../errors.js';
 import type { FleetRunResult, FleetStatusResult, FleetWaves, TargetSpec } from '../fleet/index.js';
-import { fleetStatus, mapWithConcurrency, resolveTargets, runFleet } from '../fleet/index.js';
+import { fleetStatus, mapWithConcurrency, resolveTargets, runFleet, splitIntoWaves, waveNumbers } from '../fleet/index.js';
 import type { DeltaEventEmitter } from '../runner/events.js';
 import type { StatusResult } from '../runner/results.js';
 import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
@@ -69,7 +69,7 @@ export async function statusFleet(host: FleetHost, options: FleetStatusOptions):
     }
   });
   const waves = wavesOf(host, options, targets);
-  return fleetStatus(statuses, waves === undefined ? undefined : waveNumbers(targets, waves.counts));
+  return fleetStatus(statuses, waves === undefined ? undefined : waveNumbers(splitIntoWaves(targets, waves.counts)));
 }
 
 async function runOverFleet(
@@ -116,17 +116,6 @@ function wavesOf(host: FleetHost, options: FleetOptions, targets: readonly strin
   const maxFailureRate = options.maxFailureRate ?? host.config.fleet.maxFailureRate;
   if (!(maxFailureRate >= 0 && maxFailureRate <= 1)) throw new ConfigError('maxFailureRate must be a share of targets between 0 and 1');
   return { counts: waveCounts(parsed, targets.length), maxFailureRate, betweenWaves: host.config.fleet.betweenWaves };
-}
-
-/** Each target's wave, 1-based, in the targets' order. */
-function waveNumbers(targets: readonly string[], counts: readonly number[]): Map<string, number> {
-  const numbers = new Map<string, number>();
-  let offset = 0;
-  for (const [index, count] of counts.entries()) {
-    for (const target of targets.slice(offset, offset + count)) numbers.set(target, index + 1);
-    offset += count;
-  }
-  return numbers;
 }
 
 async function targetsOf(host: FleetHost, options: FleetOptions): Promise<string[]> {

@@ -68,19 +68,19 @@ export interface RunFleetOptions {
 export async function runFleet(targets: readonly string[], options: RunFleetOptions, run: (target: string) => Promise<RunResult>): Promise<FleetRunResult> {
   const started = performance.now();
   const results = new Map<string, FleetTargetResult>();
-  const counts = options.waves?.counts ?? [targets.length];
-  const waveOf = new Map<string, number>();
+  const waves = splitIntoWaves(targets, options.waves?.counts ?? [targets.length]);
+  const waveOf = options.waves === undefined ? new Map<string, number>() : waveNumbers(waves);
   let stop = false;
   let halted: string | undefined;
   let wavesDone = 0;
-  const runWave = async (wave: readonly string[], number: number | undefined) => {
+  const runWave = async (wave: readonly string[]) => {
     let next = 0;
     const worker = async () => {
       while (!stop && options.interrupt?.aborted !== true && next < wave.length) {
         const target = wave[next] as string;
         next += 1;
         options.onStart?.(target);
-        const result = { ...(await runOne(target, run)), wave: number };
+        const result = { ...(await runOne(target, run)), wave: waveOf.get(target) };
         results.set(target, result);
         options.onEnd?.(result);
         if (options.failFast && isFailure(result)) stop = true;
@@ -89,22 +89,13 @@ export async function runFleet(targets: readonly string[], options: RunFleetOpti
     await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, wave.length)) }, worker));
   };
 
-  if (options.waves !== undefined) {
-    let at = 0;
-    for (const [index, count] of counts.entries()) {
-      for (const target of targets.slice(at, at + count)) waveOf.set(target, index + 1);
-      at += count;
-    }
-  }
-  let offset = 0;
-  for (const [index, count] of counts.entries()) {
-    const wave = targets.slice(offset, offset + count);
-    offset += count;
-    await runWave(wave, options.waves === undefined ? undefined : index + 1);
+  for (const [index, wave] of waves.entries()) {
+    await runWave(wave);
     if (stop || options.interrupt?.aborted === true) break;
     wavesDone = index + 1;
-    if (options.waves === undefined || index === counts.length - 1) break;
-    halted = await haltBeforeNextWave(options.command, options.waves, index, wave, results, targets.slice(offset, offset + (counts[index + 1] ?? 0)));
+    const following = waves[index + 1];
+    if (options.waves === undefined || following === undefined) break;
+    halted = await haltBeforeNextWave(options.command, options.waves, index, wave, results, following);
     if (halted !== undefined) break;
   }
 
@@ -129,8 +120,8 @@ export async function runFleet(targets: readonly string[], options: RunFleetOpti
   } else {
     outcome = rows.every((r) => r.outcome === 'nothing-to-do') ? 'nothing-to-do' : 'success';
   }
-  const waves = options.waves === undefined ? undefined : { total: counts.length, done: wavesDone, halted };
-  return { command: options.command, targets: rows, outcome, durationMs: Math.round(performance.now() - started), error, waves };
+  const summary = options.waves === undefined ? undefined : { total: waves.length, done: wavesDone, halted };
+  return { command: options.command, targets: rows, outcome, durationMs: Math.round(performance.now() - started), error, waves: summary };
 }
 
 /** Why the fleet stops before the wave after `index` (too many failures, or betweenWaves threw); undefined: go on. */
@@ -161,6 +152,22 @@ async function haltBeforeNextWave(
   } catch (error) {
     return `${which}: the betweenWaves hook failed: ${redact(messageOf(error))}`;
   }
+}
+
+/** The targets of each wave, in order: `counts` targets at a time, cut from `targets`. */
+export function splitIntoWaves(targets: readonly string[], counts: readonly number[]): string[][] {
+  const waves: string[][] = [];
+  let at = 0;
+  for (const count of counts) {
+    waves.push(targets.slice(at, at + count));
+    at += count;
+  }
+  return waves;
+}
+
+/** Each target's wave, 1-based. */
+export function waveNumbers(waves: readonly (readonly string[])[]): Map<string, number> {
+  return new Map(waves.flatMap((wave, index) => wave.map((target): [string, number] => [target, index + 1])));
 }
 
 async function runOne(target: string, run: (target: string) => Promise<RunResult>): Promise<FleetTargetResult> {
