@@ -160,7 +160,8 @@ async function runWalk(walker: BatchWalkerOptions, w: Walk): Promise<BatchWalkRe
     }
     const moved = next.done !== state.done;
     state = next;
-    sizing.done(next.done > 0 ? performance.now() - batchStarted : undefined);
+    // Only a batch that read documents says how long one takes (the walk's last, empty read does not).
+    sizing.done(moved ? performance.now() - batchStarted : undefined);
     if (moved || state.complete) report(size, undefined);
     if (state.complete) return { done: state.done, batches: state.batches, doneThisRun: state.done - doneBefore, resumed: w.saved !== undefined };
     if ((w.options.throttleMs ?? 0) > 0) await sleep(w.options.throttleMs ?? 0, signal);
