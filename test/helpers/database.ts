@@ -37,3 +37,11 @@ export async function effectsPerChange(client: MongoClient, dbName: string): Pro
   for (const { _id, n } of groups) counts.set(_id, n);
   return counts;
 }
+
+/** `count` documents `{ _id: i, n: i }` in `items`: what the ctx.batches tests walk. */
+export async function seedItems(client: MongoClient, dbName: string, count: number): Promise<void> {
+  await client
+    .db(dbName)
+    .collection('items')
+    .insertMany(Array.from({ length: count }, (_, i) => ({ _id: i as never, n: i })));
+}

@@ -4,17 +4,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeltaEvents } from '../../src/index.js';
 import { ChangeFileError, createDelta } from '../../src/index.js';
+import { seedItems } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 import type { ChangeDefinition } from '../../src/vocabulary/index.js';
 
 const fixture = useServer();
 
-async function seed(db: string, count: number): Promise<void> {
-  await fixture.client
-    .db(db)
-    .collection('items')
-    .insertMany(Array.from({ length: count }, (_, i) => ({ _id: i as never, n: i })));
-}
+const seed = (db: string, count: number) => seedItems(fixture.client, db, count);
 
 async function commit(db: string, changes: ChangeDefinition[], progress: DeltaEvents['change:progress'][] = []) {
   const delta = createDelta({ config: { uri: fixture.server.uri, db }, changes, env: {} });
