@@ -99,18 +99,29 @@ export async function connectTarget(options: ConnectOptions, resolved: DeltaConf
 export async function openConnections(options: ConnectOptions, resolved: DeltaConfig): Promise<OpenConnections> {
   const target = await openTarget(options, resolved);
   try {
-    const separateTracker = resolved.tracker.uri !== undefined && resolved.tracker.uri !== resolved.uri;
-    if (separateTracker && resolved.tracker.db === undefined) {
-      throw new ConfigError(`no tracker database: put it in ${resolved.tracker.uriSource ?? 'the tracker URI'} (mongodb://host/<db>) or pass --tracker-db`);
-    }
-    const trackerConnection = separateTracker
-      ? await openConnection({ uri: resolved.tracker.uri ?? '', source: resolved.tracker.uriSource ?? 'tracker.uri', connectTimeoutMs: resolved.connectTimeoutMs })
-      : undefined;
-    return { target, trackerConnection };
+    return { target, trackerConnection: await openTrackerConnection(resolved) };
   } catch (error) {
     if (options.client === undefined) await target.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** A MongoDB tracker's own connection when it is on another deployment than the run's connection string; undefined otherwise. */
+export async function openTrackerConnection(resolved: DeltaConfig): Promise<Connection | undefined> {
+  const separateTracker = resolved.tracker.uri !== undefined && resolved.tracker.uri !== resolved.uri;
+  if (!separateTracker) return undefined;
+  if (resolved.tracker.db === undefined) {
+    throw new ConfigError(`no tracker database: put it in ${resolved.tracker.uriSource ?? 'the tracker URI'} (mongodb://host/<db>) or pass --tracker-db`);
+  }
+  return openConnection({ uri: resolved.tracker.uri ?? '', source: resolved.tracker.uriSource ?? 'tracker.uri', connectTimeoutMs: resolved.connectTimeoutMs });
+}
+
+/** Where a fleet target on a deployment other than the run's own stands (src/api/fleet-deployments.ts). */
+export interface OtherDeployment {
+  /** Its name (host list), carried by its records in a tracker shared across deployments. */
+  readonly name: string;
+  /** Passwords of its connection string, hidden from anything its tracker stores. */
+  readonly secrets: readonly string[];
 }
 
 /**
@@ -118,7 +129,7 @@ export async function openConnections(options: ConnectOptions, resolved: DeltaCo
  * collections in its own database, or records keyed `<targetDb>/<id>` in a shared tracker
  * database) and its lock under `lockScope`. Used by single runs and by each target of a fleet.
  */
-export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections, targetDb: string, lockScope: string): ConnectedTarget {
+export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections, targetDb: string, lockScope: string, other?: OtherDeployment): ConnectedTarget {
   const { target, trackerConnection } = connections;
   const trackerDbName = resolved.tracker.db ?? targetDb;
   const trackerSide = trackerConnection ?? target;
@@ -129,6 +140,8 @@ export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections,
     collections: resolved.tracker.collections,
     sharesTargetClient: trackerConnection === undefined,
     clientBulkWrite: trackerSide.deployment.clientBulkWrite,
+    // Only a tracker apart from the target's database tells deployments apart.
+    deployment: other !== undefined && (trackerConnection !== undefined || trackerDbName !== targetDb) ? other.name : undefined,
   });
   const { migrations, audit, lock } = resolved.tracker.collections;
   const trackerNamespaces = [migrations, audit, lock].map((collection) => `${trackerDbName}.${collection}`);
@@ -137,7 +150,7 @@ export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections,
     target,
     trackerConnection,
     targetDb,
-    tracker: redacting(tracker, resolved),
+    tracker: redacting(tracker, resolved, other?.secrets),
     locks: mongoLockStore(trackerSide.client.db(trackerDbName).collection(lock)),
     lockScope,
     ownCollections: trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [],
@@ -163,8 +176,8 @@ export async function closeConnections(opened: OpenConnections & { readonly clos
 }
 
 /** Every store gets the same redaction in front of it: passwords of the configured URIs and of any URI an error quotes. */
-function redacting(tracker: Tracker, resolved: DeltaConfig): Tracker {
-  return new RedactingTracker(tracker, [...secretsOf(resolved.uri), ...secretsOf(resolved.tracker.uri)]);
+function redacting(tracker: Tracker, resolved: DeltaConfig, more: readonly string[] = []): Tracker {
+  return new RedactingTracker(tracker, [...secretsOf(resolved.uri), ...secretsOf(resolved.tracker.uri), ...more]);
 }
 
 function assertConnectionString(options: ConnectOptions, resolved: DeltaConfig): void {
@@ -174,7 +187,7 @@ function assertConnectionString(options: ConnectOptions, resolved: DeltaConfig):
 }
 
 /** The target's connection: the application's own client, or one opened from the configured URI. */
-function openTarget(options: ConnectOptions, resolved: DeltaConfig): Promise<Connection> {
+export function openTarget(options: ConnectOptions, resolved: DeltaConfig): Promise<Connection> {
   assertConnectionString(options, resolved);
   return options.client !== undefined ? adoptClient(options.client) : openConnection({ uri: resolved.uri ?? '', source: resolved.uriSource ?? 'uri', connectTimeoutMs: resolved.connectTimeoutMs });
 }

@@ -6,7 +6,6 @@ import { duplicateIdProblems } from '../loader/file-loader.js';
 import type { FleetHost } from './fleet-actions.js';
 import { backupHost, commitThenPrune, previewOn, runnerFor } from './run-wiring.js';
 import { changeSourceFor, everyChange } from './change-sources.js';
-import { mongoTarget } from './connected-target.js';
 import type { ConnectedTarget } from './connected-target.js';
 import { wrapDatabaseErrors } from './database-errors.js';
 import { DeltaResources } from './delta-resources.js';
@@ -43,27 +42,11 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     return statusReport(opened.targetDb, await source.open(history), history, holder, filter);
   };
 
-  /** What src/api/fleet-actions.ts needs: a connected target per database over the fleet's shared connections. */
+  /** What src/api/fleet-actions.ts needs: the fleet's deployments and a connected target per database over their shared connections. */
   const fleetHost = async (): Promise<FleetHost> => {
-    const resolved = await config();
-    const connections = await resources.fleetConnections();
-    return {
-      config: resolved,
-      cwd: resources.cwd,
-      events,
-      changeSource,
-      listDatabases: () => wrapDatabaseErrors(async () => (await connections.target.client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name)),
-      trackerDb: resolved.tracker.db,
-      target(targetDb) {
-        // One lock per target (its database name): targets of a fleet never wait on each other.
-        const opened = mongoTarget(resolved, connections, targetDb, targetDb);
-        return {
-          commit: (source, commitOptions) => commitThenPrune(opened, events, source, commitOptions),
-          rollback: (source, rollbackOptions) => runnerFor(opened, events).rollback(source, rollbackOptions),
-          status: (source, filter) => status(opened, source, filter),
-        };
-      },
-    };
+    resources.assertOpen();
+    const { fleetHostOf } = await import('./fleet-host.js');
+    return fleetHostOf({ resolved: await config(), resources, events, env: options.env ?? process.env, client: options.client, changeSource, status });
   };
 
   return {

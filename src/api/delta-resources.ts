@@ -5,15 +5,20 @@ import { resolveConfig } from '../config/resolve-config.js';
 import type { DeltaConfigInput } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { AdoptionHost } from '../adopt/index.js';
-import type { ConnectedTarget, OpenConnections } from './connected-target.js';
-import { closeConnections, connectTarget, leaseLock, openConnections } from './connected-target.js';
+import type { Connection } from '../connection/connect.js';
+import { openConnection } from '../connection/connect.js';
+import type { ConnectedTarget } from './connected-target.js';
+import { closeConnections, connectTarget, leaseLock, openTarget, openTrackerConnection } from './connected-target.js';
 import type { CreateDeltaOptions } from './delta.js';
 
 export class DeltaResources {
   readonly #options: CreateDeltaOptions;
   #config: Promise<DeltaConfig> | undefined;
   #target: Promise<ConnectedTarget> | undefined;
-  #fleet: Promise<OpenConnections> | undefined;
+  /** A fleet's connections, each opened on first use and shared by all its targets: the run's own, an external tracker's, one per other deployment. */
+  #own: Promise<Connection> | undefined;
+  #tracker: Promise<Connection | undefined> | undefined;
+  readonly #deployments = new Map<string, Promise<Connection>>();
   #closed = false;
 
   constructor(options: CreateDeltaOptions) {
@@ -38,12 +43,32 @@ export class DeltaResources {
     return this.#target;
   }
 
-  /** A fleet's connections, opened once and shared by all its targets. */
-  async fleetConnections(): Promise<OpenConnections> {
+  /** The run's own connection for a fleet (its connection string, or the application's client), opened once. */
+  async ownConnection(): Promise<Connection> {
     this.assertOpen();
     const config = await this.config();
-    this.#fleet ??= openConnections(this.#connectOptions(), config);
-    return this.#fleet;
+    this.#own ??= openTarget(this.#connectOptions(), config);
+    return this.#own;
+  }
+
+  /** An external tracker's own connection (undefined when it has none), opened once. */
+  async trackerConnection(): Promise<Connection | undefined> {
+    this.assertOpen();
+    const config = await this.config();
+    this.#tracker ??= openTrackerConnection(config);
+    return this.#tracker;
+  }
+
+  /** The connection of a fleet's other deployment, by its name: one client per deployment, opened once. */
+  async deploymentConnection(name: string, uri: string, source: string): Promise<Connection> {
+    this.assertOpen();
+    const config = await this.config();
+    let opened = this.#deployments.get(name);
+    if (opened === undefined) {
+      opened = openConnection({ uri, source, connectTimeoutMs: config.connectTimeoutMs });
+      this.#deployments.set(name, opened);
+    }
+    return opened;
   }
 
   assertOpen(): void {
@@ -74,13 +99,22 @@ export class DeltaResources {
   async close(): Promise<void> {
     this.#closed = true;
     const shared = this.#options.client !== undefined;
-    const opened = [this.#fleet, this.#target];
-    this.#fleet = undefined;
+    const target = this.#target;
+    const own = this.#own;
+    const tracker = this.#tracker;
+    const others = [...this.#deployments.values()];
     this.#target = undefined;
-    for (const pending of opened) {
-      const connections = await pending?.catch(() => undefined);
-      if (connections !== undefined) await closeConnections(connections, shared);
-    }
+    this.#own = undefined;
+    this.#tracker = undefined;
+    this.#deployments.clear();
+    const opened = await target?.catch(() => undefined);
+    if (opened !== undefined) await closeConnections(opened, shared);
+    const closing = [own, ...others].map(async (pending, index) => {
+      const connection = await pending?.catch(() => undefined);
+      if (connection !== undefined && !(index === 0 && shared)) await connection.close();
+    });
+    closing.push((async () => (await tracker?.catch(() => undefined))?.close())());
+    await Promise.all(closing);
   }
 
   #connectOptions() {

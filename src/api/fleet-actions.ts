@@ -1,7 +1,7 @@
 import type { DeltaConfig } from '../config/resolve-config.js';
 import { ConfigError } from '../errors.js';
-import type { FleetRunResult, FleetStatusResult, FleetWaves, TargetSpec } from '../fleet/index.js';
-import { fleetStatus, mapWithConcurrency, resolveTargets, runFleet, splitIntoWaves, waveNumbers } from '../fleet/index.js';
+import type { FleetDeployment, FleetMember, FleetRunResult, FleetStatusResult, FleetWaves, ResolvedFleet, TargetSpec } from '../fleet/index.js';
+import { fleetStatus, mapWithConcurrency, resolveFleet, runFleet, splitIntoWaves, waveNumbers } from '../fleet/index.js';
 import type { DeltaEventEmitter } from '../runner/events.js';
 import type { StatusResult } from '../runner/results.js';
 import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
@@ -11,12 +11,15 @@ import { parseWaves, waveCounts } from '../vocabulary/index.js';
 /** Which targets a fleet call goes over, and how. */
 export interface FleetOptions {
   /**
-   * A comma list of database names and globs (`tenant_*`, matched against `listDatabases`), or
-   * `@file` (one name per line); a list of names and globs. Default: the configuration's `targets`.
+   * A comma list of database names and globs (`tenant_*`, matched against `listDatabases`),
+   * `@file` (one name per line), or `@fleet.yaml`/`.json` (entries `{ uri?, db }`); a list of
+   * names and globs. Default: the configuration's `targets`.
    */
   readonly targets?: string | readonly string[];
-  /** Targets run at once (default: configuration `fleet.concurrency`, else 4). */
+  /** Targets run at once on each deployment (default: configuration `fleet.concurrency`, else 4). */
   readonly concurrency?: number;
+  /** Targets run at once over the whole fleet (default: configuration `fleet.totalConcurrency`, else no cap). */
+  readonly totalConcurrency?: number;
   /** Start no new target once one failed (default: configuration `fleet.failFast`, else false). */
   readonly failFast?: boolean;
   /** Waves (`1,10%,rest`): each starts only after the one before finished within `maxFailureRate` (default: configuration `fleet.waves`). */
@@ -42,10 +45,16 @@ export interface FleetHost {
   readonly cwd: string;
   readonly events: DeltaEventEmitter;
   changeSource(): Promise<ChangeSource>;
-  listDatabases(): Promise<string[]>;
+  /** Where `${VARIABLES}` of a fleet file's uris are read. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The run's own connection string, and its deployment's name (undefined: the run has no connection of its own). */
+  readonly ownUri: string | undefined;
+  readonly ownDeployment: string | undefined;
+  listDatabases(deployment: FleetDeployment): Promise<string[]>;
   /** The tracker database when it is set apart (a glob never selects it). */
   readonly trackerDb: string | undefined;
-  target(targetDb: string): FleetTarget;
+  /** Opens the fleet's deployments (one connection each, shared by their targets) and wires each target. */
+  connect(deployments: readonly FleetDeployment[]): Promise<(target: FleetMember) => FleetTarget>;
 }
 
 export async function commitFleet(host: FleetHost, options: FleetCommitOptions): Promise<FleetRunResult> {
@@ -59,11 +68,14 @@ export async function rollbackFleet(host: FleetHost, options: FleetRollbackOptio
 
 export async function statusFleet(host: FleetHost, options: FleetStatusOptions): Promise<FleetStatusResult> {
   const source = await host.changeSource();
-  const targets = await targetsOf(host, options);
+  const { targets, deployments } = await targetsOf(host, options);
+  const targetOf = await host.connect(deployments);
   const filter: ChangeFilter = { env: options.env ?? host.config.env, tags: options.tags };
-  const statuses = await mapWithConcurrency(targets, options.concurrency ?? host.config.fleet.concurrency, async (target) => {
+  const perDeployment = options.concurrency ?? host.config.fleet.concurrency;
+  const total = Math.min(perDeployment * deployments.length, options.totalConcurrency ?? host.config.fleet.totalConcurrency ?? Number.POSITIVE_INFINITY);
+  const statuses = await mapWithConcurrency(targets, total, async (target) => {
     try {
-      return { target, status: await host.target(target).status(source, filter) };
+      return { target, status: await targetOf(target).status(source, filter) };
     } catch (error) {
       return { target, error: error instanceof Error ? error : new Error(String(error)) };
     }
@@ -80,21 +92,26 @@ async function runOverFleet(
 ): Promise<FleetRunResult> {
   // Change files are read (and refused when bad) before any target is touched.
   const source = await host.changeSource();
-  const targets = await targetsOf(host, options);
+  const { targets, deployments } = await targetsOf(host, options);
+  const targetOf = await host.connect(deployments);
   const { events } = host;
+  const index = new Map(targets.map((target, at) => [target, at]));
   return runFleet(
     targets,
     {
       command,
       concurrency: options.concurrency ?? host.config.fleet.concurrency,
+      totalConcurrency: options.totalConcurrency ?? host.config.fleet.totalConcurrency,
       failFast: options.failFast ?? host.config.fleet.failFast,
       waves: wavesOf(host, options, targets),
       interrupt: options.interrupt,
-      onStart: (target) => events.emit('target:start', { command, target, index: targets.indexOf(target), total: targets.length }),
+      onStart: (target) =>
+        events.emit('target:start', { command, target: target.db, deployment: target.deployment, deployments: deployments.length, index: index.get(target) ?? -1, total: targets.length }),
       onEnd: (r) =>
         events.emit('target:end', {
           command,
           target: r.target,
+          deployment: r.deployment,
           outcome: r.outcome,
           done: r.done,
           failed: r.failed,
@@ -103,12 +120,12 @@ async function runOverFleet(
           error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message },
         }),
     },
-    (target) => run(host.target(target), source),
+    (target) => run(targetOf(target), source),
   );
 }
 
 /** The waves of this call (its option, else the configuration's), sized for `targets`; undefined without waves. */
-function wavesOf(host: FleetHost, options: FleetOptions, targets: readonly string[]): FleetWaves | undefined {
+function wavesOf(host: FleetHost, options: FleetOptions, targets: readonly FleetMember[]): FleetWaves | undefined {
   const spec = options.waves ?? host.config.fleet.waves;
   if (spec === undefined) return undefined;
   const parsed = parseWaves(spec);
@@ -118,10 +135,20 @@ function wavesOf(host: FleetHost, options: FleetOptions, targets: readonly strin
   return { counts: waveCounts(parsed, targets.length), maxFailureRate, betweenWaves: host.config.fleet.betweenWaves };
 }
 
-async function targetsOf(host: FleetHost, options: FleetOptions): Promise<string[]> {
+async function targetsOf(host: FleetHost, options: FleetOptions): Promise<ResolvedFleet> {
   const spec: TargetSpec | undefined =
     options.targets !== undefined ? { spec: typeof options.targets === 'string' ? options.targets : options.targets.join(','), source: '--targets', base: host.cwd } : host.config.targets;
-  if (spec === undefined) throw new ConfigError('no targets: pass --targets (names, a glob such as tenant_*, or @file) or set targets in the configuration');
+  if (spec === undefined) throw new ConfigError('no targets: pass --targets (names, a glob such as tenant_*, @file or @fleet.yaml) or set targets in the configuration');
   if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) throw new ConfigError('concurrency must be a positive whole number');
-  return resolveTargets(spec, { listDatabases: () => host.listDatabases(), exclude: host.trackerDb === undefined ? [] : [host.trackerDb], allowSystem: host.config.allowSystemDb });
+  if (options.totalConcurrency !== undefined && (!Number.isInteger(options.totalConcurrency) || options.totalConcurrency < 1)) {
+    throw new ConfigError('totalConcurrency must be a positive whole number');
+  }
+  return resolveFleet(spec, {
+    listDatabases: (deployment) => host.listDatabases(deployment),
+    exclude: host.trackerDb === undefined ? [] : [host.trackerDb],
+    allowSystem: host.config.allowSystemDb,
+    env: host.env,
+    ownUri: host.ownUri,
+    ownDeployment: host.ownDeployment,
+  });
 }

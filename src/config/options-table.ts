@@ -230,10 +230,23 @@ export const OPTIONS = [
   {
     key: 'targets',
     flags: '--targets <spec>',
-    help: "run over many databases: names (a,b), a glob over listDatabases ('tenant_*'), or @file (one per line); config targets",
+    help: "run over many databases: names (a,b), a glob over listDatabases ('tenant_*'), @file (one per line), or @fleet.yaml (entries { uri?, db }); config targets",
     commands: FLEET,
   },
-  { key: 'concurrency', flags: '--concurrency <n>', help: 'with --targets: targets run at once (default 4; config fleet.concurrency)', parse: parsePositiveInteger, commands: FLEET },
+  {
+    key: 'concurrency',
+    flags: '--concurrency <n>',
+    help: 'with --targets: targets run at once on each deployment (default 4; config fleet.concurrency)',
+    parse: parsePositiveInteger,
+    commands: FLEET,
+  },
+  {
+    key: 'totalConcurrency',
+    flags: '--total-concurrency <n>',
+    help: 'with --targets: targets run at once over the whole fleet, all deployments together (default: no cap; config fleet.totalConcurrency)',
+    parse: parsePositiveInteger,
+    commands: FLEET,
+  },
   { key: 'failFast', flags: '--fail-fast', help: 'with --targets: start no new target once one failed (config fleet.failFast)', commands: ['commit', 'rollback'] },
   {
     key: 'maxReplicationLagMs',

@@ -57,7 +57,8 @@ function redactUris(text: string): string {
   return result + text.slice(cursor);
 }
 
-function lastAuthorityAt(token: string): number {
+/** Where the user-info of a URI (after its scheme) ends: the index of its `@`, or -1 when it has none. */
+export function lastAuthorityAt(token: string): number {
   const at = token.lastIndexOf('@');
   if (at < 0) return -1;
   // An '@' after the host list (in the path or the options) is not userinfo,

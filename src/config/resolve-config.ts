@@ -65,16 +65,31 @@ export interface DeltaConfig {
   readonly services: ServicesFactory | undefined;
   /** Absolute path of the configuration file used, if any. */
   readonly configFile: string | undefined;
-  /** The configuration's `targets` (a fleet): the spec, and the folder an `@file` in it is relative to. */
-  readonly targets: { readonly spec: string; readonly source: string; readonly base: string } | undefined;
+  /**
+   * The configuration's `targets` (a fleet): the spec (a string, or a list of entries when some
+   * name a deployment of their own), and the folder an `@file` in it is relative to.
+   */
+  readonly targets: { readonly spec: string | readonly TargetEntry[]; readonly source: string; readonly base: string } | undefined;
   readonly fleet: {
+    /** Targets run at once on each deployment. */
     readonly concurrency: number;
+    /** Targets run at once over the whole fleet; undefined: no cap beyond `concurrency` per deployment. */
+    readonly totalConcurrency: number | undefined;
     readonly failFast: boolean;
     /** The wave list as written (`1,10%,rest`); undefined: one wave of every target. */
     readonly waves: string | undefined;
     readonly maxFailureRate: number;
     readonly betweenWaves: BetweenWavesHook | undefined;
   };
+}
+
+/**
+ * One entry of a fleet's target list: databases (names or globs) on a deployment. `uri` absent:
+ * the run's own connection; it may name environment variables (`${EU_URI}`).
+ */
+export interface TargetEntry {
+  readonly uri: string | undefined;
+  readonly db: string | readonly string[];
 }
 
 export type { ConfigFlags } from './options-table.js';
@@ -230,12 +245,13 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
       fileInput.targets === undefined
         ? undefined
         : {
-            spec: typeof fileInput.targets === 'string' ? fileInput.targets : fileInput.targets.join(','),
+            spec: targetSpecOf(fileInput.targets),
             source: `${fileLabel}: targets`,
             base: configFile === undefined ? cwd : dirname(configFile),
           },
     fleet: {
       concurrency: fileInput.fleet?.concurrency ?? 4,
+      totalConcurrency: fileInput.fleet?.totalConcurrency,
       failFast: fileInput.fleet?.failFast ?? false,
       waves: fileInput.fleet?.waves,
       maxFailureRate: fileInput.fleet?.maxFailureRate ?? 0,
@@ -243,6 +259,13 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
     },
   };
   return deepFreeze(config);
+}
+
+/** `targets` as a spec: names and globs joined as `a,b`; a list with `{ uri?, db }` entries stays a list (a name is `{ db }`). */
+function targetSpecOf(targets: NonNullable<DeltaConfigInput['targets']>): string | readonly TargetEntry[] {
+  if (typeof targets === 'string') return targets;
+  if (targets.every((item) => typeof item === 'string')) return targets.join(',');
+  return targets.map((item): TargetEntry => (typeof item === 'string' ? { uri: undefined, db: item } : { uri: item.uri, db: item.db }));
 }
 
 /** A value and the source that supplied it; `rank` undefined when none did. */

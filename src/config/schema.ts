@@ -48,6 +48,15 @@ const anObject = v.custom<Record<string, unknown>>(isPlainObject, 'must be an ob
 /** A strict object (an unknown key is an error) that is not an array. */
 const object = <const E extends v.ObjectEntries>(entries: E) => v.pipe(anObject, v.strictObject(entries));
 
+/**
+ * An item of a `targets` list: a name or glob, or databases on a deployment of their own. The
+ * uri is checked once its `${VARIABLES}` are known (src/fleet/target-file.ts).
+ */
+const targetEntry = v.union(
+  [nonEmptyString, object({ uri: v.optional(nonEmptyString), db: v.union([nonEmptyString, v.pipe(v.array(nonEmptyString), v.minLength(1))], 'must be a name or glob, or a list of them') })],
+  'must be a name or glob, or { uri?, db } (db: a name, a glob or a list of them)',
+);
+
 /** Custom template operations: a function, or `{ run, args?, transactional? }` (code configuration only). */
 const operations = v.pipe(
   anObject,
@@ -184,13 +193,17 @@ export const configFileSchema = object({
   ),
   /**
    * The databases a fleet run (`--targets`) goes over: a comma list of names and globs
-   * (`tenant_*`), `@file` (one name per line, relative to the configuration file), or a list.
+   * (`tenant_*`), `@file` (one name per line, or a YAML/JSON fleet file, relative to the
+   * configuration file), or a list of names, globs and `{ uri?, db }` entries (databases on a
+   * deployment of their own; `uri` may name environment variables: `${EU_URI}`).
    */
-  targets: v.optional(v.union([nonEmptyString, v.pipe(v.array(nonEmptyString), v.minLength(1))], 'must be a string (names, globs or @file) or a list of them')),
+  targets: v.optional(v.union([nonEmptyString, v.pipe(v.array(targetEntry), v.minLength(1))], 'must be a string (names, globs or @file) or a list of names, globs and { uri?, db } entries')),
   fleet: v.optional(
     object({
-      /** Targets run at once (default 4). */
+      /** Targets run at once on each deployment (default 4). */
       concurrency: v.optional(positiveInteger),
+      /** Targets run at once over the whole fleet, all deployments together (default: no cap beyond concurrency). */
+      totalConcurrency: v.optional(positiveInteger),
       /** Start no new target once one failed. */
       failFast: v.optional(v.boolean()),
       /** Waves (`1,10%,rest`): each starts only when the one before finished within maxFailureRate and betweenWaves did not throw. */
@@ -267,6 +280,8 @@ function expectation(issue: v.BaseIssue<unknown>): string {
       return 'must be an array';
     case 'object':
     case 'strict_object':
+      // A required key left out (valibot expects the key: `"db"`).
+      return issue.input === undefined && issue.expected?.startsWith('"') === true ? 'is missing' : 'must be an object';
     case 'record':
       return 'must be an object';
     case 'integer':

@@ -2,10 +2,14 @@ import type { DeltaError } from '../errors.js';
 import { isDeltaError, messageOf } from '../errors.js';
 import type { ChangeState } from '../runner/plan.js';
 import type { StatusResult } from '../runner/results.js';
+import type { FleetMember } from './target-spec.js';
 
 /** One target's line in a fleet status. */
 export interface FleetStatusTarget {
+  /** The target database. */
   readonly target: string;
+  /** Its deployment: the host list of its connection string (no credentials). */
+  readonly deployment: string;
   /** The newest applied versioned change (run order); undefined when none is applied. */
   readonly newest: string | undefined;
   readonly applied: number;
@@ -45,15 +49,26 @@ const FAILED: readonly ChangeState[] = ['failed', 'running'];
 export const NO_CHANGE_APPLIED = '(none)';
 
 /** A target's status, or the error that kept it from being read. */
-export type TargetStatus = { readonly target: string; readonly status: StatusResult } | { readonly target: string; readonly error: DeltaError | Error };
+export type TargetStatus = { readonly target: FleetMember; readonly status: StatusResult } | { readonly target: FleetMember; readonly error: DeltaError | Error };
 
 /** Summarises per-target statuses (in target order) into the fleet view. */
-export function fleetStatus(statuses: readonly TargetStatus[], waves?: ReadonlyMap<string, number>): FleetStatusResult {
+export function fleetStatus(statuses: readonly TargetStatus[], waves?: ReadonlyMap<FleetMember, number>): FleetStatusResult {
   let latest: string | undefined;
   const targets = statuses.map((entry): FleetStatusTarget => {
     if ('error' in entry) {
       const message = isDeltaError(entry.error) ? entry.error.message : messageOf(entry.error);
-      return { target: entry.target, newest: undefined, applied: 0, pending: 0, failed: 0, behind: true, error: message, locked: false, wave: waves?.get(entry.target) };
+      return {
+        target: entry.target.db,
+        deployment: entry.target.deployment,
+        newest: undefined,
+        applied: 0,
+        pending: 0,
+        failed: 0,
+        behind: true,
+        error: message,
+        locked: false,
+        wave: waves?.get(entry.target),
+      };
     }
     const { changes, summary, lock } = entry.status;
     const versioned = changes.filter((c) => c.repeat === 'once' && c.state !== 'missing');
@@ -62,7 +77,8 @@ export function fleetStatus(statuses: readonly TargetStatus[], waves?: ReadonlyM
     const pending = count(PENDING);
     const failed = count(FAILED);
     return {
-      target: entry.target,
+      target: entry.target.db,
+      deployment: entry.target.deployment,
       newest: versioned.filter((c) => c.state === 'applied' || c.state === 'modified').at(-1)?.id,
       applied: summary.applied + summary.up_to_date,
       pending,

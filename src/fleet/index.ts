@@ -1,5 +1,5 @@
-export type { ResolveTargetsOptions, TargetSpec } from './target-spec.js';
-export { resolveTargets } from './target-spec.js';
+export type { FleetDeployment, FleetMember, ResolvedFleet, ResolveFleetOptions, ResolveTargetsOptions, TargetSpec } from './target-spec.js';
+export { resolveFleet, resolveTargets } from './target-spec.js';
 export type { FleetRunResult, FleetTargetResult, FleetWaves, RunFleetOptions } from './run-fleet.js';
 export { mapWithConcurrency, runFleet, splitIntoWaves, waveNumbers } from './run-fleet.js';
 export type { FleetStatusResult, FleetStatusTarget, TargetStatus } from './fleet-status.js';

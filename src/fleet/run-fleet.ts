@@ -3,10 +3,14 @@ import type { DeltaError } from '../errors.js';
 import { redact } from '../config/redact.js';
 import { DatabaseError, FleetFailedError, InterruptedError, isDeltaError, messageOf } from '../errors.js';
 import type { BetweenWavesHook, Direction, RunOutcome, RunResult } from '../vocabulary/index.js';
+import type { FleetMember } from './target-spec.js';
 
 /** How a fleet run went on one target. */
 export interface FleetTargetResult {
+  /** The target database. */
   readonly target: string;
+  /** Its deployment: the host list of its connection string (no credentials). */
+  readonly deployment: string;
   /**
    * The target's run outcome; `error` when it stopped before running anything (lock held, drift,
    * database unreachable...); `not-run` when `--fail-fast` or Ctrl-C stopped the fleet first.
@@ -47,46 +51,65 @@ export interface FleetWaves {
 
 export interface RunFleetOptions {
   readonly command: Direction;
-  /** Targets run at once. */
+  /** Targets run at once on each deployment. */
   readonly concurrency: number;
+  /** Targets run at once over the whole fleet; undefined: no cap beyond `concurrency` per deployment. */
+  readonly totalConcurrency?: number | undefined;
   /** Start no new target once one failed (those running finish). */
   readonly failFast: boolean;
   /** Ctrl-C: start no new target; those running stop as a single run would. */
   readonly interrupt?: AbortSignal | undefined;
   /** Told when a target starts and when it is done (for events). */
-  readonly onStart?: (target: string) => void;
+  readonly onStart?: (target: FleetMember) => void;
   readonly onEnd?: (result: FleetTargetResult) => void;
   /** Run in waves; undefined: every target in one. */
   readonly waves?: FleetWaves | undefined;
 }
 
 /**
- * Runs `run` for every target, at most `concurrency` at once. A target that
- * fails does not stop the others unless `failFast`; every target ends with a
- * row in the result, in name order.
+ * Runs `run` for every target, at most `concurrency` at once on each deployment and
+ * `totalConcurrency` over all of them; within a wave, targets start in their order as slots
+ * free up. A target that fails does not stop the others unless `failFast`; every target ends
+ * with a row in the result, in the targets' order.
  */
-export async function runFleet(targets: readonly string[], options: RunFleetOptions, run: (target: string) => Promise<RunResult>): Promise<FleetRunResult> {
+export async function runFleet(targets: readonly FleetMember[], options: RunFleetOptions, run: (target: FleetMember) => Promise<RunResult>): Promise<FleetRunResult> {
   const started = performance.now();
-  const results = new Map<string, FleetTargetResult>();
+  const results = new Map<FleetMember, FleetTargetResult>();
   const waves = splitIntoWaves(targets, options.waves?.counts ?? [targets.length]);
-  const waveOf = options.waves === undefined ? new Map<string, number>() : waveNumbers(waves);
+  const waveOf = options.waves === undefined ? new Map<FleetMember, number>() : waveNumbers(waves);
   let stop = false;
   let halted: string | undefined;
   let wavesDone = 0;
-  const runWave = async (wave: readonly string[]) => {
-    let next = 0;
-    const worker = async () => {
-      while (!stop && options.interrupt?.aborted !== true && next < wave.length) {
-        const target = wave[next] as string;
-        next += 1;
-        options.onStart?.(target);
-        const result = { ...(await runOne(target, run)), wave: waveOf.get(target) };
+  const totalCap = options.totalConcurrency ?? Number.POSITIVE_INFINITY;
+  const runWave = async (wave: readonly FleetMember[]) => {
+    const queue = [...wave];
+    const running = new Map<string, number>();
+    const inFlight = new Set<Promise<void>>();
+    const start = (target: FleetMember) => {
+      running.set(target.deployment, (running.get(target.deployment) ?? 0) + 1);
+      options.onStart?.(target);
+      const done = runOne(target, run).then((row) => {
+        const result = { ...row, wave: waveOf.get(target) };
         results.set(target, result);
+        running.set(target.deployment, (running.get(target.deployment) ?? 1) - 1);
+        inFlight.delete(done);
         options.onEnd?.(result);
         if (options.failFast && isFailure(result)) stop = true;
-      }
+      });
+      inFlight.add(done);
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, wave.length)) }, worker));
+    for (;;) {
+      // The first targets in order whose deployment has a free slot, while the fleet has one.
+      for (let at = 0; at < queue.length && inFlight.size < totalCap && !stop && options.interrupt?.aborted !== true;) {
+        const target = queue[at] as FleetMember;
+        if ((running.get(target.deployment) ?? 0) < Math.max(1, options.concurrency)) {
+          queue.splice(at, 1);
+          start(target);
+        } else at += 1;
+      }
+      if (inFlight.size === 0) break;
+      await Promise.race(inFlight);
+    }
   };
 
   for (const [index, wave] of waves.entries()) {
@@ -100,6 +123,8 @@ export async function runFleet(targets: readonly string[], options: RunFleetOpti
   }
 
   const rows = targets.map((target) => results.get(target) ?? notRun(target, waveOf.get(target)));
+  const multiple = new Set(targets.map((t) => t.deployment)).size > 1;
+  const named = (r: FleetTargetResult) => (multiple ? `${r.target} on ${r.deployment}` : r.target);
   const failed = rows.filter(isFailure);
   const interrupted = options.interrupt?.aborted === true || rows.some((r) => r.outcome === 'interrupted');
   const skipped = rows.filter((r) => r.outcome === 'not-run').length;
@@ -110,7 +135,7 @@ export async function runFleet(targets: readonly string[], options: RunFleetOpti
     error = new InterruptedError(`interrupted: ${skipped} of ${rows.length} targets not started`);
   } else if (failed.length > 0 || halted !== undefined) {
     outcome = 'failed';
-    const failures = failed.length === 0 ? [] : [`${failed.length} of ${rows.length} targets failed: ${failed.map((r) => `${r.target} (${r.error?.message ?? r.outcome})`).join('; ')}`];
+    const failures = failed.length === 0 ? [] : [`${failed.length} of ${rows.length} targets failed: ${failed.map((r) => `${named(r)} (${r.error?.message ?? r.outcome})`).join('; ')}`];
     const stopped =
       halted !== undefined ? [`halted after ${halted}; ${skipped} targets not started (run the same command again to go on)`] : skipped > 0 ? [`--fail-fast left ${skipped} not started`] : [];
     error = new FleetFailedError(
@@ -129,9 +154,9 @@ async function haltBeforeNextWave(
   command: Direction,
   waves: FleetWaves,
   index: number,
-  wave: readonly string[],
-  results: ReadonlyMap<string, FleetTargetResult>,
-  next: readonly string[],
+  wave: readonly FleetMember[],
+  results: ReadonlyMap<FleetMember, FleetTargetResult>,
+  next: readonly FleetMember[],
 ): Promise<string | undefined> {
   const finished = wave.flatMap((target) => results.get(target) ?? []);
   const failures = finished.filter(isFailure).length;
@@ -145,8 +170,9 @@ async function haltBeforeNextWave(
       command,
       wave: index + 1,
       waves: waves.counts.length,
-      finished: finished.map((r) => ({ target: r.target, outcome: r.outcome, done: r.done, failed: r.failed })),
-      next,
+      finished: finished.map((r) => ({ target: r.target, deployment: r.deployment, outcome: r.outcome, done: r.done, failed: r.failed })),
+      next: next.map((t) => t.db),
+      nextTargets: next.map((t) => ({ target: t.db, deployment: t.deployment })),
     });
     return undefined;
   } catch (error) {
@@ -155,8 +181,8 @@ async function haltBeforeNextWave(
 }
 
 /** The targets of each wave, in order: `counts` targets at a time, cut from `targets`. */
-export function splitIntoWaves(targets: readonly string[], counts: readonly number[]): string[][] {
-  const waves: string[][] = [];
+export function splitIntoWaves<T>(targets: readonly T[], counts: readonly number[]): T[][] {
+  const waves: T[][] = [];
   let at = 0;
   for (const count of counts) {
     waves.push(targets.slice(at, at + count));
@@ -166,17 +192,20 @@ export function splitIntoWaves(targets: readonly string[], counts: readonly numb
 }
 
 /** Each target's wave, 1-based. */
-export function waveNumbers(waves: readonly (readonly string[])[]): Map<string, number> {
-  return new Map(waves.flatMap((wave, index) => wave.map((target): [string, number] => [target, index + 1])));
+export function waveNumbers<T>(waves: readonly (readonly T[])[]): Map<T, number> {
+  return new Map(waves.flatMap((wave, index) => wave.map((target): [T, number] => [target, index + 1])));
 }
 
-async function runOne(target: string, run: (target: string) => Promise<RunResult>): Promise<FleetTargetResult> {
+async function runOne(member: FleetMember, run: (target: FleetMember) => Promise<RunResult>): Promise<FleetTargetResult> {
+  const target = member.db;
+  const { deployment } = member;
   const started = performance.now();
   try {
-    const result = await run(target);
+    const result = await run(member);
     const count = (status: 'done' | 'failed' | 'not-run') => result.changes.filter((c) => c.status === status).length;
     return {
       target,
+      deployment,
       outcome: result.outcome,
       done: count('done'),
       failed: count('failed'),
@@ -189,12 +218,12 @@ async function runOne(target: string, run: (target: string) => Promise<RunResult
   } catch (thrown) {
     // One target's bad state (lock held, drift, unreachable) is its row, not the fleet's end.
     const error = isDeltaError(thrown) ? thrown : new DatabaseError(`database error: ${redact(messageOf(thrown))}`, { cause: thrown });
-    return { target, outcome: 'error', done: 0, failed: 0, pending: undefined, durationMs: Math.round(performance.now() - started), error, result: undefined, wave: undefined };
+    return { target, deployment, outcome: 'error', done: 0, failed: 0, pending: undefined, durationMs: Math.round(performance.now() - started), error, result: undefined, wave: undefined };
   }
 }
 
-function notRun(target: string, wave: number | undefined): FleetTargetResult {
-  return { target, outcome: 'not-run', done: 0, failed: 0, pending: undefined, durationMs: 0, error: undefined, result: undefined, wave };
+function notRun(member: FleetMember, wave: number | undefined): FleetTargetResult {
+  return { target: member.db, deployment: member.deployment, outcome: 'not-run', done: 0, failed: 0, pending: undefined, durationMs: 0, error: undefined, result: undefined, wave };
 }
 
 function isFailure(result: FleetTargetResult): boolean {

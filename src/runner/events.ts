@@ -73,11 +73,21 @@ export interface DeltaEvents {
     readonly done: boolean;
   };
   /** A fleet run (`--targets`) starts on one target; its own run's events follow. */
-  'target:start': { readonly command: Direction; readonly target: string; readonly index: number; readonly total: number };
+  'target:start': {
+    readonly command: Direction;
+    readonly target: string;
+    /** The target's deployment: the host list of its connection string (no credentials). */
+    readonly deployment: string;
+    /** How many deployments the fleet spans. */
+    readonly deployments: number;
+    readonly index: number;
+    readonly total: number;
+  };
   /** A fleet run is done with one target: how many changes it applied/reverted, failed and left pending. */
   'target:end': {
     readonly command: Direction;
     readonly target: string;
+    readonly deployment: string;
     readonly outcome: RunOutcome | 'error' | 'not-run';
     readonly done: number;
     readonly failed: number;

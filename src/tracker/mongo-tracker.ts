@@ -17,6 +17,13 @@ export interface MongoTrackerOptions {
   readonly sharesTargetClient: boolean;
   /** MongoDB 8.0+: write a record and its audit event with one `bulkWrite` command. */
   readonly clientBulkWrite: boolean;
+  /**
+   * The target's deployment (its host list) when a tracker database of its own serves targets
+   * on several deployments and this one is not the run's own: its records and audit events carry
+   * it, and record keys are `<deployment>/<targetDb>/<id>`. Undefined: the run's own deployment,
+   * whose records carry none (as before fleets spanned deployments).
+   */
+  readonly deployment?: string | undefined;
 }
 
 /** The tracker kept in MongoDB collections (internal or external mode). */
@@ -28,6 +35,8 @@ export class MongoTracker implements Tracker {
   readonly #audit: Collection;
   /** In a database of its own the record key is the change id; shared by several targets, it is prefixed. */
   readonly #prefix: string;
+  /** Which records are this target's: its database, and its deployment in a tracker shared across deployments. */
+  readonly #owner: Document;
   /** Whether consistent history reads can use a snapshot transaction: unknown until the first one. */
   #snapshots: boolean | undefined;
 
@@ -38,7 +47,11 @@ export class MongoTracker implements Tracker {
     const db = options.client.db(options.trackerDb);
     this.#migrations = db.collection(options.collections.migrations);
     this.#audit = db.collection(options.collections.audit);
-    this.#prefix = options.trackerDb === options.targetDb ? '' : `${options.targetDb}/`;
+    const shared = options.trackerDb !== options.targetDb || options.deployment !== undefined;
+    this.#prefix = !shared ? '' : options.deployment === undefined ? `${options.targetDb}/` : `${options.deployment}/${options.targetDb}/`;
+    // In a shared tracker the run's own deployment's records are those without a deployment: the
+    // same database name on another deployment is another target.
+    this.#owner = !shared ? { targetDb: this.targetDb } : { targetDb: this.targetDb, deployment: options.deployment ?? { $exists: false } };
   }
 
   async prepare(): Promise<void> {
@@ -73,7 +86,7 @@ export class MongoTracker implements Tracker {
   }
 
   async #readHistory(session: ClientSession | undefined): Promise<HistoryEntry[]> {
-    const cursor = this.#migrations.find({ targetDb: this.targetDb }, { batchSize: 1000, projection: HISTORY_PROJECTION, raw: true, session });
+    const cursor = this.#migrations.find(this.#owner, { batchSize: 1000, projection: HISTORY_PROJECTION, raw: true, session });
     const entries: HistoryEntry[] = [];
     for await (const bytes of cursor) entries.push(BSON.deserialize(bytes as unknown as Uint8Array) as unknown as HistoryEntry);
     return entries;
@@ -89,7 +102,7 @@ export class MongoTracker implements Tracker {
     const models: AnyClientBulkWriteModel<Document>[] = [];
     for (const write of writes) {
       const { change } = write;
-      const record: { filter: Document; update: Document } = { filter: { _id: this.#key(change.changeId) }, update: recordUpdate(change, this.targetDb) };
+      const record: { filter: Document; update: Document } = { filter: { _id: this.#key(change.changeId) }, update: recordUpdate(change, this.targetDb, this.#options.deployment) };
       records.push(record);
       models.push({ namespace: this.#migrations.namespace, name: 'updateOne', ...record, upsert: true });
       if (write.audit !== undefined) {
@@ -133,7 +146,7 @@ export class MongoTracker implements Tracker {
   }
 
   async auditLog(query: AuditQuery = {}): Promise<AuditEvent[]> {
-    const filter: Document = { targetDb: this.targetDb };
+    const filter: Document = { ...this.#owner };
     if (query.changeId !== undefined) filter.changeId = query.changeId;
     if (query.action !== undefined) filter.action = query.action;
     if (query.since !== undefined) filter.at = { $gte: query.since };
@@ -158,7 +171,8 @@ export class MongoTracker implements Tracker {
 
   /** An audit event as stored: without its unset fields (the driver would store them as null). */
   #auditDocument(event: AuditEvent): Document {
-    return Object.fromEntries(Object.entries(event).filter(([, value]) => value !== undefined));
+    const stored = Object.fromEntries(Object.entries(event).filter(([, value]) => value !== undefined));
+    return this.#options.deployment === undefined ? stored : { ...stored, deployment: this.#options.deployment };
   }
 
   #key(changeId: string): string {
@@ -167,10 +181,11 @@ export class MongoTracker implements Tracker {
 }
 
 /** The `$set`/`$unset` a state change makes to a record (shared with the SQLite tracker, which applies it to a JSON document). */
-export function recordUpdate(change: RecordChange, targetDb: string): Document {
+export function recordUpdate(change: RecordChange, targetDb: string, deployment?: string): Document {
   const set: Document = {
     changeId: change.changeId,
     targetDb,
+    ...(deployment === undefined ? {} : { deployment }),
     status: change.status,
     checksum: change.checksum,
     runId: change.runId,

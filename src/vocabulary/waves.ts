@@ -56,9 +56,11 @@ export interface BetweenWavesContext {
   readonly wave: number;
   readonly waves: number;
   /** How each target of that wave ended. */
-  readonly finished: readonly { readonly target: string; readonly outcome: string; readonly done: number; readonly failed: number }[];
-  /** The targets of the next wave. */
+  readonly finished: readonly { readonly target: string; readonly deployment: string; readonly outcome: string; readonly done: number; readonly failed: number }[];
+  /** The target databases of the next wave (see nextTargets for their deployments). */
   readonly next: readonly string[];
+  /** The targets of the next wave with their deployments (host lists, no credentials). */
+  readonly nextTargets: readonly { readonly target: string; readonly deployment: string }[];
 }
 
 /** Checks error rates, waits for a soak time...: throwing halts the fleet before the next wave. */

@@ -58,10 +58,32 @@ describe('fleet configuration', () => {
   it('takes targets as a spec or a list, with fleet.concurrency and fleet.failFast, and names a wrong key', async () => {
     const config = await resolveConfig({ env: {}, cwd: '/project', inline: { targets: ['tenant_a', 'tenant_*'], fleet: { concurrency: 8, failFast: true } } });
     assert.deepEqual(config.targets, { spec: 'tenant_a,tenant_*', source: 'config: targets', base: '/project' });
-    assert.deepEqual(config.fleet, { concurrency: 8, failFast: true, waves: undefined, maxFailureRate: 0, betweenWaves: undefined });
+    assert.deepEqual(config.fleet, { concurrency: 8, totalConcurrency: undefined, failFast: true, waves: undefined, maxFailureRate: 0, betweenWaves: undefined });
     const defaults = await resolveConfig({ env: {}, cwd: '/project', inline: {} });
     assert.equal(defaults.targets, undefined);
-    assert.deepEqual(defaults.fleet, { concurrency: 4, failFast: false, waves: undefined, maxFailureRate: 0, betweenWaves: undefined });
+    assert.deepEqual(defaults.fleet, { concurrency: 4, totalConcurrency: undefined, failFast: false, waves: undefined, maxFailureRate: 0, betweenWaves: undefined });
     await assert.rejects(resolveConfig({ env: {}, cwd: '/project', inline: { fleet: { concurrency: 0 } } }), (e: unknown) => e instanceof ConfigError && /fleet\.concurrency/.test(e.message));
+  });
+
+  it('takes a list with { uri?, db } entries as entries, fleet.totalConcurrency, and names a bad entry key', async () => {
+    const inline = { targets: ['tenant_a', { uri: '${EU_URI}', db: ['b', 'c_*'] }], fleet: { totalConcurrency: 6 } };
+    const config = await resolveConfig({ env: {}, cwd: '/project', inline });
+    assert.deepEqual(config.targets?.spec, [
+      { uri: undefined, db: 'tenant_a' },
+      { uri: '${EU_URI}', db: ['b', 'c_*'] },
+    ]);
+    assert.equal(config.fleet.totalConcurrency, 6);
+    await assert.rejects(
+      resolveConfig({ env: {}, cwd: '/project', inline: { targets: [{ url: 'mongodb://x', db: 'a' }] } }),
+      (e: unknown) => e instanceof ConfigError && e.message === "config: unknown key 'targets.0.url'",
+    );
+    await assert.rejects(
+      resolveConfig({ env: {}, cwd: '/project', inline: { targets: [{ uri: 'mongodb://eu' }] } }),
+      (e: unknown) => e instanceof ConfigError && e.message === 'config: targets.0.db is missing',
+    );
+    await assert.rejects(
+      resolveConfig({ env: {}, cwd: '/project', inline: { fleet: { totalConcurrency: 1.5 } } }),
+      (e: unknown) => e instanceof ConfigError && /fleet\.totalConcurrency/.test(e.message),
+    );
   });
 });

@@ -17,8 +17,14 @@ export async function isFleetRun(context: CommandContext<FleetCommand>, delta: D
 }
 
 /** The options every fleet command takes from its command line. */
-export function fleetOptions(context: CommandContext<FleetCommand>): { targets: string | undefined; concurrency: number | undefined; waves: string | undefined } {
-  return { targets: context.options.targets, concurrency: context.options.concurrency, waves: context.options.waves };
+export function fleetOptions(context: CommandContext<FleetCommand>): {
+  targets: string | undefined;
+  concurrency: number | undefined;
+  totalConcurrency: number | undefined;
+  waves: string | undefined;
+} {
+  const { targets, concurrency, totalConcurrency, waves } = context.options;
+  return { targets, concurrency, totalConcurrency, waves };
 }
 
 /** Shared by commit and rollback over a fleet: a line per target, the table, the error. */

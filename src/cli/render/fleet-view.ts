@@ -18,14 +18,30 @@ const OUTCOME_LABELS: Record<FleetTargetResult['outcome'], string> = {
 export function attachFleetReporter(delta: Delta, output: Output): { detach(): void } {
   if (output.options.json || output.options.logFormat === 'json') return { detach: () => undefined };
   const { chalk } = output;
-  const off = delta.on('target:end', (e) => {
+  // Over several deployments a line names the target's deployment beside its database.
+  let deployments = 1;
+  const offStart = delta.on('target:start', (e) => {
+    deployments = e.deployments;
+  });
+  const offEnd = delta.on('target:end', (e) => {
     const ok = e.outcome === 'success' || e.outcome === 'nothing-to-do';
     const verb = e.command === 'commit' ? 'applied' : 'reverted';
     const what = e.outcome === 'nothing-to-do' ? 'up to date' : `${verb} ${e.done}${e.failed > 0 ? `, ${e.failed} failed` : ''}`;
     const why = e.error === undefined ? '' : `: ${e.error.message}`;
-    output.info(`${ok ? chalk.green('✓') : chalk.red('✗')} ${e.target}  ${what}  ${chalk.dim(`${e.durationMs} ms`)}${ok ? '' : chalk.red(why)}`);
+    const where = deployments > 1 ? ` ${chalk.dim(`on ${e.deployment}`)}` : '';
+    output.info(`${ok ? chalk.green('✓') : chalk.red('✗')} ${e.target}${where}  ${what}  ${chalk.dim(`${e.durationMs} ms`)}${ok ? '' : chalk.red(why)}`);
   });
-  return { detach: off };
+  return {
+    detach: () => {
+      offStart();
+      offEnd();
+    },
+  };
+}
+
+/** Whether a fleet's rows span several deployments: then tables show a DEPLOYMENT column. */
+function overDeployments(targets: readonly { readonly deployment: string }[]): boolean {
+  return new Set(targets.map((t) => t.deployment)).size > 1;
 }
 
 /** The table that ends a fleet run: one row per target. */
@@ -33,8 +49,10 @@ export function renderFleetRun(result: FleetRunResult, output: Output): void {
   const { chalk } = output;
   const verb = result.command === 'commit' ? 'APPLIED' : 'REVERTED';
   const waves = result.waves !== undefined;
+  const deployments = overDeployments(result.targets);
   const rows = result.targets.map((t) => [
     ...(waves ? [String(t.wave ?? '-')] : []),
+    ...(deployments ? [t.deployment] : []),
     t.target,
     OUTCOME_LABELS[t.outcome],
     String(t.done),
@@ -44,7 +62,7 @@ export function renderFleetRun(result: FleetRunResult, output: Output): void {
     t.error === undefined || t.outcome === 'interrupted' ? '' : t.error.message,
   ]);
   output.info('');
-  for (const line of formatTable([...(waves ? ['WAVE'] : []), 'TARGET', 'OUTCOME', verb, 'FAILED', 'PENDING', 'DURATION', ''], rows)) output.info(line);
+  for (const line of formatTable([...(waves ? ['WAVE'] : []), ...(deployments ? ['DEPLOYMENT'] : []), 'TARGET', 'OUTCOME', verb, 'FAILED', 'PENDING', 'DURATION', ''], rows)) output.info(line);
   const failed = result.targets.filter((t) => t.outcome === 'failed' || t.outcome === 'error' || t.outcome === 'lock-lost').length;
   const notRun = result.targets.filter((t) => t.outcome === 'not-run').length;
   const wavesDone = result.waves === undefined ? '' : `, ${result.waves.done} of ${plural(result.waves.total, 'wave')} done`;
@@ -62,6 +80,7 @@ export function fleetRunJson(result: FleetRunResult): object {
     durationMs: result.durationMs,
     targets: result.targets.map((t) => ({
       target: t.target,
+      deployment: t.deployment,
       outcome: t.outcome,
       done: t.done,
       failed: t.failed,
@@ -81,8 +100,10 @@ export function fleetRunJson(result: FleetRunResult): object {
 export function renderFleetStatus(status: FleetStatusResult, output: Output): void {
   const { chalk } = output;
   const waves = status.targets.some((t) => t.wave !== undefined);
+  const deployments = overDeployments(status.targets);
   const rows = status.targets.map((t) => [
     ...(waves ? [String(t.wave ?? '-')] : []),
+    ...(deployments ? [t.deployment] : []),
     t.target,
     t.error !== undefined ? 'error' : t.failed > 0 ? 'failed' : t.behind ? 'behind' : 'up to date',
     t.newest ?? '(none)',
@@ -91,7 +112,8 @@ export function renderFleetStatus(status: FleetStatusResult, output: Output): vo
     String(t.failed),
     [t.error, t.locked ? 'locked: a run is going on' : undefined].filter((part) => part !== undefined).join('; '),
   ]);
-  for (const line of formatTable([...(waves ? ['WAVE'] : []), 'TARGET', 'STATE', 'NEWEST APPLIED', 'APPLIED', 'PENDING', 'FAILED', ''], rows)) output.info(line);
+  for (const line of formatTable([...(waves ? ['WAVE'] : []), ...(deployments ? ['DEPLOYMENT'] : []), 'TARGET', 'STATE', 'NEWEST APPLIED', 'APPLIED', 'PENDING', 'FAILED', ''], rows))
+    output.info(line);
   output.info('');
   const { summary } = status;
   output.info(
@@ -100,6 +122,6 @@ export function renderFleetStatus(status: FleetStatusResult, output: Output): vo
   );
   const at = Object.entries(summary.atNewest).sort(([a], [b]) => (a < b ? 1 : a > b ? -1 : 0));
   for (const [id, count] of at) output.info(`  ${plural(count, 'target')} at ${id}`);
-  const behind = status.targets.filter((t) => t.behind).map((t) => t.target);
+  const behind = status.targets.filter((t) => t.behind).map((t) => (deployments ? `${t.target} on ${t.deployment}` : t.target));
   if (behind.length > 0) output.info(chalk.yellow(`behind or failed: ${behind.join(', ')}`));
 }
