@@ -66,12 +66,8 @@ function cli(dir: string, extra: Record<string, string> = {}) {
 
 /** The records of 001_mark in a database's own history, and whether its effect is there. */
 async function readBack(client: MongoClient, db: string): Promise<{ records: number; applied: boolean; marked: boolean }> {
-  const records = await client.db(db).collection('delta_migrations').find({}).toArray();
-  const marked =
-    (await client
-      .db(db)
-      .collection('effects')
-      .countDocuments({ _id: 'done' as never })) === 1;
+  const records = await client.db(db).collection<{ _id: string; status: string }>('delta_migrations').find({}).toArray();
+  const marked = (await client.db(db).collection<{ _id: string }>('effects').countDocuments({ _id: 'done' })) === 1;
   return { records: records.length, applied: records.some((r) => r._id === '001_mark' && r.status === 'applied'), marked };
 }
 
@@ -170,7 +166,7 @@ describe('fleet over two deployments (CLI)', () => {
     assert.equal(both.code, 0, both.stderr);
     const outcomes = (JSON.parse(both.stdout) as { targets: JsonTarget[] }).targets.map((t) => t.outcome);
     assert.deepEqual(outcomes, ['nothing-to-do', 'nothing-to-do', 'nothing-to-do', 'success', 'success', 'success']);
-    const records = await fixture.client.db(trackerDb).collection('delta_migrations').find({}).sort({ _id: 1 }).toArray();
+    const records = await fixture.client.db(trackerDb).collection<{ _id: string; targetDb: string; deployment?: string; status: string }>('delta_migrations').find({}).sort({ _id: 1 }).toArray();
     assert.deepEqual(
       records.map((r) => [r._id, r.targetDb, r.deployment ?? null, r.status]).sort(),
       [...names.map((n) => [`${b}/${n}/001_mark`, n, b, 'applied']), ...names.map((n) => [`${n}/001_mark`, n, null, 'applied'])].sort(),
