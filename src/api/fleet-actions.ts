@@ -1,7 +1,7 @@
 import type { DeltaConfig } from '../config/resolve-config.js';
 import { ConfigError } from '../errors.js';
-import type { FleetDeployment, FleetMember, FleetRunResult, FleetStatusResult, FleetWaves, ResolvedFleet, TargetSpec } from '../fleet/index.js';
-import { fleetStatus, mapWithConcurrency, resolveFleet, runFleet, splitIntoWaves, waveNumbers } from '../fleet/index.js';
+import type { FleetDeployment, FleetMember, FleetRunResult, FleetStatusResult, FleetWaves, ResolvedFleet, TargetSpec, TargetStatus } from '../fleet/index.js';
+import { fleetStatus, forEachTarget, resolveFleet, runFleet, splitIntoWaves, waveNumbers } from '../fleet/index.js';
 import type { DeltaEventEmitter } from '../runner/events.js';
 import type { StatusResult } from '../runner/results.js';
 import type { CommitOptions, RollbackOptions } from '../runner/runner.js';
@@ -71,17 +71,22 @@ export async function statusFleet(host: FleetHost, options: FleetStatusOptions):
   const { targets, deployments } = await targetsOf(host, options);
   const targetOf = await host.connect(deployments);
   const filter: ChangeFilter = { env: options.env ?? host.config.env, tags: options.tags };
-  const perDeployment = options.concurrency ?? host.config.fleet.concurrency;
-  const total = Math.min(perDeployment * deployments.length, options.totalConcurrency ?? host.config.fleet.totalConcurrency ?? Number.POSITIVE_INFINITY);
-  const statuses = await mapWithConcurrency(targets, total, async (target) => {
-    try {
-      return { target, status: await targetOf(target).status(source, filter) };
-    } catch (error) {
-      return { target, error: error instanceof Error ? error : new Error(String(error)) };
-    }
+  const statuses = new Map<FleetMember, TargetStatus>();
+  const limits = { perDeployment: options.concurrency ?? host.config.fleet.concurrency, total: options.totalConcurrency ?? host.config.fleet.totalConcurrency };
+  await forEachTarget(targets, limits, {
+    work: async (target) => {
+      try {
+        statuses.set(target, { target, status: await targetOf(target).status(source, filter) });
+      } catch (error) {
+        statuses.set(target, { target, error: error instanceof Error ? error : new Error(String(error)) });
+      }
+    },
   });
   const waves = wavesOf(host, options, targets);
-  return fleetStatus(statuses, waves === undefined ? undefined : waveNumbers(splitIntoWaves(targets, waves.counts)));
+  return fleetStatus(
+    targets.flatMap((target) => statuses.get(target) ?? []),
+    waves === undefined ? undefined : waveNumbers(splitIntoWaves(targets, waves.counts)),
+  );
 }
 
 async function runOverFleet(

@@ -80,37 +80,18 @@ export async function runFleet(targets: readonly FleetMember[], options: RunFlee
   let stop = false;
   let halted: string | undefined;
   let wavesDone = 0;
-  const totalCap = options.totalConcurrency ?? Number.POSITIVE_INFINITY;
-  const runWave = async (wave: readonly FleetMember[]) => {
-    const queue = [...wave];
-    const running = new Map<string, number>();
-    const inFlight = new Set<Promise<void>>();
-    const start = (target: FleetMember) => {
-      running.set(target.deployment, (running.get(target.deployment) ?? 0) + 1);
-      options.onStart?.(target);
-      const done = runOne(target, run).then((row) => {
-        const result = { ...row, wave: waveOf.get(target) };
+  const limits = { perDeployment: options.concurrency, total: options.totalConcurrency };
+  const runWave = (wave: readonly FleetMember[]) =>
+    forEachTarget(wave, limits, {
+      stopped: () => stop || options.interrupt?.aborted === true,
+      work: async (target) => {
+        options.onStart?.(target);
+        const result = { ...(await runOne(target, run)), wave: waveOf.get(target) };
         results.set(target, result);
-        running.set(target.deployment, (running.get(target.deployment) ?? 1) - 1);
-        inFlight.delete(done);
         options.onEnd?.(result);
         if (options.failFast && isFailure(result)) stop = true;
-      });
-      inFlight.add(done);
-    };
-    for (;;) {
-      // The first targets in order whose deployment has a free slot, while the fleet has one.
-      for (let at = 0; at < queue.length && inFlight.size < totalCap && !stop && options.interrupt?.aborted !== true;) {
-        const target = queue[at] as FleetMember;
-        if ((running.get(target.deployment) ?? 0) < Math.max(1, options.concurrency)) {
-          queue.splice(at, 1);
-          start(target);
-        } else at += 1;
-      }
-      if (inFlight.size === 0) break;
-      await Promise.race(inFlight);
-    }
-  };
+      },
+    });
 
   for (const [index, wave] of waves.entries()) {
     await runWave(wave);
@@ -230,17 +211,44 @@ function isFailure(result: FleetTargetResult): boolean {
   return result.outcome === 'failed' || result.outcome === 'lock-lost' || result.outcome === 'error';
 }
 
-/** `work` for every item, at most `concurrency` at once; results in the items' order. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      results[index] = await work(items[index] as T);
-    }
+/** How many targets may run at once: on each deployment, and over all of them (undefined: no cap). */
+export interface FleetLimits {
+  readonly perDeployment: number;
+  readonly total: number | undefined;
+}
+
+/**
+ * `work` for each target, at most `limits.perDeployment` at once on a deployment and
+ * `limits.total` over all: as a slot frees up, the first waiting target (in order) whose
+ * deployment has room starts. Once `stopped()` says so, none starts; those running finish.
+ */
+export async function forEachTarget<T extends { readonly deployment: string }>(
+  targets: readonly T[],
+  limits: FleetLimits,
+  loop: { readonly work: (target: T) => Promise<void>; readonly stopped?: () => boolean },
+): Promise<void> {
+  const queue = [...targets];
+  const running = new Map<string, number>();
+  const inFlight = new Set<Promise<void>>();
+  const perDeployment = Math.max(1, limits.perDeployment);
+  const total = limits.total ?? Number.POSITIVE_INFINITY;
+  const start = (target: T) => {
+    running.set(target.deployment, (running.get(target.deployment) ?? 0) + 1);
+    const done: Promise<void> = loop.work(target).finally(() => {
+      running.set(target.deployment, (running.get(target.deployment) ?? 1) - 1);
+      inFlight.delete(done);
+    });
+    inFlight.add(done);
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
-  return results;
+  for (;;) {
+    for (let at = 0; at < queue.length && inFlight.size < total && loop.stopped?.() !== true;) {
+      const target = queue[at] as T;
+      if ((running.get(target.deployment) ?? 0) < perDeployment) {
+        queue.splice(at, 1);
+        start(target);
+      } else at += 1;
+    }
+    if (inFlight.size === 0) return;
+    await Promise.race(inFlight);
+  }
 }
