@@ -6,6 +6,7 @@ import { deploymentName } from '../config/deployment-name.js';
 import { secretsOf } from '../config/redact.js';
 import type { Connection } from '../connection/connect.js';
 import { ConfigError } from '../errors.js';
+import { isSqliteUri } from '../sqlite/sqlite-file.js';
 import type { FleetDeployment } from '../fleet/index.js';
 import type { DeltaEventEmitter } from '../runner/events.js';
 import type { StatusResult } from '../runner/results.js';
@@ -53,6 +54,11 @@ export function fleetHostOf(options: FleetHostOptions): FleetHost {
     listDatabases: (deployment) => wrapDatabaseErrors(async () => (await (await connectionOf(deployment)).client.db('admin').admin().listDatabases({ nameOnly: true })).databases.map((d) => d.name)),
     trackerDb: resolved.tracker.db,
     async connect(deployments) {
+      if (isSqliteUri(resolved.tracker.uri)) {
+        throw new ConfigError(
+          `${resolved.tracker.uriSource ?? 'tracker.uri'}: a fleet keeps its history in MongoDB (each target's own database, or --tracker-db); a SQLite tracker serves one target (--db)`,
+        );
+      }
       const others = deployments.filter((d) => d.uri !== undefined);
       const trackerConnection = await wrapDatabaseErrors(() => resources.trackerConnection());
       // A tracker database without a deployment of its own lives on the run's own deployment.
