@@ -111,6 +111,18 @@ describe('fleet over two deployments (CLI)', () => {
     assert.match(human.stdout, /^DEPLOYMENT\s+TARGET\s+OUTCOME/m);
     assert.match(human.stdout, new RegExp(`^${b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+${names[0] ?? ''}\\s+up to date`, 'm'));
     assert.match(human.stdout, /40 targets in \d+ ms: 40 ok, 0 failed/);
+
+    // Events (--log-format json, on stderr): each target's start and end name its deployment.
+    const logged = await run('commit', '--targets', '@fleet.yaml', '--log-format', 'json');
+    assert.equal(logged.code, 0, logged.stderr);
+    const events = logged.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { event: string; target?: string; deployment?: string; deployments?: number });
+    const ends = events.filter((e) => e.event === 'target:end');
+    assert.equal(ends.length, 40);
+    assert.deepEqual(new Set(ends.map((e) => e.deployment)), new Set([a, b]));
+    assert.ok(events.filter((e) => e.event === 'target:start').every((e) => e.deployments === 2 && (e.deployment === a || e.deployment === b)));
   });
 
   it('a failing canary halts the waves on both deployments with nothing else started; the same command goes on once it is fixed', async () => {
