@@ -1,6 +1,7 @@
 // Issue 26: a fleet commit over 200 databases on two deployments (100 each), as a whole
 // `delta` process, against two sandbox servers on two ports. Not part of `npm test` or
-// `npm run bench`: `npm run build && node --import tsx bench/fleet-deployments.ts [reps]`.
+// `npm run bench`: `npm run build && node --import tsx bench/fleet-deployments.ts [reps] [--one-deployment] [delta flags]`.
+// `--one-deployment` puts all 200 databases on the first server (the baseline: one pool).
 // Each repetition commits two small changes to fresh databases (default concurrency: 4 per
 // deployment), then times the same command again with nothing to do, and `status --targets`.
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -12,7 +13,8 @@ import { DELTA_BIN } from './tool-projects.js';
 
 const PER_DEPLOYMENT = 100;
 const reps = Number(process.argv[2] ?? 3);
-const extra = process.argv.slice(3);
+const oneDeployment = process.argv.includes('--one-deployment');
+const extra = process.argv.slice(3).filter((arg) => arg !== '--one-deployment');
 
 const CHANGES: Record<string, string> = {
   'package.json': JSON.stringify({ type: 'module' }),
@@ -41,7 +43,8 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < reps; rep += 1) {
       const names = Array.from({ length: PER_DEPLOYMENT }, (_, i) => `bench${rep}_${String(i).padStart(3, '0')}`);
       const list = names.join(', ');
-      writeFileSync(join(dir, 'fleet.yaml'), `- db: [${list}]\n- uri: \${B_URI}\n  db: [${list}]\n`);
+      const second = oneDeployment ? `- db: [${names.map((n) => `${n}_b`).join(', ')}]\n` : `- uri: \${B_URI}\n  db: [${list}]\n`;
+      writeFileSync(join(dir, 'fleet.yaml'), `- db: [${list}]\n${second}`);
       const args = [DELTA_BIN, 'commit', '--targets', '@fleet.yaml', '--json', ...extra];
       const commit = await timeNode(args, { cwd: dir, env });
       const result = JSON.parse(commit.stdout) as { outcome: string; targets: { outcome: string }[] };
@@ -55,7 +58,9 @@ async function main(): Promise<void> {
     await Promise.all([a.stop(), b.stop()]);
   }
   const show = (label: string, values: readonly number[]) => console.log(`${label.padEnd(44)} median ${Math.round(median(values))} ms  (${values.map((v) => Math.round(v)).join(', ')})`);
-  console.log(`fleet of ${2 * PER_DEPLOYMENT} databases on 2 sandbox deployments, 2 changes each, ${reps} reps${extra.length > 0 ? `, ${extra.join(' ')}` : ''}`);
+  console.log(
+    `fleet of ${2 * PER_DEPLOYMENT} databases on ${oneDeployment ? '1 sandbox deployment' : '2 sandbox deployments'}, 2 changes each, ${reps} reps${extra.length > 0 ? `, ${extra.join(' ')}` : ''}`,
+  );
   show('commit (fresh databases)', times.commit);
   show('commit again (nothing to do)', times.again);
   show('status --targets', times.status);
