@@ -206,7 +206,7 @@ export class FleetFailedError extends DeltaError {
   readonly code = DeltaErrorCodes.fleetFailed;
   constructor(
     message: string,
-    /** The targets that failed, in name order. */
+    /** The targets that failed, in the fleet's order (over several deployments: `<db> on <deployment>`). */
     readonly targets: readonly string[],
     options: DeltaErrorOptions = {},
   ) {

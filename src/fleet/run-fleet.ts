@@ -119,10 +119,7 @@ export async function runFleet(targets: readonly FleetMember[], options: RunFlee
     const failures = failed.length === 0 ? [] : [`${failed.length} of ${rows.length} targets failed: ${failed.map((r) => `${named(r)} (${r.error?.message ?? r.outcome})`).join('; ')}`];
     const stopped =
       halted !== undefined ? [`halted after ${halted}; ${skipped} targets not started (run the same command again to go on)`] : skipped > 0 ? [`--fail-fast left ${skipped} not started`] : [];
-    error = new FleetFailedError(
-      [...failures, ...stopped].join('; '),
-      failed.map((r) => r.target),
-    );
+    error = new FleetFailedError([...failures, ...stopped].join('; '), failed.map(named));
   } else {
     outcome = rows.every((r) => r.outcome === 'nothing-to-do') ? 'nothing-to-do' : 'success';
   }
