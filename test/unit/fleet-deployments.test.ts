@@ -82,6 +82,25 @@ describe('fleet files', () => {
   });
 });
 
+describe("the configuration's targets list", () => {
+  it('resolves entries as a fleet file does, messages naming the configuration key', async () => {
+    const options = { listDatabases: (d: FleetDeployment) => Promise.resolve(DATABASES[d.name] ?? []), ownUri: OWN, ownDeployment: deploymentName(OWN) };
+    const spec = [
+      { uri: undefined, db: 'other' },
+      { uri: '${EU_URI}', db: 'tenant_*' },
+    ];
+    const fleet = await resolveFleet({ spec, source: 'delta.config.json: targets', base: '/nowhere' }, { ...options, env: { EU_URI: 'mongodb://eu1,eu2' } });
+    assert.deepEqual(
+      fleet.targets.map((t) => `${t.deployment}/${t.db}`),
+      ['own:27017/other', 'eu1:27017,eu2:27017/tenant_a', 'eu1:27017,eu2:27017/tenant_b', 'eu1:27017,eu2:27017/tenant_c'],
+    );
+    await assert.rejects(
+      resolveFleet({ spec, source: 'delta.config.json: targets', base: '/nowhere' }, { ...options, env: {} }),
+      /^delta\.config\.json: targets: entry 2: key "uri" names the environment variable EU_URI, which is not set$/,
+    );
+  });
+});
+
 describe('fleet concurrency', () => {
   it('runs at most --concurrency targets per deployment and --total-concurrency over all', async () => {
     const targets: FleetMember[] = ['a', 'b'].flatMap((deployment) => Array.from({ length: 6 }, (_, i) => ({ db: `t${i}`, deployment })));
