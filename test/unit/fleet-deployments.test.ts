@@ -96,7 +96,7 @@ describe("the configuration's targets list", () => {
     );
     await assert.rejects(
       resolveFleet({ spec, source: 'delta.config.json: targets', base: '/nowhere' }, { ...options, env: {} }),
-      /^delta\.config\.json: targets: entry 2: key "uri" names the environment variable EU_URI, which is not set$/,
+      /delta\.config\.json: targets: entry 2: key "uri" names the environment variable EU_URI, which is not set$/,
     );
   });
 });
