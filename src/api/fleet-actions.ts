@@ -13,9 +13,10 @@ export interface FleetOptions {
   /**
    * A comma list of database names and globs (`tenant_*`, matched against `listDatabases`),
    * `@file` (one name per line), or `@fleet.yaml`/`.json` (entries `{ uri?, db }`); a list of
-   * names and globs. Default: the configuration's `targets`.
+   * names, globs and `{ uri?, db }` entries (databases on a deployment of their own; `uri` may
+   * name environment variables: `${EU_URI}`). Default: the configuration's `targets`.
    */
-  readonly targets?: string | readonly string[];
+  readonly targets?: string | readonly (string | { readonly uri?: string; readonly db: string | readonly string[] })[];
   /** Targets run at once on each deployment (default: configuration `fleet.concurrency`, else 4). */
   readonly concurrency?: number;
   /** Targets run at once over the whole fleet (default: configuration `fleet.totalConcurrency`, else no cap). */
@@ -141,8 +142,7 @@ function wavesOf(host: FleetHost, options: FleetOptions, targets: readonly Fleet
 }
 
 async function targetsOf(host: FleetHost, options: FleetOptions): Promise<ResolvedFleet> {
-  const spec: TargetSpec | undefined =
-    options.targets !== undefined ? { spec: typeof options.targets === 'string' ? options.targets : options.targets.join(','), source: '--targets', base: host.cwd } : host.config.targets;
+  const spec: TargetSpec | undefined = options.targets !== undefined ? { spec: specOf(options.targets), source: '--targets', base: host.cwd } : host.config.targets;
   if (spec === undefined) throw new ConfigError('no targets: pass --targets (names, a glob such as tenant_*, @file or @fleet.yaml) or set targets in the configuration');
   if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1)) throw new ConfigError('concurrency must be a positive whole number');
   if (options.totalConcurrency !== undefined && (!Number.isInteger(options.totalConcurrency) || options.totalConcurrency < 1)) {
@@ -156,4 +156,12 @@ async function targetsOf(host: FleetHost, options: FleetOptions): Promise<Resolv
     ownUri: host.ownUri,
     ownDeployment: host.ownDeployment,
   });
+}
+
+/** Names and globs as `a,b`; a list with entries stays a list (a name is `{ db }`). */
+function specOf(targets: NonNullable<FleetOptions['targets']>): TargetSpec['spec'] {
+  if (typeof targets === 'string') return targets;
+  const names = targets.filter((item): item is string => typeof item === 'string');
+  if (names.length === targets.length) return names.join(',');
+  return targets.map((item) => (typeof item === 'string' ? { uri: undefined, db: item } : { uri: item.uri, db: item.db }));
 }

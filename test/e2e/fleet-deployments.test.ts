@@ -7,8 +7,10 @@
 // sandbox of this process on another port, so the file runs the same against a real server.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { ClientSession, Db } from 'mongodb';
 import { MongoClient } from 'mongodb';
 import { deploymentName } from '../../src/config/deployment-name.js';
+import { createDelta } from '../../src/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import { assertOneLineError, runCli } from '../helpers/cli.js';
@@ -187,6 +189,42 @@ describe('fleet over two deployments (CLI)', () => {
     for (const name of names) assert.equal((await readBack(ready(secondClient), name)).records, 0);
     const audit = await fixture.client.db(trackerDb).collection('delta_audit').countDocuments({ deployment: b });
     assert.equal(audit, 3);
+  });
+
+  it('createDelta takes { uri, db } entries: one client per deployment, opened once, closed by close()', async () => {
+    const names = tenants(4);
+    const changes = [
+      {
+        id: '001_mark',
+        async commit({ db, session }: { db: Db; session?: ClientSession }) {
+          await db.collection<{ _id: string }>('effects').insertOne({ _id: 'done' }, { session });
+        },
+      },
+    ];
+    const delta = createDelta({
+      config: { uri: fixture.server.uri, fleet: { concurrency: 2, totalConcurrency: 3 } },
+      changes,
+      env: { B_URI: B() },
+    });
+    const connect = MongoClient.prototype.connect;
+    const clients = new Set<MongoClient>();
+    MongoClient.prototype.connect = function (this: MongoClient) {
+      clients.add(this);
+      return connect.call(this);
+    };
+    let result;
+    try {
+      result = await delta.commitFleet({ targets: [{ db: names }, { uri: '${B_URI}', db: names }] });
+    } finally {
+      MongoClient.prototype.connect = connect;
+      await delta.close();
+    }
+    assert.equal(result.outcome, 'success');
+    assert.equal(result.targets.length, 8);
+    assert.equal(clients.size, 2, 'one client per deployment, not per target');
+    for (const [side, client] of Object.entries({ a: fixture.client, b: ready(secondClient) })) {
+      for (const name of names) assert.equal((await readBack(client, name)).applied, true, `${side}/${name}`);
+    }
   });
 
   it('refuses a bad --total-concurrency, a bad entry and an unset variable (exit 2, nothing written), and never shows a password', async () => {
