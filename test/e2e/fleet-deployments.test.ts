@@ -14,7 +14,7 @@ import { createDelta } from '../../src/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import { assertOneLineError, runCli } from '../helpers/cli.js';
-import { withCredentials } from '../helpers/connection-string.js';
+import { withCredentials, withDatabase } from '../helpers/connection-string.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
@@ -189,6 +189,19 @@ describe('fleet over two deployments (CLI)', () => {
     for (const name of names) assert.equal((await readBack(ready(secondClient), name)).records, 0);
     const audit = await fixture.client.db(trackerDb).collection('delta_audit').countDocuments({ deployment: b });
     assert.equal(audit, 3);
+  });
+
+  it('a tracker on a deployment of its own (--tracker-uri) keys the other deployments by name too', async () => {
+    const names = tenants(2);
+    const trackerDb = `${names[0] ?? ''}_trk`;
+    const p = fixture.project({ ...CHANGE, 'fleet.yaml': fleetFile(names) });
+    const b = deploymentName(B()) ?? '';
+    const committed = await cli(p.dir)('commit', '--targets', '@fleet.yaml', '--tracker-uri', withDatabase(B(), trackerDb));
+    assert.equal(committed.code, 0, committed.stderr);
+    const records = await ready(secondClient).db(trackerDb).collection<{ _id: string; deployment?: string }>('delta_migrations').find({}).toArray();
+    assert.deepEqual(records.map((r) => [r._id, r.deployment ?? null]).sort(), [...names.map((n) => [`${b}/${n}/001_mark`, b]), ...names.map((n) => [`${n}/001_mark`, null])].sort());
+    const locks = await ready(secondClient).db(trackerDb).collection('delta_lock').countDocuments();
+    assert.equal(locks, 0, 'every lock released');
   });
 
   it('createDelta takes { uri, db } entries: one client per deployment, opened once, closed by close()', async () => {
