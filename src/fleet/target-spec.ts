@@ -100,10 +100,9 @@ export async function resolveFleet(target: TargetSpec, options: ResolveFleetOpti
     const names = await resolveTargets(target, { ...options, listDatabases: listOwn });
     return { targets: names.map((db) => ({ db, deployment: own.name })), deployments: [own] };
   }
+  // Every entry's deployment first (variables, connection strings): a bad one is refused before any connection.
   const deployments = new Map<string, FleetDeployment & { readonly entry: number }>();
-  const seen = new Set<string>();
-  const targets: FleetMember[] = [];
-  for (const [index, entry] of entries.entries()) {
+  const placed = entries.map((entry, index) => {
     const at = `${label}: entry ${index + 1}`;
     const deployment = entryDeployment(entry, at, options);
     const earlier = deployments.get(deployment.name);
@@ -111,8 +110,23 @@ export async function resolveFleet(target: TargetSpec, options: ResolveFleetOpti
     else if (earlier.uri !== deployment.uri && !(earlier.uri !== undefined && deployment.uri !== undefined && sameConnection(earlier.uri, deployment.uri))) {
       throw new UsageError(`${at}: key "uri" names the deployment ${deployment.name} of entry ${earlier.entry} with other credentials or options: one deployment, one connection string`);
     }
+    return { entry, at, deployment };
+  });
+  // Then the names: a deployment's databases are listed once, for its first glob.
+  const listed = new Map<string, Promise<readonly string[]>>();
+  const seen = new Set<string>();
+  const targets: FleetMember[] = [];
+  for (const { entry, at, deployment } of placed) {
+    const list = () => {
+      let databases = listed.get(deployment.name);
+      if (databases === undefined) {
+        databases = options.listDatabases(deployment);
+        listed.set(deployment.name, databases);
+      }
+      return databases;
+    };
     const items = typeof entry.db === 'string' ? [entry.db] : [...entry.db];
-    const names = (await namesOf(items, at, { ...options, listDatabases: () => options.listDatabases(deployment) })).sort();
+    const names = (await namesOf(items, at, { ...options, listDatabases: list })).sort();
     for (const db of names) {
       const key = `${deployment.name}\u0000${db}`;
       if (seen.has(key)) continue;

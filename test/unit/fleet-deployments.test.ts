@@ -76,6 +76,20 @@ describe('fleet files', () => {
       await refused('nouri.yaml', /entry 1: key "uri" must be a mongodb:\/\/ or mongodb\+srv:\/\/ connection string \(after its \$\{VARIABLES\}\)$/, { EU_URI: 'http://u:s3cret@h' });
       await refused('twice.yaml', /entry 2: key "uri" names the deployment eu1:27017,eu2:27017 of entry 1 with other credentials or options/);
       await refused('broken.yaml', /^--targets @broken\.yaml: not valid YAML/);
+      // Variables are checked for every entry before any deployment is asked for its databases.
+      p.write('late.yaml', "- { db: 'tenant_*' }\n- { uri: '${EU_URI}', db: 'tenant_*' }\n");
+      let listed = 0;
+      const counting = {
+        listDatabases: () => {
+          listed += 1;
+          return Promise.resolve([]);
+        },
+        env: {},
+        ownUri: OWN,
+        ownDeployment: deploymentName(OWN),
+      };
+      await assert.rejects(resolveFleet({ spec: '@late.yaml', source: '--targets', base: p.dir }, counting), /entry 2: key "uri" names the environment variable EU_URI/);
+      assert.equal(listed, 0);
     } finally {
       p.cleanup();
     }
