@@ -108,15 +108,13 @@ describe('fleet over two deployments (CLI)', () => {
     assert.deepEqual([fleet.summary.total, fleet.summary.upToDate], [40, 40]);
     assert.deepEqual([...new Set(fleet.targets.map((t) => t.deployment))], [a, b]);
 
-    const human = await run('commit', '--targets', '@fleet.yaml');
-    assert.equal(human.code, 0, human.stderr);
-    assert.match(human.stdout, /^DEPLOYMENT\s+TARGET\s+OUTCOME/m);
-    assert.match(human.stdout, new RegExp(`^${b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+${names[0] ?? ''}\\s+up to date`, 'm'));
-    assert.match(human.stdout, /40 targets in \d+ ms: 40 ok, 0 failed/);
-
-    // Events (--log-format json, on stderr): each target's start and end name its deployment.
+    // Once more with nothing to do: the table on stdout, and (--log-format json) the events on stderr.
     const logged = await run('commit', '--targets', '@fleet.yaml', '--log-format', 'json');
     assert.equal(logged.code, 0, logged.stderr);
+    assert.match(logged.stdout, /^DEPLOYMENT\s+TARGET\s+OUTCOME/m);
+    assert.match(logged.stdout, new RegExp(`^${b.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s+${names[0] ?? ''}\\s+up to date`, 'm'));
+    assert.match(logged.stdout, /40 targets in \d+ ms: 40 ok, 0 failed/);
+    // Each target's start and end event names its deployment.
     const events = logged.stderr
       .split('\n')
       .filter((line) => line.startsWith('{'))
