@@ -230,6 +230,8 @@ export class Runner {
         // Indexes are ensured once, on the first run against this target: a history with records
         // was written by a run that ensured them (saves two commands on every later run).
         if (history.length === 0) await tracker.prepare();
+        // Audit events a crashed run kept in its records join the log before this run adds its own.
+        await tracker.flushAudit();
         await this.#recordRunFacts(runId, planned);
         events.emit('run:start', { runId, command, targetDb: tracker.targetDb, planned: steps.map((s) => s.change.id) });
         const ran = await runSteps(this.#environment(), steps, {
@@ -243,7 +245,11 @@ export class Runner {
           maxReplicationLagMs: control.maxReplicationLagMs,
           backupDatabase: control.backup === true,
           result,
-        });
+        }).finally(() =>
+          // Still under the lock. Should the database be gone, the events stay kept in their records,
+          // where auditLog reads them and the next run moves them.
+          tracker.flushAudit().catch(() => undefined),
+        );
         return ended(result(outcomeOf(ran.error), ran.outcomes, ran.error));
       },
     });

@@ -206,7 +206,8 @@ export class StepExecutor {
       const success = this.successRecord(writes, direction);
       const applied = { change: writes.record(success.status, success.extra), audit: writes.audit('success') };
       const next = position.markNext;
-      await tracker.recordAll(next === undefined ? [applied] : [applied, { change: runningMarker(next, this.#run.runId) }]);
+      // One command: the record, the next change's marker, and the audit event kept in the record until the run ends.
+      await tracker.recordAllAuditLater(next === undefined ? [applied] : [applied, { change: runningMarker(next, this.#run.runId) }]);
       return this.#succeeded(change, direction, false, writes);
     } catch (thrown) {
       return this.#failed(step, direction, thrown, { transactional: false, writes, done, phase, fn });
