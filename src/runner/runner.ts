@@ -152,6 +152,7 @@ export class Runner {
       plan: read,
       work: async ({ history, planned }) => {
         await tracker.prepare();
+        await tracker.flushAudit();
         let seq = nextAppliedSeq(history);
         const runId = randomUUID();
         for (const action of planned.actions) {
@@ -189,6 +190,10 @@ export class Runner {
     // nothing the winner applied. The plan that runs is always made under the lock.
     const lock = this.#lock(command, runId);
     const previewHistory = await tracker.history();
+    // Audit events a killed run kept in its records (the read above says whether there are any)
+    // move to the log now, even when there is nothing to do: safe without the lock (see flushAudit).
+    // A dry run writes nothing.
+    if (control.dryRun !== true) await tracker.flushAudit();
     const quick = source.withoutImports(previewHistory);
     const look = quick !== undefined || command === 'rollback' || control.dryRun === true || !(await lock.heldByOther());
     return underLock(lock, {
@@ -230,8 +235,6 @@ export class Runner {
         // Indexes are ensured once, on the first run against this target: a history with records
         // was written by a run that ensured them (saves two commands on every later run).
         if (history.length === 0) await tracker.prepare();
-        // Audit events a crashed run kept in its records join the log before this run adds its own.
-        await tracker.flushAudit();
         await this.#recordRunFacts(runId, planned);
         events.emit('run:start', { runId, command, targetDb: tracker.targetDb, planned: steps.map((s) => s.change.id) });
         const ran = await runSteps(this.#environment(), steps, {

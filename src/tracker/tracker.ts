@@ -64,7 +64,11 @@ export interface Tracker {
    * this writes as recordAll does.
    */
   recordAllAuditLater(writes: readonly RecordWrite[]): Promise<void>;
-  /** Moves the audit events that recordAllAuditLater kept in records to the audit log; safe to repeat. */
+  /**
+   * Moves the audit events that recordAllAuditLater kept in records to the audit log. Safe to
+   * repeat, and to run beside another flush or a run that keeps events: no event is lost or
+   * doubled. Costs nothing when the last history read found none kept.
+   */
   flushAudit(): Promise<void>;
   /** The `ctx.batches` checkpoints of a change's unfinished application (empty when none). */
   checkpoints(changeId: string): Promise<BatchCheckpoint[]>;
