@@ -152,6 +152,7 @@ export class Runner {
       plan: read,
       work: async ({ history, planned }) => {
         await tracker.prepare();
+        await tracker.flushAudit();
         let seq = nextAppliedSeq(history);
         const runId = randomUUID();
         for (const action of planned.actions) {
@@ -189,6 +190,10 @@ export class Runner {
     // nothing the winner applied. The plan that runs is always made under the lock.
     const lock = this.#lock(command, runId);
     const previewHistory = await tracker.history();
+    // Audit events a killed run kept in its records (the read above says whether there are any)
+    // move to the log now, even when there is nothing to do: safe without the lock (see flushAudit).
+    // A dry run writes nothing.
+    if (control.dryRun !== true) await tracker.flushAudit();
     const quick = source.withoutImports(previewHistory);
     const look = quick !== undefined || command === 'rollback' || control.dryRun === true || !(await lock.heldByOther());
     return underLock(lock, {
@@ -243,7 +248,11 @@ export class Runner {
           maxReplicationLagMs: control.maxReplicationLagMs,
           backupDatabase: control.backup === true,
           result,
-        });
+        }).finally(() =>
+          // Still under the lock. Should the database be gone, the events stay kept in their records,
+          // where auditLog reads them and the next run moves them.
+          tracker.flushAudit().catch(() => undefined),
+        );
         return ended(result(outcomeOf(ran.error), ran.outcomes, ran.error));
       },
     });

@@ -75,8 +75,8 @@ interface FailureFacts {
   readonly writes: StepWrites;
   /** The change's effect is in place for good (its transaction committed, or it ran without one). */
   readonly done: boolean;
-  /** Where it failed: the change's own code, or writing its record. */
-  readonly phase: 'change' | 'record';
+  /** Where it failed: writing its `running` marker (nothing of it ran), its own code, or writing its record. */
+  readonly phase: 'marker' | 'change' | 'record';
   readonly fn: ChangeFunction;
 }
 
@@ -195,18 +195,20 @@ export class StepExecutor {
     const { tracker } = this.#env;
     const { change } = step;
     const writes = stepWrites({ change, direction, before: step.record, runId: this.#run.runId, targetDb: tracker.targetDb, transactional: false, fallback });
-    let phase: 'change' | 'record' = 'change';
+    let phase: 'marker' | 'change' | 'record' = 'marker';
     let done = false;
     try {
       // Recorded first so that a crash in the middle shows as `running`, never as nothing.
       if (!position.runningRecorded) await tracker.record(writes.record('running'), undefined);
+      phase = 'change';
       await this.execute(change, direction, fn, undefined);
       done = true;
       phase = 'record';
       const success = this.successRecord(writes, direction);
       const applied = { change: writes.record(success.status, success.extra), audit: writes.audit('success') };
       const next = position.markNext;
-      await tracker.recordAll(next === undefined ? [applied] : [applied, { change: runningMarker(next, this.#run.runId) }]);
+      // One command: the record, the next change's marker, and the audit event kept in the record until the run ends.
+      await tracker.recordAllAuditLater(next === undefined ? [applied] : [applied, { change: runningMarker(next, this.#run.runId) }]);
       return this.#succeeded(change, direction, false, writes);
     } catch (thrown) {
       return this.#failed(step, direction, thrown, { transactional: false, writes, done, phase, fn });
@@ -241,6 +243,20 @@ export class StepExecutor {
       const stored = recordedError(thrown, { message: reason });
       await tracker.record(writes.record('running'), writes.audit('failure', stored)).catch(() => undefined);
       return this.#reportFailure(change, direction, transactional, writes, stored, new ChangeFailedError(`${change.id} failed: ${reason}`, change.id, { cause: thrown }));
+    }
+    if (facts.phase === 'marker') {
+      // Nothing of the change ran: its record stays as it was (a marker the server did write
+      // after all says `running`, which blocks until someone looks), the failure is only an event.
+      const stored = recordedError(thrown, { message: `its running marker could not be written, so it did not run: ${messageOf(thrown)}` });
+      await tracker.audit(writes.audit('failure', stored)).catch(() => undefined);
+      return this.#reportFailure(
+        change,
+        direction,
+        transactional,
+        writes,
+        stored,
+        new ChangeFailedError(`${change.id} ${direction === 'commit' ? 'failed' : 'rollback failed'}: ${stored.message}`, change.id, { cause: thrown }),
+      );
     }
     const compensation = await this.#compensate(step, direction, facts);
     const interrupted = thrown instanceof InterruptedError;

@@ -25,6 +25,7 @@ import {
 import { numbersOnly, originalOf, queryView } from './query-view.js';
 import { sortDocuments } from './sort-order.js';
 import { PAUSE } from './time-slice.js';
+import { topLevelProjector } from './top-level-projection.js';
 import type { Pause } from './time-slice.js';
 
 export interface EvaluationOptions {
@@ -453,13 +454,15 @@ export function runFind(source: Iterable<Document | Pause>, filter: CompiledFilt
   try {
     // Positional projection (`a.$`) needs the filter that matched the array element.
     const positional = projection !== undefined && Object.keys(projection).some((key) => key.endsWith('.$'));
+    // Top-level keep/drop lists are copied field by field; anything else goes through mingo.
+    const direct = projection === undefined || positional ? undefined : topLevelProjector(projection);
     // Built only when needed: constructing a mingo Query copies its whole operator context.
-    const query = projection === undefined ? undefined : new Query(positional ? normalizeFilter(filter.filter, true, options?.now) : {}, mingoOptions(options));
+    const query = projection === undefined || direct !== undefined ? undefined : new Query(positional ? normalizeFilter(filter.filter, true, options?.now) : {}, mingoOptions(options));
     const iterator = (shape.prefiltered === true ? source : filteredSource(source, filter))[Symbol.iterator]();
     let paused = false;
     const shapeOne = (document: Document): Document => {
-      if (query === undefined || projection === undefined) return document;
-      const projected = projectOne(query, document, projection);
+      if (projection === undefined) return document;
+      const projected = direct !== undefined ? direct(document) : query === undefined ? document : projectOne(query, document, projection);
       for (const [field, matches] of elemMatches) {
         const value = document[field];
         const found = Array.isArray(value) ? value.find(matches) : undefined;

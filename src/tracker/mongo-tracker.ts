@@ -39,6 +39,8 @@ export class MongoTracker implements Tracker {
   readonly #owner: Document;
   /** Whether consistent history reads can use a snapshot transaction: unknown until the first one. */
   #snapshots: boolean | undefined;
+  /** Whether records may hold audit events kept for later (see recordAllAuditLater): unknown until a history read or a flush. */
+  #kept: boolean | undefined;
 
   constructor(options: MongoTrackerOptions) {
     this.#options = options;
@@ -86,9 +88,19 @@ export class MongoTracker implements Tracker {
   }
 
   async #readHistory(session: ClientSession | undefined): Promise<HistoryEntry[]> {
-    const cursor = this.#migrations.find(this.#owner, { batchSize: 1000, projection: HISTORY_PROJECTION, raw: true, session });
+    // Kept audit events come along (absent but after a crash): the run that reads them flushes them.
+    const cursor = this.#migrations.find(this.#owner, { batchSize: 1000, projection: { ...HISTORY_PROJECTION, [KEPT_AUDIT]: 1 }, raw: true, session });
     const entries: HistoryEntry[] = [];
-    for await (const bytes of cursor) entries.push(BSON.deserialize(bytes as unknown as Uint8Array) as unknown as HistoryEntry);
+    let kept = false;
+    for await (const bytes of cursor) {
+      const entry = BSON.deserialize(bytes as unknown as Uint8Array);
+      if (entry[KEPT_AUDIT] !== undefined) {
+        kept ||= Array.isArray(entry[KEPT_AUDIT]) && entry[KEPT_AUDIT].length > 0;
+        delete entry[KEPT_AUDIT];
+      }
+      entries.push(entry as unknown as HistoryEntry);
+    }
+    this.#kept = kept;
     return entries;
   }
 
@@ -129,6 +141,55 @@ export class MongoTracker implements Tracker {
     if (events.length > 0) await this.#audit.insertMany(events, { session, ordered: true });
   }
 
+  async recordAllAuditLater(writes: readonly RecordWrite[]): Promise<void> {
+    // One `update` command, collection-level: cheaper for the driver and the server than a
+    // client-level bulkWrite over two collections, and the same on every server version.
+    const statements = writes.map(({ change, audit }) => {
+      const update = recordUpdate(change, this.targetDb, this.#options.deployment);
+      if (audit !== undefined) update.$push = { [KEPT_AUDIT]: { _id: new BSON.ObjectId(), ...this.#auditDocument(audit) } };
+      const filter: Document = { _id: this.#key(change.changeId) };
+      return { updateOne: { filter, update, upsert: true } };
+    });
+    this.#kept = true;
+    await this.#migrations.bulkWrite(statements, { ordered: true });
+  }
+
+  async flushAudit(): Promise<void> {
+    if (this.#kept === false) return;
+    const holders = await this.#keptEvents();
+    if (holders.length > 0) {
+      const events = holders.flatMap((holder) => holder.events);
+      try {
+        // Each event has its _id since it was kept: a flush cut short and repeated inserts none twice.
+        await this.#audit.insertMany(events, { ordered: false });
+      } catch (error) {
+        if (!onlyDuplicateKeys(error)) throw error;
+      }
+      // Unset where the record still holds just what was read (so nothing kept since is lost),
+      // grouped by that count: one command, and no per-element matching on the server.
+      const bySize = new Map<number, unknown[]>();
+      for (const holder of holders) {
+        const ids = bySize.get(holder.events.length) ?? [];
+        ids.push(holder._id);
+        bySize.set(holder.events.length, ids);
+      }
+      await this.#migrations.bulkWrite(
+        [...bySize].map(([size, ids]) => {
+          const filter: Document = { _id: { $in: ids }, [KEPT_AUDIT]: { $size: size } };
+          return { updateMany: { filter, update: { $unset: { [KEPT_AUDIT]: '' } } } };
+        }),
+        { ordered: true },
+      );
+    }
+    this.#kept = false;
+  }
+
+  /** The records that keep audit events, with those events. */
+  async #keptEvents(): Promise<{ _id: unknown; events: Document[] }[]> {
+    const holders = await this.#migrations.find({ ...this.#owner, [`${KEPT_AUDIT}.0`]: { $exists: true } }, { projection: { [KEPT_AUDIT]: 1 }, batchSize: 1000 }).toArray();
+    return holders.map((holder) => ({ _id: holder._id, events: (holder[KEPT_AUDIT] as Document[] | undefined) ?? [] }));
+  }
+
   async checkpoints(changeId: string): Promise<BatchCheckpoint[]> {
     const filter: Document = { _id: this.#key(changeId) };
     const record = await this.#migrations.findOne(filter, { projection: { checkpoints: 1 } });
@@ -150,13 +211,22 @@ export class MongoTracker implements Tracker {
     if (query.changeId !== undefined) filter.changeId = query.changeId;
     if (query.action !== undefined) filter.action = query.action;
     if (query.since !== undefined) filter.at = { $gte: query.since };
-    const cursor = this.#audit.find(filter, { projection: { _id: 0 } }).sort({ at: -1, _id: -1 });
+    const cursor = this.#audit.find(filter).sort({ at: -1, _id: -1 });
     if (query.limit !== undefined) cursor.limit(query.limit);
-    return (await cursor.toArray()) as unknown as AuditEvent[];
+    const logged = await cursor.toArray();
+    // Events a run without transactions keeps in its records until it ends (or, after a crash,
+    // until the next run) belong to the log already: a reader sees them as if moved.
+    const seen = new Set(logged.map((event) => String(event._id)));
+    const kept = (await this.#keptEvents()).flatMap((holder) => holder.events).filter((event) => !seen.has(String(event._id)) && matches(event, query));
+    const events = kept.length === 0 ? logged : [...logged, ...kept].sort(newestFirst);
+    const limited = query.limit === undefined ? events : events.slice(0, query.limit);
+    return limited.map(({ _id, ...event }) => event) as unknown as AuditEvent[];
   }
 
   async removeRecords(changeIds: readonly string[]): Promise<void> {
     if (changeIds.length === 0) return;
+    // A removed record takes nothing of the audit log with it.
+    await this.flushAudit();
     const filter: Document = { _id: { $in: changeIds.map((id) => this.#key(id)) } };
     await this.#migrations.deleteMany(filter);
   }
@@ -231,6 +301,30 @@ export function recordUpdate(change: RecordChange, targetDb: string, deployment?
   if (change.reason !== undefined) set.reason = change.reason;
   else unset.reason = '';
   return Object.keys(unset).length === 0 ? { $set: set } : { $set: set, $unset: unset };
+}
+
+/** The record field where recordAllAuditLater keeps audit events; never part of a history entry. */
+const KEPT_AUDIT = 'auditLater';
+
+function matches(event: Document, query: AuditQuery): boolean {
+  return (
+    (query.changeId === undefined || event.changeId === query.changeId) &&
+    (query.action === undefined || event.action === query.action) &&
+    (query.since === undefined || (event.at instanceof Date && event.at >= query.since))
+  );
+}
+
+/** The audit log's order: newest first, then by insertion (the ObjectId). */
+function newestFirst(a: Document, b: Document): number {
+  const byTime = (b.at as Date).getTime() - (a.at as Date).getTime();
+  return byTime !== 0 ? byTime : String(b._id).localeCompare(String(a._id));
+}
+
+/** An insertMany whose only failures are events already in the log (E11000). */
+function onlyDuplicateKeys(error: unknown): boolean {
+  const errors = (error as { writeErrors?: unknown }).writeErrors;
+  const list = Array.isArray(errors) ? errors : errors === undefined ? [] : [errors];
+  return list.length > 0 && list.every((entry) => (entry as { code?: unknown }).code === 11000) && (error as { code?: unknown }).code === 11000;
 }
 
 /**

@@ -40,6 +40,12 @@ export class RedactingTracker implements Tracker {
       session,
     );
   }
+  recordAllAuditLater(writes: readonly RecordWrite[]): Promise<void> {
+    return this.#inner.recordAllAuditLater(writes.map((write) => ({ change: this.#redacted(write.change), audit: write.audit === undefined ? undefined : this.#redacted(write.audit) })));
+  }
+  flushAudit(): Promise<void> {
+    return this.#inner.flushAudit();
+  }
   checkpoints(changeId: string): Promise<BatchCheckpoint[]> {
     return this.#inner.checkpoints(changeId);
   }

@@ -63,6 +63,15 @@ export class SqliteTracker implements Tracker {
     return Promise.resolve();
   }
 
+  /** One SQLite transaction writes records and audit rows together already: nothing to keep for later. */
+  recordAllAuditLater(writes: readonly RecordWrite[]): Promise<void> {
+    return this.recordAll(writes);
+  }
+
+  flushAudit(): Promise<void> {
+    return Promise.resolve();
+  }
+
   audit(event: AuditEvent): Promise<void> {
     this.#insertAudit(event);
     return Promise.resolve();

@@ -56,6 +56,20 @@ export interface Tracker {
    * marker; the records of a group of changes that share one transaction).
    */
   recordAll(writes: readonly RecordWrite[], session?: ClientSession): Promise<void>;
+  /**
+   * The records of a change that ran without a transaction, in one command: the change's new
+   * state and the next change's `running` marker, with the change's audit event kept in its own
+   * record until flushAudit moves it to the audit log (at the end of the run, or at the next
+   * locked run after a crash). auditLog reads kept events too. A store that gains nothing from
+   * this writes as recordAll does.
+   */
+  recordAllAuditLater(writes: readonly RecordWrite[]): Promise<void>;
+  /**
+   * Moves the audit events that recordAllAuditLater kept in records to the audit log. Safe to
+   * repeat, and to run beside another flush or a run that keeps events: no event is lost or
+   * doubled. Costs nothing when the last history read found none kept.
+   */
+  flushAudit(): Promise<void>;
   /** The `ctx.batches` checkpoints of a change's unfinished application (empty when none). */
   checkpoints(changeId: string): Promise<BatchCheckpoint[]>;
   /** Replaces a change's checkpoints (in `session` when given: the batch and its checkpoint commit together). */

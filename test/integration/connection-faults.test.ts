@@ -90,9 +90,9 @@ describe('the history record of a change that ran without a transaction cannot b
     const db = uniqueDbName('recfail');
     const delta = createDelta({ config: { uri: fixture.server.uri, db }, changes: [{ ...change, transaction: 'never' }], env: {} });
     try {
-      // The first record write after the `running` marker is the change's own record+audit.
-      const command = await recordCommand();
-      sandbox.faults.failCommand(command === 'bulkWrite' ? 1 : 2, { command, code: 1 });
+      // Without a transaction, on every server version, the third `update` (after the lock's and
+      // the `running` marker's) is the change's own record, its audit event kept in it.
+      sandbox.faults.failCommand(3, { command: 'update', code: 1 });
       const result = await delta.commit();
       assert.equal(result.outcome, 'failed');
       assert.match(
@@ -107,6 +107,44 @@ describe('the history record of a change that ran without a transaction cannot b
         [['001_insert', 'running']],
       );
       await assert.rejects(delta.commit(), /001_insert \(interrupted: a run died during it without a transaction\): it may be half-applied/);
+    } finally {
+      sandbox.faults.clear();
+      await delta.close();
+    }
+  });
+});
+
+describe('the running marker of a change without a transaction cannot be written', () => {
+  it('fails the change without running it, and without running its rollback as a compensation', async (t) => {
+    const sandbox = fixture.server.sandbox;
+    if (sandbox === undefined) return t.skip('fault injection needs the sandbox');
+    const db = uniqueDbName('markfail');
+    const compensated: ChangeDefinition = {
+      ...change,
+      transaction: 'never',
+      // Whatever a rollback removes was never the change's own if the change never ran: it must not run.
+      async rollback({ db: target }) {
+        await target.collection<{ _id: string }>('rollbacks').insertOne({ _id: 'ran' });
+      },
+    };
+    const delta = createDelta({ config: { uri: fixture.server.uri, db }, changes: [compensated], env: {} });
+    try {
+      // The second `update`, after the lock's: the `running` marker.
+      sandbox.faults.failCommand(2, { command: 'update', code: 1 });
+      const result = await delta.commit();
+      assert.equal(result.outcome, 'failed');
+      assert.match(result.error?.message ?? '', /^001_insert failed: its running marker could not be written, so it did not run: Failing command via the delta sandbox fault injector$/);
+      assert.deepEqual(await fixture.client.db(db).collection('delta_migrations').find({}).toArray(), [], 'no record: nothing happened');
+      const events = await delta.history({ changeId: '001_insert' });
+      assert.deepEqual(
+        events.map((e) => [e.action, e.outcome]),
+        [['commit', 'failure']],
+      );
+      assert.deepEqual(await fixture.client.db(db).collection('effects').find({}).toArray(), [], 'the change never ran');
+      assert.deepEqual(await fixture.client.db(db).collection('rollbacks').find({}).toArray(), [], 'nor did its rollback');
+      sandbox.faults.clear();
+      assert.equal((await delta.commit()).outcome, 'success', 'the next commit runs it');
+      assert.deepEqual(await fixture.client.db(db).collection('effects').find({}).toArray(), [{ _id: 'one' }]);
     } finally {
       sandbox.faults.clear();
       await delta.close();

@@ -169,6 +169,49 @@ for (const store of STORES) {
       assert.equal((await tracker.auditLog({ limit: 1 })).length, 1);
     });
 
+    it('recordAllAuditLater: the audit log shows each event at once, and once only however often it is flushed', async () => {
+      const { tracker, targetDb } = await open();
+      await tracker.audit(event(targetDb, undefined, 'unlock'));
+      await tracker.recordAllAuditLater([{ change: change('001_a', 'applied'), audit: event(targetDb, '001_a', 'commit') }, { change: change('002_b', 'running') }]);
+      await tracker.recordAllAuditLater([{ change: change('002_b', 'applied'), audit: event(targetDb, '002_b', 'commit') }]);
+      const expected = [
+        ['commit', '002_b'],
+        ['commit', '001_a'],
+        ['unlock', undefined],
+      ];
+      assert.deepEqual(
+        (await tracker.auditLog()).map((e) => [e.action, e.changeId]),
+        expected,
+      );
+      assert.deepEqual(
+        (await tracker.auditLog({ changeId: '002_b' })).map((e) => [e.action, e.changeId]),
+        [['commit', '002_b']],
+      );
+      assert.deepEqual(
+        (await tracker.auditLog({ limit: 2 })).map((e) => e.changeId),
+        ['002_b', '001_a'],
+      );
+      await tracker.flushAudit();
+      await tracker.flushAudit();
+      assert.deepEqual(
+        (await tracker.auditLog()).map((e) => [e.action, e.changeId]),
+        expected,
+      );
+      const history = await tracker.history();
+      assert.deepEqual(history.map((r) => [r.changeId, r.status]).sort(), [
+        ['001_a', 'applied'],
+        ['002_b', 'applied'],
+      ]);
+      for (const entry of history) assert.equal('auditLater' in entry, false);
+      // A record removed (repair) takes none of its events with it.
+      await tracker.recordAllAuditLater([{ change: change('003_c', 'applied'), audit: event(targetDb, '003_c', 'commit') }]);
+      await tracker.removeRecords(['003_c']);
+      assert.deepEqual(
+        (await tracker.auditLog({ changeId: '003_c' })).map((e) => e.action),
+        ['commit'],
+      );
+    });
+
     it('keeps the checkpoints of an unfinished change until it is applied', async () => {
       const { tracker } = await open();
       await tracker.record(change('001_walk', 'running', { transactional: false }), undefined);

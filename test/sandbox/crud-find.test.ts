@@ -175,6 +175,15 @@ describe('projection', () => {
     assert.deepEqual(await coll.findOne({ _id: 1 }, { projection: { item: 1, _id: 0 } }), { item: 'journal' });
   });
 
+  it('keeps the stored field order whatever order the projection names them in, and reads numeric flags of any type', async () => {
+    const coll = await seeded('proj_order');
+    const kept = await coll.findOne({ _id: 1 }, { projection: { status: 1, item: true, missing: 1 } });
+    assert.deepEqual(Object.keys(kept ?? {}), ['_id', 'item', 'status']);
+    const dropped = await coll.findOne({ _id: 1 }, { projection: { qty: Long.fromNumber(0), status: new Double(0), _id: false } });
+    assert.deepEqual(Object.keys(dropped ?? {}), ['item', 'tags', 'size']);
+    assert.deepEqual(await coll.findOne({ _id: 1 }, { projection: { _id: 1 } }), { _id: 1 });
+  });
+
   it('exclusion removes only the named fields', async () => {
     const coll = await seeded('proj_excl');
     assert.deepEqual(await coll.findOne({ _id: 5 }, { projection: { tags: 0, size: 0, status: 0 } }), { _id: 5, item: 'postcard', qty: 45 });
