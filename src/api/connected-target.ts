@@ -13,7 +13,7 @@ import type { Lease } from '../lock/lease.js';
 import type { LockStore } from '../lock/lock-store.js';
 import { mongoLockStore, sqliteLockStore } from '../lock/lock-store.js';
 import { isSqliteUri, openSqliteFile, sqlitePath } from '../sqlite/sqlite-file.js';
-import { MongoTracker } from '../tracker/mongo-tracker.js';
+import { checkpointsCollection, MongoTracker } from '../tracker/mongo-tracker.js';
 import { RedactingTracker } from '../tracker/redacting-tracker.js';
 import type { Tracker } from '../tracker/tracker.js';
 
@@ -131,7 +131,8 @@ export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections,
     clientBulkWrite: trackerSide.deployment.clientBulkWrite,
   });
   const { migrations, audit, lock } = resolved.tracker.collections;
-  const trackerNamespaces = [migrations, audit, lock].map((collection) => `${trackerDbName}.${collection}`);
+  const own = [migrations, audit, lock, checkpointsCollection(migrations)];
+  const trackerNamespaces = own.map((collection) => `${trackerDbName}.${collection}`);
   return {
     config: resolved,
     target,
@@ -140,7 +141,7 @@ export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections,
     tracker: redacting(tracker, resolved),
     locks: mongoLockStore(trackerSide.client.db(trackerDbName).collection(lock)),
     lockScope,
-    ownCollections: trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [],
+    ownCollections: trackerConnection === undefined && trackerDbName === targetDb ? own : [],
     ownNamespaces: trackerConnection === undefined ? trackerNamespaces : [],
     trackerNamespaces,
   };

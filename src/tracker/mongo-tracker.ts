@@ -2,7 +2,7 @@ import { BSON } from 'mongodb';
 import type { AnyClientBulkWriteModel, ClientSession, Collection, Document, MongoClient } from 'mongodb';
 import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
-import type { AuditEvent, BatchCheckpoint, HistoryEntry } from './records.js';
+import type { AuditEvent, BatchCheckpoint, HistoryEntry, RangeCheckpoint } from './records.js';
 import { HISTORY_PROJECTION, METADATA_FIELDS } from './records.js';
 import type { AuditQuery, RecordAmendment, RecordChange, RecordWrite, Tracker } from './tracker.js';
 
@@ -26,6 +26,8 @@ export class MongoTracker implements Tracker {
   readonly #options: MongoTrackerOptions;
   readonly #migrations: Collection;
   readonly #audit: Collection;
+  /** One document per range of a split `ctx.batches` walk, while the walk is unfinished. */
+  readonly #ranges: Collection;
   /** In a database of its own the record key is the change id; shared by several targets, it is prefixed. */
   readonly #prefix: string;
   /** Whether consistent history reads can use a snapshot transaction: unknown until the first one. */
@@ -38,6 +40,7 @@ export class MongoTracker implements Tracker {
     const db = options.client.db(options.trackerDb);
     this.#migrations = db.collection(options.collections.migrations);
     this.#audit = db.collection(options.collections.audit);
+    this.#ranges = db.collection(checkpointsCollection(options.collections.migrations));
     this.#prefix = options.trackerDb === options.targetDb ? '' : `${options.targetDb}/`;
   }
 
@@ -87,6 +90,10 @@ export class MongoTracker implements Tracker {
     const records: { filter: Document; update: Document }[] = [];
     const events: Document[] = [];
     const models: AnyClientBulkWriteModel<Document>[] = [];
+    // A rolled-back change keeps no range checkpoint (its next application splits afresh). An applied
+    // one has none left: its walks removed theirs as they completed.
+    const rolledBack = writes.filter((w) => w.change.status === 'rolled_back').map((w) => this.#key(w.change.changeId));
+    const rangesFilter: Document = { '_id.change': { $in: rolledBack } };
     for (const write of writes) {
       const { change } = write;
       const record: { filter: Document; update: Document } = { filter: { _id: this.#key(change.changeId) }, update: recordUpdate(change, this.targetDb) };
@@ -98,6 +105,7 @@ export class MongoTracker implements Tracker {
         models.push({ namespace: this.#audit.namespace, name: 'insertOne', document: event });
       }
     }
+    if (rolledBack.length > 0) models.push({ namespace: this.#ranges.namespace, name: 'deleteMany', filter: rangesFilter });
     if (models.length > 1 && this.#options.clientBulkWrite) {
       // MongoDB 8.0+: records and audit events, in order, in one command.
       try {
@@ -107,6 +115,7 @@ export class MongoTracker implements Tracker {
       }
       return;
     }
+    if (rolledBack.length > 0) await this.#ranges.deleteMany(rangesFilter, { session });
     // Before 8.0 (or a lone record): the records in one `update` command, their audit events in one `insert`.
     if (records.length > 0)
       await this.#migrations.bulkWrite(
@@ -128,6 +137,43 @@ export class MongoTracker implements Tracker {
     await this.#migrations.updateOne(filter, { $set: { checkpoints: [...checkpoints] } }, { session });
   }
 
+  async rangeCheckpoints(changeId: string, walk: string): Promise<RangeCheckpoint[]> {
+    const docs = await this.#ranges.find({ '_id.change': this.#key(changeId), '_id.walk': walk }).toArray();
+    return docs.map((doc) => {
+      const id = doc._id as unknown as { walk: string; range: number };
+      return {
+        walk: id.walk,
+        range: id.range,
+        split: doc.split as string,
+        lastId: doc.lastId as unknown,
+        done: doc.done as number,
+        batches: doc.batches as number,
+        complete: doc.complete as boolean,
+        at: doc.at as Date,
+      };
+    });
+  }
+
+  async saveRangeCheckpoints(changeId: string, checkpoints: readonly RangeCheckpoint[], session?: ClientSession): Promise<void> {
+    const change = this.#key(changeId);
+    const replacements = checkpoints.map(({ walk, range, lastId, ...rest }) => {
+      // No `lastId` before a range's first batch: stored as null it would read as an `_id` of null.
+      const doc: Document = { targetDb: this.targetDb, ...rest };
+      if (lastId !== undefined) doc.lastId = lastId;
+      return { replaceOne: { filter: { _id: { change, walk, range } }, replacement: doc, upsert: true } };
+    });
+    if (replacements.length === 1 && replacements[0] !== undefined) {
+      const { filter, replacement } = replacements[0].replaceOne;
+      await this.#ranges.replaceOne(filter, replacement, { session, upsert: true });
+    } else if (replacements.length > 0) await this.#ranges.bulkWrite(replacements, { session, ordered: false });
+  }
+
+  async clearRangeCheckpoints(changeId: string, walk?: string): Promise<void> {
+    const filter: Document = { '_id.change': this.#key(changeId) };
+    if (walk !== undefined) filter['_id.walk'] = walk;
+    await this.#ranges.deleteMany(filter);
+  }
+
   async audit(event: AuditEvent, session?: ClientSession): Promise<void> {
     await this.#audit.insertOne(this.#auditDocument(event), { session });
   }
@@ -146,6 +192,7 @@ export class MongoTracker implements Tracker {
     if (changeIds.length === 0) return;
     const filter: Document = { _id: { $in: changeIds.map((id) => this.#key(id)) } };
     await this.#migrations.deleteMany(filter);
+    await this.#ranges.deleteMany({ '_id.change': { $in: changeIds.map((id) => this.#key(id)) } });
   }
 
   async amendRecord(changeId: string, fields: RecordAmendment, audit: AuditEvent): Promise<void> {
@@ -164,6 +211,11 @@ export class MongoTracker implements Tracker {
   #key(changeId: string): string {
     return `${this.#prefix}${changeId}`;
   }
+}
+
+/** The collection beside `migrations` that holds the range checkpoints of split `ctx.batches` walks. */
+export function checkpointsCollection(migrations: string): string {
+  return `${migrations}_checkpoints`;
 }
 
 /** The `$set`/`$unset` a state change makes to a record (shared with the SQLite tracker, which applies it to a JSON document). */
