@@ -40,11 +40,13 @@ export async function runSplitWalk(walker: BatchWalkerOptions, w: SplitWalk): Pr
     if (checkpointed) await tracker.clearRangeCheckpoints(changeId, w.walk);
     return { done: w.saved.done, batches: w.saved.batches, doneThisRun: 0, resumed: true, ranges: (w.saved.ranges?.bounds.length ?? 0) + 1 };
   }
-  const target = walker.db.collection(w.collection);
   let ranges = w.saved?.ranges;
   let stored: RangeCheckpoint[] = [];
+  let documents: number | undefined;
   if (ranges === undefined) {
-    const bounds = await splitRanges(target, w.options.filter, w.concurrency * RANGES_PER_WORKER);
+    const split = await splitRanges(walker.db.collection(w.collection), w.options.filter, w.concurrency * RANGES_PER_WORKER);
+    const bounds = split.bounds;
+    documents = split.documents;
     if (bounds.length === 0) return w.walkOne(undefined);
     ranges = { split: randomUUID(), bounds };
     if (checkpointed) {
@@ -62,10 +64,11 @@ export async function runSplitWalk(walker: BatchWalkerOptions, w: SplitWalk): Pr
     const split = ranges.split;
     stored = (await tracker.rangeCheckpoints(changeId, w.walk)).filter((c) => c.split === split);
   }
-  return walkRanges(walker, w, ranges, stored);
+  return walkRanges(walker, w, ranges, stored, documents);
 }
 
-async function walkRanges(walker: BatchWalkerOptions, w: SplitWalk, ranges: BatchRanges, stored: readonly RangeCheckpoint[]): Promise<BatchWalkResult> {
+/** Walks the ranges not yet complete; `documents`: how many the split counted, when it was made just now. */
+async function walkRanges(walker: BatchWalkerOptions, w: SplitWalk, ranges: BatchRanges, stored: readonly RangeCheckpoint[], documents: number | undefined): Promise<BatchWalkResult> {
   const { tracker, changeId, checkpointed } = walker;
   const indexes = rangeIndexes(ranges);
   const states: CursorState[] = indexes.map((range) => stored.find((c) => c.range === range) ?? { lastId: undefined, done: 0, batches: 0, complete: false });
@@ -73,8 +76,11 @@ async function walkRanges(walker: BatchWalkerOptions, w: SplitWalk, ranges: Batc
   const before = total();
   const queue = ((w.options.sort ?? 1) === 1 ? indexes : [...indexes].reverse()).filter((range) => states[range]?.complete !== true);
   const bounds = (range: number) => rangeBounds(ranges.bounds, range);
+  // For the estimate of time left: the split's own count, or on resume one count per range left
+  // (each bounded on `_id`, so each reads only its part of the index).
+  const target = walker.db.collection(w.collection);
   const remainingAtStart =
-    queue.length === 0 ? 0 : await walker.db.collection(w.collection).countDocuments({ $or: queue.map((range) => cursorFilter({ options: w.options, bounds: bounds(range) }, states[range]?.lastId)) });
+    documents ?? (await Promise.all(queue.map((range) => target.countDocuments(cursorFilter({ options: w.options, bounds: bounds(range) }, states[range]?.lastId))))).reduce((a, b) => a + b, 0);
   const started = performance.now();
   const running = new Set<number>();
 
@@ -171,21 +177,22 @@ export function rangeBounds(bounds: readonly unknown[], range: number): Document
 
 /**
  * The lower bounds of the ranges after the first, from the `_id` distribution of the documents
- * the walk's filter selects (`$bucketAuto`, one scan of the `_id` index): none when the
+ * the walk's filter selects (`$bucketAuto`, one scan of the `_id` index), and how many there are: none when the
  * collection has fewer than two documents, or `_id`s of more than one BSON type class. MongoDB
  * compares `$gte`/`$lt` only within a type class (`{ $gte: 5 }` never matches an ObjectId), so
  * bounds of one class would leave the other class's documents out of every range.
  */
-export async function splitRanges(collection: Collection, filter: Document | undefined, buckets: number): Promise<unknown[]> {
+export async function splitRanges(collection: Collection, filter: Document | undefined, buckets: number): Promise<{ readonly bounds: unknown[]; readonly documents: number }> {
   const pipeline: Document[] = [
     ...(filter === undefined ? [] : [{ $match: filter }]),
     { $project: { _id: 1 } },
-    { $bucketAuto: { groupBy: '$_id', buckets, output: { types: { $addToSet: { $type: '$_id' } } } } },
+    { $bucketAuto: { groupBy: '$_id', buckets, output: { count: { $sum: 1 }, types: { $addToSet: { $type: '$_id' } } } } },
   ];
-  const found = await collection.aggregate<{ _id: { min: unknown; max: unknown }; types: string[] }>(pipeline, { allowDiskUse: true }).toArray();
+  const found = await collection.aggregate<{ _id: { min: unknown; max: unknown }; count: number; types: string[] }>(pipeline, { allowDiskUse: true }).toArray();
+  const documents = found.reduce((sum, bucket) => sum + bucket.count, 0);
   const classes = new Set(found.flatMap((bucket) => bucket.types.map(typeClass)));
-  if (found.length < 2 || classes.size !== 1) return [];
-  return found.slice(1).map((bucket) => bucket._id.min);
+  if (found.length < 2 || classes.size !== 1) return { bounds: [], documents };
+  return { bounds: found.slice(1).map((bucket) => bucket._id.min), documents };
 }
 
 /** BSON types that compare with each other (MongoDB's comparison order puts them in one bracket). */
