@@ -13,7 +13,8 @@ import type { Lease } from '../lock/lease.js';
 import type { LockStore } from '../lock/lock-store.js';
 import { mongoLockStore, sqliteLockStore } from '../lock/lock-store.js';
 import { isSqliteUri, openSqliteFile, sqlitePath } from '../sqlite/sqlite-file.js';
-import { checkpointsCollection, MongoTracker } from '../tracker/mongo-tracker.js';
+import { MongoTracker } from '../tracker/mongo-tracker.js';
+import { checkpointsCollection } from '../tracker/records.js';
 import { RedactingTracker } from '../tracker/redacting-tracker.js';
 import type { Tracker } from '../tracker/tracker.js';
 

@@ -3,7 +3,7 @@ import type { AnyClientBulkWriteModel, ClientSession, Collection, Document, Mong
 import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
 import type { AuditEvent, BatchCheckpoint, HistoryEntry, RangeCheckpoint } from './records.js';
-import { HISTORY_PROJECTION, METADATA_FIELDS } from './records.js';
+import { HISTORY_PROJECTION, METADATA_FIELDS, checkpointsCollection } from './records.js';
 import type { AuditQuery, RecordAmendment, RecordChange, RecordWrite, Tracker } from './tracker.js';
 
 export interface MongoTrackerOptions {
@@ -211,11 +211,6 @@ export class MongoTracker implements Tracker {
   #key(changeId: string): string {
     return `${this.#prefix}${changeId}`;
   }
-}
-
-/** The collection beside `migrations` that holds the range checkpoints of split `ctx.batches` walks. */
-export function checkpointsCollection(migrations: string): string {
-  return `${migrations}_checkpoints`;
 }
 
 /** The `$set`/`$unset` a state change makes to a record (shared with the SQLite tracker, which applies it to a JSON document). */

@@ -74,6 +74,11 @@ export interface BatchCheckpoint {
   readonly ranges?: BatchRanges;
 }
 
+/** The collection beside `migrations` that holds the range checkpoints of split `ctx.batches` walks. */
+export function checkpointsCollection(migrations: string): string {
+  return `${migrations}_checkpoints`;
+}
+
 /** How a walk's `_id` space was split: range i is [bounds[i-1], bounds[i]), the first open below, the last above. */
 export interface BatchRanges {
   /** Names this split: range checkpoints left by another one (an earlier application) are not its own. */
