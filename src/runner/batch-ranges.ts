@@ -110,9 +110,10 @@ async function walkRanges(walker: BatchWalkerOptions, w: SplitWalk, ranges: Batc
   if (walker.signal.aborted) onAbort();
   walker.signal.addEventListener('abort', onAbort, { once: true });
   let failure: { readonly error: unknown } | undefined;
-  const shared = pacingOf(walker, w.options);
+  // Batch sizes adapt per walker; one lag reader (which learns once whether replSetGetStatus is allowed) serves them all.
+  const { lag } = pacingOf(walker, w.options);
   const worker = async () => {
-    const pacing = pacingOf(walker, w.options, shared.lag);
+    const pacing = pacingOf(walker, w.options, lag);
     for (let range = queue.shift(); range !== undefined && !stop.signal.aborted; range = queue.shift()) {
       const index = range;
       running.add(index);
@@ -127,7 +128,13 @@ async function walkRanges(walker: BatchWalkerOptions, w: SplitWalk, ranges: Batc
           pacing,
           signal: stop.signal,
           save: (state, session) =>
-            checkpointed ? tracker.saveRangeCheckpoints(changeId, [{ walk: w.walk, split: ranges.split, range: index, ...state, at: new Date() }], session) : Promise.resolve(),
+            checkpointed
+              ? tracker.saveRangeCheckpoints(
+                  changeId,
+                  [{ lastId: state.lastId, done: state.done, batches: state.batches, complete: state.complete, walk: w.walk, split: ranges.split, range: index, at: new Date() }],
+                  session,
+                )
+              : Promise.resolve(),
           progressed(state, size, paused) {
             states[index] = state;
             if (state.complete) running.delete(index);
