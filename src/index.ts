@@ -39,7 +39,7 @@ export type {
   PreviewResult,
   PreviewWrite,
 } from './runner/index.js';
-export type { AuditEvent, AuditQuery, BatchCheckpoint, HistoryEntry, HistoryRecord, RecordStatus, Tracker } from './tracker/index.js';
+export type { AuditEvent, AuditQuery, BatchCheckpoint, BatchRanges, HistoryEntry, HistoryRecord, RangeCheckpoint, RecordStatus, Tracker } from './tracker/index.js';
 export type { DeltaErrorCode } from './errors.js';
 export {
   DeltaError,

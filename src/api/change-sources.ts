@@ -9,6 +9,7 @@ import type { TemplateOptions } from '../loader/templates/load-template.js';
 import { tryImportChangeFiles } from '../loader/file-loader.js';
 import { formatRegistry } from '../loader/formats/format-registry.js';
 import { changesFromDefinitions } from '../loader/memory-source.js';
+import { checkpointsCollection } from '../tracker/records.js';
 import type { ChangeDefinition, ChangeSource, FormatRegistry, StageSpec } from '../vocabulary/index.js';
 
 /** What the change sources need of the createDelta() options. */
@@ -46,7 +47,7 @@ function projectFormats(config: DeltaConfig, cwd: string): FormatRegistry {
 /** What templates are given: the configured operations, and what they may do (delta's own collections never). */
 function templateOptions(config: DeltaConfig): TemplateOptions {
   const { migrations, audit, lock } = config.tracker.collections;
-  return { operations: config.operations, permissions: { ...config.templates, ownCollections: [migrations, audit, lock] } };
+  return { operations: config.operations, permissions: { ...config.templates, ownCollections: [migrations, audit, lock, checkpointsCollection(migrations)] } };
 }
 
 /** The configuration's stages as the runner sees them (for changes given in memory). */

@@ -14,6 +14,7 @@ import type { LockStore } from '../lock/lock-store.js';
 import { mongoLockStore, sqliteLockStore } from '../lock/lock-store.js';
 import { isSqliteUri, openSqliteFile, sqlitePath } from '../sqlite/sqlite-file.js';
 import { MongoTracker } from '../tracker/mongo-tracker.js';
+import { checkpointsCollection } from '../tracker/records.js';
 import { RedactingTracker } from '../tracker/redacting-tracker.js';
 import type { Tracker } from '../tracker/tracker.js';
 
@@ -144,7 +145,8 @@ export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections,
     deployment: other !== undefined && (trackerConnection !== undefined || trackerDbName !== targetDb) ? other.name : undefined,
   });
   const { migrations, audit, lock } = resolved.tracker.collections;
-  const trackerNamespaces = [migrations, audit, lock].map((collection) => `${trackerDbName}.${collection}`);
+  const own = [migrations, audit, lock, checkpointsCollection(migrations)];
+  const trackerNamespaces = own.map((collection) => `${trackerDbName}.${collection}`);
   return {
     config: resolved,
     target,
@@ -153,7 +155,7 @@ export function mongoTarget(resolved: DeltaConfig, connections: OpenConnections,
     tracker: redacting(tracker, resolved, other?.secrets),
     locks: mongoLockStore(trackerSide.client.db(trackerDbName).collection(lock)),
     lockScope,
-    ownCollections: trackerConnection === undefined && trackerDbName === targetDb ? [migrations, audit, lock] : [],
+    ownCollections: trackerConnection === undefined && trackerDbName === targetDb ? own : [],
     ownNamespaces: trackerConnection === undefined ? trackerNamespaces : [],
     trackerNamespaces,
   };

@@ -3,8 +3,9 @@ import type { ClientSession, Db, Document, MongoClient } from 'mongodb';
 import { UsageError } from '../errors.js';
 import type { BatchCheckpoint } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
-import { inTransaction } from './transactions.js';
-import { ReplicationLag } from './replication-lag.js';
+import { cursorFilter, pacingOf, walkCursor } from './batch-cursor.js';
+import type { CursorState } from './batch-cursor.js';
+import { runSplitWalk } from './batch-ranges.js';
 import type { BatchContext, BatchOptions, BatchWalk, BatchWalkResult } from '../vocabulary/index.js';
 
 /** Where a walk stands, after each batch (the `change:progress` event's payload, without the run's ids). */
@@ -25,6 +26,8 @@ export interface BatchProgress {
   readonly batchSize: number;
   /** Set while the walk waits before its next batch: how long, and why. */
   readonly paused: { readonly ms: number; readonly reason: string } | undefined;
+  /** A split walk (`concurrency` above 1): its ranges, how many are being walked and how many are done. */
+  readonly ranges: { readonly total: number; readonly running: number; readonly complete: number } | undefined;
 }
 
 export interface BatchWalkerOptions {
@@ -51,6 +54,8 @@ export interface BatchWalkerOptions {
  * batch and its checkpoint commit together (each document is done exactly
  * once across runs). Otherwise the checkpoint follows the batch, and a crash
  * between the two repeats that one batch: the callback must then be idempotent.
+ * With `concurrency` above 1 the walk is split into `_id` ranges walked side by
+ * side, each with a checkpoint of its own (batch-ranges.ts).
  */
 export function batchWalker(options: BatchWalkerOptions): BatchWalk {
   let checkpoints: BatchCheckpoint[] | undefined;
@@ -67,8 +72,16 @@ export function batchWalker(options: BatchWalkerOptions): BatchWalk {
     running.add(walk);
     try {
       const saved = (await loadCheckpoints()).find((c) => c.walk === walk);
+      const save = saveWith(options, walk);
+      const concurrency = walkOptions.concurrency ?? 1;
+      // A walk started with ranges resumes with them, whatever `concurrency` says now; one started
+      // as one cursor (a checkpoint of before ranges existed, too) resumes as one cursor.
+      if (saved?.ranges !== undefined || (saved === undefined && concurrency > 1)) {
+        const walkOne = (from: BatchCheckpoint | undefined) => runWalk(options, { walk, collection, options: walkOptions, each, saved: from, save });
+        return await runSplitWalk(options, { walk, collection, options: walkOptions, each, saved, concurrency, save, walkOne });
+      }
       if (saved?.complete === true) return { done: saved.done, batches: saved.batches, doneThisRun: 0, resumed: true };
-      return await runWalk(options, { walk, collection, options: walkOptions, each, saved, save: saveWith(options, walk) });
+      return await runWalk(options, { walk, collection, options: walkOptions, each, saved, save });
     } finally {
       running.delete(walk);
     }
@@ -94,127 +107,37 @@ interface Walk {
   readonly save: (checkpoint: BatchCheckpoint, session: ClientSession | undefined) => Promise<void>;
 }
 
+/** A walk of one cursor over the whole collection (`concurrency` 1, or a split that found one range). */
 async function runWalk(walker: BatchWalkerOptions, w: Walk): Promise<BatchWalkResult> {
-  const { signal, tracker } = walker;
-  const direction = w.options.sort ?? 1;
-  const target = walker.db.collection(w.collection);
-  let state: BatchCheckpoint = w.saved ?? { walk: w.walk, collection: w.collection, lastId: undefined, done: 0, batches: 0, complete: false, at: new Date() };
-  const doneBefore = state.done;
+  const start: BatchCheckpoint = w.saved ?? { walk: w.walk, collection: w.collection, lastId: undefined, done: 0, batches: 0, complete: false, at: new Date() };
+  const doneBefore = start.done;
   const started = performance.now();
-  const rate = () => Math.round(((state.done - doneBefore) * 1000) / Math.max(1, performance.now() - started));
-  const after = (lastId: unknown) => (lastId === undefined ? {} : { _id: { [direction === 1 ? '$gt' : '$lt']: lastId } });
-  const matching = (lastId: unknown) => (w.options.filter === undefined ? after(lastId) : { $and: [w.options.filter, after(lastId)] });
   // One count per walk start, for the estimate of time left (what the callback changes can make it shrink faster).
-  const remainingAtStart = await target.countDocuments(matching(state.lastId));
-
-  const sizing = batchSizing(w.options);
-  const maxLagMs = w.options.throttle?.maxReplicationLagMs ?? walker.maxReplicationLagMs;
-  const lag = maxLagMs === undefined ? undefined : new ReplicationLag(walker.client);
-
-  /** One batch: read after the checkpoint, call back, write the checkpoint. True when the walk is over. */
-  const batch = async (session: ClientSession | undefined, size: number): Promise<BatchCheckpoint> => {
-    const docs = await target.find(matching(state.lastId), { session, sort: { _id: direction }, limit: size }).toArray();
-    const last = docs.at(-1);
-    if (last === undefined) return { ...state, complete: true, at: new Date() };
-    await w.each(docs, { session, batch: state.batches });
-    return { ...state, lastId: last._id, done: state.done + docs.length, batches: state.batches + 1, complete: docs.length < size, at: new Date() };
-  };
-  const report = (size: number, paused: BatchProgress['paused']) => {
-    const remaining = state.complete ? 0 : Math.max(0, remainingAtStart - (state.done - doneBefore));
-    const perSecond = rate();
-    const etaSeconds = perSecond > 0 ? Math.ceil(remaining / perSecond) : undefined;
-    walker.progress({
-      walk: w.walk,
-      collection: w.collection,
-      done: state.done,
-      batches: state.batches,
-      ratePerSecond: perSecond,
-      remaining,
-      etaSeconds,
-      complete: state.complete,
-      batchSize: size,
-      paused,
-    });
-  };
-
-  for (;;) {
-    // A batch boundary is the one clean place to stop a walk: the checkpoint says where it was.
-    if (signal.aborted) throw signal.reason;
-    const size = sizing.next();
-    const batchStarted = performance.now();
-    let commitMs = 0;
-    let next: BatchCheckpoint;
-    if (walker.transactions) {
-      let committing = 0;
-      next = await inTransaction(walker.client, signal, async (session) => {
-        const done = await batch(session, size);
-        if (tracker.sharesTargetClient) await w.save(done, session);
-        committing = performance.now();
-        return done;
-      });
-      commitMs = performance.now() - committing;
-      if (!tracker.sharesTargetClient) await w.save(next, undefined);
-    } else {
-      next = await batch(undefined, size);
-      await w.save(next, undefined);
-    }
-    const moved = next.done !== state.done;
-    state = next;
-    // Only a batch that read documents says how long one takes (the walk's last, empty read does not).
-    sizing.done(moved ? performance.now() - batchStarted : undefined);
-    if (moved || state.complete) report(size, undefined);
-    if (state.complete) return { done: state.done, batches: state.batches, doneThisRun: state.done - doneBefore, resumed: w.saved !== undefined };
-    if ((w.options.throttleMs ?? 0) > 0) await sleep(w.options.throttleMs ?? 0, signal);
-    if (lag !== undefined) await waitForSecondaries(lag, maxLagMs ?? 0, commitMs, signal, (paused) => report(size, paused));
-  }
-}
-
-/** Sleeps while the secondaries lag more than `maxLagMs`, reporting each pause; returns at once when they keep up. */
-async function waitForSecondaries(lag: ReplicationLag, maxLagMs: number, commitMs: number, signal: AbortSignal, paused: (pause: NonNullable<BatchProgress['paused']>) => void): Promise<void> {
-  for (let reading = await lag.read(commitMs); reading.lagMs > maxLagMs && !signal.aborted; reading = await lag.read(0)) {
-    // Long enough for the secondaries to catch up part of the way, short enough to notice when they did.
-    const ms = Math.min(5_000, Math.max(100, Math.round((reading.lagMs - maxLagMs) / 2)));
-    paused({ ms, reason: `replication lag ${Math.round(reading.lagMs)} ms (${reading.source}) above maxReplicationLagMs ${maxLagMs}` });
-    await sleep(ms, signal);
-    // A commit's duration is a reading of one batch: after a pause the next batch measures again.
-    if (reading.source === 'majority commit') return;
-  }
-}
-
-/** The size of each batch: fixed, or adapted after each one to take about `targetBatchMs`. */
-function batchSizing(options: BatchOptions): { next(): number; done(ms: number | undefined): void } {
-  if (options.batchSize !== 'auto') {
-    const fixed = options.batchSize;
-    return { next: () => fixed, done: () => undefined };
-  }
-  const target = options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS;
-  let size = AUTO_FIRST_BATCH;
-  return {
-    next: () => size,
-    done(ms) {
-      if (ms === undefined) return;
-      // At most double or halve at a time: one slow batch (a cold cache, a pause elsewhere) must not swing it.
-      const ideal = (size * target) / Math.max(1, ms);
-      size = Math.round(Math.min(AUTO_MAX_BATCH, Math.max(1, Math.min(size * 2, Math.max(size / 2, ideal)))));
+  const remainingAtStart = await walker.db.collection(w.collection).countDocuments(cursorFilter({ options: w.options, bounds: undefined }, start.lastId));
+  const checkpoint = (state: CursorState): BatchCheckpoint => ({ walk: w.walk, collection: w.collection, ...state, at: new Date() });
+  const end = await walkCursor(walker, {
+    collection: w.collection,
+    options: w.options,
+    each: w.each,
+    bounds: undefined,
+    range: undefined,
+    start,
+    pacing: pacingOf(walker, w.options),
+    signal: walker.signal,
+    save: (state, session) => w.save(checkpoint(state), session),
+    progressed(state, size, paused) {
+      const remaining = state.complete ? 0 : Math.max(0, remainingAtStart - (state.done - doneBefore));
+      const perSecond = Math.round(((state.done - doneBefore) * 1000) / Math.max(1, performance.now() - started));
+      const etaSeconds = perSecond > 0 ? Math.ceil(remaining / perSecond) : undefined;
+      const { done, batches, complete } = state;
+      walker.progress({ walk: w.walk, collection: w.collection, done, batches, ratePerSecond: perSecond, remaining, etaSeconds, complete, batchSize: size, paused, ranges: undefined });
     },
-  };
-}
-
-const DEFAULT_TARGET_BATCH_MS = 200;
-const AUTO_FIRST_BATCH = 100;
-const AUTO_MAX_BATCH = 10_000;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
   });
+  return { done: end.done, batches: end.batches, doneThisRun: end.done - doneBefore, resumed: w.saved !== undefined, ranges: 1 };
 }
+
+/** Each range walker holds a connection for its batches; more than this only queues on the pool. */
+const MAX_CONCURRENCY = 64;
 
 function checkOptions(changeId: string, collection: unknown, options: BatchOptions | undefined): void {
   const fail = (message: string): never => {
@@ -229,6 +152,9 @@ function checkOptions(changeId: string, collection: unknown, options: BatchOptio
   if (maxLag !== undefined && (!Number.isFinite(maxLag) || maxLag < 0)) fail('throttle.maxReplicationLagMs must be a number of milliseconds, 0 or more');
   if (options.sort !== undefined && options.sort !== 1 && options.sort !== -1) fail('sort must be 1 (ascending _id) or -1 (descending _id)');
   if (options.throttleMs !== undefined && (!Number.isFinite(options.throttleMs) || options.throttleMs < 0)) fail('throttleMs must be a number of milliseconds, 0 or more');
+  if (options.concurrency !== undefined && (!Number.isInteger(options.concurrency) || options.concurrency < 1))
+    fail(`concurrency must be a positive whole number, got ${JSON.stringify(options.concurrency)}`);
+  if (options.concurrency !== undefined && options.concurrency > MAX_CONCURRENCY) fail(`concurrency must be at most ${MAX_CONCURRENCY}`);
 }
 
 /** The `ctx.batches` of a change that did not declare `batches: true`: refuses with the fix. */

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ClientSession, Db, MongoClient } from 'mongodb';
 import type { DeltaError } from '../errors.js';
-import { ChangeFailedError, InterruptedError, LockLostError, WriteOutsideTransactionError, messageOf } from '../errors.js';
+import { ChangeFailedError, InterruptedError, LockLostError, UsageError, WriteOutsideTransactionError, messageOf } from '../errors.js';
 import type { RecordStatus } from '../tracker/records.js';
 import type { Tracker } from '../tracker/tracker.js';
 import { batchWalker } from './batches.js';
@@ -275,7 +275,10 @@ export class StepExecutor {
     });
     const error: DeltaError = interrupted
       ? new InterruptedError(`${change.id} was interrupted${transactional ? ' and its transaction aborted' : ''}`, { cause: thrown })
-      : new ChangeFailedError(`${change.id} ${direction === 'commit' ? 'failed' : 'rollback failed'}: ${reason}`, change.id, { cause: thrown });
+      : thrown instanceof UsageError
+        ? // delta refused how the change called it (ctx.batches options): bad input, which exits 2 like a bad file.
+          new UsageError(`${change.id} ${direction === 'commit' ? 'failed' : 'rollback failed'}: ${reason}`, { cause: thrown })
+        : new ChangeFailedError(`${change.id} ${direction === 'commit' ? 'failed' : 'rollback failed'}: ${reason}`, change.id, { cause: thrown });
     try {
       if (direction === 'rollback' && !halfReverted) {
         // The aborted transaction left the change applied: its record stays as it was.

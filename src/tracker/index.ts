@@ -1,5 +1,5 @@
-export type { AuditAction, AuditEvent, BatchCheckpoint, ExecutedBy, HistoryEntry, HistoryRecord, RecordStatus } from './records.js';
-export { AUDIT_ACTIONS, RECORD_STATUSES } from './records.js';
+export type { AuditAction, AuditEvent, BatchCheckpoint, BatchRanges, ExecutedBy, HistoryEntry, HistoryRecord, RangeCheckpoint, RecordStatus } from './records.js';
+export { AUDIT_ACTIONS, RECORD_STATUSES, checkpointsCollection } from './records.js';
 export type { AuditQuery, RecordChange, RecordWrite, Tracker } from './tracker.js';
 export type { MongoTrackerOptions } from './mongo-tracker.js';
 export { MongoTracker } from './mongo-tracker.js';

@@ -2,8 +2,8 @@ import { BSON } from 'mongodb';
 import type { AnyClientBulkWriteModel, ClientSession, Collection, Document, MongoClient } from 'mongodb';
 import { toolVersion } from '../version.js';
 import { executedBy } from './executed-by.js';
-import type { AuditEvent, BatchCheckpoint, HistoryEntry } from './records.js';
-import { HISTORY_PROJECTION, METADATA_FIELDS } from './records.js';
+import type { AuditEvent, BatchCheckpoint, HistoryEntry, RangeCheckpoint } from './records.js';
+import { HISTORY_PROJECTION, METADATA_FIELDS, checkpointsCollection } from './records.js';
 import type { AuditQuery, RecordAmendment, RecordChange, RecordWrite, Tracker } from './tracker.js';
 
 export interface MongoTrackerOptions {
@@ -33,6 +33,8 @@ export class MongoTracker implements Tracker {
   readonly #options: MongoTrackerOptions;
   readonly #migrations: Collection;
   readonly #audit: Collection;
+  /** One document per range of a split `ctx.batches` walk, while the walk is unfinished. */
+  readonly #ranges: Collection;
   /** In a database of its own the record key is the change id; shared by several targets, it is prefixed. */
   readonly #prefix: string;
   /** Which records are this target's: its database, and its deployment in a tracker shared across deployments. */
@@ -54,6 +56,7 @@ export class MongoTracker implements Tracker {
     // In a shared tracker the run's own deployment's records are those without a deployment: the
     // same database name on another deployment is another target.
     this.#owner = !shared ? { targetDb: this.targetDb } : { targetDb: this.targetDb, deployment: options.deployment ?? { $exists: false } };
+    this.#ranges = db.collection(checkpointsCollection(options.collections.migrations));
   }
 
   async prepare(): Promise<void> {
@@ -112,6 +115,8 @@ export class MongoTracker implements Tracker {
     const records: { filter: Document; update: Document }[] = [];
     const events: Document[] = [];
     const models: AnyClientBulkWriteModel<Document>[] = [];
+    const rolledBack = this.#rolledBackWalks(writes);
+    const rangesFilter: Document = { '_id.change': { $in: rolledBack } };
     for (const write of writes) {
       const { change } = write;
       const record: { filter: Document; update: Document } = { filter: { _id: this.#key(change.changeId) }, update: recordUpdate(change, this.targetDb, this.#options.deployment) };
@@ -123,6 +128,7 @@ export class MongoTracker implements Tracker {
         models.push({ namespace: this.#audit.namespace, name: 'insertOne', document: event });
       }
     }
+    if (rolledBack.length > 0) models.push({ namespace: this.#ranges.namespace, name: 'deleteMany', filter: rangesFilter });
     if (models.length > 1 && this.#options.clientBulkWrite) {
       // MongoDB 8.0+: records and audit events, in order, in one command.
       try {
@@ -132,6 +138,7 @@ export class MongoTracker implements Tracker {
       }
       return;
     }
+    if (rolledBack.length > 0) await this.#ranges.deleteMany(rangesFilter, { session });
     // Before 8.0 (or a lone record): the records in one `update` command, their audit events in one `insert`.
     if (records.length > 0)
       await this.#migrations.bulkWrite(
@@ -152,6 +159,17 @@ export class MongoTracker implements Tracker {
     });
     this.#kept = true;
     await this.#migrations.bulkWrite(statements, { ordered: true });
+    const rolledBack = this.#rolledBackWalks(writes);
+    if (rolledBack.length > 0) await this.#ranges.deleteMany({ '_id.change': { $in: rolledBack } });
+  }
+
+  /**
+   * The record keys of batched changes rolled back by these writes: a rolled-back change keeps no
+   * range checkpoint (its next application splits afresh). An applied one has none left: its walks
+   * removed theirs as they completed. Only a change that declares `batches` can have any.
+   */
+  #rolledBackWalks(writes: readonly RecordWrite[]): string[] {
+    return writes.filter((w) => w.change.status === 'rolled_back' && w.change.metadata?.batches === true).map((w) => this.#key(w.change.changeId));
   }
 
   async flushAudit(): Promise<void> {
@@ -202,6 +220,43 @@ export class MongoTracker implements Tracker {
     await this.#migrations.updateOne(filter, { $set: { checkpoints: [...checkpoints] } }, { session });
   }
 
+  async rangeCheckpoints(changeId: string, walk: string): Promise<RangeCheckpoint[]> {
+    const docs = await this.#ranges.find({ '_id.change': this.#key(changeId), '_id.walk': walk }).toArray();
+    return docs.map((doc) => {
+      const id = doc._id as unknown as { walk: string; range: number };
+      return {
+        walk: id.walk,
+        range: id.range,
+        split: doc.split as string,
+        lastId: doc.lastId as unknown,
+        done: doc.done as number,
+        batches: doc.batches as number,
+        complete: doc.complete as boolean,
+        at: doc.at as Date,
+      };
+    });
+  }
+
+  async saveRangeCheckpoints(changeId: string, checkpoints: readonly RangeCheckpoint[], session?: ClientSession): Promise<void> {
+    const change = this.#key(changeId);
+    const replacements = checkpoints.map(({ walk, range, lastId, ...rest }) => {
+      // No `lastId` before a range's first batch: stored as null it would read as an `_id` of null.
+      const doc: Document = { targetDb: this.targetDb, ...rest };
+      if (lastId !== undefined) doc.lastId = lastId;
+      return { replaceOne: { filter: { _id: { change, walk, range } }, replacement: doc, upsert: true } };
+    });
+    if (replacements.length === 1 && replacements[0] !== undefined) {
+      const { filter, replacement } = replacements[0].replaceOne;
+      await this.#ranges.replaceOne(filter, replacement, { session, upsert: true });
+    } else if (replacements.length > 0) await this.#ranges.bulkWrite(replacements, { session, ordered: false });
+  }
+
+  async clearRangeCheckpoints(changeId: string, walk?: string): Promise<void> {
+    const filter: Document = { '_id.change': this.#key(changeId) };
+    if (walk !== undefined) filter['_id.walk'] = walk;
+    await this.#ranges.deleteMany(filter);
+  }
+
   async audit(event: AuditEvent, session?: ClientSession): Promise<void> {
     await this.#audit.insertOne(this.#auditDocument(event), { session });
   }
@@ -229,6 +284,7 @@ export class MongoTracker implements Tracker {
     await this.flushAudit();
     const filter: Document = { _id: { $in: changeIds.map((id) => this.#key(id)) } };
     await this.#migrations.deleteMany(filter);
+    await this.#ranges.deleteMany({ '_id.change': { $in: changeIds.map((id) => this.#key(id)) } });
   }
 
   async amendRecord(changeId: string, fields: RecordAmendment, audit: AuditEvent): Promise<void> {

@@ -67,6 +67,42 @@ export interface BatchCheckpoint {
   /** The walk reached the end of its collection (a resumed run skips it). */
   readonly complete: boolean;
   readonly at: Date;
+  /**
+   * A walk with `concurrency` above 1: its `_id` ranges, fixed before its first batch so that a
+   * resumed run walks the same ones; each range's progress is a RangeCheckpoint of its own.
+   */
+  readonly ranges?: BatchRanges;
+}
+
+/** The collection beside `migrations` that holds the range checkpoints of split `ctx.batches` walks. */
+export function checkpointsCollection(migrations: string): string {
+  return `${migrations}_checkpoints`;
+}
+
+/** How a walk's `_id` space was split: range i is [bounds[i-1], bounds[i]), the first open below, the last above. */
+export interface BatchRanges {
+  /** Names this split: range checkpoints left by another one (an earlier application) are not its own. */
+  readonly split: string;
+  /** The lower bound of every range but the first, ascending; n bounds make n + 1 ranges. */
+  readonly bounds: readonly unknown[];
+}
+
+/**
+ * Where one range of a split walk stands. Each range has a document (a row) of its own, so that
+ * batches of different ranges, each committing its range's checkpoint in its own transaction, never
+ * write the same document (two would raise WriteConflict, 112, on MongoDB).
+ */
+export interface RangeCheckpoint {
+  readonly walk: string;
+  readonly split: string;
+  /** The range's index in the split (0: the one below the first bound). */
+  readonly range: number;
+  /** The `_id` of the last document done in this range; undefined before its first batch. */
+  readonly lastId: unknown;
+  readonly done: number;
+  readonly batches: number;
+  readonly complete: boolean;
+  readonly at: Date;
 }
 
 /** The fields of a record that planning and status read: `history()` fetches only these. */

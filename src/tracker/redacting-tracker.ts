@@ -1,6 +1,6 @@
 import type { ClientSession } from 'mongodb';
 import { redact } from '../config/redact.js';
-import type { AuditEvent, BatchCheckpoint, HistoryEntry } from './records.js';
+import type { AuditEvent, BatchCheckpoint, HistoryEntry, RangeCheckpoint } from './records.js';
 import type { AuditQuery, RecordAmendment, RecordChange, RecordWrite, Tracker } from './tracker.js';
 import type { RecordedError } from '../vocabulary/index.js';
 
@@ -51,6 +51,15 @@ export class RedactingTracker implements Tracker {
   }
   saveCheckpoints(changeId: string, checkpoints: readonly BatchCheckpoint[], session?: ClientSession): Promise<void> {
     return this.#inner.saveCheckpoints(changeId, checkpoints, session);
+  }
+  rangeCheckpoints(changeId: string, walk: string): Promise<RangeCheckpoint[]> {
+    return this.#inner.rangeCheckpoints(changeId, walk);
+  }
+  saveRangeCheckpoints(changeId: string, checkpoints: readonly RangeCheckpoint[], session?: ClientSession): Promise<void> {
+    return this.#inner.saveRangeCheckpoints(changeId, checkpoints, session);
+  }
+  clearRangeCheckpoints(changeId: string, walk?: string): Promise<void> {
+    return this.#inner.clearRangeCheckpoints(changeId, walk);
   }
   audit(event: AuditEvent, session?: ClientSession): Promise<void> {
     return this.#inner.audit(this.#redacted(event), session);

@@ -1,7 +1,7 @@
 import type { SqliteDatabase } from '../sqlite/sqlite-file.js';
 import { recordUpdate } from './mongo-tracker.js';
 import { EJSON } from 'bson';
-import type { AuditEvent, BatchCheckpoint, HistoryEntry } from './records.js';
+import type { AuditEvent, BatchCheckpoint, HistoryEntry, RangeCheckpoint } from './records.js';
 import { HISTORY_PROJECTION } from './records.js';
 import type { AuditQuery, RecordAmendment, RecordChange, RecordWrite, Tracker } from './tracker.js';
 
@@ -124,6 +124,42 @@ export class SqliteTracker implements Tracker {
     return Promise.resolve();
   }
 
+  rangeCheckpoints(changeId: string, walk: string): Promise<RangeCheckpoint[]> {
+    return Promise.resolve(this.#ranges(this.#read(changeId)).filter((c) => c.walk === walk));
+  }
+
+  /** Kept in the record, as Extended JSON: SQLite runs one write at a time, so no two batches conflict. */
+  saveRangeCheckpoints(changeId: string, checkpoints: readonly RangeCheckpoint[]): Promise<void> {
+    this.#db
+      .transaction(() => {
+        const existing = this.#read(changeId);
+        if (existing === undefined) return;
+        const replaced = (c: RangeCheckpoint) => checkpoints.some((n) => n.walk === c.walk && n.range === c.range);
+        // No `lastId` before a range's first batch: written out it would read back as an `_id` of null.
+        const next = [...this.#ranges(existing).filter((c) => !replaced(c)), ...checkpoints.map(({ lastId, ...rest }) => (lastId === undefined ? rest : { ...rest, lastId }))];
+        this.#write(changeId, { ...existing, rangeCheckpoints: EJSON.stringify(next, { relaxed: false }) });
+      })
+      .immediate();
+    return Promise.resolve();
+  }
+
+  clearRangeCheckpoints(changeId: string, walk?: string): Promise<void> {
+    this.#db
+      .transaction(() => {
+        const existing = this.#read(changeId);
+        if (existing === undefined) return;
+        const next = this.#ranges(existing).filter((c) => walk !== undefined && c.walk !== walk);
+        this.#write(changeId, { ...existing, rangeCheckpoints: EJSON.stringify(next, { relaxed: false }) });
+      })
+      .immediate();
+    return Promise.resolve();
+  }
+
+  #ranges(record: Record<string, unknown> | undefined): RangeCheckpoint[] {
+    const stored = record?.rangeCheckpoints;
+    return typeof stored === 'string' ? (EJSON.parse(stored) as RangeCheckpoint[]) : [];
+  }
+
   amendRecord(changeId: string, fields: RecordAmendment, audit: AuditEvent): Promise<void> {
     this.#db
       .transaction(() => {
@@ -144,6 +180,8 @@ export class SqliteTracker implements Tracker {
     const update = recordUpdate(change, this.targetDb) as { $set: Record<string, unknown>; $unset?: Record<string, unknown> };
     const doc: Record<string, unknown> = { ...(this.#read(change.changeId) ?? { _id: change.changeId }), ...update.$set };
     for (const key of Object.keys(update.$unset ?? {})) delete doc[key];
+    // As the MongoDB tracker's checkpoints collection: nothing of a finished application's ranges stays.
+    if (change.status === 'applied' || change.status === 'rolled_back') delete doc.rangeCheckpoints;
     this.#write(change.changeId, doc);
   }
 

@@ -1,5 +1,5 @@
 import type { ClientSession } from 'mongodb';
-import type { AuditEvent, BatchCheckpoint, HistoryEntry, RecordStatus } from './records.js';
+import type { AuditEvent, BatchCheckpoint, HistoryEntry, RangeCheckpoint, RecordStatus } from './records.js';
 import type { RecordedError, StoredMetadata } from '../vocabulary/index.js';
 
 /** The fields of a change's record that a state change writes. */
@@ -74,6 +74,16 @@ export interface Tracker {
   checkpoints(changeId: string): Promise<BatchCheckpoint[]>;
   /** Replaces a change's checkpoints (in `session` when given: the batch and its checkpoint commit together). */
   saveCheckpoints(changeId: string, checkpoints: readonly BatchCheckpoint[], session?: ClientSession): Promise<void>;
+  /** The range checkpoints of one walk of a change (any split; the caller keeps its own). */
+  rangeCheckpoints(changeId: string, walk: string): Promise<RangeCheckpoint[]>;
+  /**
+   * Writes range checkpoints, each replacing the one of its walk and range (in `session` when
+   * given: a batch and its range's checkpoint commit together). Checkpoints of different ranges
+   * never touch the same document, so concurrent batches do not conflict.
+   */
+  saveRangeCheckpoints(changeId: string, checkpoints: readonly RangeCheckpoint[], session?: ClientSession): Promise<void>;
+  /** Removes the range checkpoints of one walk of a change, or of all its walks. */
+  clearRangeCheckpoints(changeId: string, walk?: string): Promise<void>;
   /** Appends an event that concerns no single record's state (unlock, backup...). */
   audit(event: AuditEvent, session?: ClientSession): Promise<void>;
   /** Audit events, newest first. */

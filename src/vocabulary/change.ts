@@ -51,14 +51,23 @@ export interface BatchOptions {
   readonly throttle?: { readonly maxReplicationLagMs?: number };
   /** Names the checkpoint when one change walks the same collection twice (default: the collection). */
   readonly name?: string;
+  /**
+   * Walks up to this many `_id` ranges at once (default 1: one cursor). The ranges come from the
+   * collection's `_id` distribution (`$bucketAuto`), are kept in the change's record before the
+   * first batch, and each keeps a checkpoint of its own, so a resumed run walks the same ranges
+   * from where each stopped.
+   */
+  readonly concurrency?: number;
 }
 
 /** What the callback receives with each batch. */
 export interface BatchContext {
   /** The batch's transaction session; undefined where the deployment has no transactions. */
   readonly session: ClientSession | undefined;
-  /** 0-based, counted across resumed runs. */
+  /** 0-based, counted across resumed runs (within its range when the walk is split). */
   readonly batch: number;
+  /** With `concurrency` above 1: the 0-based index of the `_id` range this batch belongs to. */
+  readonly range?: number | undefined;
 }
 
 /** How a walk ended: documents and batches over every run of it, and whether it resumed. */
@@ -68,6 +77,8 @@ export interface BatchWalkResult {
   /** Documents this run visited (`done` minus what earlier runs had done). */
   readonly doneThisRun: number;
   readonly resumed: boolean;
+  /** How many `_id` ranges the walk was split into (1 when it was not). */
+  readonly ranges?: number;
 }
 
 export type BatchWalk = (collection: string, options: BatchOptions, each: (docs: Document[], batch: BatchContext) => Promise<void> | void) => Promise<BatchWalkResult>;

@@ -224,6 +224,33 @@ for (const store of STORES) {
       assert.deepEqual(await tracker.checkpoints('001_walk'), []);
     });
 
+    it('keeps range checkpoints per walk and range, replaced one by one, until cleared or rolled back', async () => {
+      const { tracker } = await open();
+      await tracker.record(change('001_split', 'running', { transactional: false }), undefined);
+      assert.deepEqual(await tracker.rangeCheckpoints('001_split', 'users'), []);
+      const range = (walk: string, index: number, lastId: unknown, done: number) => ({ walk, split: 's1', range: index, lastId, done, batches: done / 10, complete: false, at: new Date() });
+      await tracker.saveRangeCheckpoints('001_split', [range('users', 0, undefined, 0), range('users', 1, undefined, 0), range('orders', 0, undefined, 0)]);
+      await tracker.saveRangeCheckpoints('001_split', [range('users', 1, 'u-20', 20)]);
+      const users = (await tracker.rangeCheckpoints('001_split', 'users')).sort((a, b) => a.range - b.range);
+      assert.deepEqual(
+        users.map((c) => [c.range, c.split, c.lastId, c.done]),
+        [
+          [0, 's1', undefined, 0],
+          [1, 's1', 'u-20', 20],
+        ],
+      );
+      // Range checkpoints are no history: the record's history entry does not show them.
+      assert.deepEqual(
+        (await tracker.history()).map((e) => e.changeId),
+        ['001_split'],
+      );
+      await tracker.clearRangeCheckpoints('001_split', 'users');
+      assert.deepEqual(await tracker.rangeCheckpoints('001_split', 'users'), []);
+      assert.equal((await tracker.rangeCheckpoints('001_split', 'orders')).length, 1);
+      await tracker.record(change('001_split', 'rolled_back', { transactional: false }), undefined);
+      assert.deepEqual(await tracker.rangeCheckpoints('001_split', 'orders'), []);
+    });
+
     it('a lease waits, names its holder, is never removed while live, notices its removal, and is taken again once free', async () => {
       const { locks } = await open();
       const lost: string[] = [];

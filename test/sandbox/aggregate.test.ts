@@ -155,6 +155,32 @@ describe('pipeline stages', () => {
     });
   });
 
+  it("$bucketAuto on _id: equal buckets in BSON type order, each to the next one's min, with $type of what they hold", async () => {
+    // What ctx.batches' `concurrency` splits a walk with (src/runner/batch-ranges.ts).
+    const coll = ctx.db('agg_bucket_auto').collection<Doc>('mixed');
+    await coll.insertMany([...['e', 'a', 'c', 'b', 'd'].map((_id) => ({ _id })), ...[7, 2, 9, 0, 4, 1, 8, 3, 6, 5].map((_id) => ({ _id }))]);
+    const buckets = await coll
+      .aggregate([{ $project: { _id: 1 } }, { $bucketAuto: { groupBy: '$_id', buckets: 3, output: { count: { $sum: 1 }, types: { $addToSet: { $type: '$_id' } } } } }], { allowDiskUse: true })
+      .toArray();
+    assert.deepEqual(buckets, [
+      { _id: { min: 0, max: 5 }, count: 5, types: ['int'] },
+      { _id: { min: 5, max: 'a' }, count: 5, types: ['int'] },
+      { _id: { min: 'a', max: 'e' }, count: 5, types: ['string'] },
+    ]);
+    // More buckets than documents: one bucket each.
+    const few = await coll.aggregate([{ $match: { _id: { $type: 'string' } } }, { $bucketAuto: { groupBy: '$_id', buckets: 16 } }]).toArray();
+    assert.deepEqual(
+      few.map((b) => b._id as unknown),
+      [
+        { min: 'a', max: 'b' },
+        { min: 'b', max: 'c' },
+        { min: 'c', max: 'd' },
+        { min: 'd', max: 'e' },
+        { min: 'e', max: 'e' },
+      ],
+    );
+  });
+
   it('array expressions: $size, $filter, $map, $reduce, $in', async () => {
     const { sales: coll } = await seededDb('agg_arrays');
     const rows = await coll

@@ -75,7 +75,8 @@ export async function attachRunReporter(delta: Delta, output: Output): Promise<{
     const lastLine = new Map<string, number>();
     on('change:progress', (e) => {
       const pause = e.paused === undefined ? '' : `; paused ${e.paused.ms} ms: ${e.paused.reason}`;
-      const text = `${e.changeId}: ${e.collection}${e.walk === e.collection ? '' : ` (${e.walk})`} ${e.done} documents, ${e.batches} batches of ${e.batchSize}, ${e.ratePerSecond} docs/s${e.complete ? ', done' : `, ${e.remaining} left${e.etaSeconds === undefined ? '' : ` (about ${e.etaSeconds} s)`}`}${pause}`;
+      const ranges = e.ranges === undefined ? '' : `, ranges ${e.ranges.complete}/${e.ranges.total} done, ${e.ranges.running} walking`;
+      const text = `${e.changeId}: ${e.collection}${e.walk === e.collection ? '' : ` (${e.walk})`} ${e.done} documents, ${e.batches} batches of ${e.batchSize}${ranges}, ${e.ratePerSecond} docs/s${e.complete ? ', done' : `, ${e.remaining} left${e.etaSeconds === undefined ? '' : ` (about ${e.etaSeconds} s)`}`}${pause}`;
       const current = spinning();
       if (current !== undefined && !e.complete) {
         current.start(text);
