@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { ClientSession, Document } from 'mongodb';
 import { inTransaction } from './transactions.js';
 import { ReplicationLag } from './replication-lag.js';
+import { typesAfter } from './id-order.js';
 import type { BatchProgress, BatchWalkerOptions } from './batches.js';
 import type { BatchContext, BatchOptions } from '../vocabulary/index.js';
 
@@ -54,6 +55,12 @@ export function cursorFilter(walk: Pick<CursorWalk, 'options' | 'bounds'>, lastI
   return parts.length === 0 ? {} : parts.length === 1 ? (parts[0] ?? {}) : { $and: parts };
 }
 
+/** The documents of a cursor whose `_id` is of one of the `$type`s given, within its bounds and filter. */
+function laterClassesFilter(walk: Pick<CursorWalk, 'options' | 'bounds'>, types: readonly string[]): Document {
+  const parts = [walk.options.filter, walk.bounds, { _id: { $type: [...types] } }].filter((part): part is Document => part !== undefined && Object.keys(part).length > 0);
+  return parts.length === 1 ? (parts[0] ?? {}) : { $and: parts };
+}
+
 /**
  * Walks one cursor to its end. Each batch reads the next documents after the checkpoint, runs the
  * callback and writes the checkpoint: inside one transaction when the deployment has them, and
@@ -71,6 +78,13 @@ export async function walkCursor(walker: BatchWalkerOptions, w: CursorWalk): Pro
   /** One batch: read after the checkpoint, call back; the state after it. */
   const batch = async (session: ClientSession | undefined, size: number): Promise<CursorState> => {
     const docs = await target.find(cursorFilter(w, state.lastId), { session, sort: { _id: direction }, limit: size }).toArray();
+    // A short read may only mean that the last `_id`'s type class ran out ($gt/$lt stay within
+    // it): the documents of the classes after it follow, in the same order (see id-order.ts).
+    const lastRead = docs.at(-1)?._id ?? state.lastId;
+    const later = docs.length < size && lastRead !== undefined ? typesAfter(lastRead, direction) : undefined;
+    if (later !== undefined && later.length > 0) {
+      docs.push(...(await target.find(laterClassesFilter(w, later), { session, sort: { _id: direction }, limit: size - docs.length }).toArray()));
+    }
     const last = docs.at(-1);
     if (last === undefined) return { ...state, complete: true };
     await w.each(docs, { session, batch: state.batches, range: w.range });

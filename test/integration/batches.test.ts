@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeltaEvents } from '../../src/index.js';
+import { ObjectId } from 'mongodb';
 import { ChangeFileError, createDelta } from '../../src/index.js';
 import { seedItems } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
@@ -113,5 +114,42 @@ describe('ctx.batches', () => {
       (error: unknown) => error instanceof ChangeFileError && /batches: true runs each batch in its own transaction/.test(error.message),
     );
     assert.deepEqual(await fixture.client.db(db).listCollections().toArray(), []);
+  });
+
+  it('walks past the end of each _id type (numbers, strings, ObjectIds, dates), up and down, and resumes across a type boundary', async () => {
+    // $gt/$lt match only their bound's own BSON type: a walk must not stop at the last number.
+    const ids: unknown[] = [3, 1, 2.5, 'b', 'a', new ObjectId('650000000000000000000001'), new ObjectId('650000000000000000000002'), new Date(5), new Date(1), true];
+    for (const sort of [1, -1] as const) {
+      const db = uniqueDbName('mixedids');
+      await fixture.client
+        .db(db)
+        .collection('items')
+        .insertMany(ids.map((_id) => ({ _id })) as never);
+      let failures = 1;
+      const walk: ChangeDefinition = {
+        id: '001_mixed',
+        batches: true,
+        async commit({ db: target, batches }) {
+          await batches('items', { batchSize: 3, sort }, async (docs, { session }) => {
+            await target.collection('items').updateMany({ _id: { $in: docs.map((d) => d._id) } }, { $inc: { seen: 1 } }, { session });
+            // Fails once, in the batch after the one that ends the numbers going up (the booleans going
+            // down): the checkpoint is the last of its type, and the next run resumes from there.
+            if (failures > 0 && docs.some((d) => d._id === (sort === 1 ? 'a' : 'b'))) {
+              failures -= 1;
+              throw new Error('stop at the boundary');
+            }
+          });
+        },
+      };
+      assert.equal((await commit(db, [walk])).outcome, 'failed');
+      assert.equal((await commit(db, [walk])).outcome, 'success');
+      const docs = await fixture.client.db(db).collection('items').find({}).toArray();
+      assert.equal(docs.length, ids.length);
+      assert.deepEqual(
+        docs.filter((d) => d.seen !== 1).map((d) => d._id),
+        [],
+        `sort ${sort}: every document once`,
+      );
+    }
   });
 });
