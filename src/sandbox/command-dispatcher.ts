@@ -154,7 +154,8 @@ export async function executeCommand(state: SandboxState, command: Document, con
     const db = command.$db;
     if (typeof db !== 'string') throw new CommandError('Location40571', 'OP_MSG requests require a $db argument');
     const spec = COMMANDS.get(name);
-    if (spec === undefined) throw new CommandError('CommandNotFound', `no such command: '${name}'`);
+    // The bulkWrite command came with MongoDB 8.0 (wire version 25): older servers do not know it.
+    if (spec === undefined || (name === 'bulkWrite' && state.topology.maxWireVersion < 25)) throw new CommandError('CommandNotFound', `no such command: '${name}'`);
     binding = bindSession(state, name, spec, command);
     const maxTimeMS = checkGenericArguments(name, spec, command, db, binding.txn !== undefined);
     const bound = binding;

@@ -26,6 +26,12 @@ export interface SandboxOptions {
   readonly transactionLifetimeLimitSeconds?: number;
   /** Seconds between passes of the TTL monitor that deletes expired documents (default 60, as mongod). */
   readonly ttlMonitorSleepSeconds?: number;
+  /**
+   * The maxWireVersion hello reports (default 25, MongoDB 8.0). 21 answers as MongoDB 7.0: the
+   * driver then sends no `bulkWrite` command (client.bulkWrite is refused on its side), which
+   * exercises what delta does before 8.0. Nothing else changes.
+   */
+  readonly maxWireVersion?: number;
   /** Receives one line per notable event (malformed messages, faults, internal errors). */
   readonly log?: (line: string) => void;
 }
@@ -54,12 +60,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const log = options.log ?? (() => undefined);
   const lifetime = options.transactionLifetimeLimitSeconds ?? 60;
   if (!(lifetime > 0)) throw new RangeError(`transactionLifetimeLimitSeconds must be > 0, got ${lifetime}`);
+  const wire = options.maxWireVersion;
+  if (wire !== undefined && !(Number.isInteger(wire) && wire >= 17 && wire <= 25)) throw new RangeError(`maxWireVersion must be a whole number from 17 (MongoDB 6.0) to 25 (8.0), got ${wire}`);
   const server = new SandboxServer({
     host,
     port: options.port ?? 0,
     replicaSetName,
     transactionLifetimeLimitSeconds: lifetime,
     ttlMonitorSleepSeconds: options.ttlMonitorSleepSeconds ?? 60,
+    ...(wire === undefined ? {} : { maxWireVersion: wire }),
     log: (line) => log(`[sandbox] ${line}`),
   });
   if (options.persistPath !== undefined) {

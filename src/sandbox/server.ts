@@ -8,7 +8,7 @@ import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { ClusterClock } from './cluster-clock.js';
 import { executeCommand } from './command-dispatcher.js';
-import { helloReply, LOGICAL_SESSION_TIMEOUT_MINUTES } from './commands/admin-commands.js';
+import { helloReply, LOGICAL_SESSION_TIMEOUT_MINUTES, MAX_WIRE_VERSION } from './commands/admin-commands.js';
 import type { SandboxState, ServerCounters, TopologyInfo } from './commands/command-context.js';
 import { HELLO_COMMANDS } from './commands/command-table.js';
 import { CursorRegistry } from './cursors.js';
@@ -51,6 +51,8 @@ export interface SandboxServerOptions {
   readonly replicaSetName: string | undefined;
   readonly transactionLifetimeLimitSeconds: number;
   readonly ttlMonitorSleepSeconds: number;
+  /** What hello reports (default MAX_WIRE_VERSION, MongoDB 8.0). */
+  readonly maxWireVersion?: number;
   readonly log: (line: string) => void;
 }
 
@@ -96,6 +98,7 @@ export class SandboxServer extends EventEmitter {
       processId: new ObjectId(),
       electionId: new ObjectId('7fffffff0000000000000001'),
       startedAt: new Date(),
+      maxWireVersion: options.maxWireVersion ?? MAX_WIRE_VERSION,
     };
     const lifetimeMs = options.transactionLifetimeLimitSeconds * 1000;
     this.state = {

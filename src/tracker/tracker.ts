@@ -58,10 +58,11 @@ export interface Tracker {
   recordAll(writes: readonly RecordWrite[], session?: ClientSession): Promise<void>;
   /**
    * The records of a change that ran without a transaction, in one command: the change's new
-   * state and the next change's `running` marker, with the change's audit event kept in its own
-   * record until flushAudit moves it to the audit log (at the end of the run, or at the next
-   * locked run after a crash). auditLog reads kept events too. A store that gains nothing from
-   * this writes as recordAll does.
+   * state and the next change's `running` marker, with the change's audit event, where the
+   * server takes records and events in one command, or else kept in its own record until
+   * flushAudit moves it to the audit log (at the end of the run, or at the next writer command
+   * after a crash). auditLog reads kept events too. A store that gains nothing from keeping
+   * events writes as recordAll does.
    */
   recordAllAuditLater(writes: readonly RecordWrite[]): Promise<void>;
   /**

@@ -90,9 +90,11 @@ describe('the history record of a change that ran without a transaction cannot b
     const db = uniqueDbName('recfail');
     const delta = createDelta({ config: { uri: fixture.server.uri, db }, changes: [{ ...change, transaction: 'never' }], env: {} });
     try {
-      // Without a transaction, on every server version, the third `update` (after the lock's and
-      // the `running` marker's) is the change's own record, its audit event kept in it.
-      sandbox.faults.failCommand(3, { command: 'update', code: 1 });
+      // The change's own record, after the `running` marker: with its audit event in one
+      // `bulkWrite` on MongoDB 8, else the third `update` (after the lock's and the marker's), its
+      // audit event kept in it.
+      const command = await recordCommand();
+      sandbox.faults.failCommand(command === 'bulkWrite' ? 1 : 3, { command, code: 1 });
       const result = await delta.commit();
       assert.equal(result.outcome, 'failed');
       assert.match(

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test';
 import { Long, MongoClient, ObjectId, Timestamp } from 'mongodb';
 import type { Document, TopologyDescriptionChangedEvent } from 'mongodb';
 import { formatConnectionString, parseConnectionString } from '../helpers/connection-string.js';
-import { uniqueDbName } from '../helpers/server.js';
+import { sandboxOnly, uniqueDbName } from '../helpers/server.js';
+import { startSandbox } from '../../src/sandbox/index.js';
 import { recordCommands, useConformanceServer } from './conformance-helpers.js';
 import type { Doc } from './conformance-helpers.js';
 
@@ -242,5 +243,30 @@ describe('server parameters', () => {
     const fcv = (reply.featureCompatibilityVersion as Document | undefined)?.version;
     assert.equal(typeof fcv, 'string');
     assert.ok(Number.parseFloat(String(fcv)) >= 7, `featureCompatibilityVersion ${String(fcv)} ≥ 7.0`);
+  });
+});
+
+describe('maxWireVersion (answering as an older MongoDB)', { skip: sandboxOnly('an option of the sandbox itself') }, () => {
+  it('hello reports the version asked for, and the bulkWrite command is unknown below 25', async () => {
+    const sandbox = await startSandbox({ maxWireVersion: 21 });
+    const client = await new MongoClient(sandbox.uri).connect();
+    try {
+      const hello = await client.db('admin').command({ hello: 1 });
+      assert.equal(hello.maxWireVersion, 21);
+      const db = uniqueDbName('wire');
+      // The bulkWrite command came with MongoDB 8.0: a 7.0 server does not know it.
+      await assert.rejects(client.bulkWrite([{ namespace: `${db}.a`, name: 'insertOne', document: { _id: 1 } as never }]), (error: unknown) => {
+        const cause = (error as { cause?: { code?: unknown } }).cause ?? error;
+        return (cause as { code?: unknown }).code === 59;
+      });
+      assert.equal(await client.db(db).collection('a').countDocuments(), 0);
+    } finally {
+      await client.close();
+      await sandbox.stop();
+    }
+  });
+
+  it('refuses a version it cannot answer as', async () => {
+    await assert.rejects(startSandbox({ maxWireVersion: 30 }), /maxWireVersion must be a whole number from 17 \(MongoDB 6\.0\) to 25 \(8\.0\), got 30/);
   });
 });

@@ -39,7 +39,7 @@ export function helloReply(state: SandboxState, connectionId: number, command: D
     logicalSessionTimeoutMinutes: LOGICAL_SESSION_TIMEOUT_MINUTES,
     connectionId,
     minWireVersion: 0,
-    maxWireVersion: MAX_WIRE_VERSION,
+    maxWireVersion: state.topology.maxWireVersion,
     readOnly: false,
   });
   if (command.helloOk === true) reply.helloOk = true;

@@ -20,6 +20,8 @@ export interface TopologyInfo {
   readonly processId: ObjectId;
   readonly electionId: ObjectId;
   readonly startedAt: Date;
+  /** What hello reports: 25 is MongoDB 8.0, 21 is 7.0 (the driver then sends no `bulkWrite` command). */
+  readonly maxWireVersion: number;
 }
 
 export interface ServerCounters {
