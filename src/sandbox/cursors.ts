@@ -3,7 +3,7 @@
 import { BSON, Long } from 'bson';
 import type { Document } from 'bson';
 import { CommandError } from './errors.js';
-import type { DocumentStream } from './query-engine.js';
+import type { DocumentStream } from './find-engine.js';
 import { yieldToEventLoop } from './time-slice.js';
 
 /** mongod's default first batch is 101 documents; later batches are bounded by 16 MiB. */

@@ -8,7 +8,8 @@ import type { NumericType } from './bson-values.js';
 import { restoreWrappers } from './query-view.js';
 import { CommandError } from './errors.js';
 import { UPDATE_CONTEXT } from './mingo-context.js';
-import { mingoOptions, runUpdatePipeline, translateMingoError, validatePipeline } from './query-engine.js';
+import { runUpdatePipeline, validatePipeline } from './pipeline-engine.js';
+import { mingoOptions, translateMingoError } from './query-engine.js';
 import type { EvaluationOptions } from './query-engine.js';
 
 const UPDATE_OPERATORS = new Set(['$set', '$unset', '$inc', '$mul', '$rename', '$setOnInsert', '$min', '$max', '$currentDate', '$push', '$pull', '$pullAll', '$pop', '$addToSet', '$bit']);

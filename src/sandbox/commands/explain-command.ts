@@ -7,7 +7,7 @@ import { explainPlan } from '../query-explain.js';
 import type { ExplainShape } from '../query-explain.js';
 import { planQuery } from '../query-planner.js';
 import type { QueryPlan } from '../query-planner.js';
-import { validateSort } from '../query-engine.js';
+import { validateSort } from '../find-engine.js';
 import { AGGREGATE_COMMANDS } from './aggregate-command.js';
 import type { CommandContext, CommandSpec } from './command-context.js';
 import { checkHint } from './crud-commands.js';
