@@ -207,7 +207,8 @@ export class StepExecutor {
       const success = this.successRecord(writes, direction);
       const applied = { change: writes.record(success.status, success.extra), audit: writes.audit('success') };
       const next = position.markNext;
-      // One command: the record, the next change's marker, and the audit event kept in the record until the run ends.
+      // One command: the record, its audit event (kept in the record before MongoDB 8.0, see
+      // Tracker.recordAllAuditLater) and the next change's `running` marker.
       await tracker.recordAllAuditLater(next === undefined ? [applied] : [applied, { change: runningMarker(next, this.#run.runId) }]);
       return this.#succeeded(change, direction, false, writes);
     } catch (thrown) {
