@@ -13,6 +13,7 @@ import { deploymentName } from '../../src/config/deployment-name.js';
 import { createDelta } from '../../src/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
 import { startSandbox } from '../../src/sandbox/index.js';
+import { FLEET_CHANGE } from '../helpers/changes.js';
 import { assertOneLineError, runCli } from '../helpers/cli.js';
 import { withCredentials, withDatabase } from '../helpers/connection-string.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
@@ -36,19 +37,6 @@ const ready = <T>(value: T | undefined): T => {
 };
 const B = () => ready(second).uri;
 const clients = () => ({ a: fixture.client, b: ready(secondClient) });
-
-/** Inserts `{ _id: 'done' }`; fails on the databases listed in FAIL_DB. */
-const CHANGE = {
-  'package.json': JSON.stringify({ type: 'module' }),
-  'migrations/001_mark.js': `export default {
-  async commit({ db, session }) {
-    if ((process.env.FAIL_DB ?? '').split(',').includes(db.databaseName)) throw new Error('tenant broke');
-    await db.collection('effects').insertOne({ _id: 'done' }, { session });
-  },
-  async rollback({ db, session }) { await db.collection('effects').deleteOne({ _id: 'done' }, { session }); },
-};
-`,
-};
 
 /** `count` database names `<prefix>_00`, `_01`... in name order. */
 function tenants(count: number): string[] {
@@ -83,7 +71,7 @@ interface JsonTarget {
 describe('fleet over two deployments (CLI)', () => {
   it('commits over both, each target with its own history on its own server, the deployment named in --json, the table and status', async () => {
     const names = tenants(20);
-    const p = fixture.project({ ...CHANGE, 'fleet.yaml': fleetFile(names) });
+    const p = fixture.project({ ...FLEET_CHANGE, 'fleet.yaml': fleetFile(names) });
     const run = cli(p.dir);
     const a = deploymentName(fixture.server.uri) ?? '';
     const b = deploymentName(B()) ?? '';
@@ -128,7 +116,7 @@ describe('fleet over two deployments (CLI)', () => {
   it('a failing canary halts the waves on both deployments with nothing else started; the same command goes on once it is fixed', async () => {
     const names = tenants(20);
     const [canary] = names as [string];
-    const p = fixture.project({ ...CHANGE, 'fleet.yaml': fleetFile(names) });
+    const p = fixture.project({ ...FLEET_CHANGE, 'fleet.yaml': fleetFile(names) });
 
     const halted = await cli(p.dir, { FAIL_DB: canary })('commit', '--targets', '@fleet.yaml', '--waves', '1,25%,rest', '--json');
     assert.equal(halted.code, 1, halted.stderr);
@@ -162,7 +150,7 @@ describe('fleet over two deployments (CLI)', () => {
     const names = tenants(3);
     const trackerDb = `${names[0] ?? ''}_tracker`;
     const ownOnly = `- db: [${names.join(', ')}]\n`;
-    const p = fixture.project({ ...CHANGE, 'own.yaml': ownOnly, 'fleet.yaml': fleetFile(names) });
+    const p = fixture.project({ ...FLEET_CHANGE, 'own.yaml': ownOnly, 'fleet.yaml': fleetFile(names) });
     const run = cli(p.dir);
     const b = deploymentName(B()) ?? '';
 
@@ -192,7 +180,7 @@ describe('fleet over two deployments (CLI)', () => {
   it('a tracker on a deployment of its own (--tracker-uri) keys the other deployments by name too', async () => {
     const names = tenants(2);
     const trackerDb = `${names[0] ?? ''}_trk`;
-    const p = fixture.project({ ...CHANGE, 'fleet.yaml': fleetFile(names) });
+    const p = fixture.project({ ...FLEET_CHANGE, 'fleet.yaml': fleetFile(names) });
     const b = deploymentName(B()) ?? '';
     const committed = await cli(p.dir)('commit', '--targets', '@fleet.yaml', '--tracker-uri', withDatabase(B(), trackerDb));
     assert.equal(committed.code, 0, committed.stderr);
@@ -241,7 +229,7 @@ describe('fleet over two deployments (CLI)', () => {
   it('refuses a bad --total-concurrency, a bad entry and an unset variable (exit 2, nothing written), and never shows a password', async () => {
     const names = tenants(2);
     const p = fixture.project({
-      ...CHANGE,
+      ...FLEET_CHANGE,
       'fleet.yaml': fleetFile(names),
       'bad.yml': `- db: ${names[0] ?? ''}\n- { uri: "\${B_URI}", dbs: [${names[1] ?? ''}] }\n`,
       'secret.yaml': `- { uri: "\${SECRET_URI}", db: ${names[0] ?? ''} }\n`,

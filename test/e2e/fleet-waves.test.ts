@@ -3,23 +3,12 @@
 // fleet.betweenWaves can halt it, status --targets shows the waves, and bad wave lists are refused.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FLEET_CHANGE } from '../helpers/changes.js';
 import { assertOneLineError, runCli } from '../helpers/cli.js';
 import { snapshotDatabase } from '../helpers/database.js';
 import { uniqueDbName, useServer } from '../helpers/server.js';
 
 const fixture = useServer();
-
-/** Inserts `{ _id: 'done' }`; fails on the databases listed in FAIL_DB. */
-const CHANGE = {
-  'package.json': JSON.stringify({ type: 'module' }),
-  'migrations/001_mark.js': `export default {
-  async commit({ db, session }) {
-    if ((process.env.FAIL_DB ?? '').split(',').includes(db.databaseName)) throw new Error('tenant broke');
-    await db.collection('effects').insertOne({ _id: 'done' }, { session });
-  },
-};
-`,
-};
 
 /** `count` tenant databases `<prefix>_a`, `_b`... in name order. */
 function tenants(count: number): string[] {
@@ -37,7 +26,7 @@ describe('fleet waves (CLI)', () => {
   it('a failing canary halts the fleet, the rest not started; the same command goes on once it is fixed', async () => {
     const names = tenants(5);
     const [canary] = names as [string];
-    const p = fixture.project(CHANGE);
+    const p = fixture.project(FLEET_CHANGE);
     const targets = names.join(',');
 
     const halted = await cli(p.dir, { FAIL_DB: canary })('commit', '--targets', targets, '--waves', '1,50%,rest');
@@ -74,7 +63,7 @@ describe('fleet waves (CLI)', () => {
 
   it('--max-failure-rate lets a wave with failures through; above it the fleet halts', async () => {
     const names = tenants(5);
-    const p = fixture.project(CHANGE);
+    const p = fixture.project(FLEET_CHANGE);
     const targets = names.join(',');
     const failing = cli(p.dir, { FAIL_DB: names[1] ?? '' });
     // Wave 2 (b, c, d) has one failure in three: 33%.
@@ -93,7 +82,7 @@ describe('fleet waves (CLI)', () => {
   it('fleet.betweenWaves sees each finished wave and halts the fleet by throwing', async () => {
     const names = tenants(4);
     const p = fixture.project({
-      ...CHANGE,
+      ...FLEET_CHANGE,
       'delta.config.mjs': `export default {
   path: './migrations',
   fleet: {
@@ -117,7 +106,7 @@ describe('fleet waves (CLI)', () => {
 
   it('refuses wave lists that are no waves: exit 2, nothing written', async () => {
     const names = tenants(2);
-    const p = fixture.project(CHANGE);
+    const p = fixture.project(FLEET_CHANGE);
     const before = await snapshotDatabase(fixture.client, names[0] ?? '');
     for (const [waves, culprit] of [
       ['0,rest', /--waves <list>.*"0" is not a wave/],
@@ -131,7 +120,7 @@ describe('fleet waves (CLI)', () => {
     const rate = await cli(p.dir)('commit', '--targets', names.join(','), '--waves', '1', '--max-failure-rate', '2');
     assert.equal(rate.code, 2);
     assertOneLineError(rate.stderr, /--max-failure-rate <rate>.*between 0 and 1/);
-    const config = fixture.project({ ...CHANGE, 'delta.config.json': JSON.stringify({ fleet: { waves: 'first,rest' } }) });
+    const config = fixture.project({ ...FLEET_CHANGE, 'delta.config.json': JSON.stringify({ fleet: { waves: 'first,rest' } }) });
     const bad = await cli(config.dir)('commit', '--targets', names.join(','));
     assert.equal(bad.code, 2);
     assertOneLineError(bad.stderr, /delta\.config\.json: fleet\.waves must be a wave list: "first" is not a wave/);

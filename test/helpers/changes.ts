@@ -63,3 +63,19 @@ export async function loadChangeFolder(options: ChangeFolderOptions & TemplateOp
   throwProblems(duplicateIdProblems(units));
   return units;
 }
+
+/**
+ * A fleet project's one change: inserts `{ _id: 'done' }` into `effects` (its rollback removes
+ * it), and fails on the databases listed in the FAIL_DB environment variable.
+ */
+export const FLEET_CHANGE = {
+  'package.json': JSON.stringify({ type: 'module' }),
+  'migrations/001_mark.js': `export default {
+  async commit({ db, session }) {
+    if ((process.env.FAIL_DB ?? '').split(',').includes(db.databaseName)) throw new Error('tenant broke');
+    await db.collection('effects').insertOne({ _id: 'done' }, { session });
+  },
+  async rollback({ db, session }) { await db.collection('effects').deleteOne({ _id: 'done' }, { session }); },
+};
+`,
+};
