@@ -26,7 +26,8 @@ export interface ImportedChanges {
 /** Imports what it can: the changes that loaded, in id order, and one problem per file that did not. */
 export async function tryImportChangeFiles(files: readonly ScannedFile[], options: TemplateOptions = {}): Promise<ImportedChanges> {
   const problems: ChangeFileError[] = [];
-  const tsx = files.some((file) => TYPESCRIPT.has(file.extension)) ? await registerTypeScript() : undefined;
+  const typescript = files.filter((file) => TYPESCRIPT.has(file.extension)).map((file) => file.absolutePath);
+  const tsx = typescript.length > 0 ? await registerTypeScript(typescript) : undefined;
   let units: (ChangeUnit | undefined)[];
   try {
     const context: FormatLoadContext = {
@@ -75,13 +76,17 @@ interface ScopedTypeScript {
  */
 let loads = 0;
 
-async function registerTypeScript(): Promise<ScopedTypeScript> {
+async function registerTypeScript(paths: readonly string[]): Promise<ScopedTypeScript> {
   // A namespace of its own gives each load fresh modules (a file edited since the last load in this
   // process is read again); numbering them, rather than naming them after the process, lets every
   // process's first load find tsx's cache of compiled files (which the namespace is part of).
   loads += 1;
   const namespace = `delta-changes-${loads}`;
-  const cjs = (await import('tsx/cjs/api')).register({ namespace });
+  // Loaded as CommonJS: its esbuild can then compile a cold batch at once (typescript-batch.ts).
+  const { tsxCommonJs } = await import('./typescript-batch.js');
+  const tsx = tsxCommonJs();
+  const cjs = tsx.api.register({ namespace });
+  const batch = tsx.compiler?.batch(paths);
   let esm: { import(specifier: string, parent: string): Promise<unknown>; unregister(): Promise<void> } | undefined;
   const viaEsm = async (path: string): Promise<unknown> => {
     if (esm === undefined) {
@@ -93,14 +98,18 @@ async function registerTypeScript(): Promise<ScopedTypeScript> {
   return {
     import: async (path, extension) => {
       if (extension === '.mts') return viaEsm(path);
+      const compiled = batch?.ready(path);
+      if (compiled !== undefined) await compiled;
       try {
-        return cjs.require(path, import.meta.url) as unknown;
+        const load = () => cjs.require(path, import.meta.url);
+        return batch === undefined ? load() : batch.load(path, load);
       } catch (error) {
         if (!needsEsm(error)) throw error;
         return viaEsm(path);
       }
     },
     unregister: async () => {
+      batch?.release();
       cjs.unregister();
       await esm?.unregister();
     },
