@@ -19,8 +19,8 @@
 // of the cache folder: tsx tries eight file names for each file it loads, and on a cold cache
 // each is a failing `open` (8,000 for 1,000 files). An entry another process writes after the
 // listing is compiled again instead of read, which is what a cold cache does anyway. The
-// entries tsx then writes are written synchronously: through fs/promises each write costs this
-// thread more (a FileHandle per file) than the write itself.
+// entries tsx then writes go through `fs.writeFile`'s callbacks: through fs/promises each write
+// costs this thread more (a FileHandle per file) than the write itself.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, sep } from 'node:path';
@@ -62,6 +62,8 @@ interface Template {
   /** The template file's path without its extension. */
   readonly stem: string;
   readonly options: EsbuildOptions;
+  /** The options whose value holds the template file's path. */
+  readonly pathIn: ReadonlySet<string>;
 }
 
 /** Fewer files than this are left to tsx: a batch costs esbuild's service start-up (~30 ms). */
@@ -97,7 +99,7 @@ class BatchCompiler {
   /** The `readFileSync` tsx's cache reads with: a name missing from the listing fails at once. */
   readonly readFileSync = ((path: fs.PathOrFileDescriptor, options?: Parameters<ReadFileSync>[1]) => {
     if (this.cacheListings !== undefined && typeof path === 'string' && CACHE_ENTRY.test(basename(path)) && !this.listing(dirname(path)).has(basename(path))) {
-      throw missingEntry(path);
+      throw MISSING_ENTRY;
     }
     return fs.readFileSync(path, options);
   }) as ReadFileSync;
@@ -105,12 +107,7 @@ class BatchCompiler {
   /** The `fs.promises.writeFile` tsx's cache writes with. */
   readonly writeFile = ((file: Parameters<typeof fs.promises.writeFile>[0], data: string, options?: fs.WriteFileOptions) => {
     if (this.cacheListings === undefined || typeof file !== 'string' || !CACHE_ENTRY.test(basename(file))) return fs.promises.writeFile(file, data, options);
-    try {
-      fs.writeFileSync(file, data, options);
-      return Promise.resolve();
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
+    return new Promise<void>((resolve, reject) => fs.writeFile(file, data, options ?? 'utf8', (error) => (error === null ? resolve() : reject(error))));
   }) as typeof fs.promises.writeFile;
 
   private listing(folder: string): Set<string> {
@@ -217,31 +214,41 @@ function templateFrom(path: string, options: EsbuildOptions): Template {
     const others = Object.fromEntries(Object.entries(define).filter(([key]) => key !== 'import.meta'));
     if (Object.keys(others).length > 0 || !('import.meta' in define)) shared = { ...rest, define: others };
   } else if (define !== undefined) shared = { ...rest, define };
-  return { extension: extname(path), stem: withoutExtension(path), options: shared };
+  const stem = withoutExtension(path);
+  const pathIn = new Set(Object.keys(shared).filter((key) => JSON.stringify(shared[key] ?? null).includes(JSON.stringify(stem).slice(1, -1))));
+  return { extension: extname(path), stem, options: shared, pathIn };
 }
 
 /** The template's options with the template file's path (without extension) replaced by `path`'s. */
 function optionsFor(path: string, template: Template): EsbuildOptions {
   const stem = withoutExtension(path);
   const swap = (value: unknown): unknown => {
-    if (typeof value === 'string') return value.split(template.stem).join(stem);
+    if (typeof value === 'string') return value.includes(template.stem) ? value.split(template.stem).join(stem) : value;
     if (Array.isArray(value)) return value.map(swap);
     if (isRecord(value)) return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, swap(inner)]));
     return value;
   };
-  return swap(template.options) as EsbuildOptions;
+  const options: EsbuildOptions = {};
+  for (const key of Object.keys(template.options)) {
+    const value = template.options[key];
+    options[key] = template.pathIn.has(key) ? swap(value) : value;
+  }
+  return options;
 }
 
-/** What a failed read of a cache entry throws, without the cost of a stack trace (tsx ignores it). */
-function missingEntry(path: string): Error {
+/**
+ * What a failed read of a cache entry throws: one error for all of them, without a stack trace
+ * (tsx catches it and compiles the file).
+ */
+const MISSING_ENTRY = (() => {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {
-    return Object.assign(new Error(`ENOENT: no such file or directory, open '${path}'`), { code: 'ENOENT', syscall: 'open', path });
+    return Object.assign(new Error('ENOENT: no such file or directory (a tsx cache entry)'), { code: 'ENOENT', syscall: 'open' });
   } finally {
     Error.stackTraceLimit = limit;
   }
-}
+})();
 
 function withoutExtension(path: string): string {
   return path.slice(0, path.length - extname(path).length);
