@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
 import { ChangeFileError, ConfigError } from '../errors.js';
-import { checksumOf } from './checksum.js';
+import { FileHasher, checksumOf } from './checksum.js';
 import { compareIds } from './change-order.js';
 import { ignoredBecause } from './ignored-files.js';
 import { DEFAULT_FORMATS } from './formats/format-registry.js';
@@ -135,8 +135,19 @@ export async function scanChangeFiles(options: ChangeFolderOptions): Promise<Sca
   const { entries, stages } = await listStagedFiles(options);
   // Read one after another, synchronously: for many small files this is about six times faster
   // than fs/promises (one thread-pool trip per open, stat, read and close) and keeps the peak
-  // memory lower (10,000 files: 0.2 s against 1.2 s here).
-  const files = entries.map((entry): ScannedFile => ({ ...entry, checksum: checksumOfEntry(entry) }));
+  // memory lower (10,000 files: 0.2 s against 1.2 s here). One object per file, written out
+  // rather than spread from the entry: a spread copy of 10,000 entries was 5 MB (issue 22).
+  const hasher = new FileHasher();
+  const files = entries.map(({ file, absolutePath, extension, stage, runner, id, rollbackFile }): ScannedFile => ({
+    file,
+    absolutePath,
+    extension,
+    stage,
+    runner,
+    id,
+    rollbackFile,
+    checksum: checksumOfEntry(absolutePath, rollbackFile, hasher),
+  }));
   return { files, stages };
 }
 
@@ -158,19 +169,21 @@ function stageCandidates(entries: readonly Dirent[]): Dirent[] {
 }
 
 function changeFilesIn(folder: string, entries: readonly Dirent[], prefix: string, stage: StageSpec | undefined, registry: FormatRegistry = DEFAULT_FORMATS): ChangeFileEntry[] {
-  const claimed = entries
-    // Ignored before any runner sees the name: a configured runner cannot claim package.json either.
-    .filter((entry) => entry.isFile() && ignoredBecause(entry.name) === undefined)
-    .flatMap((entry) => {
-      const found = registry.match(entry.name);
-      return found === undefined ? [] : [{ name: entry.name, ...found }];
-    });
   const file = (name: string) => (prefix === '' ? name : `${prefix}/${name}`);
+  // join(folder, name) for a plain file name, without normalising the folder once per file
+  // (join('.', 'x') is 'x': the prefix is what join puts before a one-letter name).
+  const folderPrefix = join(folder, 'x').slice(0, -1);
   const result: ChangeFileEntry[] = [];
   const pairs = new Map<string, { runner: ChangeFormat; id: string; commits: string[]; rollbacks: string[] }>();
-  for (const { name, runner, match } of claimed) {
+  for (const entry of entries) {
+    const name = entry.name;
+    // Ignored before any runner sees the name: a configured runner cannot claim package.json either.
+    if (!entry.isFile() || ignoredBecause(name) !== undefined) continue;
+    const found = registry.match(name);
+    if (found === undefined) continue;
+    const { runner, match } = found;
     if (match.role === 'change') {
-      result.push({ file: file(name), absolutePath: join(folder, name), extension: extname(name), stage, runner, id: match.id, rollbackFile: undefined });
+      result.push({ file: file(name), absolutePath: folderPrefix + name, extension: extname(name), stage, runner, id: match.id, rollbackFile: undefined });
       continue;
     }
     const key = `${runner.name}\0${match.id}`;
@@ -202,10 +215,9 @@ function changeFilesIn(folder: string, entries: readonly Dirent[], prefix: strin
 }
 
 /** The checksum of a change's bytes: its file's, or a pair's two files' (a changed rollback is a changed change). */
-function checksumOfEntry(entry: ChangeFileEntry): string {
-  const bytes = readFileSync(entry.absolutePath);
-  if (entry.rollbackFile === undefined) return checksumOf(bytes);
-  return checksumOf(Buffer.concat([bytes, Buffer.from('\n\0delta:rollback\0\n'), readFileSync(entry.rollbackFile.absolutePath)]));
+function checksumOfEntry(absolutePath: string, rollbackFile: CompanionFile | undefined, hasher: FileHasher): string {
+  if (rollbackFile === undefined) return hasher.checksumOfFile(absolutePath);
+  return checksumOf(Buffer.concat([readFileSync(absolutePath), Buffer.from('\n\0delta:rollback\0\n'), readFileSync(rollbackFile.absolutePath)]));
 }
 
 function describeFiles(entries: readonly ChangeFileEntry[]): string {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { ChangeFileError } from '../../src/errors.js';
-import { checksumOf } from '../../src/loader/index.js';
+import { checksumOf, scanChangeFiles } from '../../src/loader/index.js';
 import { loadChangeFolder } from '../helpers/changes.js';
 import { ignoredBecause } from '../../src/loader/ignored-files.js';
 import { ROOT } from '../helpers/cli.js';
@@ -57,6 +58,28 @@ describe('loader', () => {
     assert.equal(a?.checksum, b?.checksum);
     assert.equal(a?.checksum, checksumOf('export default {\n  async commit() {},\n};\n'));
     assert.match(a?.checksum ?? '', /^[0-9a-f]{64}$/);
+  });
+
+  it('checksums files of every size through one buffer: each as its own bytes hash, large ones whole', async () => {
+    // 200 kB and 70 kB files grow the 64 kB buffer (twice, then not again); the small files
+    // after them must hash only their own bytes, not what the large ones left in it.
+    const big = `export default { async commit() {} };\n// ${'x'.repeat(200_000)}\n`;
+    const files: Record<string, string> = {
+      '001_small.js': 'export default { async commit() {} };\n',
+      '002_big.js': big,
+      '003_crlf.js': big.slice(0, 70_000).replace(/\n/g, '\r\n'),
+      '004_small.js': 'export default { async commit() {} };\r\n',
+      '005_empty.json': '',
+    };
+    const project = tempProject(files);
+    projects.push(project);
+    const { files: scanned } = await scanChangeFiles({ path: project.dir });
+    assert.deepEqual(
+      scanned.map((f) => [f.file, f.checksum]),
+      Object.entries(files).map(([name, content]) => [name, checksumOf(content)]),
+    );
+    assert.equal(scanned[3]?.checksum, scanned[0]?.checksum, 'CRLF is normalised');
+    assert.equal(scanned[1]?.absolutePath, join(project.dir, '002_big.js'));
   });
 
   it('an empty folder loads nothing', async () => {
