@@ -102,7 +102,7 @@ async function registerTypeScript(paths: readonly string[]): Promise<ScopedTypeS
       if (compiled !== undefined) await compiled;
       try {
         const load = () => cjs.require(path, import.meta.url);
-        return batch === undefined ? load() : batch.load(path, load);
+        return batch === undefined ? load() : await batch.load(path, load);
       } catch (error) {
         if (!needsEsm(error)) throw error;
         return viaEsm(path);

@@ -8,8 +8,11 @@
 //
 // tsx decides the compile options (its tsconfig handling, source maps, `import.meta`), so delta
 // does not guess them: tsx's copy of esbuild is given a `transformSync` that, the first time
-// tsx asks it to compile a file of the batch, takes the options tsx passed as the template for
-// the other files of the batch and starts compiling those asynchronously. When tsx then asks
+// tsx asks it to compile a file of the batch, takes the options tsx passed as the template and
+// starts compiling that file and every other file of the batch asynchronously. That first load
+// is then stopped (a `CompileAhead` signal thrown through tsx, which leaves nothing behind: Node
+// forgets a module whose load threw) and tried again once its compile is done, so no file waits
+// on esbuild's synchronous channel, whose worker thread alone costs ~0.1 s to start. When tsx then asks
 // for one of them, the result is handed over only if the source text and every option are
 // exactly the ones tsx asks for; anything else (a file using `import.meta`, an edit between the
 // read and the load, a syntax error) is compiled by tsx's own call as before. What tsx caches
@@ -45,8 +48,8 @@ export interface TsxCjsApi {
 export interface CompileBatch {
   /** Resolves once the file's asynchronous compile (if one was started) has finished. */
   ready(path: string): Promise<void> | undefined;
-  /** Runs tsx's synchronous load of `path`. */
-  load<T>(path: string, run: () => T): T;
+  /** Runs tsx's synchronous load of `path`; again once its compile is done when that load started the batch. */
+  load<T>(path: string, run: () => T): Promise<T>;
   /** Forgets the batch's files and whatever of their output was not used. */
   release(): void;
 }
@@ -73,6 +76,16 @@ const MIN_BATCH = 8;
 const CACHE_ENTRY = /^\d+-[0-9a-f]{40}$/;
 
 type ReadFileSync = typeof fs.readFileSync;
+
+/** Thrown through tsx by the load that started a batch: it is tried again once its file is compiled. */
+class CompileAhead extends Error {
+  constructor() {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super('delta: compiling this file with its batch (the load is tried again)');
+    Error.stackTraceLimit = limit;
+  }
+}
 
 /** How many files this process compiled ahead, and how many of those tsx took. */
 export interface BatchStats {
@@ -135,9 +148,9 @@ class BatchCompiler {
         return ahead.result;
       }
     }
-    const result = this.esbuild.transformSync(input, options);
-    if (sourcefile !== undefined && this.current !== undefined) this.compileAhead(this.current, sourcefile, options);
-    return result;
+    // A cold cache: compile the batch at once, this file with it, and load this one again after.
+    if (sourcefile !== undefined && this.current !== undefined && this.compileAhead(this.current, sourcefile, options)) throw new CompileAhead();
+    return this.esbuild.transformSync(input, options);
   };
 
   batch(paths: readonly string[]): CompileBatch {
@@ -148,13 +161,22 @@ class BatchCompiler {
         this.waiting.delete(path);
         return this.compiling.get(path);
       },
-      load: (path, run) => {
-        const outer = this.current;
-        this.current = path;
+      load: async (path, run) => {
+        const attempt = () => {
+          const outer = this.current;
+          this.current = path;
+          try {
+            return run();
+          } finally {
+            this.current = outer;
+          }
+        };
         try {
-          return run();
-        } finally {
-          this.current = outer;
+          return attempt();
+        } catch (error) {
+          if (!(error instanceof CompileAhead)) throw error;
+          await this.compiling.get(path);
+          return attempt();
         }
       },
       release: () => {
@@ -171,20 +193,23 @@ class BatchCompiler {
   }
 
   /**
-   * tsx had to compile `path`, a file of a batch: its cache is cold. The options it used become
-   * the template, and every file still waiting is compiled asynchronously with them. (A file
-   * the batch file imports compiles under the same path; its `sourcefile` tells it apart.)
+   * tsx has to compile `path`, a file of a batch: its cache is cold. The options it asks for
+   * become the template, and this file and every file still waiting are compiled asynchronously
+   * with them. False when there is no batch to start: too few files, or this file was compiled
+   * ahead already and must be compiled by tsx (a mismatch, a syntax error). (A file the batch
+   * file imports compiles under the same path; its `sourcefile` tells it apart.)
    */
-  private compileAhead(path: string, sourcefile: string, options: EsbuildOptions): void {
-    if (this.waiting.size < MIN_BATCH) return;
+  private compileAhead(path: string, sourcefile: string, options: EsbuildOptions): boolean {
+    if (this.compiling.has(path) || this.waiting.size < MIN_BATCH - 1) return false;
     const stem = withoutExtension(path);
-    if (!sourcefile.startsWith(stem) || !/^\.[cm]?[jt]s$/.test(sourcefile.slice(stem.length))) return;
+    if (!sourcefile.startsWith(stem) || !/^\.[cm]?[jt]s$/.test(sourcefile.slice(stem.length))) return false;
     const template = templateFrom(path, options);
     const candidates = [...this.waiting].filter((candidate) => extname(candidate) === template.extension && !this.compiling.has(candidate));
-    if (candidates.length < MIN_BATCH) return;
+    if (candidates.length < MIN_BATCH - 1) return false;
     this.cacheListings = new Map();
-    this.stats.compiled += candidates.length;
-    for (const candidate of candidates) this.compiling.set(candidate, this.compile(candidate, template));
+    this.stats.compiled += candidates.length + 1;
+    for (const candidate of [path, ...candidates]) this.compiling.set(candidate, this.compile(candidate, template));
+    return true;
   }
 
   private async compile(path: string, template: Template): Promise<void> {
