@@ -1,3 +1,4 @@
+import { extname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ChangeFileError, messageOf } from '../errors.js';
 import type { ScannedFile } from './change-folder.js';
@@ -86,7 +87,8 @@ async function registerTypeScript(paths: readonly string[]): Promise<ScopedTypeS
   const { tsxCommonJs } = await import('./typescript-batch.js');
   const tsx = tsxCommonJs();
   const cjs = tsx.api.register({ namespace });
-  const batch = tsx.compiler?.batch(paths);
+  // `.mts` files load through the ESM hooks, which compile on their own thread.
+  const batch = tsx.compiler?.batch(paths.filter((path) => extname(path) !== '.mts'));
   let esm: { import(specifier: string, parent: string): Promise<unknown>; unregister(): Promise<void> } | undefined;
   const viaEsm = async (path: string): Promise<unknown> => {
     if (esm === undefined) {
