@@ -112,6 +112,10 @@ class BatchCompiler {
   private readonly sourcefiles = new Map<string, string>();
   /** The batch file tsx is loading now (its imports compile under it too). */
   private current: string | undefined;
+  /** Compiles tsx asked for a batch file itself (ours or its own): one that loads without any came from tsx's cache. */
+  private compilesOfCurrent = 0;
+  /** Each batch file's batch: one that has loaded a file from tsx's cache is warm and never compiles ahead. */
+  private readonly batchOf = new Map<string, { warm: boolean }>();
   /** While a cold batch loads: the entries of tsx's cache folders, listed once. */
   private cacheListings: Map<string, Set<string>> | undefined;
   /** Cache entries tsx wrote while a cold batch loaded, written once it has. */
@@ -152,6 +156,7 @@ class BatchCompiler {
   /** The `transformSync` tsx calls. */
   readonly transformSync: TransformSync = (input, options = {}) => {
     const sourcefile = typeof options.sourcefile === 'string' ? options.sourcefile : undefined;
+    if (sourcefile !== undefined && this.current !== undefined && isSourcefileOf(this.current, sourcefile)) this.compilesOfCurrent += 1;
     const ahead = sourcefile === undefined ? undefined : this.compiled.get(sourcefile);
     if (ahead !== undefined && sourcefile !== undefined) {
       this.compiled.delete(sourcefile);
@@ -167,18 +172,28 @@ class BatchCompiler {
 
   batch(paths: readonly string[]): CompileBatch {
     const own = new Set(paths);
-    for (const path of own) this.waiting.add(path);
+    const state = { warm: false };
+    for (const path of own) {
+      this.waiting.add(path);
+      this.batchOf.set(path, state);
+    }
     return {
       ready: (path) => {
         this.waiting.delete(path);
-        return this.compiling.get(path);
+        // Once a file came from tsx's cache, the others do not wait for compiles that may be wasted.
+        return state.warm ? undefined : this.compiling.get(path);
       },
       load: async (path, run) => {
         const attempt = () => {
           const outer = this.current;
+          const compiles = this.compilesOfCurrent;
           this.current = path;
           try {
-            return run();
+            const loaded = run();
+            // Loaded without compiling: tsx's cache has this batch's files (a later edit or a new
+            // file among them compiles on its own rather than holding the others back).
+            if (this.compilesOfCurrent === compiles) state.warm = true;
+            return loaded;
           } finally {
             this.current = outer;
           }
@@ -196,6 +211,7 @@ class BatchCompiler {
         for (const write of this.deferredWrites.splice(0)) write();
         for (const path of own) {
           this.waiting.delete(path);
+          this.batchOf.delete(path);
           this.compiling.delete(path);
           const sourcefile = this.sourcefiles.get(path);
           if (sourcefile !== undefined) this.compiled.delete(sourcefile);
@@ -213,23 +229,22 @@ class BatchCompiler {
    * file imports compiles under the same path; its `sourcefile` tells it apart.)
    */
   private compileAhead(path: string, sourcefile: string, options: EsbuildOptions): boolean {
-    if (this.compiling.has(path) || this.waiting.size < MIN_BATCH - 1) return false;
-    const stem = withoutExtension(path);
-    if (!sourcefile.startsWith(stem) || !/^\.[cm]?[jt]s$/.test(sourcefile.slice(stem.length))) return false;
+    if (this.compiling.has(path) || this.batchOf.get(path)?.warm !== false || this.waiting.size < MIN_BATCH - 1) return false;
+    if (!isSourcefileOf(path, sourcefile)) return false;
     const template = templateFrom(path, options);
     const candidates = [...this.waiting].filter((candidate) => extname(candidate) === template.extension && !this.compiling.has(candidate));
     if (candidates.length < MIN_BATCH - 1) return false;
     this.cacheListings = new Map();
-    this.stats.compiled += candidates.length + 1;
     // In file order, COMPILE_WINDOW at a time.
     const queue = [path, ...candidates];
     const finished = new Map<string, () => void>();
     for (const file of queue) this.compiling.set(file, new Promise<void>((resolve) => finished.set(file, resolve)));
+    const state = this.batchOf.get(path);
     let next = 0;
     const pump = async (): Promise<void> => {
       for (let file = queue[next++]; file !== undefined; file = queue[next++]) {
-        // A released batch's files are not compiled any more.
-        if (this.compiling.has(file)) await this.compile(file, template);
+        // A released batch's files, and those of a batch found warm after all, are not compiled.
+        if (this.compiling.has(file) && state?.warm !== true) await this.compile(file, template);
         finished.get(file)?.();
       }
     };
@@ -244,6 +259,7 @@ class BatchCompiler {
     try {
       // Read at once: a thousand small reads through fs/promises cost this thread more than the reads.
       const input = fs.readFileSync(path, 'utf8');
+      this.stats.compiled += 1;
       const result = await this.esbuild.transform(input, options);
       if (this.compiling.has(path)) this.compiled.set(sourcefile, { input, options: JSON.stringify(options), result });
     } catch {
@@ -299,6 +315,12 @@ const MISSING_ENTRY = (() => {
     Error.stackTraceLimit = limit;
   }
 })();
+
+/** Whether tsx's `sourcefile` names `path` itself (the same path, or with `.ts` for `.cts`), not a file it imports. */
+function isSourcefileOf(path: string, sourcefile: string): boolean {
+  const stem = withoutExtension(path);
+  return sourcefile.startsWith(stem) && /^\.[cm]?[jt]s$/.test(sourcefile.slice(stem.length));
+}
 
 function withoutExtension(path: string): string {
   return path.slice(0, path.length - extname(path).length);

@@ -100,7 +100,7 @@ describe('TypeScript files compiled in one batch on a cold cache', () => {
       const { tryImportChangeFiles } = await import('./dist/loader/file-loader.js');
       const { batchStats } = await import('./dist/loader/typescript-batch.js');
       const { units } = await tryImportChangeFiles((await scanChangeFiles({ path: ${JSON.stringify(join(project.dir, 'migrations'))} })).files);
-      console.log(JSON.stringify({ count: units.length, stats: batchStats() }));
+      console.log(JSON.stringify({ count: units.length, descriptions: units.map((u) => u.description), stats: batchStats() }));
     `;
     const run = () => spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TMPDIR: temp } });
     const first = run();
@@ -108,6 +108,16 @@ describe('TypeScript files compiled in one batch on a cold cache', () => {
     const second = run();
     assert.equal(second.status, 0, second.stderr);
     // The second process finds every file in tsx's cache: nothing is compiled, ahead or otherwise.
-    assert.deepEqual(JSON.parse(second.stdout), { count: 23, stats: { compiled: 0, used: 0 } });
+    assert.deepEqual(JSON.parse(second.stdout), { count: 23, descriptions: JSON.parse(first.stdout).descriptions, stats: { compiled: 0, used: 0 } });
+
+    // The first file edited: it compiles again (the batch's result of it is taken), the others still come from the cache.
+    project.write('migrations/001_item.ts', files['migrations/001_item.ts']?.replace('${Kind.Typed}', 'edited') ?? '');
+    const third = run();
+    assert.equal(third.status, 0, third.stderr);
+    const after = JSON.parse(third.stdout) as { count: number; descriptions: string[]; stats: { used: number } };
+    assert.equal(after.count, 23);
+    assert.equal(after.descriptions[0], 'edited 1');
+    assert.deepEqual(after.descriptions.slice(1), (JSON.parse(first.stdout) as { descriptions: string[] }).descriptions.slice(1));
+    assert.equal(after.stats.used, 1);
   });
 });
