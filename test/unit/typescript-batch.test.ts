@@ -42,9 +42,15 @@ interface Loaded {
 const cleanups: (() => void)[] = [];
 after(() => cleanups.forEach((cleanup) => cleanup()));
 
-function loadCold(dir: string, env: Record<string, string> = {}): Loaded {
-  const temp = mkdtempSync(join(tmpdir(), 'delta-tsx-cold-'));
+/** A fresh, empty TMPDIR (tsx's compile cache lives there), removed after the file's tests. */
+function freshTemp(): string {
+  const temp = mkdtempSync(join(tmpdir(), 'delta-tsx-'));
   cleanups.push(() => rmSync(temp, { recursive: true, force: true }));
+  return temp;
+}
+
+/** Loads the project's changes in a fresh process whose TMPDIR is `temp`; what loaded, and what tsx cached there. */
+function loadIn(dir: string, temp: string, env: Record<string, string> = {}): Loaded {
   const script = `
     const { scanChangeFiles } = await import('./dist/loader/change-folder.js');
     const { tryImportChangeFiles } = await import('./dist/loader/file-loader.js');
@@ -66,8 +72,8 @@ describe('TypeScript files compiled in one batch on a cold cache', () => {
   cleanups.push(project.cleanup);
 
   it('loads, fails and caches exactly what tsx does compiling each file itself', () => {
-    const batched = loadCold(project.dir);
-    const single = loadCold(project.dir, { DELTA_TS_BATCH: '0' });
+    const batched = loadIn(project.dir, freshTemp());
+    const single = loadIn(project.dir, freshTemp(), { DELTA_TS_BATCH: '0' });
 
     // The batch was used: the 23 .ts changes were compiled ahead, and tsx took all but two: the
     // file using import.meta (its options name its own URL) and the broken one (tsx reports it).
@@ -93,31 +99,20 @@ describe('TypeScript files compiled in one batch on a cold cache', () => {
   });
 
   it('a warm cache compiles nothing ahead and loads the same changes', () => {
-    const temp = mkdtempSync(join(tmpdir(), 'delta-tsx-warm-'));
-    cleanups.push(() => rmSync(temp, { recursive: true, force: true }));
-    const script = `
-      const { scanChangeFiles } = await import('./dist/loader/change-folder.js');
-      const { tryImportChangeFiles } = await import('./dist/loader/file-loader.js');
-      const { batchStats } = await import('./dist/loader/typescript-batch.js');
-      const { units } = await tryImportChangeFiles((await scanChangeFiles({ path: ${JSON.stringify(join(project.dir, 'migrations'))} })).files);
-      console.log(JSON.stringify({ count: units.length, descriptions: units.map((u) => u.description), stats: batchStats() }));
-    `;
-    const run = () => spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, TMPDIR: temp } });
-    const first = run();
-    assert.equal(first.status, 0, first.stderr);
-    const second = run();
-    assert.equal(second.status, 0, second.stderr);
+    const temp = freshTemp();
+    const first = loadIn(project.dir, temp);
+    assert.equal(first.units.length, 23);
     // The second process finds every file in tsx's cache: nothing is compiled, ahead or otherwise.
-    assert.deepEqual(JSON.parse(second.stdout), { count: 23, descriptions: JSON.parse(first.stdout).descriptions, stats: { compiled: 0, used: 0 } });
+    const second = loadIn(project.dir, temp);
+    assert.deepEqual(second.units, first.units);
+    assert.deepEqual(second.problems, first.problems);
+    assert.deepEqual(second.stats, { compiled: 0, used: 0 });
 
     // The first file edited: it compiles again (the batch's result of it is taken), the others still come from the cache.
     project.write('migrations/001_item.ts', files['migrations/001_item.ts']?.replace('${Kind.Typed}', 'edited') ?? '');
-    const third = run();
-    assert.equal(third.status, 0, third.stderr);
-    const after = JSON.parse(third.stdout) as { count: number; descriptions: string[]; stats: { used: number } };
-    assert.equal(after.count, 23);
-    assert.equal(after.descriptions[0], 'edited 1');
-    assert.deepEqual(after.descriptions.slice(1), (JSON.parse(first.stdout) as { descriptions: string[] }).descriptions.slice(1));
-    assert.equal(after.stats.used, 1);
+    const third = loadIn(project.dir, temp);
+    assert.deepEqual(third.units[0], { id: '001_item', description: 'edited 1' });
+    assert.deepEqual(third.units.slice(1), first.units.slice(1));
+    assert.equal(third.stats.used, 1);
   });
 });
