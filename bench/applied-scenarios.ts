@@ -9,7 +9,7 @@ import type { ScenarioResult } from './compare-report.js';
 import { REPS, alternate, childEnv, delta, expectCount, migrateMongo, scenario } from './compare-harness.js';
 import type { BenchServer, Runner } from './compare-harness.js';
 import { timeNode } from './process-timer.js';
-import { DELTA_BIN, deltaProject, migrateMongoProject } from './tool-projects.js';
+import { DELTA_BIN, FLOOR_SCRIPT, deltaProject, migrateMongoProject } from './tool-projects.js';
 
 /**
  * `delta commit` and `migrate-mongo up` with nothing to do, then `delta status` and
@@ -39,7 +39,14 @@ export async function appliedScenarios(server: BenchServer, size: number, tag = 
       if (run.stdout.includes('MIGRATED UP')) throw new Error(`migrate-mongo up found something to do: ${run.stdout.slice(0, 500)}`);
       return run;
     };
-    const [dc, mc] = await alternate(`nothing to do ${n}${tag}`, REPS, [deltaCommit, mmUp]);
+    // What no tool can go below: a bare script that loads the driver, connects, reads
+    // migrate-mongo's changelog with one query and lists its folder.
+    const floor: Runner = async () => {
+      const run = await timeNode([FLOOR_SCRIPT, server.uriFor(mmDb), mmDb, 'changelog', join(mm.dir, 'migrations')], { cwd: mm.dir, env: childEnv() });
+      if (!run.stdout.startsWith(`nothing to do: ${size} applied`)) throw new Error(`floor script: ${run.stdout.slice(0, 200)}`);
+      return run;
+    };
+    const [dc, mc, fc] = await alternate(`nothing to do ${n}${tag}`, REPS, [deltaCommit, mmUp, floor]);
 
     let checked = false;
     const deltaStatus: Runner = async () => {
@@ -62,6 +69,14 @@ export async function appliedScenarios(server: BenchServer, size: number, tag = 
     const id = tag === '' ? '' : '-latency';
     return [
       scenario(`commit-noop-${size}${id}`, `commit with nothing to do, ${n} applied changes and ${n} files${tag}`, 'delta commit', dc ?? [], 'migrate-mongo up (nothing to do)', mc ?? []),
+      scenario(
+        `floor-noop-${size}${id}`,
+        `floor of nothing to do, ${n} applied (not delta: a bare script loads the driver, connects, one find, lists the folder)${tag}`,
+        'bare driver script',
+        fc ?? [],
+        'migrate-mongo up (nothing to do)',
+        mc ?? [],
+      ),
       scenario(`status-${size}-applied${id}`, `status, ${n} applied changes and ${n} files${tag}`, 'delta status', ds ?? [], 'migrate-mongo status', ms ?? []),
     ];
   } finally {

@@ -23,7 +23,7 @@ import { formatRatio, renderReport } from './compare-report.js';
 import type { BenchReport, GoalResult, RoundTripResult, ScenarioResult } from './compare-report.js';
 import { combine, timeNode } from './process-timer.js';
 import type { ProcessRun } from './process-timer.js';
-import { DELTA_BIN, MIGRATE_MONGO_BIN, deltaProject, migrateMongoProject } from './tool-projects.js';
+import { DELTA_BIN, FLOOR_SCRIPT, MIGRATE_MONGO_BIN, deltaProject, migrateMongoProject } from './tool-projects.js';
 import type { MigrateMongoProject, Project } from './tool-projects.js';
 import { countCommands } from './command-counts.js';
 import { appliedScenarios, coldTypeScriptScenario } from './applied-scenarios.js';
@@ -213,8 +213,12 @@ async function rollbackScenario(server: BenchServer): Promise<ScenarioResult> {
   }
 }
 
-/** delta alone: 8 processes committing the same changes at once, against one process. */
-async function raceScenario(server: BenchServer): Promise<ScenarioResult> {
+/**
+ * delta alone: 8 processes committing the same changes at once, against one process. Also the
+ * race's floor on this machine: one delta commit while 7 bare driver scripts (bench/floor-noop.cjs,
+ * the least a loser could do: load the driver, connect, one query) start beside it.
+ */
+async function raceScenarios(server: BenchServer): Promise<ScenarioResult[]> {
   const dp = deltaProject('js', RACE_CHANGES);
   const args = ['commit', '--path', './migrations', '--lock-wait', '120s'];
   try {
@@ -236,15 +240,28 @@ async function raceScenario(server: BenchServer): Promise<ScenarioResult> {
       await server.drop(db);
       return sample;
     };
-    const [r, a] = await alternate(`race ${RACERS}×${RACE_CHANGES}`, REPS, [racing, alone]);
-    return scenario(
-      `race-${RACERS}x${RACE_CHANGES}`,
-      `${RACERS} racing \`delta commit\`, ${RACE_CHANGES} changes (delta only)`,
-      `${RACERS} × delta commit at once`,
-      r ?? [],
-      '1 × delta commit',
-      a ?? [],
-    );
+    const floor: Runner = async () => {
+      const db = server.freshDb('racefloor');
+      const started = performance.now();
+      const bare = () => timeNode([FLOOR_SCRIPT, server.uriFor(db), db, 'changelog', join(dp.dir, 'migrations')], { cwd: dp.dir, env: childEnv() });
+      const runs = await Promise.all([delta(server, dp, db, args), ...Array.from({ length: RACERS - 1 }, bare)]);
+      const sample = combine(runs, performance.now() - started);
+      await expectCount(server, db, 'items', RACE_CHANGES, 'delta commit beside bare scripts');
+      await server.drop(db);
+      return sample;
+    };
+    const [r, a, f] = await alternate(`race ${RACERS}×${RACE_CHANGES}`, REPS, [racing, alone, floor]);
+    return [
+      scenario(`race-${RACERS}x${RACE_CHANGES}`, `${RACERS} racing \`delta commit\`, ${RACE_CHANGES} changes (delta only)`, `${RACERS} × delta commit at once`, r ?? [], '1 × delta commit', a ?? []),
+      scenario(
+        `race-floor-${RACERS}x${RACE_CHANGES}`,
+        `floor of the race: 1 \`delta commit\` of ${RACE_CHANGES} changes beside ${RACERS - 1} bare driver scripts (losers that cost only the floor)`,
+        `1 delta commit + ${RACERS - 1} bare scripts`,
+        f ?? [],
+        '1 × delta commit',
+        a ?? [],
+      ),
+    ];
   } finally {
     dp.cleanup();
   }
@@ -328,15 +345,19 @@ function goals(scenarios: readonly ScenarioResult[], trips: readonly RoundTripRe
     return { text: `${tool}: tracker commands per change`, limit: '≤ 2', measured: found?.trackerPerChange ?? null, unit: 'commands', pass: found === undefined ? null : found.trackerPerChange <= 2 };
   };
   const race = `race-${RACERS}x${RACE_CHANGES}`;
+  /** A measured ratio with no goal of its own: what a goal above cannot go below on this machine. */
+  const floorOf = (id: string, text: string): GoalResult => ({ text, limit: '—', measured: scenarios.find((s) => s.id === id)?.ratio ?? null, unit: '×', pass: null });
   // Issue 22's goals first, then the earlier ones that still hold.
   return [
     ratioGoal('commit-noop-1000', 'commit with nothing to do, 1,000 applied: delta ÷ migrate-mongo up', 0.7),
+    floorOf('floor-noop-1000', 'the floor of nothing to do (a bare driver script, not delta) ÷ migrate-mongo up: no Node tool goes below it here'),
     ratioGoal('status-1000-applied', 'status, 1,000 applied: delta ÷ migrate-mongo status', 0.7),
     ratioGoal('commit-1000-js-never', 'commit 1,000 JS changes, delta `--transaction never` ÷ migrate-mongo', 1.0),
     ratioGoal('commit-1000-ts-cold', "commit 1,000 changes: delta TS, cold compile cache ÷ migrate-mongo's JS", 1.5),
     ratioGoal('commit-1000-js', 'commit 1,000 JS changes: delta ÷ migrate-mongo', 1.0),
     { text: 'status over 10,000 records: delta peak RSS', limit: '≤ 100 MB', measured: statusRss, unit: 'MB', pass: statusRss === null ? null : statusRss <= 100 },
     ratioGoal(race, `${RACERS} racing processes, ${RACE_CHANGES} changes ÷ one process`, 2.0),
+    floorOf(`race-floor-${RACERS}x${RACE_CHANGES}`, `the floor of the race (1 delta commit beside ${RACERS - 1} bare driver scripts) ÷ one process: what the goal above cannot go below here`),
     ratioGoal('help', '`--help`: delta ÷ migrate-mongo', 0.7),
     ratioGoal('commit-1000-ts', "commit 1,000 changes: delta TS (warm cache) ÷ migrate-mongo's JS", 1.2),
     ratioGoal('status-10000', 'status over 10,000 records: delta ÷ migrate-mongo', 0.5),
@@ -375,7 +396,7 @@ async function main(): Promise<void> {
     if (wanted('cold')) scenarios.push(await coldTypeScriptScenario(server, APPLIED_CHANGES));
     if (wanted('status')) scenarios.push(await statusScenario(server));
     if (wanted('rollback')) scenarios.push(await rollbackScenario(server));
-    if (wanted('race')) scenarios.push(await raceScenario(server));
+    if (wanted('race')) scenarios.push(...(await raceScenarios(server)));
     if (wanted('trips') && server.sandbox !== undefined) trips = await roundTrips(server, server.sandbox);
     if (wanted('latency') && server.sandbox !== undefined) scenarios.push(...(await latencyScenarios(server, server.sandbox)));
   } finally {

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 export const DELTA_BIN = fileURLToPath(new URL('../bin/delta.js', import.meta.url));
 /** migrate-mongo exports no `./package.json` or bin path, so its CLI is found by location. */
 export const MIGRATE_MONGO_BIN = fileURLToPath(new URL('../node_modules/migrate-mongo/bin/migrate-mongo.js', import.meta.url));
+/** A bare script that does the least any Node migration tool must do to find nothing to do (see its header). */
+export const FLOOR_SCRIPT = fileURLToPath(new URL('./floor-noop.cjs', import.meta.url));
 
 export type DeltaKind = 'js' | 'ts';
 

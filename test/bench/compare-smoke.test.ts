@@ -54,12 +54,16 @@ describe('npm run bench, tiny mode', () => {
         'commit-10-js-never',
         'commit-10-ts',
         'commit-noop-10',
+        'floor-noop-10',
         'status-10-applied',
         'commit-10-ts-cold',
         'status-10',
         'rollback-10',
         'race-3x10',
-        ...(report.server === 'sandbox' ? ['commit-noop-10-latency', 'status-10-applied-latency', 'commit-10-js-latency', 'commit-10-js-never-latency', 'commit-10-ts-latency'] : []),
+        'race-floor-3x10',
+        ...(report.server === 'sandbox'
+          ? ['commit-noop-10-latency', 'floor-noop-10-latency', 'status-10-applied-latency', 'commit-10-js-latency', 'commit-10-js-never-latency', 'commit-10-ts-latency']
+          : []),
       ],
     );
     for (const s of report.scenarios) {
@@ -79,11 +83,17 @@ describe('npm run bench, tiny mode', () => {
       for (const r of report.roundTrips) assert.ok((r.perChange.insert ?? 0) >= 1, r.tool);
     }
 
-    assert.equal(report.goals.length, 12);
-    // Tiny mode measures the race (3 × 10), --help and, on the sandbox, the round trips; the other goals are about 1,000 or 10,000 changes.
+    assert.equal(report.goals.length, 14);
+    // Tiny mode measures the race (3 × 10) and its floor, --help and, on the sandbox, the round trips; the other goals are about 1,000 or 10,000 changes.
     const unmeasured = report.goals.filter((g) => g.measured === null).map((g) => g.text);
-    assert.equal(unmeasured.length, report.server === 'sandbox' ? 8 : 10, unmeasured.join('; '));
-    for (const g of report.goals) assert.equal(g.pass === null, g.measured === null, g.text);
+    assert.equal(unmeasured.length, report.server === 'sandbox' ? 9 : 11, unmeasured.join('; '));
+    // A floor is a measured figure with no limit: never PASS or MISS.
+    const floors = report.goals.filter((g) => g.limit === '—');
+    assert.deepEqual(
+      floors.map((g) => g.measured !== null),
+      [false, true],
+    );
+    for (const g of report.goals) assert.equal(g.pass === null, g.measured === null || g.limit === '—', g.text);
 
     assert.match(result.stdout, /\| scenario \|/);
     assert.match(result.stdout, /\| goal \| limit \| measured \| result \|/);
