@@ -58,3 +58,40 @@ describe('lazy import of applied change files', () => {
     assert.deepEqual(await delta('status'), ['001_a', '003_c', '004_d'], 'a modified file is imported again; 002_b, applied and unchanged, is not');
   });
 });
+
+/** NODE_OPTIONS that log every module of delta's build a process loads (a loader hook) to `log`. */
+function logModules(log: string): string {
+  const hook = `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) { if (url.includes('/dist/')) appendFileSync(${JSON.stringify(log)}, url.replace(/^.*\\/dist\\//, '') + '\\n'); return next(url, context); }`;
+  const preload = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+  return `--import data:text/javascript,${encodeURIComponent(preload)}`;
+}
+
+describe("lazy loading of delta's own modules", () => {
+  it('status, validate and history load no runner; commit loads it', async () => {
+    const p = tempProject({ 'package.json': JSON.stringify({ type: 'module' }), 'modules.log': '' });
+    projects.push(p);
+    p.write('migrations/001_a.mjs', tracedChange('001_a'));
+    const log = join(p.dir, 'modules.log');
+    const env = { DELTA_URI: withDatabase(server.uri, uniqueDbName('lazymod')), NODE_OPTIONS: logModules(log) };
+    const modules = async (...args: string[]) => {
+      writeFileSync(log, '');
+      const result = await runCli([...args, '--path', './migrations'], { cwd: p.dir, env });
+      assert.equal(result.code, 0, result.stderr);
+      return readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    };
+
+    const committed = await modules('commit');
+    assert.ok(committed.includes('runner/runner.js'), committed.join(' '));
+    assert.ok(committed.includes('cli/main.js'), "the hook sees delta's modules");
+    for (const command of ['status', 'validate', 'history']) {
+      const loaded = await modules(command);
+      assert.ok(loaded.includes('tracker/mongo-tracker.js'), `${command}: ${loaded.join(' ')}`);
+      assert.deepEqual(
+        loaded.filter((m) => m === 'runner/runner.js' || m === 'api/run-wiring.js' || m.startsWith('runner/step-')),
+        [],
+        `${command} loads no runner`,
+      );
+    }
+  });
+});
