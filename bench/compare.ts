@@ -139,15 +139,25 @@ async function seedStatus(server: BenchServer, deltaDb: string, deltaFiles: Proj
   await server.client.db(mmDb).collection('changelog').insertMany(changelog);
 }
 
-async function statusScenario(server: BenchServer): Promise<ScenarioResult> {
+/**
+ * `delta status` and `migrate-mongo status` over STATUS_RECORDS applied records, and the floor of
+ * its memory: a bare script (bench/floor-noop.cjs) that reads the file name of each of delta's
+ * records through the driver's cursor, as delta reads its history (raw, in batches of 1,000).
+ */
+async function statusScenarios(server: BenchServer): Promise<ScenarioResult[]> {
   const dp = deltaProject('js', STATUS_RECORDS);
   const mm = migrateMongoProject(STATUS_RECORDS);
+  let deltaDb = '';
+  let mmDb = '';
+  const dropBoth = async () => {
+    if (deltaDb !== '') await server.drop(deltaDb);
+    if (mmDb !== '') await server.drop(mmDb);
+  };
   try {
     let checked = false;
-    let deltaDb = '';
-    let mmDb = '';
-    // Both databases of a repetition are seeded before either tool runs, so seeding is never timed.
+    // Both databases of a repetition are seeded before any run, so seeding is never timed.
     const seed = async () => {
+      await dropBoth();
       deltaDb = server.freshDb('st');
       mmDb = server.freshDb('stmm');
       await seedStatus(server, deltaDb, dp, mmDb, mm);
@@ -160,20 +170,34 @@ async function statusScenario(server: BenchServer): Promise<ScenarioResult> {
         if (summary.applied !== STATUS_RECORDS || summary.total !== STATUS_RECORDS) throw new Error(`delta status: ${JSON.stringify(summary)}, expected ${STATUS_RECORDS} applied`);
         checked = true;
       }
-      await server.drop(deltaDb);
       return run;
     };
     const mmRun: Runner = async () => {
       const run = await migrateMongo(server, mm, mmDb, ['status']);
       const pending = run.stdout.split('PENDING').length - 1;
       if (pending !== 0) throw new Error(`migrate-mongo status: ${pending} PENDING of ${STATUS_RECORDS}`);
-      await server.drop(mmDb);
       return run;
     };
-    const [d, m] = await alternate(`status ${STATUS_RECORDS}`, REPS, [deltaRun, mmRun], seed);
+    const floor: Runner = async () => {
+      const run = await timeNode([FLOOR_SCRIPT, server.uriFor(deltaDb), deltaDb, 'delta_migrations', 'file', join(dp.dir, 'migrations')], { cwd: dp.dir, env: childEnv() });
+      if (!run.stdout.startsWith(`nothing to do: ${STATUS_RECORDS} applied`)) throw new Error(`floor script: ${run.stdout.slice(0, 200)}`);
+      return run;
+    };
+    const [d, m, f] = await alternate(`status ${STATUS_RECORDS}`, REPS, [deltaRun, mmRun, floor], seed);
     const n = STATUS_RECORDS.toLocaleString('en-US');
-    return scenario(`status-${STATUS_RECORDS}`, `status, ${n} applied records and ${n} files`, 'delta status', d ?? [], 'migrate-mongo status', m ?? []);
+    return [
+      scenario(`status-${STATUS_RECORDS}`, `status, ${n} applied records and ${n} files`, 'delta status', d ?? [], 'migrate-mongo status', m ?? []),
+      scenario(
+        `floor-status-${STATUS_RECORDS}`,
+        `floor of status, ${n} records (not delta: a bare script reads each record's file name through the driver's cursor, raw, in batches of 1,000)`,
+        'bare driver script',
+        f ?? [],
+        'migrate-mongo status',
+        m ?? [],
+      ),
+    ];
   } finally {
+    await dropBoth();
     dp.cleanup();
     mm.cleanup();
   }
@@ -243,7 +267,7 @@ async function raceScenarios(server: BenchServer): Promise<ScenarioResult[]> {
     const floor: Runner = async () => {
       const db = server.freshDb('racefloor');
       const started = performance.now();
-      const bare = () => timeNode([FLOOR_SCRIPT, server.uriFor(db), db, 'changelog', join(dp.dir, 'migrations')], { cwd: dp.dir, env: childEnv() });
+      const bare = () => timeNode([FLOOR_SCRIPT, server.uriFor(db), db, 'changelog', 'fileName', join(dp.dir, 'migrations')], { cwd: dp.dir, env: childEnv() });
       const runs = await Promise.all([delta(server, dp, db, args), ...Array.from({ length: RACERS - 1 }, bare)]);
       const sample = combine(runs, performance.now() - started);
       await expectCount(server, db, 'items', RACE_CHANGES, 'delta commit beside bare scripts');
@@ -340,6 +364,7 @@ function goals(scenarios: readonly ScenarioResult[], trips: readonly RoundTripRe
   };
   const status = scenarios.find((s) => s.id === 'status-10000');
   const statusRss = status?.delta.summary.peakRssMb ?? null;
+  const floorRss = scenarios.find((s) => s.id === 'floor-status-10000')?.delta.summary.peakRssMb ?? null;
   const tripGoal = (tool: string): GoalResult => {
     const found = trips.find((t) => t.tool === tool);
     return { text: `${tool}: tracker commands per change`, limit: '≤ 2', measured: found?.trackerPerChange ?? null, unit: 'commands', pass: found === undefined ? null : found.trackerPerChange <= 2 };
@@ -356,6 +381,13 @@ function goals(scenarios: readonly ScenarioResult[], trips: readonly RoundTripRe
     ratioGoal('commit-1000-ts-cold', "commit 1,000 changes: delta TS, cold compile cache ÷ migrate-mongo's JS", 1.5),
     ratioGoal('commit-1000-js', 'commit 1,000 JS changes: delta ÷ migrate-mongo', 1.0),
     { text: 'status over 10,000 records: delta peak RSS', limit: '≤ 100 MB', measured: statusRss, unit: 'MB', pass: statusRss === null ? null : statusRss <= 100 },
+    {
+      text: "the floor of status's memory (a bare script reading the 10,000 records' file names through the driver's cursor, not delta): peak RSS",
+      limit: '—',
+      measured: floorRss,
+      unit: 'MB',
+      pass: null,
+    },
     ratioGoal(race, `${RACERS} racing processes, ${RACE_CHANGES} changes ÷ one process`, 2.0),
     floorOf(`race-floor-${RACERS}x${RACE_CHANGES}`, `the floor of the race (1 delta commit beside ${RACERS - 1} bare driver scripts) ÷ one process: what the goal above cannot go below here`),
     ratioGoal('help', '`--help`: delta ÷ migrate-mongo', 0.7),
@@ -394,7 +426,7 @@ async function main(): Promise<void> {
     if (wanted('commit')) for (const size of COMMIT_SIZES) scenarios.push(...(await commitScenarios(server, size)));
     if (wanted('noop')) scenarios.push(...(await appliedScenarios(server, APPLIED_CHANGES)));
     if (wanted('cold')) scenarios.push(await coldTypeScriptScenario(server, APPLIED_CHANGES));
-    if (wanted('status')) scenarios.push(await statusScenario(server));
+    if (wanted('status')) scenarios.push(...(await statusScenarios(server)));
     if (wanted('rollback')) scenarios.push(await rollbackScenario(server));
     if (wanted('race')) scenarios.push(...(await raceScenarios(server)));
     if (wanted('trips') && server.sandbox !== undefined) trips = await roundTrips(server, server.sandbox);

@@ -1,31 +1,29 @@
-// The floor of "nothing to do": the least any migration tool written in Node must do to learn
-// that every file in a folder is applied. Loads the driver (the same copy both tools use),
-// connects, reads the changelog with one query, lists the folder, compares names, prints one
-// line, closes. No configuration, no CLI framework, no checksums, no lock. A measuring aid of the
-// bench (bench/applied-scenarios.ts), not a tool: CommonJS, since require is Node's cheapest way
-// to load the driver.
+// The floor of "nothing to do" and of "status": the least any migration tool written in Node
+// must do to learn which files of a folder are applied. Loads the driver (the same copy both
+// tools use), connects, reads one field of every history document with one query (batches of
+// 1,000, raw documents decoded by the driver's bson: the leanest way through its cursor), lists
+// the folder, compares names, prints one line, closes. No configuration, no CLI framework, no
+// checksums, no lock. A measuring aid of the bench (bench/applied-scenarios.ts, bench/compare.ts),
+// not a tool: CommonJS, since require is Node's cheapest way to load the driver.
 //
-//   node bench/floor-noop.cjs <uri> <database> <collection> <folder>
+//   node bench/floor-noop.cjs <uri> <database> <collection> <field> <folder>
 'use strict';
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script on purpose (above) */
 const { readdirSync } = require('node:fs');
-const { MongoClient } = require('mongodb');
+const { BSON, MongoClient } = require('mongodb');
 
 async function main() {
-  const [uri, database, collection, folder] = process.argv.slice(2);
-  if (folder === undefined) throw new Error('usage: node bench/floor-noop.cjs <uri> <database> <collection> <folder>');
+  const [uri, database, collection, field, folder] = process.argv.slice(2);
+  if (folder === undefined) throw new Error('usage: node bench/floor-noop.cjs <uri> <database> <collection> <field> <folder>');
   const client = new MongoClient(uri);
   try {
     await client.connect();
-    const applied = new Set(
-      (
-        await client
-          .db(database)
-          .collection(collection)
-          .find({}, { projection: { fileName: 1 } })
-          .toArray()
-      ).map((doc) => doc.fileName),
-    );
+    const applied = new Set();
+    const cursor = client
+      .db(database)
+      .collection(collection)
+      .find({}, { projection: { [field]: 1 }, batchSize: 1000, raw: true });
+    for await (const bytes of cursor) applied.add(BSON.deserialize(bytes)[field]);
     const pending = readdirSync(folder).filter((name) => name.endsWith('.js') && !applied.has(name));
     process.stdout.write(pending.length === 0 ? `nothing to do: ${applied.size} applied\n` : `${pending.length} pending\n`);
   } finally {
