@@ -1,20 +1,22 @@
 // The floor of "nothing to do" and of "status": the least any migration tool written in Node
 // must do to learn which files of a folder are applied. Loads the driver (the same copy both
-// tools use), connects, reads one field of every history document with one query (batches of
-// 1,000, raw documents decoded by the driver's bson: the leanest way through its cursor), lists
-// the folder, compares names, prints one line, closes. No configuration, no CLI framework, no
+// tools use), connects, reads every history document with one query (the fields asked for: the
+// first is the file name; batches of 1,000, raw documents decoded by the driver's bson: the
+// leanest way through its cursor), lists the folder, compares names, prints one line, closes. No configuration, no CLI framework, no
 // checksums, no lock. A measuring aid of the bench (bench/applied-scenarios.ts, bench/compare.ts),
 // not a tool: CommonJS, since require is Node's cheapest way to load the driver.
 //
-//   node bench/floor-noop.cjs <uri> <database> <collection> <field> <folder>
+//   node bench/floor-noop.cjs <uri> <database> <collection> <field>[,<field>...] <folder>
 'use strict';
 /* eslint-disable @typescript-eslint/no-require-imports -- a CommonJS script on purpose (above) */
 const { readdirSync } = require('node:fs');
 const { BSON, MongoClient } = require('mongodb');
 
 async function main() {
-  const [uri, database, collection, field, folder] = process.argv.slice(2);
-  if (folder === undefined) throw new Error('usage: node bench/floor-noop.cjs <uri> <database> <collection> <field> <folder>');
+  const [uri, database, collection, fields, folder] = process.argv.slice(2);
+  if (folder === undefined) throw new Error('usage: node bench/floor-noop.cjs <uri> <database> <collection> <field>[,<field>...] <folder>');
+  const projected = fields.split(',');
+  const field = projected[0];
   const client = new MongoClient(uri);
   try {
     await client.connect();
@@ -22,8 +24,11 @@ async function main() {
     const cursor = client
       .db(database)
       .collection(collection)
-      .find({}, { projection: { [field]: 1 }, batchSize: 1000, raw: true });
-    for await (const bytes of cursor) applied.add(BSON.deserialize(bytes)[field]);
+      .find({}, { projection: Object.fromEntries(projected.map((name) => [name, 1])), batchSize: 1000, raw: true });
+    // Every decoded document is kept, as a tool keeps what it shows.
+    const documents = [];
+    for await (const bytes of cursor) documents.push(BSON.deserialize(bytes));
+    for (const doc of documents) applied.add(doc[field]);
     const pending = readdirSync(folder).filter((name) => name.endsWith('.js') && !applied.has(name));
     process.stdout.write(pending.length === 0 ? `nothing to do: ${applied.size} applied\n` : `${pending.length} pending\n`);
   } finally {
