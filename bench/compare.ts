@@ -27,6 +27,7 @@ import { DELTA_BIN, FLOOR_SCRIPT, MIGRATE_MONGO_BIN, deltaProject, migrateMongoP
 import type { MigrateMongoProject, Project } from './tool-projects.js';
 import { countCommands } from './command-counts.js';
 import { appliedScenarios, coldTypeScriptScenario } from './applied-scenarios.js';
+import { raceScenarios } from './race-scenarios.js';
 import { behindProxy, hostAndPort, startLatencyProxy } from './latency-proxy.js';
 import { HELP_REPS, ONLY, REPS, TINY, alternate, childEnv, delta, expectCount, migrateMongo, openServer, progress, scenario, wanted } from './compare-harness.js';
 import type { BenchServer, Runner } from './compare-harness.js';
@@ -242,60 +243,6 @@ async function rollbackScenario(server: BenchServer): Promise<ScenarioResult> {
 }
 
 /**
- * delta alone: 8 processes committing the same changes at once, against one process. Also the
- * race's floor on this machine: one delta commit while 7 bare driver scripts (bench/floor-noop.cjs,
- * the least a loser could do: load the driver, connect, one query) start beside it.
- */
-async function raceScenarios(server: BenchServer): Promise<ScenarioResult[]> {
-  const dp = deltaProject('js', RACE_CHANGES);
-  const args = ['commit', '--path', './migrations', '--lock-wait', '120s'];
-  try {
-    const alone: Runner = async () => {
-      const db = server.freshDb('one');
-      const run = await delta(server, dp, db, args);
-      await expectCount(server, db, 'items', RACE_CHANGES, 'one delta commit');
-      await server.drop(db);
-      return run;
-    };
-    const racing: Runner = async () => {
-      const db = server.freshDb('race');
-      const started = performance.now();
-      // Every racer must exit 0: the loser waits for the lock, then finds nothing to do.
-      const runs = await Promise.all(Array.from({ length: RACERS }, () => delta(server, dp, db, args)));
-      const sample = combine(runs, performance.now() - started);
-      await expectCount(server, db, 'items', RACE_CHANGES, `${RACERS} racing delta commit`);
-      await expectCount(server, db, 'delta_migrations', RACE_CHANGES, `${RACERS} racing delta commit`);
-      await server.drop(db);
-      return sample;
-    };
-    const floor: Runner = async () => {
-      const db = server.freshDb('racefloor');
-      const started = performance.now();
-      const bare = () => timeNode([FLOOR_SCRIPT, server.uriFor(db), db, 'changelog', 'fileName', join(dp.dir, 'migrations')], { cwd: dp.dir, env: childEnv() });
-      const runs = await Promise.all([delta(server, dp, db, args), ...Array.from({ length: RACERS - 1 }, bare)]);
-      const sample = combine(runs, performance.now() - started);
-      await expectCount(server, db, 'items', RACE_CHANGES, 'delta commit beside bare scripts');
-      await server.drop(db);
-      return sample;
-    };
-    const [r, a, f] = await alternate(`race ${RACERS}×${RACE_CHANGES}`, REPS, [racing, alone, floor]);
-    return [
-      scenario(`race-${RACERS}x${RACE_CHANGES}`, `${RACERS} racing \`delta commit\`, ${RACE_CHANGES} changes (delta only)`, `${RACERS} × delta commit at once`, r ?? [], '1 × delta commit', a ?? []),
-      scenario(
-        `race-floor-${RACERS}x${RACE_CHANGES}`,
-        `floor of the race: 1 \`delta commit\` of ${RACE_CHANGES} changes beside ${RACERS - 1} bare driver scripts (losers that cost only the floor)`,
-        `1 delta commit + ${RACERS - 1} bare scripts`,
-        f ?? [],
-        '1 × delta commit',
-        a ?? [],
-      ),
-    ];
-  } finally {
-    dp.cleanup();
-  }
-}
-
-/**
  * The start-up and commit scenarios again through a proxy that delays every message (no goal:
  * what a server across a network costs each tool). Sandbox only: the proxy forwards to one host.
  */
@@ -432,7 +379,7 @@ async function main(): Promise<void> {
     if (wanted('cold')) scenarios.push(await coldTypeScriptScenario(server, APPLIED_CHANGES));
     if (wanted('status')) scenarios.push(...(await statusScenarios(server)));
     if (wanted('rollback')) scenarios.push(await rollbackScenario(server));
-    if (wanted('race')) scenarios.push(...(await raceScenarios(server)));
+    if (wanted('race')) scenarios.push(...(await raceScenarios(server, RACERS, RACE_CHANGES)));
     if (wanted('trips') && server.sandbox !== undefined) trips = await roundTrips(server, server.sandbox);
     if (wanted('latency') && server.sandbox !== undefined) scenarios.push(...(await latencyScenarios(server, server.sandbox)));
   } finally {

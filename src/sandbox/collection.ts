@@ -1,80 +1,16 @@
-// One collection: documents kept as MVCC version chains keyed by the canonical key of `_id`,
-// unique-index maps, document validation, and the write primitives every write path goes through.
-//
-// Concurrency model (mirrors mongod + WiredTiger closely enough for drivers and tests):
-// - every committed write gets a commit sequence number; a version chain lists (seq, document)
-//   pairs, newest last; a null document is a deletion;
-// - a transaction reads the newest version with seq <= its snapshot, plus its own pending writes;
-// - a transaction's writes stay in its pending set (chain.lockedBy = the transaction) until
-//   commit, when they become versions stamped with one new sequence number;
-// - a transaction writing a chain locked by another transaction, or committed after its snapshot,
-//   gets WriteConflict (112) and is aborted, as in mongod;
-// - a non-transactional write meeting a transaction's lock waits for that transaction to finish
-//   (mongod retries the write-conflicting operation internally until the lock is released or
-//   maxTimeMS expires): the primitives throw LockWait and write-operations.ts waits and retries;
-// - versions no open transaction can see are pruned as soon as the oldest snapshot moves on.
+// One collection: documents kept as MVCC version chains keyed by the canonical key of `_id`
+// (the concurrency model: doc-versions.ts), unique-index maps, document validation
+// (document-validator.ts), and the write primitives every write path goes through.
 import { UUID } from 'bson';
 import type { Document } from 'bson';
-import { isPlainObject, renderValue, valueKey } from './bson-values.js';
-import { CommandError, TRANSIENT_TRANSACTION_ERROR } from './errors.js';
+import { renderValue, valueKey } from './bson-values.js';
+import { LockWait, writeConflict } from './doc-versions.js';
+import type { DocChain, DocVersion, ReadView, TxnWriter } from './doc-versions.js';
+import { DocumentValidator } from './document-validator.js';
+import { CommandError } from './errors.js';
 import { IndexEntry } from './index-catalog.js';
 import type { IndexKey } from './index-catalog.js';
 import { OrderedIndex } from './ordered-index.js';
-import { compileJsonSchema } from './json-schema-validator.js';
-import type { SchemaCheck } from './json-schema-validator.js';
-import { compileFilter } from './query-engine.js';
-import { describeFailure } from './validator-details.js';
-import type { CompiledFilter } from './query-engine.js';
-
-export interface DocVersion {
-  readonly seq: number;
-  readonly doc: Document | null;
-}
-
-export interface DocChain {
-  readonly idKey: string;
-  /** Record id: the chain's place in natural order (creation order), the tie-break of index rows. */
-  readonly rid: number;
-  versions: DocVersion[];
-  /** The open transaction holding an uncommitted write to this document. */
-  lockedBy: TxnWriter | undefined;
-}
-
-export interface PendingWrite {
-  readonly chain: DocChain;
-  doc: Document | null;
-}
-
-/** What the storage layer needs to know of a transaction (implemented in transactions.ts). */
-export interface TxnWriter {
-  readonly id: number;
-  readonly snapshot: number;
-  readonly finished: Promise<void>;
-  readonly writes: Map<Collection, Map<string, PendingWrite>>;
-  /** Unique keys this transaction holds, per index and document. */
-  readonly reserved: Map<IndexEntry, Map<string, IndexKey[]>>;
-}
-
-export interface ReadView {
-  readonly snapshot: number;
-  readonly txn: TxnWriter | undefined;
-}
-
-export const LATEST_VIEW: ReadView = { snapshot: Number.POSITIVE_INFINITY, txn: undefined };
-
-/** Thrown by a non-transactional write that must wait for `owner` to commit or abort. */
-export class LockWait extends Error {
-  constructor(readonly owner: TxnWriter) {
-    super('write blocked by an open transaction');
-    this.name = 'LockWait';
-  }
-}
-
-export function writeConflict(): CommandError {
-  return new CommandError('WriteConflict', 'Write conflict during plan execution and yielding is disabled. :: Please retry your operation or multi-document transaction.', {
-    errorLabels: [TRANSIENT_TRANSACTION_ERROR],
-  });
-}
 
 /** The services a collection needs from the storage that owns it. */
 export interface StorageServices {
@@ -86,14 +22,6 @@ export interface StorageServices {
 export interface WriteScope {
   readonly txn: TxnWriter | undefined;
   readonly bypassValidation?: boolean;
-}
-
-export type ValidationLevel = 'off' | 'strict' | 'moderate';
-export type ValidationAction = 'error' | 'warn' | 'errorAndLog';
-
-interface CompiledValidator {
-  readonly filter: CompiledFilter;
-  readonly schema: SchemaCheck | undefined;
 }
 
 export class Collection {
@@ -111,7 +39,7 @@ export class Collection {
   liveCount = 0;
   #nextRid = 1;
   readonly #storage: StorageServices;
-  #validator: CompiledValidator | undefined;
+  #validator: DocumentValidator | undefined;
 
   constructor(storage: StorageServices, database: string, name: string, options: Document = {}, uuid?: UUID) {
     this.#storage = storage;
@@ -119,7 +47,7 @@ export class Collection {
     this.name = name;
     this.options = options;
     this.uuid = uuid ?? new UUID();
-    this.#compileValidator();
+    this.#validator = DocumentValidator.of(options);
   }
 
   get namespace(): string {
@@ -137,25 +65,7 @@ export class Collection {
 
   setOptions(options: Document): void {
     this.options = options;
-    this.#compileValidator();
-  }
-
-  #compileValidator(): void {
-    const validator = this.options.validator;
-    if (!isPlainObject(validator) || Object.keys(validator).length === 0) {
-      this.#validator = undefined;
-      return;
-    }
-    const schema = isPlainObject(validator.$jsonSchema) ? compileJsonSchema(validator.$jsonSchema) : undefined;
-    this.#validator = { filter: compileFilter(validator), schema };
-  }
-
-  get validationLevel(): ValidationLevel {
-    return (this.options.validationLevel as ValidationLevel | undefined) ?? 'strict';
-  }
-
-  get validationAction(): ValidationAction {
-    return (this.options.validationAction as ValidationAction | undefined) ?? 'error';
+    this.#validator = DocumentValidator.of(options);
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -211,25 +121,8 @@ export class Collection {
 
   /** Enforces the collection validator (code 121) for a new version of a document. */
   validate(next: Document, previous: Document | null, scope: WriteScope): void {
-    const validator = this.#validator;
-    if (validator === undefined || scope.bypassValidation === true) return;
-    const level = this.validationLevel;
-    if (level === 'off') return;
-    if (validator.filter.test(next)) return;
-    // moderate: updates to documents that already failed validation are let through.
-    if (level === 'moderate' && previous !== null && !validator.filter.test(previous)) return;
-    const details = this.#failureDetails(next, validator);
-    if (this.validationAction === 'warn') {
-      this.#storage.log(`Document would fail validation namespace=${this.namespace} document=${renderValue({ _id: next._id })}`);
-      return;
-    }
-    throw new CommandError('DocumentValidationFailure', 'Document failed validation', {
-      extra: { errInfo: { failingDocumentId: next._id, details } },
-    });
-  }
-
-  #failureDetails(document: Document, validator: CompiledValidator): Document {
-    return describeFailure(validator.filter.filter, document, validator.schema) ?? { operatorName: '$and', clausesNotSatisfied: [] };
+    if (scope.bypassValidation === true) return;
+    this.#validator?.check(next, previous, this.namespace, (line) => this.#storage.log(line));
   }
 
   // ---- writes ----------------------------------------------------------------------------------

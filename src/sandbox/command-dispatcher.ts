@@ -1,7 +1,7 @@
 // Runs one command document: generic argument checks, session and transaction resolution
 // (lsid/txnNumber/autocommit/startTransaction), retryable-write replay, and error replies.
 import type { Document } from 'bson';
-import { LATEST_VIEW } from './collection.js';
+import { LATEST_VIEW } from './doc-versions.js';
 import { GENERIC_FIELDS } from './commands/command-context.js';
 import type { CommandContext, CommandSpec, SandboxState } from './commands/command-context.js';
 import { COMMANDS } from './commands/command-table.js';

@@ -7,7 +7,8 @@
 // ever used to find candidates that the full filter then checks, so extra keys cost time, never
 // correctness, while a missing key would lose a document.
 import type { Document } from 'bson';
-import { compareBson, isPlainObject, typeRank } from './bson-values.js';
+import { compareBson, typeRank } from './bson-order.js';
+import { isPlainObject } from './bson-values.js';
 
 /** The key of an empty array. */
 export const EMPTY_ARRAY_KEY: unique symbol = Symbol('empty-array-key');

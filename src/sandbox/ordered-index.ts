@@ -6,7 +6,7 @@
 // versions kept for open snapshots and open transactions' pending writes), so any read view finds
 // its documents through it; a reader re-checks each row against the version it sees.
 import type { Document } from 'bson';
-import type { DocChain } from './collection.js';
+import type { DocChain } from './doc-versions.js';
 import { compareKeyValues, pathValues } from './index-keys.js';
 import { SortedList } from './sorted-list.js';
 

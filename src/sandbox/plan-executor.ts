@@ -9,7 +9,8 @@
 // A paused walk (a cursor between batches, a time slice) re-seeks from the last row it returned
 // when the index changed meanwhile; a document is returned at most once per walk.
 import type { Document } from 'bson';
-import type { Collection, DocChain, ReadView } from './collection.js';
+import type { Collection } from './collection.js';
+import type { DocChain, ReadView } from './doc-versions.js';
 import { CommandError, TRANSIENT_TRANSACTION_ERROR } from './errors.js';
 import { compareKeyValues } from './index-keys.js';
 import type { IndexRow, OrderedIndex } from './ordered-index.js';

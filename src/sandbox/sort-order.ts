@@ -2,7 +2,8 @@
 // ascending and the largest when descending (mingo sorts arrays by their smallest element either
 // way), an empty array before null and missing.
 import type { Document } from 'bson';
-import { collatorFor, compareBson, leafValues } from './bson-values.js';
+import { collatorFor, compareBson } from './bson-order.js';
+import { leafValues } from './bson-values.js';
 import { CommandError } from './errors.js';
 
 const EMPTY_ARRAY = Symbol('empty-array');

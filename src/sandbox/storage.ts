@@ -2,7 +2,8 @@
 // transactions whose snapshots keep old document versions alive.
 import type { Document } from 'bson';
 import { Collection } from './collection.js';
-import type { StorageServices, TxnWriter } from './collection.js';
+import type { StorageServices } from './collection.js';
+import type { TxnWriter } from './doc-versions.js';
 import { CommandError } from './errors.js';
 
 /** Database names mongod refuses (code 73 InvalidNamespace). */

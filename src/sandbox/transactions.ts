@@ -1,7 +1,8 @@
 // Logical sessions, multi-document transactions and retryable-write bookkeeping, with the state
 // machine mongod applies to `lsid` + `txnNumber` + `autocommit` + `startTransaction`.
 import type { Document } from 'bson';
-import type { Collection, PendingWrite, TxnWriter } from './collection.js';
+import type { Collection } from './collection.js';
+import type { PendingWrite, TxnWriter } from './doc-versions.js';
 import { CommandError, TRANSIENT_TRANSACTION_ERROR } from './errors.js';
 import type { IndexEntry, IndexKey } from './index-catalog.js';
 import type { Storage } from './storage.js';

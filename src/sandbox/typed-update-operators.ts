@@ -4,7 +4,8 @@
 // `$addToSet` compares whole BSON values, `$currentDate` uses the command's time.
 import { Decimal128, Double, Long, Timestamp } from 'bson';
 import type { Document } from 'bson';
-import { bsonTypeOf, compareBson, getPath, isPlainObject, NUMERIC_RANK, numberOf, numericTypeOf, renderValue, valueKey } from './bson-values.js';
+import { compareBson } from './bson-order.js';
+import { bsonTypeOf, getPath, isPlainObject, NUMERIC_RANK, numberOf, numericTypeOf, renderValue, valueKey } from './bson-values.js';
 import type { NumericType } from './bson-values.js';
 import { CommandError } from './errors.js';
 

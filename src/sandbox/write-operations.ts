@@ -5,7 +5,7 @@ import { ObjectId } from 'bson';
 import type { Document } from 'bson';
 import { isPlainObject, valueKey } from './bson-values.js';
 import type { Collection, WriteScope } from './collection.js';
-import { LockWait } from './collection.js';
+import { LockWait } from './doc-versions.js';
 import { collectionForWrite, evaluationOptions, readViewOf } from './commands/command-context.js';
 import type { CommandContext } from './commands/command-context.js';
 import { CommandError } from './errors.js';

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Double, Long, MaxKey, MinKey, ObjectId } from 'bson';
-import type { DocChain } from '../../src/sandbox/collection.js';
+import type { DocChain } from '../../src/sandbox/doc-versions.js';
 import { fieldBounds, inInterval, predicateBounds } from '../../src/sandbox/index-bounds.js';
 import { compareKeyValues, EMPTY_ARRAY_KEY } from '../../src/sandbox/index-keys.js';
 import { OrderedIndex } from '../../src/sandbox/ordered-index.js';

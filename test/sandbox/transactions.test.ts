@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Long, MongoClient, MongoServerError } from 'mongodb';
 import type { ClientSession, Collection, Db } from 'mongodb';
-import { LATEST_VIEW, LockWait } from '../../src/sandbox/collection.js';
+import { LATEST_VIEW, LockWait } from '../../src/sandbox/doc-versions.js';
 import { CommandError } from '../../src/sandbox/errors.js';
 import { startSandbox } from '../../src/sandbox/index.js';
 import { Storage } from '../../src/sandbox/storage.js';

@@ -3,7 +3,7 @@
 import type { Document } from 'bson';
 import { approximateSize, isPlainObject, renderValue, valueKey } from '../bson-values.js';
 import type { Collection } from '../collection.js';
-import { LockWait } from '../collection.js';
+import { LockWait } from '../doc-versions.js';
 import { CommandError, unknownFieldError } from '../errors.js';
 import { compileJsonSchema } from '../json-schema-validator.js';
 import { compileFilter } from '../query-engine.js';

@@ -3,8 +3,9 @@
 import type { Document, ObjectId } from 'bson';
 import { isPlainObject } from '../bson-values.js';
 import type { ClusterClock } from '../cluster-clock.js';
-import type { Collection, ReadView } from '../collection.js';
-import { LATEST_VIEW } from '../collection.js';
+import type { Collection } from '../collection.js';
+import { LATEST_VIEW } from '../doc-versions.js';
+import type { ReadView } from '../doc-versions.js';
 import type { CursorRegistry } from '../cursors.js';
 import { CommandError, typeMismatch } from '../errors.js';
 import type { DocumentStream } from '../find-engine.js';

@@ -1,7 +1,8 @@
 // insert, update, delete, find, getMore, killCursors, findAndModify, count, distinct.
 import { Long } from 'bson';
 import type { Document } from 'bson';
-import { collatorFor, compareBson, isPlainObject, valueKey } from '../bson-values.js';
+import { collatorFor, compareBson } from '../bson-order.js';
+import { isPlainObject, valueKey } from '../bson-values.js';
 import { DEFAULT_BATCH_SIZE } from '../cursors.js';
 import { CommandError, ERROR_CODES, unknownFieldError } from '../errors.js';
 import { runFind, validateProjection, validateSort } from '../find-engine.js';
