@@ -35,6 +35,11 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
   const resources = new DeltaResources(options);
   const sourceOptions = { cwd: resources.cwd, changes: options.changes };
   const config = () => resources.config();
+  /** The target, connected, and the runner's wiring, loaded while it connects. */
+  const wiredTarget = async () => {
+    const [wiring, target] = await Promise.all([runWiring(), resources.target()]);
+    return { ...wiring, target };
+  };
   /** Read and hashed before connecting; the files' code is imported once history is known. */
   const changeSource = async () => changeSourceFor(sourceOptions, await config());
   const status = async (opened: ConnectedTarget, source: ChangeSource, filter: ChangeFilter) => {
@@ -59,8 +64,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       const resolved = await config();
       const withDefaults = { ...commitOptions, env: commitOptions.env ?? resolved.env, backup: commitOptions.backup ?? resolved.backup.default };
       return wrapDatabaseErrors(async () => {
-        // The runner's modules load while the connection opens.
-        const [{ commitThenPrune }, target] = await Promise.all([runWiring(), resources.target()]);
+        const { commitThenPrune, target } = await wiredTarget();
         return commitThenPrune(target, events, source, withDefaults);
       });
     },
@@ -68,7 +72,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       const source = await changeSource();
       const withDefaults = { ...previewOptions, env: previewOptions.env ?? (await config()).env };
       return wrapDatabaseErrors(async () => {
-        const [{ previewOn }, target] = await Promise.all([runWiring(), resources.target()]);
+        const { previewOn, target } = await wiredTarget();
         return previewOn(target, source, withDefaults);
       });
     },
@@ -81,7 +85,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     async rollback(rollbackOptions = {}) {
       const source = await changeSource();
       return wrapDatabaseErrors(async () => {
-        const [{ runnerFor }, target] = await Promise.all([runWiring(), resources.target()]);
+        const { runnerFor, target } = await wiredTarget();
         return runnerFor(target, events).rollback(source, rollbackOptions);
       });
     },
@@ -103,14 +107,14 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     async repair(repairOptions = {}) {
       const source = await changeSource();
       return wrapDatabaseErrors(async () => {
-        const [{ runnerFor }, target] = await Promise.all([runWiring(), resources.target()]);
+        const { runnerFor, target } = await wiredTarget();
         return runnerFor(target, events).repair(source, repairOptions);
       });
     },
     async baseline(baselineOptions) {
       const source = await changeSource();
       return wrapDatabaseErrors(async () => {
-        const [{ runnerFor }, target] = await Promise.all([runWiring(), resources.target()]);
+        const { runnerFor, target } = await wiredTarget();
         return runnerFor(target, events).baseline(source, baselineOptions);
       });
     },
@@ -121,7 +125,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
     },
     backup: (backupOptions = {}) =>
       wrapDatabaseErrors(async () => {
-        const [actions, { backupHost }, target] = await Promise.all([backupActions(), runWiring(), resources.target()]);
+        const [actions, { backupHost, target }] = await Promise.all([backupActions(), wiredTarget()]);
         return actions.backupNow(backupHost(target, events), backupOptions);
       }),
     async backups() {
@@ -132,7 +136,7 @@ export function createDelta(options: CreateDeltaOptions = {}): Delta {
       const actions = await backupActions();
       const verified = await actions.verifyRestore(await config(), resources.cwd, restoreOptions);
       return wrapDatabaseErrors(async () => {
-        const [{ backupHost }, target] = await Promise.all([runWiring(), resources.target()]);
+        const { backupHost, target } = await wiredTarget();
         return actions.restoreNow(backupHost(target, events), verified, restoreOptions);
       });
     },
