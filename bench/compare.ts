@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { checksumOf } from '../src/loader/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
 import type { HistoryRecord } from '../src/tracker/index.js';
+import { HISTORY_PROJECTION } from '../src/tracker/records.js';
 import { formatRatio, renderReport } from './compare-report.js';
 import type { BenchReport, GoalResult, RoundTripResult, ScenarioResult } from './compare-report.js';
 import { combine, timeNode } from './process-timer.js';
@@ -140,8 +141,8 @@ async function seedStatus(server: BenchServer, deltaDb: string, deltaFiles: Proj
   await server.client.db(mmDb).collection('changelog').insertMany(changelog);
 }
 
-/** What delta's status shows of a seeded record: file first (the floor script compares it). */
-const STATUS_FIELDS = ['file', 'changeId', 'description', 'status', 'checksum', 'appliedAt', 'appliedSeq', 'durationMs', 'transactional'];
+/** The fields delta reads of each record (its history projection): file first, the one the floor script compares. */
+const STATUS_FIELDS = ['file', ...Object.keys(HISTORY_PROJECTION).filter((field) => field !== 'file')];
 
 /**
  * `delta status` and `migrate-mongo status` over STATUS_RECORDS applied records, and the floor of
