@@ -19,12 +19,11 @@ import { fileURLToPath } from 'node:url';
 import { checksumOf } from '../src/loader/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
 import type { HistoryRecord } from '../src/tracker/index.js';
-import { HISTORY_PROJECTION } from '../src/tracker/records.js';
 import { formatRatio, renderReport } from './compare-report.js';
 import type { BenchReport, GoalResult, RoundTripResult, ScenarioResult } from './compare-report.js';
 import { combine, timeNode } from './process-timer.js';
 import type { ProcessRun } from './process-timer.js';
-import { DELTA_BIN, FLOOR_SCRIPT, MIGRATE_MONGO_BIN, deltaProject, migrateMongoProject } from './tool-projects.js';
+import { DELTA_BIN, FLOOR_SCRIPT, HISTORY_FIELDS, MIGRATE_MONGO_BIN, NEVER_FLOOR_SCRIPT, deltaProject, migrateMongoProject } from './tool-projects.js';
 import type { MigrateMongoProject, Project } from './tool-projects.js';
 import { countCommands } from './command-counts.js';
 import { appliedScenarios, coldTypeScriptScenario } from './applied-scenarios.js';
@@ -96,13 +95,37 @@ async function commitScenarios(server: BenchServer, size: number, tag = ''): Pro
       await server.drop(db);
       return run;
     };
-    const [dJs, m, dNever, dTs] = await alternate(`commit ${size}${tag}`, REPS, [deltaRun(js, 'js', []), mmRun, deltaRun(js, 'never', ['--transaction', 'never']), deltaRun(ts, 'ts', [])]);
+    // The least `--transaction never` must do (bench/floor-never.cjs): each change, then one command
+    // with its record, its audit event and the next change's running marker.
+    const neverFloor: Runner = async () => {
+      const db = server.freshDb('neverfloor');
+      const run = await timeNode([NEVER_FLOOR_SCRIPT, server.uriFor(db), db, join(js.dir, 'migrations')], { cwd: js.dir, env: childEnv() });
+      if (run.stdout.trim() !== `applied ${size}`) throw new Error(`never floor script: ${run.stdout.slice(0, 200)}`);
+      await expectCount(server, db, 'items', size, 'floor-never.cjs');
+      await server.drop(db);
+      return run;
+    };
+    const [dJs, m, dNever, dTs, fNever] = await alternate(`commit ${size}${tag}`, REPS, [
+      deltaRun(js, 'js', []),
+      mmRun,
+      deltaRun(js, 'never', ['--transaction', 'never']),
+      deltaRun(ts, 'ts', []),
+      neverFloor,
+    ]);
     const n = size.toLocaleString('en-US');
     const id = tag === '' ? '' : '-latency';
     return [
       scenario(`commit-${size}-js${id}`, `commit ${n} JS ${plural}${tag}`, 'delta commit', dJs ?? [], 'migrate-mongo up', m ?? []),
       scenario(`commit-${size}-js-never${id}`, `commit ${n} JS ${plural}, delta \`--transaction never\`${tag}`, 'delta commit --transaction never', dNever ?? [], 'migrate-mongo up', m ?? []),
       scenario(`commit-${size}-ts${id}`, `commit ${n} ${plural}: delta TS, migrate-mongo JS${tag}`, 'delta commit (TS)', dTs ?? [], 'migrate-mongo up (JS)', m ?? []),
+      scenario(
+        `floor-never-${size}${id}`,
+        `floor of \`--transaction never\`, ${n} JS ${plural} (not delta: a bare script runs each change, then writes its record, its audit event and the next change's \`running\` marker in one command)${tag}`,
+        'bare driver script',
+        fNever ?? [],
+        'migrate-mongo up',
+        m ?? [],
+      ),
     ];
   } finally {
     js.cleanup();
@@ -140,9 +163,6 @@ async function seedStatus(server: BenchServer, deltaDb: string, deltaFiles: Proj
   const changelog = mmFiles.files.map((file, i) => ({ fileName: file.name, appliedAt: new Date(now - (total - i) * 1000), migrationBlock }));
   await server.client.db(mmDb).collection('changelog').insertMany(changelog);
 }
-
-/** The fields delta reads of each record (its history projection): file first, the one the floor script compares. */
-const STATUS_FIELDS = ['file', ...Object.keys(HISTORY_PROJECTION).filter((field) => field !== 'file')];
 
 /**
  * `delta status` and `migrate-mongo status` over STATUS_RECORDS applied records, and the floor of
@@ -185,7 +205,7 @@ async function statusScenarios(server: BenchServer): Promise<ScenarioResult[]> {
       return run;
     };
     const floor: Runner = async () => {
-      const run = await timeNode([FLOOR_SCRIPT, server.uriFor(deltaDb), deltaDb, 'delta_migrations', STATUS_FIELDS.join(','), join(dp.dir, 'migrations')], { cwd: dp.dir, env: childEnv() });
+      const run = await timeNode([FLOOR_SCRIPT, server.uriFor(deltaDb), deltaDb, 'delta_migrations', HISTORY_FIELDS.join(','), join(dp.dir, 'migrations')], { cwd: dp.dir, env: childEnv() });
       if (!run.stdout.startsWith(`nothing to do: ${STATUS_RECORDS} applied`)) throw new Error(`floor script: ${run.stdout.slice(0, 200)}`);
       return run;
     };
@@ -329,7 +349,12 @@ function goals(scenarios: readonly ScenarioResult[], trips: readonly RoundTripRe
     ratioGoal('commit-noop-1000', 'commit with nothing to do, 1,000 applied: delta ÷ migrate-mongo up', 0.7),
     floorOf('floor-noop-1000', 'the floor of nothing to do (a bare driver script, not delta) ÷ migrate-mongo up: no Node tool goes below it here'),
     ratioGoal('status-1000-applied', 'status, 1,000 applied: delta ÷ migrate-mongo status', 0.7),
+    floorOf('floor-status-1000-applied', "the floor of status (the bare script on delta's records, hashing every file, not delta) ÷ migrate-mongo status"),
     ratioGoal('commit-1000-js-never', 'commit 1,000 JS changes, delta `--transaction never` ÷ migrate-mongo', 1.0),
+    floorOf(
+      'floor-never-1000',
+      'the floor of `--transaction never` (a bare script: each change, then its record, audit event and the next running marker in one command; not delta) ÷ migrate-mongo up',
+    ),
     ratioGoal('commit-1000-ts-cold', "commit 1,000 changes: delta TS, cold compile cache ÷ migrate-mongo's JS", 1.5),
     ratioGoal('commit-1000-js', 'commit 1,000 JS changes: delta ÷ migrate-mongo', 1.0),
     { text: 'status over 10,000 records: delta peak RSS', limit: '≤ 100 MB', measured: statusRss, unit: 'MB', pass: statusRss === null ? null : statusRss <= 100 },

@@ -5,12 +5,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HISTORY_PROJECTION } from '../src/tracker/records.js';
 
 export const DELTA_BIN = fileURLToPath(new URL('../bin/delta.js', import.meta.url));
 /** migrate-mongo exports no `./package.json` or bin path, so its CLI is found by location. */
 export const MIGRATE_MONGO_BIN = fileURLToPath(new URL('../node_modules/migrate-mongo/bin/migrate-mongo.js', import.meta.url));
 /** A bare script that does the least any Node migration tool must do to find nothing to do (see its header). */
 export const FLOOR_SCRIPT = fileURLToPath(new URL('./floor-noop.cjs', import.meta.url));
+/** The bare script that applies changes as `--transaction never` must (bench/floor-never.cjs). */
+export const NEVER_FLOOR_SCRIPT = fileURLToPath(new URL('./floor-never.cjs', import.meta.url));
+/** The fields delta reads of each record (its history projection), file first: the one the floor script compares. */
+export const HISTORY_FIELDS = ['file', ...Object.keys(HISTORY_PROJECTION).filter((field) => field !== 'file')];
 
 export type DeltaKind = 'js' | 'ts';
 

@@ -53,9 +53,11 @@ describe('npm run bench, tiny mode', () => {
         'commit-10-js',
         'commit-10-js-never',
         'commit-10-ts',
+        'floor-never-10',
         'commit-noop-10',
         'floor-noop-10',
         'status-10-applied',
+        'floor-status-10-applied',
         'commit-10-ts-cold',
         'status-10',
         'floor-status-10',
@@ -63,7 +65,16 @@ describe('npm run bench, tiny mode', () => {
         'race-3x10',
         'race-floor-3x10',
         ...(report.server === 'sandbox'
-          ? ['commit-noop-10-latency', 'floor-noop-10-latency', 'status-10-applied-latency', 'commit-10-js-latency', 'commit-10-js-never-latency', 'commit-10-ts-latency']
+          ? [
+              'commit-noop-10-latency',
+              'floor-noop-10-latency',
+              'status-10-applied-latency',
+              'floor-status-10-applied-latency',
+              'commit-10-js-latency',
+              'commit-10-js-never-latency',
+              'commit-10-ts-latency',
+              'floor-never-10-latency',
+            ]
           : []),
       ],
     );
@@ -84,15 +95,15 @@ describe('npm run bench, tiny mode', () => {
       for (const r of report.roundTrips) assert.ok((r.perChange.insert ?? 0) >= 1, r.tool);
     }
 
-    assert.equal(report.goals.length, 15);
+    assert.equal(report.goals.length, 17);
     // Tiny mode measures the race (3 × 10) and its floor, --help and, on the sandbox, the round trips; the other goals are about 1,000 or 10,000 changes.
     const unmeasured = report.goals.filter((g) => g.measured === null).map((g) => g.text);
-    assert.equal(unmeasured.length, report.server === 'sandbox' ? 10 : 12, unmeasured.join('; '));
+    assert.equal(unmeasured.length, report.server === 'sandbox' ? 12 : 14, unmeasured.join('; '));
     // A floor is a measured figure with no limit: never PASS or MISS.
     const floors = report.goals.filter((g) => g.limit === '—');
     assert.deepEqual(
       floors.map((g) => g.measured !== null),
-      [false, false, true],
+      [false, false, false, false, true],
     );
     for (const g of report.goals) assert.equal(g.pass === null, g.measured === null || g.limit === '—', g.text);
 
