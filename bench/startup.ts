@@ -12,12 +12,12 @@
 // builds alternate from one repetition to the next, so a busy machine slows them alike.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { median, summarize } from './process-timer.js';
 import type { Sample } from './process-timer.js';
 import { DELTA_BIN } from './tool-projects.js';
+import { freePort } from '../scripts/free-port.mjs';
 
 const REPS = Number(process.env.BENCH_REPS ?? 10);
 if (!Number.isInteger(REPS) || REPS < 1) throw new Error(`BENCH_REPS must be a positive integer, got ${process.env.BENCH_REPS}`);
@@ -25,17 +25,6 @@ const BINS = (process.env.BENCH_BINS ?? `this=${DELTA_BIN}`).split(',').map((ent
   const [label, path] = entry.includes('=') ? (entry.split('=', 2) as [string, string]) : [entry, entry];
   return { label, bin: resolve(path) };
 });
-
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? done(address.port) : fail(new Error('no port'))));
-    });
-  });
-}
 
 /** `delta sandbox --port <p>` in the background; resolves once it says it listens. */
 async function startSandbox(bin: string): Promise<{ uri: string; stop(): void }> {

@@ -8,9 +8,9 @@
 //   npm run test:external -- test/integration test/e2e test/sandbox   every database test (~10 min on 2 cores)
 //   node scripts/run-external.mjs <files or folders>   after `npm run build`
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { MongoClient } from 'mongodb';
+import { freePort } from './free-port.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 // The set .ci/run runs. CI has 20 minutes for everything and `npm test` takes about 7 of them;
@@ -34,17 +34,6 @@ const roots = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const flags = process.argv.slice(2).filter((a) => a.startsWith('-'));
 
 /** A port nothing listens on right now (bound to port 0, then released). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
 /** Resolves once a driver completes a `ping` on `uri`; rejects after `timeoutMs` or when the sandbox exits. */
 async function waitUntilAnswering(uri, sandbox, timeoutMs) {
   const deadline = Date.now() + timeoutMs;

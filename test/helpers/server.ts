@@ -1,11 +1,11 @@
 // The database every test runs against: the real server named by MONGODB_URI, or a fresh
 // in-memory sandbox on an ephemeral port.
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { after, before } from 'node:test';
 import { MongoClient } from 'mongodb';
 import { startSandbox } from '../../src/sandbox/index.js';
 import type { Sandbox } from '../../src/sandbox/index.js';
+import { freePort } from '../../scripts/free-port.mjs';
 import { withDatabase } from './connection-string.js';
 import type { TempProject } from './temp.js';
 import { tempProject } from './temp.js';
@@ -121,13 +121,4 @@ export function useServer(): ServerFixture {
 }
 
 /** A port on this machine that nothing listens on (bound, then released): an unreachable server. */
-export function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export const closedPort = freePort;
