@@ -2,12 +2,13 @@
 // must do to learn which files of a folder are applied. Loads the driver (the same copy both
 // tools use), connects, reads every history document with one query (the fields asked for: the
 // first is the file name; batches of 1,000, raw documents decoded by the driver's bson: the
-// leanest way through its cursor), lists the folder, compares names, prints one line, closes. No configuration, no CLI framework, no
-// checksums, no lock. A measuring aid of the bench (bench/applied-scenarios.ts, bench/compare.ts),
-// not a tool: CommonJS, since require is Node's cheapest way to load the driver.
-// With a sixth argument, the name of the field that holds each file's sha256, it also reads and
-// hashes every file and counts one whose hash differs as not applied: the least `status` must do
-// to show an edited file as `modified` (delta's records keep that hash in `checksum`).
+// leanest way through its cursor), lists the folder, compares names, prints one line, closes. No
+// configuration, no CLI framework, no lock, and no checksums unless a sixth argument names the
+// field that holds each file's sha256: then it also reads and hashes every file and counts one
+// whose hash differs as not applied, the least `status` must do to show an edited file as
+// `modified` (delta's records keep that hash in `checksum`). A measuring aid of the bench
+// (bench/applied-scenarios.ts, bench/compare.ts, bench/race-scenarios.ts), not a tool:
+// CommonJS, since require is Node's cheapest way to load the driver.
 //
 //   node bench/floor-noop.cjs <uri> <database> <collection> <field>[,<field>...] <folder> [<checksum field>]
 'use strict';
