@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ScenarioResult } from './compare-report.js';
-import { REPS, alternate, childEnv, delta, expectCount, migrateMongo, scenario } from './compare-harness.js';
+import { DELTA_HISTORY, MM_CHANGELOG, REPS, alternate, childEnv, delta, expectCount, floorNoop, migrateMongo, scenario } from './compare-harness.js';
 import type { BenchServer, Runner } from './compare-harness.js';
 import { timeNode } from './process-timer.js';
-import { DELTA_BIN, FLOOR_SCRIPT, HISTORY_FIELDS, deltaProject, migrateMongoProject } from './tool-projects.js';
+import { DELTA_BIN, deltaProject, migrateMongoProject } from './tool-projects.js';
 
 /**
  * `delta commit` and `migrate-mongo up` with nothing to do, then `delta status` and
@@ -41,11 +41,7 @@ export async function appliedScenarios(server: BenchServer, size: number, tag = 
     };
     // What no tool can go below: a bare script that loads the driver, connects, reads
     // migrate-mongo's changelog with one query and lists its folder.
-    const floor: Runner = async () => {
-      const run = await timeNode([FLOOR_SCRIPT, server.uriFor(mmDb), mmDb, 'changelog', 'fileName', join(mm.dir, 'migrations')], { cwd: mm.dir, env: childEnv() });
-      if (!run.stdout.startsWith(`nothing to do: ${size} applied`)) throw new Error(`floor script: ${run.stdout.slice(0, 200)}`);
-      return run;
-    };
+    const floor: Runner = () => floorNoop(server, mm, mmDb, MM_CHANGELOG, size);
     const [dc, mc, fc] = await alternate(`nothing to do ${n}${tag}`, REPS, [deltaCommit, mmUp, floor]);
 
     let checked = false;
@@ -68,14 +64,7 @@ export async function appliedScenarios(server: BenchServer, size: number, tag = 
     // The least `status` itself must do: the floor above on delta's own records (the fields its
     // history query asks for), plus reading and hashing every file, since status shows an applied
     // file that was edited since as `modified`.
-    const statusFloor: Runner = async () => {
-      const run = await timeNode([FLOOR_SCRIPT, server.uriFor(deltaDb), deltaDb, 'delta_migrations', HISTORY_FIELDS.join(','), join(dp.dir, 'migrations'), 'checksum'], {
-        cwd: dp.dir,
-        env: childEnv(),
-      });
-      if (!run.stdout.startsWith(`nothing to do: ${size} applied`)) throw new Error(`status floor script: ${run.stdout.slice(0, 200)}`);
-      return run;
-    };
+    const statusFloor: Runner = () => floorNoop(server, dp, deltaDb, { ...DELTA_HISTORY, checksum: 'checksum' }, size);
     const [ds, ms, fs] = await alternate(`status ${n} applied${tag}`, REPS, [deltaStatus, mmStatus, statusFloor]);
     const id = tag === '' ? '' : '-latency';
     return [

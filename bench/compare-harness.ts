@@ -2,13 +2,14 @@
 // (one sandbox, or MONGODB_URI) with a fresh database per run, each tool run as a whole process,
 // the alternation of the tools from one repetition to the next, and a scenario's figures.
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { startSandbox } from '../src/sandbox/index.js';
 import type { Sandbox } from '../src/sandbox/index.js';
 import type { ScenarioResult } from './compare-report.js';
 import { summarize, timeNode } from './process-timer.js';
 import type { ProcessRun, Sample } from './process-timer.js';
-import { DELTA_BIN, MIGRATE_MONGO_BIN } from './tool-projects.js';
+import { DELTA_BIN, FLOOR_SCRIPT, HISTORY_FIELDS, MIGRATE_MONGO_BIN } from './tool-projects.js';
 import type { MigrateMongoProject, Project } from './tool-projects.js';
 
 export const TINY = process.env.BENCH_TINY === '1';
@@ -86,6 +87,30 @@ export const delta = (server: BenchServer, project: Project, db: string, args: r
 export function migrateMongo(server: BenchServer, project: MigrateMongoProject, db: string, args: readonly string[]): Promise<ProcessRun> {
   project.configure(server.uriFor(db), db);
   return timeNode([MIGRATE_MONGO_BIN, ...args], { cwd: project.dir, env: childEnv() });
+}
+
+/** The history bench/floor-noop.cjs reads: a collection, the fields it keeps (the file name first), and the field of each file's sha256 when it is to hash the files too. */
+export interface FloorHistory {
+  readonly collection: string;
+  readonly fields: readonly string[];
+  readonly checksum?: string;
+}
+
+/** migrate-mongo's changelog, by file name. */
+export const MM_CHANGELOG: FloorHistory = { collection: 'changelog', fields: ['fileName'] };
+/** delta's records, the fields its history query asks for. */
+export const DELTA_HISTORY: FloorHistory = { collection: 'delta_migrations', fields: HISTORY_FIELDS };
+
+/**
+ * One run of bench/floor-noop.cjs over `project`'s migrations and `history` in `db`. With
+ * `applied`, it must have found that many files applied and nothing to do (a floor measured on a
+ * wrong history would be no floor).
+ */
+export async function floorNoop(server: BenchServer, project: Project, db: string, history: FloorHistory, applied?: number): Promise<ProcessRun> {
+  const args = [server.uriFor(db), db, history.collection, history.fields.join(','), join(project.dir, 'migrations'), ...(history.checksum === undefined ? [] : [history.checksum])];
+  const run = await timeNode([FLOOR_SCRIPT, ...args], { cwd: project.dir, env: childEnv() });
+  if (applied !== undefined && !run.stdout.startsWith(`nothing to do: ${applied} applied`)) throw new Error(`floor-noop.cjs on ${db}.${history.collection}: ${run.stdout.slice(0, 200)}`);
+  return run;
 }
 
 /** A runner of one repetition: returns its sample; each creates and drops its own database. */

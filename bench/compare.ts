@@ -23,13 +23,13 @@ import { formatRatio, renderReport } from './compare-report.js';
 import type { BenchReport, GoalResult, RoundTripResult, ScenarioResult } from './compare-report.js';
 import { combine, timeNode } from './process-timer.js';
 import type { ProcessRun } from './process-timer.js';
-import { DELTA_BIN, FLOOR_SCRIPT, HISTORY_FIELDS, MIGRATE_MONGO_BIN, NEVER_FLOOR_SCRIPT, deltaProject, migrateMongoProject } from './tool-projects.js';
+import { DELTA_BIN, MIGRATE_MONGO_BIN, NEVER_FLOOR_SCRIPT, deltaProject, migrateMongoProject } from './tool-projects.js';
 import type { MigrateMongoProject, Project } from './tool-projects.js';
 import { countCommands } from './command-counts.js';
 import { appliedScenarios, coldTypeScriptScenario } from './applied-scenarios.js';
 import { raceScenarios } from './race-scenarios.js';
 import { behindProxy, hostAndPort, startLatencyProxy } from './latency-proxy.js';
-import { HELP_REPS, ONLY, REPS, TINY, alternate, childEnv, delta, expectCount, migrateMongo, openServer, progress, scenario, wanted } from './compare-harness.js';
+import { DELTA_HISTORY, HELP_REPS, ONLY, REPS, TINY, alternate, childEnv, delta, expectCount, floorNoop, migrateMongo, openServer, progress, scenario, wanted } from './compare-harness.js';
 import type { BenchServer, Runner } from './compare-harness.js';
 
 const COMMIT_SIZES = TINY ? [10] : [1, 100, 1000];
@@ -207,11 +207,7 @@ async function statusScenarios(server: BenchServer): Promise<ScenarioResult[]> {
       if (pending !== 0) throw new Error(`migrate-mongo status: ${pending} PENDING of ${STATUS_RECORDS}`);
       return run;
     };
-    const floor: Runner = async () => {
-      const run = await timeNode([FLOOR_SCRIPT, server.uriFor(deltaDb), deltaDb, 'delta_migrations', HISTORY_FIELDS.join(','), join(dp.dir, 'migrations')], { cwd: dp.dir, env: childEnv() });
-      if (!run.stdout.startsWith(`nothing to do: ${STATUS_RECORDS} applied`)) throw new Error(`floor script: ${run.stdout.slice(0, 200)}`);
-      return run;
-    };
+    const floor: Runner = () => floorNoop(server, dp, deltaDb, DELTA_HISTORY, STATUS_RECORDS);
     const [d, m, f] = await alternate(`status ${STATUS_RECORDS}`, REPS, [deltaRun, mmRun, floor], seed);
     const n = STATUS_RECORDS.toLocaleString('en-US');
     return [
