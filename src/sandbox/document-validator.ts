@@ -10,8 +10,10 @@ import { compileFilter } from './query-engine.js';
 import type { CompiledFilter } from './query-engine.js';
 import { describeFailure } from './validator-details.js';
 
-export type ValidationLevel = 'off' | 'strict' | 'moderate';
-export type ValidationAction = 'error' | 'warn' | 'errorAndLog';
+export const VALIDATION_LEVELS = ['off', 'strict', 'moderate'] as const;
+export const VALIDATION_ACTIONS = ['error', 'warn', 'errorAndLog'] as const;
+export type ValidationLevel = (typeof VALIDATION_LEVELS)[number];
+export type ValidationAction = (typeof VALIDATION_ACTIONS)[number];
 
 export class DocumentValidator {
   readonly level: ValidationLevel;
@@ -22,11 +24,12 @@ export class DocumentValidator {
   private constructor(options: Document, validator: Document) {
     this.level = (options.validationLevel as ValidationLevel | undefined) ?? 'strict';
     this.action = (options.validationAction as ValidationAction | undefined) ?? 'error';
-    this.#filter = compileFilter(validator);
+    // The schema first: of a validator with a bad $jsonSchema, its error is the one mongod gives.
     this.#schema = isPlainObject(validator.$jsonSchema) ? compileJsonSchema(validator.$jsonSchema) : undefined;
+    this.#filter = compileFilter(validator);
   }
 
-  /** The validator of a collection's options; undefined when it has none (or an empty one). */
+  /** The validator of a collection's options; undefined when it has none (or an empty one). Throws what mongod refuses in it. */
   static of(options: Document): DocumentValidator | undefined {
     const validator = options.validator;
     return isPlainObject(validator) && Object.keys(validator).length > 0 ? new DocumentValidator(options, validator) : undefined;

@@ -5,7 +5,7 @@ import { approximateSize, isPlainObject, renderValue, valueKey } from '../bson-v
 import type { Collection } from '../collection.js';
 import { LockWait } from '../doc-versions.js';
 import { CommandError, unknownFieldError } from '../errors.js';
-import { compileJsonSchema } from '../json-schema-validator.js';
+import { DocumentValidator, VALIDATION_ACTIONS as ACTIONS, VALIDATION_LEVELS as LEVELS } from '../document-validator.js';
 import { compileFilter } from '../query-engine.js';
 import { validateCollectionName, validateDatabaseName } from '../storage.js';
 import { withLockRetry } from '../write-operations.js';
@@ -15,8 +15,8 @@ import type { CommandContext, CommandSpec } from './command-context.js';
 /** Databases a replica-set member always has, as listDatabases shows them. */
 const SYSTEM_DATABASES = ['admin', 'config', 'local'];
 
-const VALIDATION_LEVELS = new Set(['off', 'strict', 'moderate']);
-const VALIDATION_ACTIONS = new Set(['error', 'warn', 'errorAndLog']);
+const VALIDATION_LEVELS: ReadonlySet<string> = new Set(LEVELS);
+const VALIDATION_ACTIONS: ReadonlySet<string> = new Set(ACTIONS);
 
 const CREATE_OPTION_FIELDS = new Set([
   'create',
@@ -67,11 +67,11 @@ export function normalizeCollation(collation: unknown): Document | undefined {
 function validatorOptions(command: Document, target: Document): void {
   if (command.validator !== undefined) {
     if (!isPlainObject(command.validator)) throw new CommandError('TypeMismatch', "BSON field 'validator' is the wrong type, expected type 'object'");
-    for (const key of ['$near', '$nearSphere', '$text', '$where', '$expr'] as const) {
-      if (key !== '$expr' && key in command.validator) throw new CommandError('QueryFeatureNotAllowed', `${key} is not allowed in collection validators`);
+    for (const key of ['$near', '$nearSphere', '$text', '$where'] as const) {
+      if (key in command.validator) throw new CommandError('QueryFeatureNotAllowed', `${key} is not allowed in collection validators`);
     }
-    if (isPlainObject(command.validator.$jsonSchema)) compileJsonSchema(command.validator.$jsonSchema);
-    compileFilter(command.validator);
+    // Compiled as the collection will compile it, so that a bad one is refused here.
+    DocumentValidator.of({ validator: command.validator });
     target.validator = command.validator;
   }
   if (command.validationLevel !== undefined) {
