@@ -72,8 +72,8 @@ export type SchemaFailure = Document;
 
 export type SchemaCheck = (value: unknown) => SchemaFailure[];
 
-function fail(message: string): never {
-  throw new CommandError('FailedToParse', message);
+function fail(message: string, code: 'FailedToParse' | 'BadValue' = 'FailedToParse'): never {
+  throw new CommandError(code, message);
 }
 
 function matchesBsonType(value: unknown, type: string): boolean {
@@ -115,15 +115,17 @@ function typeList(schema: Document, keyword: 'bsonType' | 'type'): string[] {
   const list = Array.isArray(raw) ? raw : [raw];
   for (const item of list) {
     if (typeof item !== 'string') fail(`$jsonSchema keyword '${keyword}' must be either a string or an array of strings`);
-    if (keyword === 'bsonType' && !BSON_TYPE_ALIASES.has(item)) fail(`Unknown type name alias: ${item}`);
+    // An unknown alias is BadValue, as in mongod's type sets (and $type in a query, mingo-context.ts).
+    if (keyword === 'bsonType' && !BSON_TYPE_ALIASES.has(item)) fail(`Unknown type name alias: ${item}`, 'BadValue');
     if (keyword === 'type' && !JSON_TYPES.has(item)) {
-      fail(item === 'integer' ? "JSON type 'integer' is not currently supported." : `Unknown type name alias: ${item}`);
+      if (item === 'integer') fail("JSON type 'integer' is not currently supported.");
+      fail(`Unknown type name alias: ${item}`, 'BadValue');
     }
   }
   return list as string[];
 }
 
-/** Compiles a `$jsonSchema` document; throws FailedToParse for schemas mongod would refuse. */
+/** Compiles a `$jsonSchema` document; throws FailedToParse (BadValue for an unknown type name) for schemas mongod would refuse. */
 export function compileJsonSchema(schema: unknown): SchemaCheck {
   if (!isPlainObject(schema)) fail('$jsonSchema must be an object');
   const checks: SchemaCheck[] = [];

@@ -214,6 +214,22 @@ describe('renameCollection edge cases', () => {
 });
 
 describe('validation and collMod', () => {
+  it('create and collMod refuse a validator mongod refuses, and change nothing', async () => {
+    const db = ctx.db('coll_bad_validator');
+    await expectServerError(db.createCollection('w', { validator: { $where: 'true' } }), { code: 224, codeName: 'QueryFeatureNotAllowed' });
+    await expectServerError(db.createCollection('s', { validator: { $jsonSchema: { bsonType: 'nonsense' } } }), { code: 2, codeName: 'BadValue' });
+    await expectServerError(db.createCollection('l', { validator: personSchema, validationLevel: 'sometimes' as 'strict' }), { code: 2, codeName: 'BadValue' });
+    assert.deepEqual(await collectionNames(db), []);
+
+    await db.createCollection('people', { validator: personSchema });
+    await expectServerError(db.command({ collMod: 'people', validator: { $text: { $search: 'x' } } }), { code: 224, codeName: 'QueryFeatureNotAllowed' });
+    await expectServerError(db.command({ collMod: 'people', validationAction: 'shout' }), { code: 2, codeName: 'BadValue' });
+    const [info] = await db.listCollections({ name: 'people' }).toArray();
+    const options = (info as Document | undefined)?.options as Document | undefined;
+    assert.deepEqual(options?.validator, personSchema);
+    assert.equal(options?.validationAction, undefined);
+  });
+
   it('collMod adds a $jsonSchema validator; an invalid insert then fails with 121', async () => {
     const db = ctx.db('coll_colmod');
     const people = db.collection<Doc>('people');
